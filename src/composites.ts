@@ -1,0 +1,235 @@
+/**
+ * Composites decide which rule each layer gets, as Zennit's do. Every named composite shares the base
+ * mapping: ReLU -> pass, Add and average pools -> norm, max-pool -> winner-take-all, zero Pad -> crop
+ * (its gradient), Flatten -> pass. BatchNorm is folded into the Conv/Linear before it, except in the
+ * `interpretdl` scheme, which keeps BatchNorm and passes relevance through it.
+ */
+import { fail } from './errors.js';
+import type { Graph } from './model/graph.js';
+import { isAffine, type GraphNode, type OpType, OP_TYPES } from './model/ops.js';
+import { createRule, type Rule, type RuleParams, type RuleSpec } from './rules/index.js';
+import type { BoundSpec } from './rules/types.js';
+
+/** Which layers an override applies to; every selector given must match. */
+export interface Override {
+  /** A node name (exact) or a pattern for node names. */
+  name?: string | RegExp;
+  type?: OpType;
+  /** The first or last Conv/Linear layer of the model. */
+  layer?: 'first' | 'last';
+  rule: RuleSpec;
+}
+
+export interface CompositeOptions {
+  name: string;
+  /** epsilon of the epsilon rule on Linear layers (default 1e-6). */
+  epsilon?: number;
+  /** Stabilizer of every other rule's denominator (default 1e-6). */
+  stabilizer?: number;
+  gamma?: number;
+  alpha?: number;
+  beta?: number;
+  /** z-box bounds: a number, one per channel, or one per input element. */
+  low?: BoundSpec;
+  high?: BoundSpec;
+  /** Checked first to last; the first match wins over the composite's own choice. */
+  overrides?: Override[];
+}
+
+export type CompositeSpec = string | CompositeOptions;
+
+interface CompositeDefinition {
+  name: string;
+  description: string;
+  foldBatchNorm: boolean;
+  /** Default starting relevance (one-hot 1.0, as Zennit, unless the scheme says otherwise). */
+  initial: 'one-hot' | 'logit';
+  /** Rules for the layer kinds, given the composite's parameters. */
+  rules(p: CompositeOptions): Partial<Record<'first' | 'conv' | 'linear' | 'sum' | 'batchnorm', RuleSpec>>;
+  /** Which layer the special first rule applies to, as Zennit's first_map types. */
+  firstOf?: 'conv' | 'affine';
+}
+
+const eps = (p: CompositeOptions): RuleSpec => ({ rule: 'epsilon', epsilon: p.epsilon ?? 1e-6 });
+const box = (p: CompositeOptions): RuleSpec => ({ rule: 'zbox', ...(p.low !== undefined ? { low: p.low } : {}), ...(p.high !== undefined ? { high: p.high } : {}) });
+const alphaBeta = (p: CompositeOptions): RuleSpec => ({ rule: 'alpha-beta', alpha: p.alpha ?? 2, beta: p.beta ?? 1 });
+
+export const COMPOSITES: readonly CompositeDefinition[] = [
+  {
+    name: 'epsilon',
+    description: 'epsilon on every Conv and Linear layer',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    rules: (p) => ({ conv: eps(p), linear: eps(p) }),
+  },
+  {
+    name: 'epsilon-plus',
+    description: 'z-plus on Conv layers, epsilon on Linear layers (Zennit EpsilonPlus)',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    rules: (p) => ({ conv: 'zplus', linear: eps(p) }),
+  },
+  {
+    name: 'epsilon-plus-flat',
+    description: 'flat on the first Conv/Linear layer, z-plus on other Conv layers, epsilon on Linear layers (Zennit EpsilonPlusFlat)',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    firstOf: 'affine',
+    rules: (p) => ({ first: 'flat', conv: 'zplus', linear: eps(p) }),
+  },
+  {
+    name: 'epsilon-gamma-box',
+    description: 'z-box on the first Conv layer, gamma on other Conv layers, epsilon on Linear layers (Zennit EpsilonGammaBox)',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    firstOf: 'conv',
+    rules: (p) => ({ first: box(p), conv: { rule: 'gamma', gamma: p.gamma ?? 0.25 }, linear: eps(p) }),
+  },
+  {
+    name: 'epsilon-alpha2-beta1',
+    description: 'alpha-beta (2, 1) on Conv layers, epsilon on Linear layers (Zennit EpsilonAlpha2Beta1)',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    rules: (p) => ({ conv: alphaBeta(p), linear: eps(p) }),
+  },
+  {
+    name: 'epsilon-alpha2-beta1-flat',
+    description: 'flat on the first Conv/Linear layer, alpha-beta (2, 1) on other Conv layers, epsilon on Linear layers (Zennit EpsilonAlpha2Beta1Flat)',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    firstOf: 'affine',
+    rules: (p) => ({ first: 'flat', conv: alphaBeta(p), linear: eps(p) }),
+  },
+  {
+    name: 'interpretdl',
+    description:
+      "InterpretDL's LRP tutorial: z-box with the input's own min/max on the first Conv, z-plus without biases on other Conv and Linear layers, " +
+      'BatchNorm kept and passed through, residual sums split in proportion without epsilon, relevance starting from the target logit',
+    foldBatchNorm: false,
+    initial: 'logit',
+    firstOf: 'conv',
+    rules: (p) => ({
+      first: { ...(box(p) as object), rule: 'zbox', sampleBounds: true },
+      conv: { rule: 'zplus', ignoreBias: true },
+      linear: { rule: 'zplus', ignoreBias: true },
+      sum: { rule: 'norm', stabilizer: 0 },
+      batchnorm: 'pass',
+    }),
+  },
+];
+
+/** A composite bound to its parameters: it can assign a rule to every node of a graph. */
+export interface Composite {
+  readonly name: string;
+  readonly description: string;
+  readonly foldBatchNorm: boolean;
+  readonly initial: 'one-hot' | 'logit';
+  /** The rule of every node upstream of the logits, by node name. */
+  assign(graph: Graph): Map<string, Rule>;
+}
+
+const OPTION_KEYS = new Set(['name', 'epsilon', 'stabilizer', 'gamma', 'alpha', 'beta', 'low', 'high', 'overrides']);
+
+export function resolveComposite(spec: CompositeSpec = 'epsilon-plus-flat'): Composite {
+  const options: CompositeOptions = typeof spec === 'string' ? { name: spec } : spec;
+  if (!options || typeof options.name !== 'string') fail('UNKNOWN_COMPOSITE', `a composite needs a name; known composites: ${COMPOSITES.map((c) => c.name).join(', ')}`);
+  const def = COMPOSITES.find((c) => c.name === options.name.toLowerCase());
+  if (!def) fail('UNKNOWN_COMPOSITE', `unknown composite "${options.name}"; known composites: ${COMPOSITES.map((c) => c.name).join(', ')}`);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) fail('BAD_OPTION', `composite "${def.name}" got unknown option "${key}"`);
+  }
+  const defaults: RuleParams = options.stabilizer !== undefined ? { stabilizer: options.stabilizer } : {};
+  const specs = def.rules(options);
+  const make = (s: RuleSpec) => createRule(s, defaults);
+  const overrides = (options.overrides ?? []).map((o, i) => {
+    for (const key of Object.keys(o)) {
+      if (!['name', 'type', 'layer', 'rule'].includes(key)) fail('BAD_OPTION', `override ${i} has unknown key "${key}"`);
+    }
+    if (o.type !== undefined && !OP_TYPES.includes(o.type)) fail('BAD_OPTION', `override ${i} names unknown layer type "${o.type}"; types: ${OP_TYPES.join(', ')}`);
+    if (o.layer !== undefined && o.layer !== 'first' && o.layer !== 'last') fail('BAD_OPTION', `override ${i}: layer must be "first" or "last", got "${o.layer}"`);
+    if (o.name === undefined && o.type === undefined && o.layer === undefined) fail('BAD_OPTION', `override ${i} selects no layer: give name, type or layer`);
+    return { ...o, made: make(o.rule) };
+  });
+  const base = {
+    conv: make(specs.conv ?? 'epsilon'),
+    linear: make(specs.linear ?? 'epsilon'),
+    first: specs.first !== undefined ? make(specs.first) : null,
+    sum: make(specs.sum ?? 'norm'),
+    pool: make('norm'),
+    batchnorm: make(specs.batchnorm ?? 'pass'),
+    pass: make('pass'),
+    wta: make('wta'),
+    gradient: make('gradient'),
+  };
+
+  return {
+    name: def.name,
+    description: def.description,
+    foldBatchNorm: def.foldBatchNorm,
+    initial: def.initial,
+    assign(graph: Graph): Map<string, Rule> {
+      const affine = graph.nodes.filter(isAffine);
+      const first = (def.firstOf === 'conv' ? affine.find((n) => n.op === 'Conv2d') : affine[0])?.name;
+      const last = affine[affine.length - 1]?.name;
+      for (const [i, o] of overrides.entries()) {
+        if (typeof o.name === 'string' && !graph.byName.has(o.name)) {
+          fail('BAD_OPTION', `override ${i} names node "${o.name}", which is not in the model${def.foldBatchNorm ? ' (BatchNorm nodes are folded away)' : ''}`);
+        }
+      }
+      const rules = new Map<string, Rule>();
+      for (const node of upstreamOf(graph, graph.logitsName)) {
+        const hit = overrides.find(
+          (o) =>
+            (o.name === undefined || (typeof o.name === 'string' ? o.name === node.name : o.name.test(node.name))) &&
+            (o.type === undefined || o.type === node.op) &&
+            (o.layer === undefined || node.name === (o.layer === 'first' ? first : last)),
+        );
+        const rule = hit ? hit.made : defaultRule(node, node.name === first);
+        checkApplicable(rule, node);
+        rules.set(node.name, rule);
+      }
+      return rules;
+    },
+  };
+
+  function defaultRule(node: GraphNode, isFirst: boolean): Rule {
+    if (isFirst && base.first) return base.first;
+    switch (node.op) {
+      case 'Conv2d':
+        return base.conv;
+      case 'Linear':
+        return base.linear;
+      case 'Add':
+      case 'AvgPool2d':
+      case 'GlobalAvgPool':
+        return node.op === 'Add' ? base.sum : base.pool;
+      case 'BatchNorm':
+        return base.batchnorm;
+      case 'MaxPool2d':
+        return base.wta;
+      case 'Pad':
+        return base.gradient;
+      default:
+        return base.pass;
+    }
+  }
+}
+
+/** The nodes that the value `name` depends on (including its own node), in topological order. */
+export function upstreamOf(graph: Graph, name: string): GraphNode[] {
+  const needed = new Set<string>([name]);
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i];
+    if (needed.has(node.name)) for (const src of node.inputs) needed.add(src);
+  }
+  return graph.nodes.filter((n) => needed.has(n.name));
+}
+
+function checkApplicable(rule: Rule, node: GraphNode): void {
+  const ok =
+    rule.kind === 'gradient' ||
+    (rule.kind === 'affine' && isAffine(node)) ||
+    (rule.kind === 'norm' && (node.op === 'Add' || node.op === 'AvgPool2d' || node.op === 'GlobalAvgPool')) ||
+    (rule.kind === 'pass' && ['ReLU', 'BatchNorm', 'Identity', 'Flatten', 'Softmax'].includes(node.op));
+  if (!ok) fail('RULE_NOT_APPLICABLE', `rule "${rule.name}" does not apply to node "${node.name}" (${node.op})`);
+}

@@ -1,0 +1,27 @@
+/**
+ * Every error relprop throws on purpose is a RelpropError with a stable `code`, so callers (and the CLI)
+ * can tell bad input from bugs. Messages name the offending thing and where it is.
+ */
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'BAD_TARGET'
+  | 'BAD_OPTION'
+  | 'UNKNOWN_COMPOSITE'
+  | 'UNKNOWN_RULE'
+  | 'RULE_NOT_APPLICABLE'
+  | 'BAD_GRAPH'
+  | 'UNSUPPORTED'
+  | 'UNKNOWN_ARCH';
+
+export class RelpropError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'RelpropError';
+    this.code = code;
+  }
+}
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new RelpropError(code, message);
+}

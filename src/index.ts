@@ -1,0 +1,10 @@
+export { buildModel, ARCHITECTURES, type BuildOptions } from './model/builders/index.js';
+export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model/model.js';
+export { Graph, size, type GraphInput } from './model/graph.js';
+export type * from './model/ops.js';
+export { canonicalize, type CanonicalizeOptions } from './model/canonicalize.js';
+export { COMPOSITES, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
+export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';
+export type { LayerRelevance } from './reference/backward.js';
+export { RelpropError, type ErrorCode } from './errors.js';
+export { softmaxRows as softmax } from './reference/forward.js';

@@ -1,0 +1,157 @@
+import { resolveComposite, type CompositeSpec } from '../composites.js';
+import { fail } from '../errors.js';
+import { referenceBackward, type LayerRelevance } from '../reference/backward.js';
+import { referenceForward, softmaxRows } from '../reference/forward.js';
+import { gradientRule } from '../rules/gradient.js';
+import type { BoundSpec, Rule } from '../rules/types.js';
+import { canonicalize } from './canonicalize.js';
+import { Graph } from './graph.js';
+import { checkInput, resolveTargets } from './validate.js';
+
+export type Backend = 'reference';
+export const BACKENDS: readonly Backend[] = ['reference'];
+
+export interface ModelInfo {
+  name?: string;
+  arch?: string;
+  /** Class names, index by class. */
+  labels?: readonly string[];
+  /** Range of preprocessed inputs (z-box's default bounds): numbers or one value per channel. */
+  inputRange?: { low: BoundSpec; high: BoundSpec };
+}
+
+export interface RunOptions {
+  /** Number of images in the input (default 1). */
+  batch?: number;
+  backend?: Backend;
+}
+
+export type Target = number | string;
+
+export interface ExplainOptions extends RunOptions {
+  /** A composite name or options object (default 'epsilon-plus-flat'). */
+  composite?: CompositeSpec;
+  /** Class to explain: an index (or label), one per image, or the top-1 class when left out. */
+  target?: Target | Target[];
+  /** Starting relevance at the target logit: 1.0 ('one-hot', as Zennit) or the logit's value. */
+  initial?: 'one-hot' | 'logit';
+  /** Also report each layer's total relevance (a conservation report). */
+  layers?: boolean;
+}
+
+export interface Explanation {
+  /** Relevance of every input element, NCHW like the input. */
+  relevance: Float32Array;
+  /** Logits of every image, N x classes. */
+  logits: Float32Array;
+  /** The explained class of the first image. */
+  target: number;
+  /** The explained class of each image. */
+  targets: number[];
+  layers?: LayerRelevance[];
+}
+
+export interface GradientResult {
+  /** d logit[target] / d input (times the logit with initial 'logit'), NCHW like the input. */
+  gradient: Float32Array;
+  logits: Float32Array;
+  targets: number[];
+}
+
+/**
+ * A classifier that can be run and explained. It keeps the graph as built or imported; explanations run
+ * on its canonical form (BatchNorm folded unless the composite keeps it).
+ */
+export class Model {
+  readonly graph: Graph;
+  readonly info: ModelInfo;
+  private readonly canonical = new Map<boolean, Graph>();
+  private disposed = false;
+
+  constructor(graph: Graph, info: ModelInfo = {}) {
+    this.graph = graph;
+    this.info = info;
+    if (info.labels && info.labels.length !== graph.numClasses) {
+      fail('BAD_GRAPH', `model has ${graph.numClasses} classes but ${info.labels.length} labels`);
+    }
+  }
+
+  get inputShape(): readonly number[] {
+    return this.graph.input.shape;
+  }
+
+  get numClasses(): number {
+    return this.graph.numClasses;
+  }
+
+  /** The graph rules apply to: identities removed, pads moved into convs, BatchNorm folded if asked. */
+  canonicalGraph(foldBatchNorm = true): Graph {
+    let g = this.canonical.get(foldBatchNorm);
+    if (!g) {
+      g = canonicalize(this.graph, { foldBatchNorm });
+      this.canonical.set(foldBatchNorm, g);
+    }
+    return g;
+  }
+
+  /** Logits (the values before a final Softmax), N x classes. */
+  async forward(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
+    this.check(options);
+    const { x, batch } = checkInput(input, this.inputShape, options.batch);
+    const g = this.canonicalGraph(false);
+    return Float32Array.from(referenceForward(g, x, batch, g.logitsName).values.get(g.logitsName)!);
+  }
+
+  /** Class probabilities: softmax of the logits. */
+  async predict(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
+    const logits = await this.forward(input, options);
+    return Float32Array.from(softmaxRows(logits, options.batch ?? 1));
+  }
+
+  /** Layer-wise Relevance Propagation of the target logit back to the input. */
+  async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
+    this.check(options);
+    const composite = resolveComposite(options.composite ?? 'epsilon-plus-flat');
+    const graph = this.canonicalGraph(composite.foldBatchNorm);
+    const rules = composite.assign(graph);
+    const initial = options.initial ?? composite.initial;
+    return this.propagate(graph, input, options, rules, initial, options.layers ?? false);
+  }
+
+  /** The plain gradient of the target logit with respect to the input. */
+  async gradient(input: Float32Array, options: Omit<ExplainOptions, 'composite' | 'layers'> = {}): Promise<GradientResult> {
+    this.check(options);
+    const graph = this.canonicalGraph(false);
+    const rule = gradientRule();
+    const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
+    const r = await this.propagate(graph, input, options, rules, options.initial ?? 'one-hot', false);
+    return { gradient: r.relevance, logits: r.logits, targets: r.targets };
+  }
+
+  /** Releases engine memory; the model cannot be used afterwards. */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  private propagate(graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
+    if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
+    const { x, batch } = checkInput(input, this.inputShape, options.batch);
+    const acts = referenceForward(graph, x, batch, graph.logitsName);
+    const logits = acts.values.get(graph.logitsName)!;
+    const k = this.numClasses;
+    const targets = resolveTargets(options.target, logits, batch, k, this.info.labels);
+    const start = new Float64Array(batch * k);
+    targets.forEach((t, b) => {
+      start[b * k + t] = initial === 'logit' ? logits[b * k + t] : 1;
+    });
+    const { relevance, layers } = referenceBackward(graph, acts, rules, start, { inputRange: this.info.inputRange, report });
+    return { relevance: Float32Array.from(relevance), logits: Float32Array.from(logits), target: targets[0], targets, ...(layers ? { layers } : {}) };
+  }
+
+  private check(options: RunOptions): void {
+    if (this.disposed) fail('BAD_OPTION', 'this model was disposed');
+    if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
+      fail('BAD_OPTION', `unknown backend "${options.backend}"; available: ${BACKENDS.join(', ')}`);
+    }
+  }
+}

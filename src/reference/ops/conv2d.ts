@@ -1,0 +1,97 @@
+import type { Conv2dNode } from '../../model/ops.js';
+
+/** Geometry of a convolution on a batch: everything the loops need besides the numbers. */
+export interface ConvGeometry {
+  batch: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  ho: number;
+  wo: number;
+  kernel: readonly [number, number];
+  stride: readonly [number, number];
+  pads: readonly [number, number, number, number];
+  dilation: readonly [number, number];
+}
+
+export function convGeometry(node: Conv2dNode, batch: number, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
+  return {
+    batch,
+    cin: inShape[0],
+    h: inShape[1],
+    w: inShape[2],
+    cout: outShape[0],
+    ho: outShape[1],
+    wo: outShape[2],
+    kernel: node.kernel,
+    stride: node.stride,
+    pads: node.pads,
+    dilation: node.dilation,
+  };
+}
+
+/** Range of kernel taps k with 0 <= o*stride - pad + k*dilation < size. */
+function taps(o: number, stride: number, pad: number, dilation: number, kernel: number, size: number): [number, number] {
+  const start = o * stride - pad;
+  let lo = 0;
+  while (lo < kernel && start + lo * dilation < 0) lo++;
+  let hi = kernel;
+  while (hi > lo && start + (hi - 1) * dilation >= size) hi--;
+  return [lo, hi];
+}
+
+/** y = W * x + b (cross-correlation, as every framework's conv). Weight [cout, cin, kh, kw]. */
+export function conv2d(x: Float64Array, g: ConvGeometry, weight: ArrayLike<number>, bias: ArrayLike<number> | null): Float64Array {
+  const { batch, cin, h, w, cout, ho, wo, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl], dilation: [dh, dw] } = g;
+  const y = new Float64Array(batch * cout * ho * wo);
+  for (let n = 0; n < batch; n++) {
+    for (let co = 0; co < cout; co++) {
+      const b = bias ? bias[co] : 0;
+      for (let oh = 0; oh < ho; oh++) {
+        const [kh0, kh1] = taps(oh, sh, pt, dh, kh, h);
+        for (let ow = 0; ow < wo; ow++) {
+          const [kw0, kw1] = taps(ow, sw, pl, dw, kw, w);
+          let acc = b;
+          for (let ci = 0; ci < cin; ci++) {
+            const xBase = (n * cin + ci) * h * w;
+            const wBase = (co * cin + ci) * kh * kw;
+            for (let i = kh0; i < kh1; i++) {
+              const row = xBase + (oh * sh - pt + i * dh) * w + ow * sw - pl;
+              for (let j = kw0; j < kw1; j++) acc += x[row + j * dw] * weight[wBase + i * kw + j];
+            }
+          }
+          y[((n * cout + co) * ho + oh) * wo + ow] = acc;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** dx = W^T * dy: the transposed convolution (backward-data), used by the gradient and by every rule. */
+export function conv2dTranspose(dy: Float64Array, g: ConvGeometry, weight: ArrayLike<number>): Float64Array {
+  const { batch, cin, h, w, cout, ho, wo, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl], dilation: [dh, dw] } = g;
+  const dx = new Float64Array(batch * cin * h * w);
+  for (let n = 0; n < batch; n++) {
+    for (let co = 0; co < cout; co++) {
+      for (let oh = 0; oh < ho; oh++) {
+        const [kh0, kh1] = taps(oh, sh, pt, dh, kh, h);
+        for (let ow = 0; ow < wo; ow++) {
+          const [kw0, kw1] = taps(ow, sw, pl, dw, kw, w);
+          const gv = dy[((n * cout + co) * ho + oh) * wo + ow];
+          if (gv === 0) continue;
+          for (let ci = 0; ci < cin; ci++) {
+            const xBase = (n * cin + ci) * h * w;
+            const wBase = (co * cin + ci) * kh * kw;
+            for (let i = kh0; i < kh1; i++) {
+              const row = xBase + (oh * sh - pt + i * dh) * w + ow * sw - pl;
+              for (let j = kw0; j < kw1; j++) dx[row + j * dw] += gv * weight[wBase + i * kw + j];
+            }
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}

@@ -1,0 +1,30 @@
+/**
+ * LRP-epsilon (Bach et al. 2015):
+ *
+ *   R_j = sum_k  x_j w_jk / stab(z_k, epsilon) * R_k,     z_k = sum_i x_i w_ik + b_k
+ *
+ * with stab(z, e) = z + e * sign(z). A larger epsilon absorbs weak or contradictory contributions.
+ * Zennit's default epsilon is 1e-6; with that value it is LRP-0 up to the stabilizer.
+ */
+import { maybe, mul } from './math.js';
+import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
+import type { AffineLayer, AffineRule, Vec } from './types.js';
+
+export interface EpsilonOptions {
+  epsilon?: number;
+  /** Leave the bias out of z (Zennit's zero_params=['bias']). */
+  ignoreBias?: boolean;
+}
+
+export function epsilonRule({ epsilon = DEFAULT_STABILIZER, ignoreBias = false }: EpsilonOptions = {}): AffineRule {
+  return {
+    kind: 'affine',
+    name: 'epsilon',
+    label: `epsilon(epsilon=${epsilon}${ignoreBias ? ', no bias' : ''})`,
+    relevance(layer: AffineLayer, R: Vec): Vec {
+      const z = layer.apply(layer.x, layer.weight, ignoreBias ? null : maybe(layer.bias, (b) => b));
+      const s = divideStabilized(R, z, epsilon);
+      return mul(layer.x, layer.transpose(s, layer.weight));
+    },
+  };
+}

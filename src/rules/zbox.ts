@@ -1,0 +1,52 @@
+/**
+ * z-box, or z^B (Montavon et al. 2017), for inputs known to lie in a box low <= x <= high:
+ *
+ *   R_j = sum_k (x_j w_jk - l_j w_jk^+ - h_j w_jk^-) / stab(z_k) * R_k,
+ *   z_k = sum_i  x_i w_ik - l_i w_ik^+ - h_i w_ik^-
+ *
+ * (the bias cancels out of z_k). Bounds are per element and zero-padded like the input, so padding
+ * gets no relevance. Without explicit bounds: the model's input range from its preprocessing when known,
+ * else each sample's own min and max.
+ */
+import { expandBound, sampleRange } from './bounds.js';
+import { mul, neg, pos, sub } from './math.js';
+import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
+import type { AffineLayer, AffineRule, BoundSpec, Vec } from './types.js';
+
+export interface ZBoxOptions {
+  low?: BoundSpec;
+  high?: BoundSpec;
+  /** Use each sample's own min and max even when the model's input range is known. */
+  sampleBounds?: boolean;
+  stabilizer?: number;
+}
+
+export function zBoxRule({ low, high, sampleBounds = false, stabilizer = DEFAULT_STABILIZER }: ZBoxOptions = {}): AffineRule {
+  return {
+    kind: 'affine',
+    name: 'zbox',
+    label: `zbox(${low !== undefined && high !== undefined ? 'given bounds' : sampleBounds ? 'sample min/max' : 'input range'})`,
+    relevance(layer: AffineLayer, R: Vec): Vec {
+      const { l, h } = bounds(layer, low, high, sampleBounds);
+      const { x, weight: w } = layer;
+      const [wp, wn] = [pos(w), neg(w)];
+      const z = sub(sub(layer.apply(x, w, null), layer.apply(l, wp, null)), layer.apply(h, wn, null));
+      const s = divideStabilized(R, z, stabilizer);
+      return sub(sub(mul(x, layer.transpose(s, w)), mul(l, layer.transpose(s, wp))), mul(h, layer.transpose(s, wn)));
+    },
+  };
+}
+
+function bounds(layer: AffineLayer, low: BoundSpec | undefined, high: BoundSpec | undefined, sampleBounds: boolean): { l: Vec; h: Vec } {
+  const fallback = sampleBounds ? null : layer.inputRange ?? null;
+  const own = (low === undefined || high === undefined) && !fallback ? sampleRange(layer.x, layer.batch) : null;
+  const pick = (given: BoundSpec | undefined, known: BoundSpec | undefined, ownValues: Vec | undefined, what: string): Vec => {
+    if (given !== undefined) return expandBound(given, layer.batch, layer.inputShape, `z-box ${what} bound for layer "${layer.name}"`);
+    if (known !== undefined) return expandBound(known, layer.batch, layer.inputShape, `input range ${what} bound`);
+    return ownValues!;
+  };
+  return {
+    l: pick(low, fallback?.low, own?.low, 'low'),
+    h: pick(high, fallback?.high, own?.high, 'high'),
+  };
+}
