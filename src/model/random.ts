@@ -16,8 +16,16 @@ export class Random {
     const v = uniformFloat64(this.rng);
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
+  /** n normals, both Box-Muller outputs used (large layers draw hundreds of millions). */
   normals(n: number, std: number): Float32Array {
-    return Float32Array.from({ length: n }, () => this.normal(0, std));
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i += 2) {
+      const r = std * Math.sqrt(-2 * Math.log(1 - uniformFloat64(this.rng)));
+      const t = 2 * Math.PI * uniformFloat64(this.rng);
+      out[i] = r * Math.cos(t);
+      if (i + 1 < n) out[i + 1] = r * Math.sin(t);
+    }
+    return out;
   }
   uniforms(n: number, lo: number, hi: number): Float32Array {
     return Float32Array.from({ length: n }, () => this.uniform(lo, hi));
