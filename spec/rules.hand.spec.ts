@@ -12,6 +12,7 @@ import { Graph } from '../src/model/graph.js';
 import { Model } from '../src/model/model.js';
 import { referenceBackward } from '../src/reference/backward.js';
 import { referenceForward } from '../src/reference/forward.js';
+import { referenceOps } from '../src/reference/ops.js';
 import { createRule } from '../src/rules/index.js';
 import { normRule } from '../src/rules/norm.js';
 import type { AffineRule, NormRule } from '../src/rules/types.js';
@@ -137,7 +138,7 @@ describe('norm, pass and winner-take-all by hand', () => {
     // x1 = [2, -1], x2 = [1, 3], z = [3, 2], R = [3, 4]: R1 = [2 * 3/3, -1 * 4/2], R2 = [1 * 3/3, 3 * 4/2]
     const x1 = vec(2, -1);
     const x2 = vec(1, 3);
-    const [r1, r2] = (normRule({ stabilizer: 0 }) as NormRule).relevance({ name: 'add', inputs: [x1, x2], z: vec(3, 2), transpose: (s) => [s, s] }, vec(3, 4));
+    const [r1, r2] = (normRule({ stabilizer: 0 }) as NormRule).relevance({ name: 'add', ops: referenceOps, inputs: [x1, x2], z: vec(3, 2), transpose: (s) => [s, s] }, vec(3, 4));
     close(r1, [2, -2]);
     close(r2, [1, 6]);
   });

@@ -2,14 +2,15 @@ import { upstreamOf } from '../composites.js';
 import { fail } from '../errors.js';
 import type { Graph } from '../model/graph.js';
 import type { GraphNode } from '../model/ops.js';
-import type { AffineLayer, BoundSpec, LinearMap, Rule, Vec } from '../rules/types.js';
+import type { AffineLayer, BoundSpec, LinearMap, Rule, Transform, Vec } from '../rules/types.js';
 import type { Activations } from './forward.js';
 import { plane } from './forward.js';
 import { conv2d, conv2dTranspose, convGeometry } from './ops/conv2d.js';
 import { batchNormGrad, crop, reluGrad } from './ops/elementwise.js';
 import { linear, linearTranspose } from './ops/linear.js';
 import { avgPoolTranspose, globalAvgPoolTranspose, maxPoolRoute, poolShape } from './ops/pool.js';
-import { f64 } from './weights.js';
+import { referenceOps } from './ops.js';
+import { f64, transformed } from './weights.js';
 
 /** Total relevance at a node's output and what it passed on to its inputs, per sample. */
 export interface LayerRelevance {
@@ -85,7 +86,7 @@ export function gradient(graph: Graph, node: GraphNode, R: Vec, acts: Activation
   switch (node.op) {
     case 'Conv2d':
     case 'Linear':
-      return [affineLayer(graph, node, acts, {}).transpose(R, f64(node.weight))];
+      return [affineLayer(graph, node, acts, {}).transpose(R, 'w')];
     case 'BatchNorm':
       return [batchNormGrad(R, node, plane(inShape))];
     case 'ReLU':
@@ -106,38 +107,42 @@ export function gradient(graph: Graph, node: GraphNode, R: Vec, acts: Activation
   }
 }
 
-function affineLayer(graph: Graph, node: GraphNode, acts: Activations, options: BackwardOptions): AffineLayer {
+function affineLayer(graph: Graph, node: GraphNode, acts: Activations, options: BackwardOptions): AffineLayer<Vec> {
   const { batch } = acts;
   const x = acts.values.get(node.inputs[0])!;
   const inputShape = graph.shape(node.inputs[0]);
   const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
-  const base = { name: node.name, x, batch, inputShape, inputRange };
+  if (node.op !== 'Conv2d' && node.op !== 'Linear') return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
+  const bias = node.bias;
+  const base = { name: node.name, ops: referenceOps, x, batch, inputShape, inputRange, hasBias: bias !== null };
+  const b = (t: Transform | null) => (t === null || bias === null ? null : transformed(bias, t));
   if (node.op === 'Conv2d') {
     const g = convGeometry(node, batch, inputShape, graph.shape(node.name));
-    return { ...base, weight: f64(node.weight), bias: f64(node.bias), apply: (xm, w, b) => conv2d(xm, g, w, b), transpose: (s, w) => conv2dTranspose(s, g, w) };
+    return { ...base, apply: (xm, w, bt) => conv2d(xm, g, transformed(node.weight, w), b(bt)), transpose: (s, w) => conv2dTranspose(s, g, transformed(node.weight, w)) };
   }
-  if (node.op === 'Linear') {
-    const { inFeatures: nin, outFeatures: nout } = node;
-    return { ...base, weight: f64(node.weight), bias: f64(node.bias), apply: (xm, w, b) => linear(xm, batch, nin, nout, w, b), transpose: (s, w) => linearTranspose(s, batch, nin, nout, w) };
-  }
-  return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
+  const { inFeatures: nin, outFeatures: nout } = node;
+  return {
+    ...base,
+    apply: (xm, w, bt) => linear(xm, batch, nin, nout, transformed(node.weight, w), b(bt)),
+    transpose: (s, w) => linearTranspose(s, batch, nin, nout, transformed(node.weight, w)),
+  };
 }
 
-function linearMap(graph: Graph, node: GraphNode, acts: Activations): LinearMap {
+function linearMap(graph: Graph, node: GraphNode, acts: Activations): LinearMap<Vec> {
   const { batch, values } = acts;
   const inputs = node.inputs.map((src) => values.get(src)!);
   const z = values.get(node.name)!;
   const inShape = graph.shape(node.inputs[0]);
   switch (node.op) {
     case 'Add':
-      return { name: node.name, inputs, z, transpose: (s) => inputs.map(() => s) };
+      return { name: node.name, ops: referenceOps, inputs, z, transpose: (s) => inputs.map(() => s) };
     case 'AvgPool2d': {
       const ps = poolShape(batch, inShape, graph.shape(node.name));
-      return { name: node.name, inputs, z, transpose: (s) => [avgPoolTranspose(s, ps, node)] };
+      return { name: node.name, ops: referenceOps, inputs, z, transpose: (s) => [avgPoolTranspose(s, ps, node)] };
     }
     case 'GlobalAvgPool': {
       const [c, h, w] = inShape;
-      return { name: node.name, inputs, z, transpose: (s) => [globalAvgPoolTranspose(s, batch, c, h * w)] };
+      return { name: node.name, ops: referenceOps, inputs, z, transpose: (s) => [globalAvgPoolTranspose(s, batch, c, h * w)] };
     }
     default:
       return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);

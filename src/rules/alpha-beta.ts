@@ -9,9 +9,8 @@
  * alpha - beta = 1 is required (it makes the rule conservative); the usual choice is alpha=2, beta=1.
  */
 import { fail } from '../errors.js';
-import { add, mul, neg, pos, sub, scale } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule } from './types.js';
 
 export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
   if (!(alpha >= 0 && beta >= 0)) fail('BAD_OPTION', `alpha-beta needs alpha >= 0 and beta >= 0, got alpha=${alpha}, beta=${beta}`);
@@ -20,16 +19,16 @@ export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABIL
     kind: 'affine',
     name: 'alpha-beta',
     label: `alpha-beta(alpha=${alpha}, beta=${beta}${ignoreBias ? ', no bias' : ''})`,
-    relevance(layer: AffineLayer, R: Vec): Vec {
-      const [xp, xn, wp, wn] = [pos(layer.x), neg(layer.x), pos(layer.weight), neg(layer.weight)];
-      const b = ignoreBias ? null : layer.bias;
-      const zPos = add(layer.apply(xp, wp, b && pos(b)), layer.apply(xn, wn, null));
-      const zNeg = add(layer.apply(xp, wn, b && neg(b)), layer.apply(xn, wp, null));
-      const sPos = divideStabilized(R, zPos, stabilizer);
-      const sNeg = divideStabilized(R, zNeg, stabilizer);
-      const rPos = add(mul(xp, layer.transpose(sPos, wp)), mul(xn, layer.transpose(sPos, wn)));
-      const rNeg = add(mul(xp, layer.transpose(sNeg, wn)), mul(xn, layer.transpose(sNeg, wp)));
-      return sub(scale(rPos, alpha), scale(rNeg, beta));
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops } = layer;
+      const [xp, xn] = [ops.pos(layer.x), ops.neg(layer.x)];
+      const zPos = ops.add(layer.apply(xp, 'w+', ignoreBias ? null : 'w+'), layer.apply(xn, 'w-', null));
+      const zNeg = ops.add(layer.apply(xp, 'w-', ignoreBias ? null : 'w-'), layer.apply(xn, 'w+', null));
+      const sPos = ops.divStab(R, zPos, stabilizer);
+      const sNeg = ops.divStab(R, zNeg, stabilizer);
+      const rPos = ops.add(ops.mul(xp, layer.transpose(sPos, 'w+')), ops.mul(xn, layer.transpose(sPos, 'w-')));
+      const rNeg = ops.add(ops.mul(xp, layer.transpose(sNeg, 'w-')), ops.mul(xn, layer.transpose(sNeg, 'w+')));
+      return ops.sub(ops.scale(rPos, alpha), ops.scale(rNeg, beta));
     },
   };
 }

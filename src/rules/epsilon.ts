@@ -6,9 +6,8 @@
  * with stab(z, e) = z + e * sign(z). A larger epsilon absorbs weak or contradictory contributions.
  * Zennit's default epsilon is 1e-6; with that value it is LRP-0 up to the stabilizer.
  */
-import { maybe, mul } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule } from './types.js';
 
 export interface EpsilonOptions {
   epsilon?: number;
@@ -21,10 +20,10 @@ export function epsilonRule({ epsilon = DEFAULT_STABILIZER, ignoreBias = false }
     kind: 'affine',
     name: 'epsilon',
     label: `epsilon(epsilon=${epsilon}${ignoreBias ? ', no bias' : ''})`,
-    relevance(layer: AffineLayer, R: Vec): Vec {
-      const z = layer.apply(layer.x, layer.weight, ignoreBias ? null : maybe(layer.bias, (b) => b));
-      const s = divideStabilized(R, z, epsilon);
-      return mul(layer.x, layer.transpose(s, layer.weight));
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops, x } = layer;
+      const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
+      return ops.mul(x, layer.transpose(ops.divStab(R, z, epsilon), 'w'));
     },
   };
 }

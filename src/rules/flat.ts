@@ -7,19 +7,18 @@
  * Padded positions are outside the receptive field and get nothing. Used on the first layer, where
  * pixel values carry no meaning of "contribution".
  */
-import { ones } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule } from './types.js';
 
 export function flatRule({ stabilizer = DEFAULT_STABILIZER } = {}): AffineRule {
   return {
     kind: 'affine',
     name: 'flat',
     label: 'flat',
-    relevance(layer: AffineLayer, R: Vec): Vec {
-      const w1 = ones(layer.weight.length);
-      const z = layer.apply(ones(layer.x.length), w1, null);
-      return layer.transpose(divideStabilized(R, z, stabilizer), w1);
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops } = layer;
+      const z = layer.apply(ops.ones(layer.x), 'ones', null);
+      return layer.transpose(ops.divStab(R, z, stabilizer), 'ones');
     },
   };
 }

@@ -10,32 +10,27 @@
  *
  * z_k is the layer's plain output. With non-negative inputs and z_k > 0 this is the original gamma rule.
  */
-import { add, addScaled, mul, neg, pos } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule, Transform } from './types.js';
 
 export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
+  const up: Transform = { gamma, part: '+' };
+  const down: Transform = { gamma, part: '-' };
   return {
     kind: 'affine',
     name: 'gamma',
     label: `gamma(gamma=${gamma}${ignoreBias ? ', no bias' : ''})`,
-    relevance(layer: AffineLayer, R: Vec): Vec {
-      const { x, weight: w } = layer;
-      const b = ignoreBias ? null : layer.bias;
-      const [xp, xn] = [pos(x), neg(x)];
-      const wUp = addScaled(w, gamma, pos(w));
-      const wDown = addScaled(w, gamma, neg(w));
-      const z = layer.apply(x, w, b);
-      const zUp = add(layer.apply(xp, wUp, b && addScaled(b, gamma, pos(b))), layer.apply(xn, wDown, null));
-      const zDown = add(layer.apply(xp, wDown, b && addScaled(b, gamma, neg(b))), layer.apply(xn, wUp, null));
-      const sUp = divideStabilized(R.map((r, k) => (z[k] > 0 ? r : 0)), zUp, stabilizer);
-      const sDown = divideStabilized(R.map((r, k) => (z[k] < 0 ? r : 0)), zDown, stabilizer);
-      return add(
-        mul(xp, layer.transpose(sUp, wUp)),
-        mul(xn, layer.transpose(sUp, wDown)),
-        mul(xp, layer.transpose(sDown, wDown)),
-        mul(xn, layer.transpose(sDown, wUp)),
-      );
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops, x } = layer;
+      const [xp, xn] = [ops.pos(x), ops.neg(x)];
+      const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
+      const zUp = ops.add(layer.apply(xp, up, ignoreBias ? null : up), layer.apply(xn, down, null));
+      const zDown = ops.add(layer.apply(xp, down, ignoreBias ? null : down), layer.apply(xn, up, null));
+      const sUp = ops.divStab(ops.where(R, z, '+'), zUp, stabilizer);
+      const sDown = ops.divStab(ops.where(R, z, '-'), zDown, stabilizer);
+      const rUp = ops.add(ops.mul(xp, layer.transpose(sUp, up)), ops.mul(xn, layer.transpose(sUp, down)));
+      const rDown = ops.add(ops.mul(xp, layer.transpose(sDown, down)), ops.mul(xn, layer.transpose(sDown, up)));
+      return ops.add(rUp, rDown);
     },
   };
 }

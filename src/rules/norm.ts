@@ -7,18 +7,18 @@
  * For Add (a = 1) the split R_i = x_i / stab(x_1 + x_2) * R sums to its parent. With stabilizer 0 the
  * division is exact and a zero sum passes nothing (InterpretDL's "no epsilon" split).
  */
-import { mul } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { LinearMap, NormRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { LinearMap, NormRule } from './types.js';
 
 export function normRule({ stabilizer = DEFAULT_STABILIZER } = {}): NormRule {
   return {
     kind: 'norm',
     name: 'norm',
     label: stabilizer === 0 ? 'norm(no epsilon)' : 'norm',
-    relevance(map: LinearMap, R: Vec): Vec[] {
-      const s = divideStabilized(R, map.z, stabilizer);
-      return map.transpose(s).map((c, i) => mul(map.inputs[i], c));
+    relevance<T>(map: LinearMap<T>, R: T): T[] {
+      const { ops } = map;
+      const s = ops.divStab(R, map.z, stabilizer);
+      return map.transpose(s).map((c, i) => ops.mul(map.inputs[i], c));
     },
   };
 }

@@ -1,40 +1,61 @@
 /**
- * What rules see of a layer. Rules are written against these small interfaces, not against an engine,
- * so each rule module reads as its formula; the reference engine implements them in float64.
+ * What rules see of a layer. Rules are written once, against these small interfaces, and run on every
+ * engine: the float64 reference (T = Float64Array) and the wasm engine (T = a handle into wasm memory).
+ * Modified weights are named by a transform, never materialized by the rule, so an engine can apply
+ * the transform while packing weights for its kernels.
  */
 
-/** A batch of values, flat, NCHW or N x F. */
-export type Vec = Float64Array;
+/** How a rule modifies a layer's weights (or biases): w, w+, w-, 1, w^2, or w + gamma * w+ / w-. */
+export type Transform = 'w' | 'w+' | 'w-' | 'ones' | 'w^2' | { gamma: number; part: '+' | '-' };
+
+/** Elementwise tensor arithmetic on an engine's buffers (all of one batch). */
+export interface Ops<T> {
+  pos(a: T): T;
+  neg(a: T): T;
+  ones(like: T): T;
+  add(a: T, b: T): T;
+  sub(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  scale(a: T, k: number): T;
+  /** R / stab(z, eps); with eps = 0 an exact division whose zero denominators give 0. */
+  divStab(R: T, z: T, eps: number): T;
+  /** R where z has the given sign (z > 0 for '+', z < 0 for '-'), else 0. */
+  where(R: T, z: T, sign: '+' | '-'): T;
+  fromHost(values: Float64Array): T;
+  toHost(a: T): Float64Array;
+}
 
 /**
  * A Conv2d or Linear layer z = W x + b, seen by LRP's affine rules. `apply` evaluates the layer with
  * modified inputs and parameters (z-plus, gamma, ... are all "the same layer with other weights");
  * `transpose` is W^T, the backward-data pass.
  */
-export interface AffineLayer {
+export interface AffineLayer<T> {
   readonly name: string;
+  readonly ops: Ops<T>;
   /** The layer's input activation for the whole batch. */
-  readonly x: Vec;
-  readonly weight: Vec;
-  /** Per output channel, or null for a layer without bias. */
-  readonly bias: Vec | null;
+  readonly x: T;
+  readonly hasBias: boolean;
   readonly batch: number;
   /** Per-sample input shape, [C, H, W] or [F]. */
   readonly inputShape: readonly number[];
   /** The model's known input range (from its preprocessing), set only on layers that read the graph input. */
   readonly inputRange?: { low: BoundSpec; high: BoundSpec };
-  apply(x: Vec, w: ArrayLike<number>, b: ArrayLike<number> | null): Vec;
-  transpose(s: Vec, w: ArrayLike<number>): Vec;
+  /** z = t(W) x + t'(b); a null bias transform leaves the bias out. */
+  apply(x: T, w: Transform, b: Transform | null): T;
+  /** t(W)^T s */
+  transpose(s: T, w: Transform): T;
 }
 
 /** A parameter-free linear map with one or more inputs (Add, average pools), seen by Norm. */
-export interface LinearMap {
+export interface LinearMap<T> {
   readonly name: string;
-  readonly inputs: readonly Vec[];
+  readonly ops: Ops<T>;
+  readonly inputs: readonly T[];
   /** The map's output z for the stored inputs. */
-  readonly z: Vec;
-  /** The map's transpose: the share of each output that each input position receives, per input. */
-  transpose(s: Vec): Vec[];
+  readonly z: T;
+  /** The map's transpose, per input. */
+  transpose(s: T): T[];
 }
 
 /** A bound for z-box: one number, one per channel, or one per element of the (per-sample) input. */
@@ -45,14 +66,14 @@ export interface AffineRule {
   readonly name: string;
   /** The rule with its parameters, as shown to users (`relprop info`, layer reports). */
   readonly label: string;
-  relevance(layer: AffineLayer, R: Vec): Vec;
+  relevance<T>(layer: AffineLayer<T>, R: T): T;
 }
 
 export interface NormRule {
   readonly kind: 'norm';
   readonly name: string;
   readonly label: string;
-  relevance(map: LinearMap, R: Vec): Vec[];
+  relevance<T>(map: LinearMap<T>, R: T): T[];
 }
 
 /** Relevance passes unchanged (ReLU, reshapes). */
@@ -70,3 +91,6 @@ export interface GradientRule {
 }
 
 export type Rule = AffineRule | NormRule | PassRule | GradientRule;
+
+/** The reference engine's buffers. */
+export type Vec = Float64Array;

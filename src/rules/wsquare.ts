@@ -5,20 +5,18 @@
  *
  * The squared bias stays in the denominator (absorbing relevance) unless biases are ignored.
  */
-import { ones, square } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule } from './types.js';
 
 export function wSquareRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
   return {
     kind: 'affine',
     name: 'wsquare',
     label: `wsquare${ignoreBias ? '(no bias)' : ''}`,
-    relevance(layer: AffineLayer, R: Vec): Vec {
-      const w2 = square(layer.weight);
-      const b2 = ignoreBias || !layer.bias ? null : square(layer.bias);
-      const z = layer.apply(ones(layer.x.length), w2, b2);
-      return layer.transpose(divideStabilized(R, z, stabilizer), w2);
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops } = layer;
+      const z = layer.apply(ops.ones(layer.x), 'w^2', ignoreBias ? null : 'w^2');
+      return layer.transpose(ops.divStab(R, z, stabilizer), 'w^2');
     },
   };
 }

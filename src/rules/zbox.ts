@@ -9,9 +9,8 @@
  * else each sample's own min and max.
  */
 import { expandBound, sampleRange } from './bounds.js';
-import { mul, neg, pos, sub } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, BoundSpec, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule, BoundSpec } from './types.js';
 
 export interface ZBoxOptions {
   low?: BoundSpec;
@@ -26,24 +25,23 @@ export function zBoxRule({ low, high, sampleBounds = false, stabilizer = DEFAULT
     kind: 'affine',
     name: 'zbox',
     label: `zbox(${low !== undefined && high !== undefined ? 'given bounds' : sampleBounds ? 'sample min/max' : 'input range'})`,
-    relevance(layer: AffineLayer, R: Vec): Vec {
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops, x } = layer;
       const { l, h } = bounds(layer, low, high, sampleBounds);
-      const { x, weight: w } = layer;
-      const [wp, wn] = [pos(w), neg(w)];
-      const z = sub(sub(layer.apply(x, w, null), layer.apply(l, wp, null)), layer.apply(h, wn, null));
-      const s = divideStabilized(R, z, stabilizer);
-      return sub(sub(mul(x, layer.transpose(s, w)), mul(l, layer.transpose(s, wp))), mul(h, layer.transpose(s, wn)));
+      const z = ops.sub(ops.sub(layer.apply(x, 'w', null), layer.apply(l, 'w+', null)), layer.apply(h, 'w-', null));
+      const s = ops.divStab(R, z, stabilizer);
+      return ops.sub(ops.sub(ops.mul(x, layer.transpose(s, 'w')), ops.mul(l, layer.transpose(s, 'w+'))), ops.mul(h, layer.transpose(s, 'w-')));
     },
   };
 }
 
-function bounds(layer: AffineLayer, low: BoundSpec | undefined, high: BoundSpec | undefined, sampleBounds: boolean): { l: Vec; h: Vec } {
+function bounds<T>(layer: AffineLayer<T>, low: BoundSpec | undefined, high: BoundSpec | undefined, sampleBounds: boolean): { l: T; h: T } {
   const fallback = sampleBounds ? null : layer.inputRange ?? null;
-  const own = (low === undefined || high === undefined) && !fallback ? sampleRange(layer.x, layer.batch) : null;
-  const pick = (given: BoundSpec | undefined, known: BoundSpec | undefined, ownValues: Vec | undefined, what: string): Vec => {
-    if (given !== undefined) return expandBound(given, layer.batch, layer.inputShape, `z-box ${what} bound for layer "${layer.name}"`);
-    if (known !== undefined) return expandBound(known, layer.batch, layer.inputShape, `input range ${what} bound`);
-    return ownValues!;
+  const own = (low === undefined || high === undefined) && !fallback ? sampleRange(layer.ops.toHost(layer.x), layer.batch) : null;
+  const pick = (given: BoundSpec | undefined, known: BoundSpec | undefined, ownValues: Float64Array | undefined, what: string): T => {
+    if (given !== undefined) return layer.ops.fromHost(expandBound(given, layer.batch, layer.inputShape, `z-box ${what} bound for layer "${layer.name}"`));
+    if (known !== undefined) return layer.ops.fromHost(expandBound(known, layer.batch, layer.inputShape, `input range ${what} bound`));
+    return layer.ops.fromHost(ownValues!);
   };
   return {
     l: pick(low, fallback?.low, own?.low, 'low'),

@@ -7,21 +7,20 @@
  *
  * The positive part of the bias stays in the denominator (it absorbs relevance) unless biases are ignored.
  */
-import { add, mul, neg, pos } from './math.js';
-import { DEFAULT_STABILIZER, divideStabilized } from './stabilizer.js';
-import type { AffineLayer, AffineRule, Vec } from './types.js';
+import { DEFAULT_STABILIZER } from './stabilizer.js';
+import type { AffineLayer, AffineRule } from './types.js';
 
 export function zPlusRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
   return {
     kind: 'affine',
     name: 'zplus',
     label: `zplus${ignoreBias ? '(no bias)' : ''}`,
-    relevance(layer: AffineLayer, R: Vec): Vec {
-      const [xp, xn, wp, wn] = [pos(layer.x), neg(layer.x), pos(layer.weight), neg(layer.weight)];
-      const bp = ignoreBias || !layer.bias ? null : pos(layer.bias);
-      const z = add(layer.apply(xp, wp, bp), layer.apply(xn, wn, null));
-      const s = divideStabilized(R, z, stabilizer);
-      return add(mul(xp, layer.transpose(s, wp)), mul(xn, layer.transpose(s, wn)));
+    relevance<T>(layer: AffineLayer<T>, R: T): T {
+      const { ops } = layer;
+      const [xp, xn] = [ops.pos(layer.x), ops.neg(layer.x)];
+      const z = ops.add(layer.apply(xp, 'w+', ignoreBias ? null : 'w+'), layer.apply(xn, 'w-', null));
+      const s = ops.divStab(R, z, stabilizer);
+      return ops.add(ops.mul(xp, layer.transpose(s, 'w+')), ops.mul(xn, layer.transpose(s, 'w-')));
     },
   };
 }
