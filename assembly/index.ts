@@ -1,4 +1,13 @@
 // relprop's WebAssembly kernels. Callers pass raw byte offsets into linear memory (`--bindings raw`,
-// `--runtime stub`): the TypeScript engine owns the memory layout, the kernels only compute.
+// `--runtime stub`): the TypeScript engine owns the memory layout (one arena above heap_base), the
+// kernels only compute.
 
-export { dot, memoryPages } from './dot';
+export { conv2d_forward, conv2d_transpose, conv2d_scratch } from './conv';
+export { linear_forward, linear_transpose } from './linear';
+export { maxpool_forward, maxpool_route, avgpool, gap_forward, gap_transpose } from './pool';
+export { binary, unary, div_stab, where_sign, relu, relu_mask, channel_affine, pad_crop, sum } from './elementwise';
+
+/** First byte the engine may use: static data (the GEMM's edge tile) lies below. */
+export function heap_base(): usize {
+  return __heap_base;
+}

@@ -5,6 +5,6 @@ export type * from './model/ops.js';
 export { canonicalize, type CanonicalizeOptions } from './model/canonicalize.js';
 export { COMPOSITES, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
 export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';
-export type { LayerRelevance } from './reference/backward.js';
+export type { LayerRelevance } from './engine/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';
 export { softmaxRows as softmax } from './reference/forward.js';

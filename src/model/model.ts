@@ -1,7 +1,9 @@
 import { resolveComposite, type CompositeSpec } from '../composites.js';
 import { fail } from '../errors.js';
-import { referenceBackward, type LayerRelevance } from '../reference/backward.js';
-import { referenceForward, softmaxRows } from '../reference/forward.js';
+import { propagate } from '../engine/propagate.js';
+import type { Engine, LayerRelevance } from '../engine/types.js';
+import { referenceEngine } from '../reference/engine.js';
+import { softmaxRows } from '../reference/forward.js';
 import { gradientRule } from '../rules/gradient.js';
 import type { BoundSpec, Rule } from '../rules/types.js';
 import { canonicalize } from './canonicalize.js';
@@ -98,8 +100,12 @@ export class Model {
   async forward(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
     this.check(options);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const g = this.canonicalGraph(false);
-    return Float32Array.from(referenceForward(g, x, batch, g.logitsName).values.get(g.logitsName)!);
+    const session = this.engine(options.backend).run(this.canonicalGraph(false), x, batch);
+    try {
+      return session.logits();
+    } finally {
+      session.release();
+    }
   }
 
   /** Class probabilities: softmax of the logits. */
@@ -136,16 +142,24 @@ export class Model {
   private propagate(graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
     if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const acts = referenceForward(graph, x, batch, graph.logitsName);
-    const logits = acts.values.get(graph.logitsName)!;
-    const k = this.numClasses;
-    const targets = resolveTargets(options.target, logits, batch, k, this.info.labels);
-    const start = new Float64Array(batch * k);
-    targets.forEach((t, b) => {
-      start[b * k + t] = initial === 'logit' ? logits[b * k + t] : 1;
-    });
-    const { relevance, layers } = referenceBackward(graph, acts, rules, start, { inputRange: this.info.inputRange, report });
-    return { relevance: Float32Array.from(relevance), logits: Float32Array.from(logits), target: targets[0], targets, ...(layers ? { layers } : {}) };
+    const session = this.engine(options.backend).run(graph, x, batch);
+    try {
+      const logits = session.logits();
+      const k = this.numClasses;
+      const targets = resolveTargets(options.target, logits, batch, k, this.info.labels);
+      const start = new Float64Array(batch * k);
+      targets.forEach((t, b) => {
+        start[b * k + t] = initial === 'logit' ? logits[b * k + t] : 1;
+      });
+      const { relevance, layers } = propagate(session, rules, start, { inputRange: this.info.inputRange, report });
+      return { relevance, logits, target: targets[0], targets, ...(layers ? { layers } : {}) };
+    } finally {
+      session.release();
+    }
+  }
+
+  private engine(backend: Backend = 'reference'): Engine {
+    return referenceEngine;
   }
 
   private check(options: RunOptions): void {

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 
-/** Checks an input batch and returns it in float64; names the first bad value with its position. */
-export function checkInput(input: unknown, shape: readonly number[], batchOption: number | undefined): { x: Float64Array; batch: number } {
+/** Checks an input batch and returns it as float32; names the first bad value with its position. */
+export function checkInput(input: unknown, shape: readonly number[], batchOption: number | undefined): { x: Float32Array; batch: number } {
   if (!(input instanceof Float32Array || input instanceof Float64Array || Array.isArray(input))) {
     fail('BAD_INPUT', `input must be a Float32Array (NCHW), got ${input === null ? 'null' : typeof input === 'object' ? (input as object).constructor?.name ?? 'object' : typeof input}`);
   }
@@ -13,15 +13,13 @@ export function checkInput(input: unknown, shape: readonly number[], batchOption
     const hint = batchOption === undefined && arr.length % per === 0 ? ` (it holds ${arr.length / per} images: pass { batch: ${arr.length / per} })` : '';
     fail('BAD_INPUT', `input has ${arr.length} values; the model expects batch x ${shape.join(' x ')} = ${batch} x ${per} = ${batch * per}${hint}`);
   }
-  const x = new Float64Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       fail('BAD_INPUT', `input[${i}] is ${String(v)} (image ${Math.floor(i / per)}, ${position(i % per, shape)}); inputs must be finite numbers`);
     }
-    x[i] = v;
   }
-  return { x, batch };
+  return { x: input instanceof Float32Array ? input : Float32Array.from(arr), batch };
 }
 
 function position(i: number, shape: readonly number[]): string {

@@ -1,0 +1,144 @@
+// Convolution forward (im2col packed straight into GEMM panels) and its transpose, the backward-data
+// pass every LRP rule uses (packed GEMM with the transposed weights, then col2im).
+import { gemmBlock, MC, NC, NR, packBPlain } from './gemm';
+import { tf } from './transform';
+
+// Geometry block written by the engine: i32 slots, then f32 gammas. Must match src/wasm/codes.ts.
+const G_BATCH = 0, G_CIN = 1, G_H = 2, G_W = 3, G_COUT = 4, G_HO = 5, G_WO = 6, G_KH = 7, G_KW = 8;
+const G_SH = 9, G_SW = 10, G_PT = 11, G_PL = 12, G_DH = 13, G_DW = 14, G_TW = 15, G_TB = 16, G_RELU = 17;
+const G_GAMMA_W = 18, G_GAMMA_B = 19;
+
+@inline function gi(geom: usize, slot: i32): i32 {
+  return load<i32>(geom + (<usize>slot << 2));
+}
+@inline function gf(geom: usize, slot: i32): f32 {
+  return load<f32>(geom + (<usize>slot << 2));
+}
+@inline function align16(p: usize): usize {
+  return (p + 15) & ~(<usize>15);
+}
+
+/** Packs columns [j0, j0 + nc) of im2col(x) (one image) into NR-column panels. */
+function packBIm2col(x: usize, geom: usize, j0: i32, nc: i32, out: usize): void {
+  const cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W), wo = gi(geom, G_WO);
+  const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
+  const pt = gi(geom, G_PT), pl = gi(geom, G_PL), dh = gi(geom, G_DH), dw = gi(geom, G_DW);
+  const K = cin * kh * kw;
+  for (let jp = 0; jp < nc; jp += NR) {
+    const panel = out + (<usize>(jp * K) << 2);
+    for (let c = 0; c < NR; c++) {
+      const j = j0 + jp + c;
+      let dst = panel + (<usize>c << 2);
+      if (jp + c >= nc) {
+        for (let k = 0; k < K; k++, dst += NR << 2) store<f32>(dst, 0);
+        continue;
+      }
+      const oh = j / wo, ow = j % wo;
+      const h0 = oh * sh - pt, w0 = ow * sw - pl;
+      for (let ci = 0; ci < cin; ci++) {
+        const plane = x + (<usize>(ci * h * w) << 2);
+        for (let i = 0; i < kh; i++) {
+          const ih = h0 + i * dh;
+          const rowOk = ih >= 0 && ih < h;
+          for (let jj = 0; jj < kw; jj++, dst += NR << 2) {
+            const iw = w0 + jj * dw;
+            store<f32>(dst, rowOk && iw >= 0 && iw < w ? load<f32>(plane + (<usize>(ih * w + iw) << 2)) : 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+@inline function isPointwise(geom: usize): bool {
+  return gi(geom, G_KH) == 1 && gi(geom, G_KW) == 1 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
+    gi(geom, G_PT) == 0 && gi(geom, G_PL) == 0 && gi(geom, G_HO) == gi(geom, G_H) && gi(geom, G_WO) == gi(geom, G_W);
+}
+
+/** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
+export function conv2d_scratch(geom: usize): usize {
+  const cin = gi(geom, G_CIN), cout = gi(geom, G_COUT), K = cin * gi(geom, G_KH) * gi(geom, G_KW);
+  const forward = (<usize>cout << 2) + 16 + (<usize>(MC * K) << 2) + 16 + (<usize>(NC * K) << 2) + 16;
+  const transpose = (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
+  return max(forward, transpose);
+}
+
+/** y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0. */
+export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize): void {
+  const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
+  const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
+  const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
+  const tB = gi(geom, G_TB);
+  const relu = gi(geom, G_RELU) != 0;
+  const biasT = scratch;
+  const ap = align16(biasT + (<usize>cout << 2));
+  const bp = align16(ap + (<usize>(MC * K) << 2));
+  const useBias = bias != 0 && tB >= 0;
+  if (useBias) {
+    const gB = gf(geom, G_GAMMA_B);
+    for (let co = 0; co < cout; co++) store<f32>(biasT + (<usize>co << 2), tf(tB, gB, load<f32>(bias + (<usize>co << 2))));
+  }
+  const pointwise = isPointwise(geom);
+  for (let n = 0; n < batch; n++) {
+    const xn = x + (<usize>(n * cin * h * w) << 2);
+    const yn = y + (<usize>(n * cout * P) << 2);
+    for (let jc = 0; jc < P; jc += NC) {
+      const nc = min(NC, P - jc);
+      if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
+      else packBIm2col(xn, geom, jc, nc, bp);
+      gemmBlock(weight, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), cout, K, bp, nc, yn + (<usize>jc << 2), P, useBias ? biasT : 0, relu, ap);
+    }
+  }
+}
+
+/** Scatter-adds columns [j0, j0 + nc) of col ([K][nc]) into dx (one image): the transpose of im2col. */
+function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
+  const cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W), wo = gi(geom, G_WO);
+  const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
+  const pt = gi(geom, G_PT), pl = gi(geom, G_PL), dh = gi(geom, G_DH), dw = gi(geom, G_DW);
+  for (let ci = 0; ci < cin; ci++) {
+    const plane = dx + (<usize>(ci * h * w) << 2);
+    for (let i = 0; i < kh; i++) {
+      for (let jj = 0; jj < kw; jj++) {
+        const k = (ci * kh + i) * kw + jj;
+        const src = col + (<usize>(k * nc) << 2);
+        for (let c = 0; c < nc; c++) {
+          const j = j0 + c;
+          const oh = j / wo, ow = j % wo;
+          const ih = oh * sh - pt + i * dh, iw = ow * sw - pl + jj * dw;
+          if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
+            const p = plane + (<usize>(ih * w + iw) << 2);
+            store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>c << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dx = t(W)^T dy for a batch: the transposed convolution (backward-data). dx is overwritten. */
+export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize): void {
+  const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
+  const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
+  const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
+  const ap = align16(scratch);
+  const bp = align16(ap + (<usize>(MC * cout) << 2));
+  const col = align16(bp + (<usize>(NC * cout) << 2));
+  const pointwise = isPointwise(geom);
+  const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W);
+  memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
+  for (let n = 0; n < batch; n++) {
+    const dyn = dy + (<usize>(n * cout * P) << 2);
+    const dxn = dx + (<usize>(n * cin * h * w) << 2);
+    for (let jc = 0; jc < P; jc += NC) {
+      const nc = min(NC, P - jc);
+      packBPlain(dyn, P, cout, jc, nc, bp);
+      if (pointwise) {
+        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, dxn + (<usize>jc << 2), P, 0, false, ap);
+      } else {
+        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, col, nc, 0, false, ap);
+        col2im(col, geom, jc, nc, dxn);
+      }
+    }
+  }
+}

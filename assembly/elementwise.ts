@@ -1,0 +1,113 @@
+// Elementwise steps of the rules, four lanes at a time with a scalar tail. Buffers may alias.
+
+// Binary ops: codes must match src/wasm/codes.ts.
+const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
+
+export function binary(op: i32, a: usize, b: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const x = v128.load(a + off), y = v128.load(b + off);
+    v128.store(out + off, op == OP_ADD ? f32x4.add(x, y) : op == OP_SUB ? f32x4.sub(x, y) : f32x4.mul(x, y));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    const x = load<f32>(a + off), y = load<f32>(b + off);
+    store<f32>(out + off, op == OP_ADD ? x + y : op == OP_SUB ? x - y : x * y);
+  }
+}
+
+// Unary ops: 0 positive part, 1 negative part, 2 scale by k, 3 fill with k, 4 relu gradient mask
+// (out = a where b > 0, else 0).
+export function unary(op: i32, a: usize, out: usize, n: i32, k: f32): void {
+  const zero = f32x4.splat(0), kv = f32x4.splat(k);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const x = v128.load(a + off);
+    v128.store(out + off, op == 0 ? f32x4.pmax(x, zero) : op == 1 ? f32x4.pmin(x, zero) : op == 2 ? f32x4.mul(x, kv) : kv);
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    const x = load<f32>(a + off);
+    store<f32>(out + off, op == 0 ? (x > 0 ? x : 0) : op == 1 ? (x < 0 ? x : 0) : op == 2 ? x * k : k);
+  }
+}
+
+/** out = R / stab(z), stab(z) = z + eps sign(z) with sign(0) = +1; eps = 0: exact, 0 where z = 0. */
+export function div_stab(R: usize, z: usize, out: usize, n: i32, eps: f32): void {
+  const e = f32x4.splat(eps), ne = f32x4.splat(-eps), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const zv = v128.load(z + off);
+    const d = f32x4.add(zv, v128.bitselect(e, ne, f32x4.ge(zv, zero)));
+    const q = f32x4.div(v128.load(R + off), d);
+    v128.store(out + off, v128.bitselect(q, zero, f32x4.ne(d, zero)));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    const zv = load<f32>(z + off);
+    const d = zv + (zv >= 0 ? eps : -eps);
+    store<f32>(out + off, d != 0 ? load<f32>(R + off) / d : 0);
+  }
+}
+
+/** out = R where z > 0 (sign = 1) or z < 0 (sign = -1), else 0. */
+export function where_sign(R: usize, z: usize, out: usize, n: i32, sign: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const zv = v128.load(z + off);
+    const m = sign > 0 ? f32x4.gt(zv, zero) : f32x4.lt(zv, zero);
+    v128.store(out + off, v128.and(v128.load(R + off), m));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    const zv = load<f32>(z + off);
+    store<f32>(out + off, (sign > 0 ? zv > 0 : zv < 0) ? load<f32>(R + off) : 0);
+  }
+}
+
+/** out = a where mask > 0, else 0 (ReLU's gradient, with mask = the ReLU's input or output). */
+export function relu_mask(a: usize, mask: usize, out: usize, n: i32): void {
+  where_sign(a, mask, out, n, 1);
+}
+
+/** out = max(a, 0) */
+export function relu(a: usize, out: usize, n: i32): void {
+  unary(0, a, out, n, 0);
+}
+
+/** Per-channel out = a * scale[c] + shift[c] (shift may be 0), channel = (i / plane) % channels. */
+export function channel_affine(a: usize, scale: usize, shift: usize, out: usize, n: i32, plane: i32, channels: i32): void {
+  for (let i = 0; i < n; i++) {
+    const c = (i / plane) % channels;
+    const off = <usize>i << 2;
+    const s = load<f32>(scale + (<usize>c << 2));
+    const b = shift != 0 ? load<f32>(shift + (<usize>c << 2)) : <f32>0;
+    store<f32>(out + off, load<f32>(a + off) * s + b);
+  }
+}
+
+/** Zero padding (crop = 0: x -> padded y) or its inverse (crop = 1: padded y -> x), per plane. */
+export function pad_crop(src: usize, dst: usize, crop: bool, planes: i32, h: i32, w: i32, pt: i32, pl: i32, pb: i32, pr: i32): void {
+  const H = h + pt + pb, W = w + pl + pr;
+  if (!crop) memory.fill(dst, 0, <usize>(planes * H * W) << 2);
+  for (let p = 0; p < planes; p++) {
+    for (let i = 0; i < h; i++) {
+      const small = (<usize>((p * h + i) * w)) << 2;
+      const big = (<usize>((p * H + i + pt) * W + pl)) << 2;
+      if (crop) memory.copy(dst + small, src + big, <usize>w << 2);
+      else memory.copy(dst + big, src + small, <usize>w << 2);
+    }
+  }
+}
+
+/** Sum of n floats in float64 (layer reports, conservation checks). */
+export function sum(a: usize, n: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < n; i++) s += <f64>load<f32>(a + (<usize>i << 2));
+  return s;
+}

@@ -1,0 +1,51 @@
+// Fully connected layers. At the batch sizes of explanations these are matrix-vector products and bound
+// by reading the weights, so each weight row is read once and used for every image of the batch.
+import { tf, tfv } from './transform';
+
+/** y[n][o] = sum_i t(W[o][i]) x[n][i] + t'(b[o]); W is [nout][nin]; bias may be 0, tB < 0 leaves it out. */
+export function linear_forward(x: usize, weight: usize, bias: usize, y: usize, batch: i32, nin: i32, nout: i32, tW: i32, gW: f32, tB: i32, gB: f32, relu: bool): void {
+  const g = f32x4.splat(gW);
+  const vecEnd = nin & ~3;
+  for (let o = 0; o < nout; o++) {
+    const row = weight + (<usize>o * <usize>nin << 2);
+    const b = bias != 0 && tB >= 0 ? tf(tB, gB, load<f32>(bias + (<usize>o << 2))) : <f32>0;
+    for (let n = 0; n < batch; n++) {
+      const xn = x + (<usize>n * <usize>nin << 2);
+      let acc = f32x4.splat(0);
+      let i = 0;
+      for (; i < vecEnd; i += 4) {
+        const off = <usize>i << 2;
+        acc = f32x4.add(acc, f32x4.mul(tfv(tW, g, v128.load(row + off)), v128.load(xn + off)));
+      }
+      let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (; i < nin; i++) s += tf(tW, gW, load<f32>(row + (<usize>i << 2))) * load<f32>(xn + (<usize>i << 2));
+      s += b;
+      store<f32>(y + (<usize>(n * nout + o) << 2), relu && s < 0 ? 0 : s);
+    }
+  }
+}
+
+/** dx[n][i] = sum_o t(W[o][i]) s[n][o]; dx is overwritten. */
+export function linear_transpose(s: usize, weight: usize, dx: usize, batch: i32, nin: i32, nout: i32, tW: i32, gW: f32): void {
+  const g = f32x4.splat(gW);
+  const vecEnd = nin & ~3;
+  memory.fill(dx, 0, <usize>(batch * nin) << 2);
+  for (let o = 0; o < nout; o++) {
+    const row = weight + (<usize>o * <usize>nin << 2);
+    for (let n = 0; n < batch; n++) {
+      const sv = load<f32>(s + (<usize>(n * nout + o) << 2));
+      if (sv == 0) continue;
+      const sp = f32x4.splat(sv);
+      const dxn = dx + (<usize>n * <usize>nin << 2);
+      let i = 0;
+      for (; i < vecEnd; i += 4) {
+        const off = <usize>i << 2;
+        v128.store(dxn + off, f32x4.add(v128.load(dxn + off), f32x4.mul(sp, tfv(tW, g, v128.load(row + off)))));
+      }
+      for (; i < nin; i++) {
+        const p = dxn + (<usize>i << 2);
+        store<f32>(p, load<f32>(p) + sv * tf(tW, gW, load<f32>(row + (<usize>i << 2))));
+      }
+    }
+  }
+}

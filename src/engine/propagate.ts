@@ -1,0 +1,48 @@
+import { upstreamOf } from '../composites.js';
+import { fail } from '../errors.js';
+import type { Rule } from '../rules/types.js';
+import type { BackwardOptions, LayerRelevance, Session } from './types.js';
+
+/**
+ * Carries relevance from the logits back to the graph input, node by node in reverse topological order,
+ * applying each node's rule on the session's engine. Values read by several nodes collect the relevance
+ * of all of them. Engine-independent: the reference and the wasm engine both run through here.
+ */
+export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, start: Float64Array, options: BackwardOptions = {}): { relevance: Float32Array; layers?: LayerRelevance[] } {
+  const { graph } = session;
+  const layers: LayerRelevance[] = [];
+  session.accumulate(graph.logitsName, session.start(start));
+  session.endNode();
+  const nodes = upstreamOf(graph, graph.logitsName);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const node = nodes[i];
+    const R = session.collected(node.name);
+    if (R === undefined) continue; // nothing reached it
+    const rule = rules.get(node.name);
+    if (!rule) fail('BAD_GRAPH', `no rule assigned to node "${node.name}" (${node.op})`);
+    let rIn: T[];
+    switch (rule.kind) {
+      case 'pass':
+        rIn = node.inputs.map(() => R);
+        break;
+      case 'gradient':
+        rIn = session.gradient(node, R);
+        break;
+      case 'affine':
+        rIn = [rule.relevance(session.affineLayer(node, options), R)];
+        break;
+      case 'norm':
+        rIn = rule.relevance(session.linearMap(node), R);
+        break;
+    }
+    if (options.report) {
+      const inSums = rIn.map((r) => session.sumPerSample(r));
+      layers.push({ name: node.name, op: node.op, rule: rule.label, relevanceOut: session.sumPerSample(R), relevanceIn: inSums[0].map((_, b) => inSums.reduce((s, v) => s + v[b], 0)) });
+    }
+    node.inputs.forEach((src, k) => session.accumulate(src, rIn[k]));
+    session.endNode();
+  }
+  const input = session.collected(graph.input.name);
+  const relevance = input === undefined ? new Float32Array(graph.shape(graph.input.name).reduce((a, b) => a * b, session.batch)) : session.toFloat32(input);
+  return { relevance, layers: options.report ? layers.reverse() : undefined };
+}

@@ -1,0 +1,57 @@
+import type { Graph } from '../model/graph.js';
+import type { GraphNode } from '../model/ops.js';
+import type { AffineLayer, BoundSpec, LinearMap, Ops, Rule } from '../rules/types.js';
+
+/** Total relevance at a node's output and what it passed on to its inputs, per sample. */
+export interface LayerRelevance {
+  name: string;
+  op: string;
+  rule: string;
+  /** Sum of the relevance that reached the node's output, one number per sample. */
+  relevanceOut: number[];
+  /** Sum of the relevance the node passed to its inputs, one number per sample; the difference was absorbed. */
+  relevanceIn: number[];
+}
+
+export interface BackwardOptions {
+  /** The model's known input range, given to rules (z-box) on layers that read the graph input. */
+  inputRange?: { low: BoundSpec; high: BoundSpec };
+  report?: boolean;
+}
+
+/**
+ * A forward pass kept alive for a backward pass: an engine's activations of one batch, and everything
+ * the shared backward traversal needs to apply rules on that engine's buffers.
+ */
+export interface Session<T> {
+  readonly graph: Graph;
+  readonly batch: number;
+  readonly ops: Ops<T>;
+  /** Logits (the value the explanation starts from), N x classes. */
+  logits(): Float32Array;
+  /** Wraps host relevance at the logits as an engine buffer. */
+  start(values: Float64Array): T;
+  affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<T>;
+  linearMap(node: GraphNode): LinearMap<T>;
+  /** The node's plain backward pass applied to R, one result per input. */
+  gradient(node: GraphNode, R: T): T[];
+  /** Adds r to the relevance collected for value `name` (copying it out of per-node scratch). */
+  accumulate(name: string, r: T): void;
+  /** The relevance collected for value `name`, if any reached it. */
+  collected(name: string): T | undefined;
+  /** Frees what the last node's rule allocated; collected relevance stays. */
+  endNode(): void;
+  sumPerSample(t: T): number[];
+  toFloat32(t: T): Float32Array;
+  /** Releases the session's buffers. */
+  release(): void;
+}
+
+export interface Engine {
+  readonly name: string;
+  /** Runs the graph up to its logits on a batch and keeps the activations for a backward pass. */
+  run(graph: Graph, input: Float32Array, batch: number): Session<unknown>;
+  dispose(): void;
+}
+
+export type { Rule };
