@@ -55,7 +55,7 @@ describe('bad input gives a clear error', () => {
     await rejects(model.explain(good, { composite: { name: 'epsilon', epsilon: -1 } }), 'BAD_OPTION', /epsilon must be a finite number >= 0, got -1/);
     await rejects(model.explain(good, { composite: { name: 'epsilon-alpha2-beta1', alpha: 3, beta: 1 } }), 'BAD_OPTION', /alpha - beta = 1/);
     await rejects(model.explain(good, { initial: 'ones' as never }), 'BAD_OPTION', /initial must be 'one-hot' or 'logit'/);
-    await rejects(model.explain(good, { backend: 'gpu' as never }), 'BAD_OPTION', /unknown backend "gpu"; available: reference/);
+    await rejects(model.explain(good, { backend: 'gpu' as never }), 'BAD_OPTION', /unknown backend "gpu"; available: wasm, reference/);
     await rejects(model.forward(good, { batch: 0 }), 'BAD_INPUT', /batch must be a positive integer/);
   });
 

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'RULE_NOT_APPLICABLE'
   | 'BAD_GRAPH'
   | 'UNSUPPORTED'
-  | 'UNKNOWN_ARCH';
+  | 'UNKNOWN_ARCH'
+  | 'MEMORY_LIMIT';
 
 export class RelpropError extends Error {
   readonly code: ErrorCode;

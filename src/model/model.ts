@@ -3,6 +3,8 @@ import { fail } from '../errors.js';
 import { propagate } from '../engine/propagate.js';
 import type { Engine, LayerRelevance } from '../engine/types.js';
 import { referenceEngine } from '../reference/engine.js';
+import { DEFAULT_MEMORY_LIMIT } from '../wasm/arena.js';
+import { WasmEngine } from '../wasm/engine.js';
 import { softmaxRows } from '../reference/forward.js';
 import { gradientRule } from '../rules/gradient.js';
 import type { BoundSpec, Rule } from '../rules/types.js';
@@ -10,8 +12,8 @@ import { canonicalize } from './canonicalize.js';
 import { Graph } from './graph.js';
 import { checkInput, resolveTargets } from './validate.js';
 
-export type Backend = 'reference';
-export const BACKENDS: readonly Backend[] = ['reference'];
+export type Backend = 'wasm' | 'reference';
+export const BACKENDS: readonly Backend[] = ['wasm', 'reference'];
 
 export interface ModelInfo {
   name?: string;
@@ -25,7 +27,10 @@ export interface ModelInfo {
 export interface RunOptions {
   /** Number of images in the input (default 1). */
   batch?: number;
+  /** 'wasm' (default): the SIMD engine; 'reference': the float64 TypeScript specification. */
   backend?: Backend;
+  /** Most bytes of wasm memory the wasm engine may use (default 3 GiB; wasm32 allows 4 GiB). */
+  memoryLimit?: number;
 }
 
 export type Target = number | string;
@@ -69,6 +74,7 @@ export class Model {
   readonly info: ModelInfo;
   private readonly canonical = new Map<boolean, Graph>();
   private disposed = false;
+  private wasm: Promise<WasmEngine> | null = null;
 
   constructor(graph: Graph, info: ModelInfo = {}) {
     this.graph = graph;
@@ -100,7 +106,7 @@ export class Model {
   async forward(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
     this.check(options);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const session = this.engine(options.backend).run(this.canonicalGraph(false), x, batch);
+    const session = (await this.engine(options)).run(this.canonicalGraph(false), x, batch);
     try {
       return session.logits();
     } finally {
@@ -121,7 +127,7 @@ export class Model {
     const graph = this.canonicalGraph(composite.foldBatchNorm);
     const rules = composite.assign(graph);
     const initial = options.initial ?? composite.initial;
-    return this.propagate(graph, input, options, rules, initial, options.layers ?? false);
+    return this.propagate(await this.engine(options), graph, input, options, rules, initial, options.layers ?? false);
   }
 
   /** The plain gradient of the target logit with respect to the input. */
@@ -130,19 +136,20 @@ export class Model {
     const graph = this.canonicalGraph(false);
     const rule = gradientRule();
     const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
-    const r = await this.propagate(graph, input, options, rules, options.initial ?? 'one-hot', false);
+    const r = this.propagate(await this.engine(options), graph, input, options, rules, options.initial ?? 'one-hot', false);
     return { gradient: r.relevance, logits: r.logits, targets: r.targets };
   }
 
   /** Releases engine memory; the model cannot be used afterwards. */
   dispose(): void {
     this.disposed = true;
+    this.wasm = null;
   }
 
-  private propagate(graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
+  private propagate(engine: Engine, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
     if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const session = this.engine(options.backend).run(graph, x, batch);
+    const session = engine.run(graph, x, batch);
     try {
       const logits = session.logits();
       const k = this.numClasses;
@@ -158,8 +165,14 @@ export class Model {
     }
   }
 
-  private engine(backend: Backend = 'reference'): Engine {
-    return referenceEngine;
+  private async engine(options: RunOptions): Promise<Engine> {
+    if (options.backend === 'reference') return referenceEngine;
+    const limit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
+    if (!(limit > 0)) fail('BAD_OPTION', `memoryLimit must be a positive number of bytes, got ${options.memoryLimit}`);
+    this.wasm ??= WasmEngine.create(limit);
+    const engine = await this.wasm;
+    engine.arena.limit = limit;
+    return engine;
   }
 
   private check(options: RunOptions): void {

@@ -1,0 +1,495 @@
+import { upstreamOf } from '../composites.js';
+import { fail } from '../errors.js';
+import type { BackwardOptions, Engine, Session } from '../engine/types.js';
+import type { Graph } from '../model/graph.js';
+import type { AffineNode, Conv2dNode, GraphNode } from '../model/ops.js';
+import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
+import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
+import { BINARY, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
+import { instantiateKernels, type KernelExports } from './load.js';
+
+/** A buffer of `n` float32 values in wasm memory. */
+export interface Buf {
+  readonly ptr: number;
+  readonly n: number;
+}
+
+interface Uploaded {
+  weight: number;
+  bias: number;
+}
+
+const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The wasm SIMD engine. Weights are uploaded once per graph into the bottom of the arena; each run lays
+ * out its activations above them, then the relevance slots the backward pass needs (planned from the
+ * graph, reused as values die), then a scratch stack that every node's rule allocates from and that is
+ * released after the node.
+ */
+export class WasmEngine implements Engine {
+  readonly name = 'wasm';
+  private readonly uploaded = new WeakMap<Graph, Map<string, Uploaded>>();
+  private weightsTop: number;
+  private busy = false;
+
+  private constructor(
+    readonly kernels: KernelExports,
+    readonly arena: Arena,
+  ) {
+    this.weightsTop = arena.mark();
+  }
+
+  static async create(memoryLimit = DEFAULT_MEMORY_LIMIT): Promise<WasmEngine> {
+    const kernels = await instantiateKernels();
+    return new WasmEngine(kernels, new Arena(kernels, memoryLimit));
+  }
+
+  run(graph: Graph, input: Float32Array, batch: number): WasmSession {
+    if (this.busy) fail('BAD_OPTION', 'the wasm engine runs one explanation at a time; this one started while another was unreleased');
+    this.arena.reset(this.weightsTop);
+    const weights = this.upload(graph);
+    this.weightsTop = this.arena.mark();
+    this.busy = true;
+    try {
+      return new WasmSession(this, graph, weights, input, batch, () => {
+        this.busy = false;
+        this.arena.reset(this.weightsTop);
+      });
+    } catch (e) {
+      this.busy = false;
+      this.arena.reset(this.weightsTop);
+      throw e;
+    }
+  }
+
+  /** wasm memory cannot shrink: the instance and its memory go when the last reference does. */
+  dispose(): void {}
+
+  private upload(graph: Graph): Map<string, Uploaded> {
+    let map = this.uploaded.get(graph);
+    if (map) return map;
+    map = new Map();
+    for (const node of upstreamOf(graph, graph.logitsName)) {
+      if (node.op !== 'Conv2d' && node.op !== 'Linear') continue;
+      const weight = this.arena.alloc(node.weight.length * 4, `the weights of "${node.name}"`);
+      this.arena.f32(weight, node.weight.length).set(node.weight);
+      let bias = 0;
+      if (node.bias) {
+        bias = this.arena.alloc(node.bias.length * 4, `the bias of "${node.name}"`);
+        this.arena.f32(bias, node.bias.length).set(node.bias);
+      }
+      map.set(node.name, { weight, bias });
+    }
+    this.uploaded.set(graph, map);
+    return map;
+  }
+}
+
+export class WasmSession implements Session<Buf> {
+  readonly ops: Ops<Buf>;
+  readonly k: KernelExports;
+  readonly arena: Arena;
+  private readonly values = new Map<string, Buf>();
+  private readonly winners = new Map<string, number>();
+  private readonly bnParams = new Map<string, { scale: number; shift: number }>();
+  private readonly slots = new Map<string, Buf>();
+  private readonly filled = new Set<string>();
+  private readonly geom: number;
+  private readonly scratchBase: number;
+
+  constructor(
+    engine: WasmEngine,
+    readonly graph: Graph,
+    private readonly weights: Map<string, Uploaded>,
+    input: Float32Array,
+    readonly batch: number,
+    private readonly onRelease: () => void,
+  ) {
+    this.k = engine.kernels;
+    this.arena = engine.arena;
+    this.ops = wasmOps(this);
+    this.geom = this.arena.alloc(GEOM_BYTES, 'the convolution geometry block');
+    const x = this.buffer(input.length, 'the input');
+    this.arena.f32(x.ptr, x.n).set(input);
+    this.values.set(graph.input.name, x);
+    this.forward();
+    this.planRelevance();
+    this.scratchBase = this.arena.mark();
+  }
+
+  /** Allocates n floats from the arena (activations, slots, or the current node's scratch). */
+  buffer(n: number, what: string): Buf {
+    return { ptr: this.arena.alloc(n * 4, what), n };
+  }
+
+  private value(name: string): Buf {
+    return this.values.get(name)!;
+  }
+
+  private forward(): void {
+    const { graph, batch, k } = this;
+    const nodes = upstreamOf(graph, graph.logitsName);
+    const fusedRelu = new Set<string>();
+    for (const node of nodes) {
+      const outN = batch * elements(graph.shape(node.name));
+      const x = this.value(node.inputs[0]);
+      const inShape = graph.shape(node.inputs[0]);
+      const readers = graph.consumers.get(node.name) ?? [];
+      // A Conv/Linear read only by a ReLU writes the ReLU's output directly; both names share it.
+      const fuse = (node.op === 'Conv2d' || node.op === 'Linear') && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
+      let out: Buf;
+      switch (node.op) {
+        case 'Conv2d':
+        case 'Linear':
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          this.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
+          if (fuse) fusedRelu.add(readers[0].name);
+          break;
+        case 'ReLU':
+          if (fusedRelu.has(node.name)) {
+            out = x;
+          } else {
+            out = this.buffer(outN, `the output of "${node.name}"`);
+            k.relu(x.ptr, out.ptr, outN);
+          }
+          break;
+        case 'BatchNorm': {
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          const p = this.batchNorm(node);
+          k.channel_affine(x.ptr, p.scale, p.shift, out.ptr, outN, inShape.length === 3 ? inShape[1] * inShape[2] : 1, node.channels);
+          break;
+        }
+        case 'MaxPool2d': {
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          const win = this.arena.alloc(outN * 4, `the max-pool winners of "${node.name}"`);
+          const [, ho, wo] = graph.shape(node.name);
+          k.maxpool_forward(x.ptr, out.ptr, win, batch * inShape[0], inShape[1], inShape[2], ho, wo, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1]);
+          this.winners.set(node.name, win);
+          break;
+        }
+        case 'AvgPool2d': {
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          this.avgPool(node, x, out, false);
+          break;
+        }
+        case 'GlobalAvgPool':
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          k.gap_forward(x.ptr, out.ptr, batch * inShape[0], inShape[1] * inShape[2]);
+          break;
+        case 'Add': {
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          k.binary(BINARY.add, x.ptr, this.value(node.inputs[1]).ptr, out.ptr, outN);
+          for (const src of node.inputs.slice(2)) k.binary(BINARY.add, out.ptr, this.value(src).ptr, out.ptr, outN);
+          break;
+        }
+        case 'Flatten':
+        case 'Identity':
+          out = x;
+          break;
+        case 'Pad': {
+          out = this.buffer(outN, `the output of "${node.name}"`);
+          const [t, l, b, r] = node.pads;
+          k.pad_crop(x.ptr, out.ptr, 0, batch * inShape[0], inShape[1], inShape[2], t, l, b, r);
+          break;
+        }
+        case 'Softmax':
+          return fail('UNSUPPORTED', `node "${node.name}": Softmax before the logits is not supported`);
+      }
+      this.values.set(node.name, { ptr: out.ptr, n: outN });
+    }
+  }
+
+  /**
+   * Plans a relevance slot for every value the backward pass reaches, walking the nodes in the order
+   * the traversal will: a slot is taken when relevance first arrives at a value and given back once
+   * its node has passed it on, so slots of dead values are reused by later ones of the same size.
+   */
+  private planRelevance(): void {
+    const { graph, batch } = this;
+    const nodes = upstreamOf(graph, graph.logitsName);
+    const free = new Map<number, Buf[]>();
+    const take = (name: string) => {
+      if (this.slots.has(name)) return;
+      const n = batch * elements(graph.shape(name));
+      const reuse = free.get(n)?.pop();
+      this.slots.set(name, reuse ?? this.buffer(n, `the relevance of "${name}"`));
+    };
+    take(graph.logitsName);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i];
+      for (const src of node.inputs) take(src);
+      const slot = this.slots.get(node.name);
+      if (slot) {
+        const n = slot.n;
+        if (!free.has(n)) free.set(n, []);
+        free.get(n)!.push(slot);
+      }
+    }
+  }
+
+  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu = false): void {
+    const { k, batch } = this;
+    const up = this.weights.get(node.name)!;
+    const tw = transformCode(w);
+    const tb = b === null || !node.bias ? { code: -1, gamma: 0 } : transformCode(b);
+    if (node.op === 'Linear') {
+      k.linear_forward(x.ptr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
+      return;
+    }
+    this.writeGeometry(node, tw, tb, relu);
+    const mark = this.arena.mark();
+    const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
+    k.conv2d_forward(this.geom, x.ptr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch);
+    this.arena.reset(mark);
+  }
+
+  affineTranspose(node: AffineNode, s: Buf, out: Buf, w: Transform): void {
+    const { k, batch } = this;
+    const up = this.weights.get(node.name)!;
+    const tw = transformCode(w);
+    if (node.op === 'Linear') {
+      k.linear_transpose(s.ptr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
+      return;
+    }
+    this.writeGeometry(node, tw, { code: -1, gamma: 0 }, false);
+    const mark = this.arena.mark();
+    const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
+    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch);
+    this.arena.reset(mark);
+  }
+
+  private writeGeometry(node: Conv2dNode, tw: { code: number; gamma: number }, tb: { code: number; gamma: number }, relu: boolean): void {
+    const [cin, h, w] = this.graph.shape(node.inputs[0]);
+    const [cout, ho, wo] = this.graph.shape(node.name);
+    const g = this.arena.i32(this.geom, GEOM_BYTES / 4);
+    const f = this.arena.f32(this.geom, GEOM_BYTES / 4);
+    g[GEOM.batch] = this.batch;
+    g[GEOM.cin] = cin;
+    g[GEOM.h] = h;
+    g[GEOM.w] = w;
+    g[GEOM.cout] = cout;
+    g[GEOM.ho] = ho;
+    g[GEOM.wo] = wo;
+    [g[GEOM.kh], g[GEOM.kw]] = node.kernel;
+    [g[GEOM.sh], g[GEOM.sw]] = node.stride;
+    [g[GEOM.pt], g[GEOM.pl]] = node.pads;
+    [g[GEOM.dh], g[GEOM.dw]] = node.dilation;
+    g[GEOM.tW] = tw.code;
+    g[GEOM.tB] = tb.code;
+    g[GEOM.relu] = relu ? 1 : 0;
+    f[GEOM.gammaW] = tw.gamma;
+    f[GEOM.gammaB] = tb.gamma;
+  }
+
+  private batchNorm(node: GraphNode & { op: 'BatchNorm' }): { scale: number; shift: number } {
+    let p = this.bnParams.get(node.name);
+    if (!p) {
+      const c = node.channels;
+      const scale = this.arena.alloc(c * 4, `the BatchNorm scale of "${node.name}"`);
+      const shift = this.arena.alloc(c * 4, `the BatchNorm shift of "${node.name}"`);
+      const s = Float64Array.from(node.gamma, (gm, i) => gm / Math.sqrt(node.variance[i] + node.epsilon));
+      this.arena.f32(scale, c).set(s);
+      this.arena.f32(shift, c).set(Float64Array.from(s, (si, i) => node.beta[i] - node.mean[i] * si));
+      p = { scale, shift };
+      this.bnParams.set(node.name, p);
+    }
+    return p;
+  }
+
+  private avgPool(node: GraphNode & { op: 'AvgPool2d' }, src: Buf, dst: Buf, transpose: boolean): void {
+    const [c, h, w] = this.graph.shape(node.inputs[0]);
+    const [, ho, wo] = this.graph.shape(node.name);
+    const [pt, pl, pb, pr] = node.pads;
+    this.k.avgpool(src.ptr, dst.ptr, transpose ? 1 : 0, this.batch * c, h, w, ho, wo, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], pt, pl, pb, pr, node.countIncludePad ? 1 : 0);
+  }
+
+  // --- Session --------------------------------------------------------------------------------------
+
+  logits(): Float32Array {
+    const v = this.value(this.graph.logitsName);
+    return Float32Array.from(this.arena.f32(v.ptr, v.n));
+  }
+
+  start(values: Float64Array): Buf {
+    return this.ops.fromHost(values);
+  }
+
+  accumulate(name: string, r: Buf): void {
+    const slot = this.slots.get(name);
+    if (!slot) return fail('BAD_GRAPH', `no relevance slot planned for "${name}"`);
+    if (this.filled.has(name)) {
+      this.k.binary(BINARY.add, slot.ptr, r.ptr, slot.ptr, slot.n);
+    } else {
+      this.arena.f32(slot.ptr, slot.n).set(this.arena.f32(r.ptr, r.n));
+      this.filled.add(name);
+    }
+  }
+
+  collected(name: string): Buf | undefined {
+    return this.filled.has(name) ? this.slots.get(name) : undefined;
+  }
+
+  endNode(): void {
+    this.arena.reset(this.scratchBase);
+  }
+
+  sumPerSample(t: Buf): number[] {
+    const n = t.n / this.batch;
+    return Array.from({ length: this.batch }, (_, b) => this.k.sum(t.ptr + b * n * 4, n));
+  }
+
+  toFloat32(t: Buf): Float32Array {
+    return Float32Array.from(this.arena.f32(t.ptr, t.n));
+  }
+
+  release(): void {
+    this.onRelease();
+  }
+
+  gradient(node: GraphNode, R: Buf): Buf[] {
+    const { k, graph, batch } = this;
+    const inShape = graph.shape(node.inputs[0]);
+    const inN = batch * elements(inShape);
+    const out = () => this.buffer(inN, `the gradient at "${node.name}"`);
+    switch (node.op) {
+      case 'Conv2d':
+      case 'Linear': {
+        const dx = out();
+        this.affineTranspose(node, R, dx, 'w');
+        return [dx];
+      }
+      case 'BatchNorm': {
+        const dx = out();
+        k.channel_affine(R.ptr, this.batchNorm(node).scale, 0, dx.ptr, inN, inShape.length === 3 ? inShape[1] * inShape[2] : 1, node.channels);
+        return [dx];
+      }
+      case 'ReLU': {
+        const dx = out();
+        k.relu_mask(R.ptr, this.value(node.name).ptr, dx.ptr, inN);
+        return [dx];
+      }
+      case 'MaxPool2d': {
+        const dx = out();
+        k.maxpool_route(R.ptr, this.winners.get(node.name)!, dx.ptr, R.n, inN);
+        return [dx];
+      }
+      case 'AvgPool2d':
+      case 'GlobalAvgPool':
+      case 'Add':
+        return this.linearMap(node).transpose(R);
+      case 'Pad': {
+        const dx = out();
+        const [t, l, b, r] = node.pads;
+        k.pad_crop(R.ptr, dx.ptr, 1, batch * inShape[0], inShape[1], inShape[2], t, l, b, r);
+        return [dx];
+      }
+      case 'Flatten':
+      case 'Identity':
+        return [R];
+      case 'Softmax':
+        return fail('UNSUPPORTED', `node "${node.name}": explanations start before a Softmax, not through it`);
+    }
+  }
+
+  affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<Buf> {
+    if (node.op !== 'Conv2d' && node.op !== 'Linear') return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
+    const { graph, batch } = this;
+    const inputShape = graph.shape(node.inputs[0]);
+    const outN = batch * elements(graph.shape(node.name));
+    const inN = batch * elements(inputShape);
+    return {
+      name: node.name,
+      ops: this.ops,
+      x: this.value(node.inputs[0]),
+      hasBias: node.bias !== null,
+      batch,
+      inputShape,
+      inputRange: node.inputs[0] === graph.input.name ? options.inputRange : undefined,
+      apply: (x, w, b) => {
+        const out = this.buffer(outN, `a rule's output at "${node.name}"`);
+        this.affine(node, x, out, w, b);
+        return out;
+      },
+      transpose: (s, w) => {
+        const out = this.buffer(inN, `a rule's transpose at "${node.name}"`);
+        this.affineTranspose(node, s, out, w);
+        return out;
+      },
+    };
+  }
+
+  linearMap(node: GraphNode): LinearMap<Buf> {
+    const { k, graph, batch } = this;
+    const inputs = node.inputs.map((src) => this.value(src));
+    const z = this.value(node.name);
+    const base = { name: node.name, ops: this.ops, inputs, z };
+    const inShape = graph.shape(node.inputs[0]);
+    const inN = batch * elements(inShape);
+    switch (node.op) {
+      case 'Add':
+        return { ...base, transpose: (s) => inputs.map(() => s) };
+      case 'AvgPool2d':
+        return {
+          ...base,
+          transpose: (s) => {
+            const dx = this.buffer(inN, `the transpose of "${node.name}"`);
+            this.avgPool(node, s, dx, true);
+            return [dx];
+          },
+        };
+      case 'GlobalAvgPool':
+        return {
+          ...base,
+          transpose: (s) => {
+            const dx = this.buffer(inN, `the transpose of "${node.name}"`);
+            k.gap_transpose(s.ptr, dx.ptr, batch * inShape[0], inShape[1] * inShape[2]);
+            return [dx];
+          },
+        };
+      default:
+        return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
+    }
+  }
+}
+
+/** Elementwise arithmetic on wasm buffers; every result is a fresh buffer from the node's scratch. */
+function wasmOps(s: WasmSession): Ops<Buf> {
+  const { k, arena } = s;
+  const fresh = (n: number) => s.buffer(n, 'a rule step');
+  const unary = (op: number, a: Buf, kk = 0) => {
+    const out = fresh(a.n);
+    k.unary(op, a.ptr, out.ptr, a.n, kk);
+    return out;
+  };
+  const binary = (op: number, a: Buf, b: Buf) => {
+    const out = fresh(a.n);
+    k.binary(op, a.ptr, b.ptr, out.ptr, a.n);
+    return out;
+  };
+  return {
+    pos: (a) => unary(UNARY.pos, a),
+    neg: (a) => unary(UNARY.neg, a),
+    ones: (like) => unary(UNARY.fill, like, 1),
+    scale: (a, kk) => unary(UNARY.scale, a, kk),
+    add: (a, b) => binary(BINARY.add, a, b),
+    sub: (a, b) => binary(BINARY.sub, a, b),
+    mul: (a, b) => binary(BINARY.mul, a, b),
+    divStab: (R, z, eps) => {
+      const out = fresh(R.n);
+      k.div_stab(R.ptr, z.ptr, out.ptr, R.n, eps);
+      return out;
+    },
+    where: (R, z, sign) => {
+      const out = fresh(R.n);
+      k.where_sign(R.ptr, z.ptr, out.ptr, R.n, sign === '+' ? 1 : -1);
+      return out;
+    },
+    fromHost: (values) => {
+      const out = fresh(values.length);
+      arena.f32(out.ptr, out.n).set(values);
+      return out;
+    },
+    toHost: (a) => Float64Array.from(arena.f32(a.ptr, a.n)),
+  };
+}
