@@ -8,3 +8,4 @@ export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './r
 export type { LayerRelevance } from './engine/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';
 export { softmaxRows as softmax } from './reference/forward.js';
+export { exportOnnx } from './io/onnx/export.js';

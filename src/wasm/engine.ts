@@ -109,12 +109,16 @@ export class WasmSession implements Session<Buf> {
     this.k = engine.kernels;
     this.arena = engine.arena;
     this.ops = wasmOps(this);
+    // Fail before computing anything if the activations alone cannot fit.
+    const activations = upstreamOf(graph, graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, 0);
+    this.arena.ensure(this.arena.mark() + input.length * 4 + activations, `a batch of ${batch} through "${graph.input.name}" with its activations`);
     this.geom = this.arena.alloc(GEOM_BYTES, 'the convolution geometry block');
+    // Relevance slots first: a batch too large for them fails here, before any computing.
+    this.planRelevance();
     const x = this.buffer(input.length, 'the input');
     this.arena.f32(x.ptr, x.n).set(input);
     this.values.set(graph.input.name, x);
     this.forward();
-    this.planRelevance();
     this.scratchBase = this.arena.mark();
   }
 

@@ -31,14 +31,20 @@ export function convGeometry(node: Conv2dNode, batch: number, inShape: readonly 
   };
 }
 
-/** Range of kernel taps k with 0 <= o*stride - pad + k*dilation < size. */
-function taps(o: number, stride: number, pad: number, dilation: number, kernel: number, size: number): [number, number] {
+/** First kernel tap k with 0 <= o*stride - pad + k*dilation. */
+function tapLo(o: number, stride: number, pad: number, dilation: number, kernel: number): number {
   const start = o * stride - pad;
   let lo = 0;
   while (lo < kernel && start + lo * dilation < 0) lo++;
+  return lo;
+}
+
+/** One past the last kernel tap k with o*stride - pad + k*dilation < size. */
+function tapHi(o: number, stride: number, pad: number, dilation: number, kernel: number, size: number, lo: number): number {
+  const start = o * stride - pad;
   let hi = kernel;
   while (hi > lo && start + (hi - 1) * dilation >= size) hi--;
-  return [lo, hi];
+  return hi;
 }
 
 /** y = W * x + b (cross-correlation, as every framework's conv). Weight [cout, cin, kh, kw]. */
@@ -49,9 +55,11 @@ export function conv2d(x: Float64Array, g: ConvGeometry, weight: ArrayLike<numbe
     for (let co = 0; co < cout; co++) {
       const b = bias ? bias[co] : 0;
       for (let oh = 0; oh < ho; oh++) {
-        const [kh0, kh1] = taps(oh, sh, pt, dh, kh, h);
+        const kh0 = tapLo(oh, sh, pt, dh, kh);
+        const kh1 = tapHi(oh, sh, pt, dh, kh, h, kh0);
         for (let ow = 0; ow < wo; ow++) {
-          const [kw0, kw1] = taps(ow, sw, pl, dw, kw, w);
+          const kw0 = tapLo(ow, sw, pl, dw, kw);
+          const kw1 = tapHi(ow, sw, pl, dw, kw, w, kw0);
           let acc = b;
           for (let ci = 0; ci < cin; ci++) {
             const xBase = (n * cin + ci) * h * w;
@@ -76,9 +84,11 @@ export function conv2dTranspose(dy: Float64Array, g: ConvGeometry, weight: Array
   for (let n = 0; n < batch; n++) {
     for (let co = 0; co < cout; co++) {
       for (let oh = 0; oh < ho; oh++) {
-        const [kh0, kh1] = taps(oh, sh, pt, dh, kh, h);
+        const kh0 = tapLo(oh, sh, pt, dh, kh);
+        const kh1 = tapHi(oh, sh, pt, dh, kh, h, kh0);
         for (let ow = 0; ow < wo; ow++) {
-          const [kw0, kw1] = taps(ow, sw, pl, dw, kw, w);
+          const kw0 = tapLo(ow, sw, pl, dw, kw);
+          const kw1 = tapHi(ow, sw, pl, dw, kw, w, kw0);
           const gv = dy[((n * cout + co) * ho + oh) * wo + ow];
           if (gv === 0) continue;
           for (let ci = 0; ci < cin; ci++) {

@@ -1,0 +1,73 @@
+// relprop's benchmark: `npm run bench` (never part of `npm test`). Batch 1, 224x224, single thread.
+// For each model: onnxruntime-web (wasm backend, SIMD, one thread) running the same weights, exported by
+// exportOnnx, measured in the same run, then our forward and explanations. Medians of several runs;
+// ratios against the peer, since the machines are shared and noisy.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import * as ort from 'onnxruntime-web';
+import { buildModel, exportOnnx } from '../src/index.js';
+import { macs } from './flops.js';
+
+ort.env.wasm.numThreads = 1;
+ort.env.wasm.simd = true;
+
+const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50,keras-resnet50,resnet18,vgg16').split(',');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+async function median(runs: number, f: () => Promise<unknown>): Promise<number> {
+  await f(); // warm-up: compilation, arena growth
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await f();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+const rows: string[] = [];
+console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web ?? ''}`);
+for (const arch of ARCHS) {
+  const model = buildModel(arch, { seed: 0 });
+  const x = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001) * 2);
+  const session = await ort.InferenceSession.create(exportOnnx(model), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const feeds = { [model.graph.input.name]: new ort.Tensor('float32', x, [1, 3, 224, 224]) };
+  const ortMs = await median(RUNS, () => session.run(feeds));
+  const fwdMs = await median(RUNS, () => model.forward(x));
+  const flatMs = await median(Math.max(1, RUNS - 2), () => model.explain(x, { composite: 'epsilon-plus-flat' }));
+  const boxMs = await median(Math.max(1, RUNS - 2), () => model.explain(x, { composite: 'epsilon-gamma-box' }));
+  // Same weights, same input: the peer's output and ours must agree for the timing to mean anything.
+  const theirs = (await session.run(feeds))[model.graph.output].data as Float32Array;
+  const ours = model.graph.byName.get(model.graph.output)!.op === 'Softmax' ? await model.predict(x) : await model.forward(x);
+  const scale = Math.max(...Array.from(theirs, Math.abs));
+  const diff = Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i]))) / scale;
+  const gflop = (2 * macs(model.graph)) / 1e9;
+  await session.release();
+  model.dispose();
+  const mem = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/memory.ts', arch], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  const memRatio = mem.peakRss / (mem.weights + mem.activations);
+  const row = [
+    arch,
+    ortMs.toFixed(0),
+    fwdMs.toFixed(0),
+    (fwdMs / ortMs).toFixed(2),
+    (gflop / (fwdMs / 1000)).toFixed(1),
+    flatMs.toFixed(0),
+    (flatMs / fwdMs).toFixed(2),
+    boxMs.toFixed(0),
+    (boxMs / fwdMs).toFixed(2),
+    `${(mem.peakRss / 2 ** 20).toFixed(0)} MiB (${memRatio.toFixed(2)}x)`,
+    diff.toExponential(1),
+  ];
+  rows.push(`| ${row.join(' | ')} |`);
+  console.log(rows.at(-1));
+}
+console.log(
+  [
+    '',
+    '| model | onnxruntime-web fwd ms | relprop fwd ms | fwd ratio | GFLOP/s | explain eps-plus-flat ms | / fwd | explain eps-gamma-box ms | / fwd | peak RSS of an explanation (x weights+activations) | output diff vs ORT |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n'),
+);

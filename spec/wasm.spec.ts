@@ -1,0 +1,243 @@
+/**
+ * The wasm engine against the float64 reference: every layer type under every rule that applies to it,
+ * on random shapes (odd sizes, strides 1-2, 4-sided padding, dilation, kernels 1 to 7, batch 1-3), then
+ * whole models under every composite.
+ *
+ * Tolerance: max |wasm - reference| <= 1e-4 * max |reference| over the whole output (float32 storage
+ * and summation against float64). Single elements are not compared relatively: an output near zero
+ * after cancellation has no meaningful relative error in float32.
+ */
+import { fc, it } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { COMPOSITES } from '../src/composites.js';
+import { propagate } from '../src/engine/propagate.js';
+import { buildModel } from '../src/index.js';
+import { Graph } from '../src/model/graph.js';
+import type { GraphNode, Pads } from '../src/model/ops.js';
+import { Random } from '../src/model/random.js';
+import { windowOut } from '../src/model/shapes.js';
+import { referenceEngine } from '../src/reference/engine.js';
+import { createRule, type RuleSpec } from '../src/rules/index.js';
+import type { Rule } from '../src/rules/types.js';
+import { WasmEngine } from '../src/wasm/engine.js';
+import { fragileNeurons } from './helpers/degenerate.js';
+import { sum } from './helpers/layers.js';
+
+const TOL = 1e-4;
+const engine = await WasmEngine.create();
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string) {
+  expect(actual.length, what).toBe(expected.length);
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+  }
+  expect(diff, `${what}: max difference ${diff} vs scale ${scale}`).toBeLessThanOrEqual(TOL * scale + 1e-30);
+}
+
+/** Runs forward and one backward pass with `rules` on both engines and compares both. */
+function compare(graph: Graph, x: Float32Array, batch: number, rules: Map<string, Rule>, start: Float64Array, what: string) {
+  const ref = referenceEngine.run(graph, x, batch);
+  const wasm = engine.run(graph, x, batch);
+  try {
+    expectClose(wasm.logits(), ref.logits(), `${what} forward`);
+    expectClose(propagate(wasm, rules, start).relevance, propagate(ref, rules, start).relevance, `${what} relevance`);
+  } finally {
+    wasm.release();
+    ref.release();
+  }
+}
+
+const AFFINE_RULES: RuleSpec[] = [
+  'lrp0',
+  { rule: 'epsilon', epsilon: 0.01 },
+  { rule: 'gamma', gamma: 0.25 },
+  { rule: 'alpha-beta', alpha: 2, beta: 1 },
+  { rule: 'alpha-beta', alpha: 1, beta: 0, ignoreBias: true },
+  'zplus',
+  'flat',
+  'wsquare',
+  { rule: 'zbox', low: -1, high: 1 },
+  'zbox',
+  'gradient',
+];
+
+const conv = fc.record({
+  batch: fc.integer({ min: 1, max: 3 }),
+  cin: fc.integer({ min: 1, max: 6 }),
+  cout: fc.integer({ min: 1, max: 11 }),
+  h: fc.integer({ min: 1, max: 13 }),
+  w: fc.integer({ min: 1, max: 13 }),
+  k: fc.constantFrom(1, 3, 5, 7),
+  stride: fc.integer({ min: 1, max: 2 }),
+  dilation: fc.integer({ min: 1, max: 2 }),
+  pads: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
+  bias: fc.boolean(),
+  seed: fc.nat(),
+});
+
+function random(seed: number, n: number, lo = -1, hi = 1): Float32Array {
+  return new Random(seed).uniforms(n, lo, hi);
+}
+
+function single(shape: number[], node: GraphNode): Graph {
+  return new Graph({ name: 'x', shape }, [node]);
+}
+
+describe('each layer and rule: wasm equals the reference', () => {
+  it.prop([conv, fc.constantFrom(...AFFINE_RULES)])('Conv2d', (p, spec) => {
+    const [kh, kw] = [p.k, p.k];
+    const ho = windowOut(p.h, kh, p.stride, p.pads[0], p.pads[2], p.dilation);
+    const wo = windowOut(p.w, kw, p.stride, p.pads[1], p.pads[3], p.dilation);
+    fc.pre(ho >= 1 && wo >= 1);
+    const rng = new Random(p.seed);
+    const graph = single([p.cin, p.h, p.w], {
+      op: 'Conv2d', name: 'conv', inputs: ['x'], inChannels: p.cin, outChannels: p.cout, kernel: [kh, kw], stride: [p.stride, p.stride],
+      pads: p.pads as Pads, dilation: [p.dilation, p.dilation], groups: 1,
+      weight: rng.normals(p.cout * p.cin * kh * kw, 0.5), bias: p.bias ? rng.normals(p.cout, 0.3) : null,
+    });
+    const x = random(p.seed + 1, p.batch * p.cin * p.h * p.w);
+    const start = Float64Array.from(random(p.seed + 2, p.batch * p.cout * ho * wo));
+    compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
+  });
+
+  it.prop([fc.record({ batch: fc.integer({ min: 1, max: 3 }), nin: fc.integer({ min: 1, max: 45 }), nout: fc.integer({ min: 1, max: 21 }), bias: fc.boolean(), seed: fc.nat() }), fc.constantFrom(...AFFINE_RULES)])(
+    'Linear',
+    (p, spec) => {
+      const rng = new Random(p.seed);
+      const graph = new Graph({ name: 'x', shape: [p.nin, 1, 1] }, [
+        { op: 'Flatten', name: 'flat', inputs: ['x'] },
+        { op: 'Linear', name: 'fc', inputs: ['flat'], inFeatures: p.nin, outFeatures: p.nout, weight: rng.normals(p.nin * p.nout, 0.5), bias: p.bias ? rng.normals(p.nout, 0.3) : null },
+      ]);
+      const rules = new Map([['flat', createRule('pass')], ['fc', createRule(spec)]]);
+      compare(graph, random(p.seed + 1, p.batch * p.nin), p.batch, rules, Float64Array.from(random(p.seed + 2, p.batch * p.nout)), `linear ${JSON.stringify(p)}`);
+    },
+  );
+
+  const pool = fc.record({
+    batch: fc.integer({ min: 1, max: 3 }),
+    c: fc.integer({ min: 1, max: 4 }),
+    h: fc.integer({ min: 1, max: 12 }),
+    w: fc.integer({ min: 1, max: 12 }),
+    k: fc.integer({ min: 1, max: 3 }),
+    stride: fc.integer({ min: 1, max: 2 }),
+    pad: fc.nat(2),
+    countIncludePad: fc.boolean(),
+    seed: fc.nat(),
+  });
+
+  it.prop([pool, fc.constantFrom('max', 'avg', 'gap'), fc.constantFrom('norm', 'gradient')])('pools', (p, kind, ruleName) => {
+    const pad = Math.min(p.pad, p.k - 1);
+    const ho = windowOut(p.h, p.k, p.stride, pad, pad);
+    const wo = windowOut(p.w, p.k, p.stride, pad, pad);
+    fc.pre(ho >= 1 && wo >= 1);
+    const window = { kernel: [p.k, p.k] as [number, number], stride: [p.stride, p.stride] as [number, number], pads: [pad, pad, pad, pad] as Pads };
+    const node: GraphNode =
+      kind === 'max' ? { op: 'MaxPool2d', name: 'pool', inputs: ['x'], ...window }
+      : kind === 'avg' ? { op: 'AvgPool2d', name: 'pool', inputs: ['x'], ...window, countIncludePad: p.countIncludePad }
+      : { op: 'GlobalAvgPool', name: 'pool', inputs: ['x'] };
+    const graph = single([p.c, p.h, p.w], node);
+    const rule = createRule(kind === 'max' ? 'wta' : ruleName);
+    const outN = p.batch * graph.shape('pool').reduce((a, b) => a * b, 1);
+    compare(graph, random(p.seed, p.batch * p.c * p.h * p.w), p.batch, new Map([['pool', rule]]), Float64Array.from(random(p.seed + 1, outN)), `${kind} pool ${JSON.stringify(p)}`);
+  });
+
+  const map = fc.record({ batch: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 5 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), seed: fc.nat() });
+
+  it.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Add of a branch and the input', (p, spec) => {
+    // Inputs and BatchNorm shift keep both summands positive: where two summands cancel, x_i / (x_1 + x_2)
+    // is ill-conditioned and float32 cannot match float64 whatever the kernel does.
+    const n = p.c * p.h * p.w;
+    const graph = new Graph({ name: 'x', shape: [p.c, p.h, p.w] }, [
+      { op: 'BatchNorm', name: 'bn', inputs: ['x'], channels: p.c, gamma: random(p.seed, p.c, 0.5, 2), beta: random(p.seed + 1, p.c, 2, 3), mean: random(p.seed + 2, p.c), variance: random(p.seed + 3, p.c, 0.5, 2), epsilon: 1e-5 },
+      { op: 'Add', name: 'add', inputs: ['bn', 'x'] },
+    ]);
+    const rules = new Map<string, Rule>([['add', createRule(spec)], ['bn', createRule('gradient')]]);
+    compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * n)), `add ${JSON.stringify(p)}`);
+  });
+
+  it.prop([map, fc.constantFrom('ReLU', 'BatchNorm', 'Pad', 'Flatten'), fc.constantFrom('pass', 'gradient')])('ReLU, BatchNorm, Pad, Flatten', (p, op, ruleName) => {
+    fc.pre(!(op === 'Pad' && ruleName === 'pass'));
+    const node: GraphNode =
+      op === 'ReLU' ? { op, name: 'n', inputs: ['x'] }
+      : op === 'Flatten' ? { op, name: 'n', inputs: ['x'] }
+      : op === 'Pad' ? { op, name: 'n', inputs: ['x'], pads: [1, 0, 2, 3] }
+      : { op, name: 'n', inputs: ['x'], channels: p.c, gamma: random(p.seed, p.c, 0.5, 2), beta: random(p.seed + 1, p.c), mean: random(p.seed + 2, p.c), variance: random(p.seed + 3, p.c, 0.5, 2), epsilon: 1e-3 };
+    const graph = single([p.c, p.h, p.w], node);
+    const outN = p.batch * graph.shape('n').reduce((a, b) => a * b, 1);
+    compare(graph, random(p.seed + 4, p.batch * p.c * p.h * p.w), p.batch, new Map([['n', createRule(ruleName)]]), Float64Array.from(random(p.seed + 5, outN)), `${op} ${JSON.stringify(p)}`);
+  });
+});
+
+describe('whole models: wasm equals the reference under every composite', () => {
+  const models = [
+    ['resnet18', { inputSize: 32, width: 8 }],
+    ['keras-resnet50', { inputSize: 32, width: 8 }],
+    ['vgg11', { inputSize: 32, width: 8, hidden: 32 }],
+  ] as const;
+  for (const [arch, size] of models) {
+    const model = buildModel(arch, { ...size, numClasses: 10, seed: 2 });
+    const x = random(9, 2 * 3 * size.inputSize * size.inputSize);
+    for (const c of COMPOSITES) {
+      it(`${arch}, ${c.name}, batch 2`, async () => {
+        const opts = { composite: c.name, batch: 2, target: [3, 7] };
+        const [w, r] = await Promise.all([model.explain(x, { ...opts, backend: 'wasm' }), model.explain(x, { ...opts, backend: 'reference' })]);
+        expectClose(w.logits, r.logits, 'logits');
+        expectClose(w.relevance.subarray(0, x.length / 2), r.relevance.subarray(0, x.length / 2), 'relevance, image 0');
+        expectClose(w.relevance.subarray(x.length / 2), r.relevance.subarray(x.length / 2), 'relevance, image 1');
+      });
+    }
+    it(`${arch}: gradient`, async () => {
+      const [w, r] = await Promise.all([model.gradient(x, { batch: 2, backend: 'wasm' }), model.gradient(x, { batch: 2, backend: 'reference' })]);
+      expect(w.targets).toEqual(r.targets);
+      expectClose(w.gradient, r.gradient, 'gradient');
+    });
+  }
+});
+
+describe('conservation on the wasm engine (zero biases, epsilon and stabilizer 1e-9)', () => {
+  for (const arch of ['resnet18', 'keras-resnet50', 'vgg11'] as const) {
+    const model = buildModel(arch, { inputSize: 32, width: 8, hidden: 32, numClasses: 10, seed: 4, zeroBias: true });
+    const x = random(5, 3 * 32 * 32);
+    for (const c of COMPOSITES) {
+      it(`${arch}, ${c.name}`, async () => {
+        const composite = { name: c.name, epsilon: 1e-9, stabilizer: 1e-9 };
+        const e = await model.explain(x, { composite, layers: true });
+        const start = c.initial === 'logit' ? e.logits[e.target] : 1;
+        if (fragileNeurons(model, composite, x, 1e-5) === 0) {
+          expect(Math.abs(sum(e.relevance) - start) / Math.abs(start)).toBeLessThanOrEqual(1e-4);
+        } else {
+          // z-plus / alpha-beta neurons without a positive (or negative) part lose relevance by
+          // definition; the engines must still agree on how much.
+          const r = await model.explain(x, { composite, backend: 'reference' });
+          expect(Math.abs(sum(e.relevance) - sum(r.relevance)) / Math.abs(start)).toBeLessThanOrEqual(1e-4);
+        }
+        // The report's books balance on wasm too: absorptions add up to start minus the input's total.
+        const absorbed = e.layers!.reduce((s, l) => s + l.relevanceOut[0] - l.relevanceIn[0], 0);
+        expect(Math.abs(start - absorbed - sum(e.relevance)) / Math.abs(start)).toBeLessThanOrEqual(1e-4);
+      });
+    }
+  }
+});
+
+describe('memory', () => {
+  it('refuses a run that needs more than the memory limit, naming what and how much', async () => {
+    const model = buildModel('vgg11', { inputSize: 64, width: 16, hidden: 64, numClasses: 10 });
+    const x = new Float32Array(4 * 3 * 64 * 64).fill(0.5);
+    await expect(model.explain(x, { batch: 4, memoryLimit: 4 * 1024 ** 2 })).rejects.toThrow(/needs wasm memory up to [\d.]+ MiB, over the limit of 4\.0 MiB \(raise it with the memoryLimit option/);
+    // The same model still works with room to spare, and reuses its arena across calls.
+    const e = await model.explain(x, { batch: 4 });
+    expect(e.relevance.length).toBe(x.length);
+  });
+
+  it('refuses more than wasm32 can address instead of wrapping around', async () => {
+    const arena = (await WasmEngine.create(64 * 1024 ** 3)).arena;
+    expect(() => arena.alloc(5 * 1024 ** 3, 'a test buffer')).toThrow(/a test buffer needs wasm memory up to 5120\.\d MiB, over the limit of 4095\.9 MiB \(the 4 GiB of wasm32/);
+    // Offsets past 2^31 are handled as numbers, not wrapped 32-bit integers.
+    const model = buildModel('vgg11', { inputSize: 224, width: 64, hidden: 4096, numClasses: 1000 });
+    const x = new Float32Array(90 * 3 * 224 * 224);
+    await expect(model.forward(x, { batch: 90, memoryLimit: 64 * 1024 ** 3 })).rejects.toThrow(/over the limit of 4095\.9 MiB/);
+  });
+});
