@@ -18,7 +18,11 @@ const G_GAMMA_W = 18, G_GAMMA_B = 19;
   return (p + 15) & ~(<usize>15);
 }
 
-/** Packs columns [j0, j0 + nc) of im2col(x) (one image) into NR-column panels. */
+/**
+ * Packs columns [j0, j0 + nc) of im2col(x) (one image) into NR-column panels. A panel whose 8 output
+ * positions lie in one output row at stride 1 reads 8 consecutive inputs per tap: two vector loads
+ * when they are all inside the image, element by element only at the borders.
+ */
 function packBIm2col(x: usize, geom: usize, j0: i32, nc: i32, out: usize): void {
   const cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W), wo = gi(geom, G_WO);
   const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
@@ -26,15 +30,45 @@ function packBIm2col(x: usize, geom: usize, j0: i32, nc: i32, out: usize): void 
   const K = cin * kh * kw;
   for (let jp = 0; jp < nc; jp += NR) {
     const panel = out + (<usize>(jp * K) << 2);
+    const jFirst = j0 + jp;
+    const cols = min(NR, nc - jp);
+    const oh = jFirst / wo, ow = jFirst % wo;
+    if (sw == 1 && cols == NR && ow + NR <= wo) {
+      // One output row: input columns w0 .. w0 + 7 (+ jj * dw) for every tap.
+      const h0 = oh * sh - pt, w0 = ow - pl;
+      let dst = panel;
+      for (let ci = 0; ci < cin; ci++) {
+        const plane = x + (<usize>(ci * h * w) << 2);
+        for (let i = 0; i < kh; i++) {
+          const ih = h0 + i * dh;
+          const rowOk = ih >= 0 && ih < h;
+          const row = plane + (<usize>(ih * w) << 2);
+          for (let jj = 0; jj < kw; jj++, dst += NR << 2) {
+            const iw = w0 + jj * dw;
+            if (rowOk && iw >= 0 && iw + NR <= w) {
+              const src = row + (<usize>iw << 2);
+              v128.store(dst, v128.load(src));
+              v128.store(dst, v128.load(src, 16), 16);
+            } else {
+              for (let c = 0; c < NR; c++) {
+                const col = iw + c;
+                store<f32>(dst + (<usize>c << 2), rowOk && col >= 0 && col < w ? load<f32>(row + (<usize>col << 2)) : 0);
+              }
+            }
+          }
+        }
+      }
+      continue;
+    }
     for (let c = 0; c < NR; c++) {
-      const j = j0 + jp + c;
+      const j = jFirst + c;
       let dst = panel + (<usize>c << 2);
-      if (jp + c >= nc) {
+      if (c >= cols) {
         for (let k = 0; k < K; k++, dst += NR << 2) store<f32>(dst, 0);
         continue;
       }
-      const oh = j / wo, ow = j % wo;
-      const h0 = oh * sh - pt, w0 = ow * sw - pl;
+      const ohc = j / wo, owc = j % wo;
+      const h0 = ohc * sh - pt, w0 = owc * sw - pl;
       for (let ci = 0; ci < cin; ci++) {
         const plane = x + (<usize>(ci * h * w) << 2);
         for (let i = 0; i < kh; i++) {

@@ -13,6 +13,7 @@ import { COMPOSITES } from '../src/composites.js';
 import { propagate } from '../src/engine/propagate.js';
 import { buildModel } from '../src/index.js';
 import { Graph } from '../src/model/graph.js';
+import { Model } from '../src/model/model.js';
 import type { GraphNode, Pads } from '../src/model/ops.js';
 import { Random } from '../src/model/random.js';
 import { windowOut } from '../src/model/shapes.js';
@@ -235,9 +236,15 @@ describe('memory', () => {
   it('refuses more than wasm32 can address instead of wrapping around', async () => {
     const arena = (await WasmEngine.create(64 * 1024 ** 3)).arena;
     expect(() => arena.alloc(5 * 1024 ** 3, 'a test buffer')).toThrow(/a test buffer needs wasm memory up to 5120\.\d MiB, over the limit of 4095\.9 MiB \(the 4 GiB of wasm32/);
-    // Offsets past 2^31 are handled as numbers, not wrapped 32-bit integers.
-    const model = buildModel('vgg11', { inputSize: 224, width: 64, hidden: 4096, numClasses: 1000 });
-    const x = new Float32Array(90 * 3 * 224 * 224);
-    await expect(model.forward(x, { batch: 90, memoryLimit: 64 * 1024 ** 3 })).rejects.toThrow(/over the limit of 4095\.9 MiB/);
+    // A model whose activations for 20 images pass 4 GiB: refused before computing, offsets past 2^31
+    // handled as numbers rather than wrapped 32-bit integers.
+    const graph = new Graph({ name: 'x', shape: [1, 1024, 1024] }, [
+      { op: 'Conv2d', name: 'wide', inputs: ['x'], inChannels: 1, outChannels: 64, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight: new Float32Array(64).fill(0.1), bias: null },
+      { op: 'GlobalAvgPool', name: 'gap', inputs: ['wide'] },
+      { op: 'Flatten', name: 'flat', inputs: ['gap'] },
+      { op: 'Linear', name: 'fc', inputs: ['flat'], inFeatures: 64, outFeatures: 2, weight: new Float32Array(128).fill(0.1), bias: null },
+    ]);
+    const model = new Model(graph);
+    await expect(model.forward(new Float32Array(20 * 1024 * 1024), { batch: 20, memoryLimit: 64 * 1024 ** 3 })).rejects.toThrow(/needs wasm memory up to 5\d{3}\.\d MiB, over the limit of 4095\.9 MiB/);
   });
 });

@@ -10,7 +10,7 @@
  */
 import { fail } from '../errors.js';
 import { DEFAULT_STABILIZER } from './stabilizer.js';
-import type { AffineLayer, AffineRule } from './types.js';
+import type { AffineLayer, AffineRule, Transform } from './types.js';
 
 export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
   if (!(alpha >= 0 && beta >= 0)) fail('BAD_OPTION', `alpha-beta needs alpha >= 0 and beta >= 0, got alpha=${alpha}, beta=${beta}`);
@@ -22,13 +22,19 @@ export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABIL
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops } = layer;
       const [xp, xn] = [ops.pos(layer.x), ops.neg(layer.x)];
-      const zPos = ops.add(layer.apply(xp, 'w+', ignoreBias ? null : 'w+'), layer.apply(xn, 'w-', null));
-      const zNeg = ops.add(layer.apply(xp, 'w-', ignoreBias ? null : 'w-'), layer.apply(xn, 'w+', null));
-      const sPos = ops.divStab(R, zPos, stabilizer);
-      const sNeg = ops.divStab(R, zNeg, stabilizer);
-      const rPos = ops.add(ops.mul(xp, layer.transpose(sPos, 'w+')), ops.mul(xn, layer.transpose(sPos, 'w-')));
-      const rNeg = ops.add(ops.mul(xp, layer.transpose(sNeg, 'w-')), ops.mul(xn, layer.transpose(sNeg, 'w+')));
-      return ops.sub(ops.scale(rPos, alpha), ops.scale(rNeg, beta));
+      const signed = !ops.isZero(xn); // after a ReLU x^- = 0 and its terms vanish
+      // sum over both input signs of x^sign * t(W) (and its transpose), with t chosen per sign
+      const z = (tPos: Transform, tNeg: Transform, b: Transform | null) => {
+        const zp = layer.apply(xp, tPos, ignoreBias ? null : b);
+        return signed ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
+      };
+      const r = (s: T, tPos: Transform, tNeg: Transform) => {
+        const rp = ops.mul(xp, layer.transpose(s, tPos));
+        return signed ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
+      };
+      const sPos = ops.divStab(R, z('w+', 'w-', 'w+'), stabilizer);
+      const sNeg = ops.divStab(R, z('w-', 'w+', 'w-'), stabilizer);
+      return ops.sub(ops.scale(r(sPos, 'w+', 'w-'), alpha), ops.scale(r(sNeg, 'w-', 'w+'), beta));
     },
   };
 }

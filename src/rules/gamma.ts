@@ -23,14 +23,19 @@ export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignor
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops, x } = layer;
       const [xp, xn] = [ops.pos(x), ops.neg(x)];
+      const signed = !ops.isZero(xn); // after a ReLU x^- = 0 and its terms vanish
+      const zOf = (tPos: Transform, tNeg: Transform) => {
+        const zp = layer.apply(xp, tPos, ignoreBias ? null : tPos);
+        return signed ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
+      };
+      const rOf = (s: T, tPos: Transform, tNeg: Transform) => {
+        const rp = ops.mul(xp, layer.transpose(s, tPos));
+        return signed ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
+      };
       const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
-      const zUp = ops.add(layer.apply(xp, up, ignoreBias ? null : up), layer.apply(xn, down, null));
-      const zDown = ops.add(layer.apply(xp, down, ignoreBias ? null : down), layer.apply(xn, up, null));
-      const sUp = ops.divStab(ops.where(R, z, '+'), zUp, stabilizer);
-      const sDown = ops.divStab(ops.where(R, z, '-'), zDown, stabilizer);
-      const rUp = ops.add(ops.mul(xp, layer.transpose(sUp, up)), ops.mul(xn, layer.transpose(sUp, down)));
-      const rDown = ops.add(ops.mul(xp, layer.transpose(sDown, down)), ops.mul(xn, layer.transpose(sDown, up)));
-      return ops.add(rUp, rDown);
+      const sUp = ops.divStab(ops.where(R, z, '+'), zOf(up, down), stabilizer);
+      const sDown = ops.divStab(ops.where(R, z, '-'), zOf(down, up), stabilizer);
+      return ops.add(rOf(sUp, up, down), rOf(sDown, down, up));
     },
   };
 }

@@ -18,9 +18,12 @@ export function zPlusRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false 
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops } = layer;
       const [xp, xn] = [ops.pos(layer.x), ops.neg(layer.x)];
-      const z = ops.add(layer.apply(xp, 'w+', ignoreBias ? null : 'w+'), layer.apply(xn, 'w-', null));
+      const signed = !ops.isZero(xn); // after a ReLU x^- = 0 and its terms vanish
+      const zp = layer.apply(xp, 'w+', ignoreBias ? null : 'w+');
+      const z = signed ? ops.add(zp, layer.apply(xn, 'w-', null)) : zp;
       const s = ops.divStab(R, z, stabilizer);
-      return ops.add(ops.mul(xp, layer.transpose(s, 'w+')), ops.mul(xn, layer.transpose(s, 'w-')));
+      const r = ops.mul(xp, layer.transpose(s, 'w+'));
+      return signed ? ops.add(r, ops.mul(xn, layer.transpose(s, 'w-'))) : r;
     },
   };
 }

@@ -495,5 +495,6 @@ function wasmOps(s: WasmSession): Ops<Buf> {
       return out;
     },
     toHost: (a) => Float64Array.from(arena.f32(a.ptr, a.n)),
+    isZero: (a) => k.max_abs(a.ptr, a.n) === 0,
   };
 }

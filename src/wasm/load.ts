@@ -26,6 +26,7 @@ export interface KernelExports {
   channel_affine(a: Ptr, scale: Ptr, shift: Ptr, out: Ptr, n: number, plane: number, channels: number): void;
   pad_crop(src: Ptr, dst: Ptr, crop: number, planes: number, h: number, w: number, pt: number, pl: number, pb: number, pr: number): void;
   sum(a: Ptr, n: number): number;
+  max_abs(a: Ptr, n: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | null = null;
