@@ -125,7 +125,11 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
   }
 }
 
-/** Scatter-adds columns [j0, j0 + nc) of col ([K][nc]) into dx (one image): the transpose of im2col. */
+/**
+ * Scatter-adds columns [j0, j0 + nc) of col ([K][nc]) into dx (one image): the transpose of im2col.
+ * Columns are taken a run of one output row at a time; at stride 1 a run lands on consecutive inputs
+ * and is added four lanes at a time.
+ */
 function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
   const cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W), wo = gi(geom, G_WO);
   const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
@@ -136,14 +140,38 @@ function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
       for (let jj = 0; jj < kw; jj++) {
         const k = (ci * kh + i) * kw + jj;
         const src = col + (<usize>(k * nc) << 2);
-        for (let c = 0; c < nc; c++) {
+        let c = 0;
+        while (c < nc) {
           const j = j0 + c;
           const oh = j / wo, ow = j % wo;
-          const ih = oh * sh - pt + i * dh, iw = ow * sw - pl + jj * dw;
-          if (ih >= 0 && ih < h && iw >= 0 && iw < w) {
-            const p = plane + (<usize>(ih * w + iw) << 2);
-            store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>c << 2)));
+          const run = min(wo - ow, nc - c);
+          const ih = oh * sh - pt + i * dh;
+          if (ih >= 0 && ih < h) {
+            const row = plane + (<usize>(ih * w) << 2);
+            const s = src + (<usize>c << 2);
+            if (sw == 1) {
+              const iw0 = ow - pl + jj * dw;
+              const lo = max(0, -iw0), hi = min(run, w - iw0);
+              let t = lo;
+              for (; t + 4 <= hi; t += 4) {
+                const d = row + (<usize>(iw0 + t) << 2);
+                v128.store(d, f32x4.add(v128.load(d), v128.load(s + (<usize>t << 2))));
+              }
+              for (; t < hi; t++) {
+                const d = row + (<usize>(iw0 + t) << 2);
+                store<f32>(d, load<f32>(d) + load<f32>(s + (<usize>t << 2)));
+              }
+            } else {
+              for (let t = 0; t < run; t++) {
+                const iw = (ow + t) * sw - pl + jj * dw;
+                if (iw >= 0 && iw < w) {
+                  const d = row + (<usize>iw << 2);
+                  store<f32>(d, load<f32>(d) + load<f32>(s + (<usize>t << 2)));
+                }
+              }
+            }
           }
+          c += run;
         }
       }
     }

@@ -5,7 +5,7 @@
 // 4x8 tile in 8 f32x4 accumulators (V8 keeps about 15 SIMD registers on x64: 8 accumulators, 2 B
 // vectors and an A splat fit without spilling) and runs over the whole K, so the epilogue (bias, ReLU)
 // is applied once when the tile is stored.
-import { tf } from './transform';
+import { tf, tfv } from './transform';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -16,8 +16,25 @@ export const NC: i32 = 256;
 
 const tile = memory.data(MR * NR * 4, 16);
 
-/** Packs rows [i0, i0 + mc) of t(A), with A(i, k) at a[(i * rs + k * cs)], into MR-row panels. */
+/**
+ * Packs rows [i0, i0 + mc) of t(A), with A(i, k) at a[(i * rs + k * cs)], into MR-row panels.
+ * Two layouts occur: rows contiguous along k (cs = 1: W in the forward pass) and columns contiguous
+ * along i (rs = 1: W^T in the transposed pass, where a panel's four rows are four adjacent floats).
+ */
 export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i32, g: f32, out: usize): void {
+  const gv = f32x4.splat(g);
+  if (rs == 1) {
+    for (let k = 0; k < K; k++) {
+      const src = a + (<usize>(k * cs + i0) << 2);
+      let dst = out + (<usize>k << 4);
+      let ip = 0;
+      for (; ip + MR <= mc; ip += MR, dst += <usize>(MR * K) << 2) v128.store(dst, tfv(t, gv, v128.load(src + (<usize>ip << 2))));
+      if (ip < mc) {
+        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), ip + r < mc ? tf(t, g, load<f32>(src + (<usize>(ip + r) << 2))) : 0);
+      }
+    }
+    return;
+  }
   for (let ip = 0; ip < mc; ip += MR) {
     const panel = out + (<usize>(ip * K) << 2);
     for (let r = 0; r < MR; r++) {
@@ -30,7 +47,15 @@ export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i
       const row = <usize>(i0 + i) * <usize>rs;
       if (cs == 1) {
         let src = a + (row << 2);
-        for (let k = 0; k < K; k++, dst += MR << 2, src += 4) store<f32>(dst, tf(t, g, load<f32>(src)));
+        let k = 0;
+        for (; k + 4 <= K; k += 4, src += 16, dst += MR << 4) {
+          const v = tfv(t, gv, v128.load(src));
+          store<f32>(dst, f32x4.extract_lane(v, 0));
+          store<f32>(dst, f32x4.extract_lane(v, 1), MR << 2);
+          store<f32>(dst, f32x4.extract_lane(v, 2), MR << 3);
+          store<f32>(dst, f32x4.extract_lane(v, 3), 3 * (MR << 2));
+        }
+        for (; k < K; k++, dst += MR << 2, src += 4) store<f32>(dst, tf(t, g, load<f32>(src)));
       } else {
         for (let k = 0; k < K; k++, dst += MR << 2) store<f32>(dst, tf(t, g, load<f32>(a + ((row + <usize>k * <usize>cs) << 2))));
       }
