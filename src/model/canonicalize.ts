@@ -1,3 +1,4 @@
+import { setFoldRecipe } from './fold-recipe.js';
 import { Graph } from './graph.js';
 import type { AffineNode, BatchNormNode, Conv2dNode, GraphNode } from './ops.js';
 
@@ -56,14 +57,31 @@ export function canonicalize(graph: Graph, options: CanonicalizeOptions = {}): G
 
 function foldBatchNorm(layer: AffineNode, bn: BatchNormNode): AffineNode {
   const channels = layer.op === 'Conv2d' ? layer.outChannels : layer.outFeatures;
-  const perChannel = layer.weight.length / channels;
-  const weight = new Float32Array(layer.weight.length);
+  const scale = new Float64Array(channels);
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     // In float64, so folding adds no rounding beyond the final float32 store.
-    const s = bn.gamma[c] / Math.sqrt(bn.variance[c] + bn.epsilon);
-    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) weight[i] = s * layer.weight[i];
-    bias[c] = ((layer.bias ? layer.bias[c] : 0) - bn.mean[c]) * s + bn.beta[c];
+    scale[c] = bn.gamma[c] / Math.sqrt(bn.variance[c] + bn.epsilon);
+    bias[c] = ((layer.bias ? layer.bias[c] : 0) - bn.mean[c]) * scale[c] + bn.beta[c];
   }
-  return { ...layer, weight, bias };
+  const original = layer.weight;
+  let folded: Float32Array | null = null;
+  // The folded weights are made only when read (by the reference engine); the wasm engine folds while
+  // uploading, so a model's weights are not held twice in JavaScript.
+  const node = { ...layer, bias } as AffineNode;
+  Object.defineProperty(node, 'weight', {
+    enumerable: true,
+    get: () => (folded ??= foldWeights(original, scale)),
+  });
+  setFoldRecipe(node, { weight: original, scale, bias });
+  return node;
+}
+
+export function foldWeights(weight: Float32Array, scale: Float64Array): Float32Array {
+  const perChannel = weight.length / scale.length;
+  const out = new Float32Array(weight.length);
+  for (let c = 0; c < scale.length; c++) {
+    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) out[i] = scale[c] * weight[i];
+  }
+  return out;
 }

@@ -102,11 +102,12 @@ export class Model {
     return g;
   }
 
-  /** Logits (the values before a final Softmax), N x classes. */
+  /** Logits (the values before a final Softmax), N x classes; computed with BatchNorm folded. */
   async forward(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
     this.check(options);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const session = (await this.engine(options)).run(this.canonicalGraph(false), x, batch);
+    // The folded graph: what explanations use too, so one upload of the weights serves both.
+    const session = (await this.engine(options)).run(this.canonicalGraph(true), x, batch);
     try {
       return session.logits();
     } finally {
@@ -133,7 +134,7 @@ export class Model {
   /** The plain gradient of the target logit with respect to the input. */
   async gradient(input: Float32Array, options: Omit<ExplainOptions, 'composite' | 'layers'> = {}): Promise<GradientResult> {
     this.check(options);
-    const graph = this.canonicalGraph(false);
+    const graph = this.canonicalGraph(true);
     const rule = gradientRule();
     const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
     const r = this.propagate(await this.engine(options), graph, input, options, rules, options.initial ?? 'one-hot', false);

@@ -1,4 +1,5 @@
 import { fail } from '../errors.js';
+import { weightLength } from './fold-recipe.js';
 import type { GraphNode, Pads, Pair } from './ops.js';
 
 /** Per-sample shape: [C, H, W] for feature maps, [F] for feature vectors. */
@@ -35,8 +36,9 @@ function spatial(node: GraphNode, h: number, w: number, kernel: Pair, stride: Pa
   return [ho, wo];
 }
 
-function checkLength(node: GraphNode, what: string, arr: Float32Array | null, expected: number): void {
-  if (arr && arr.length !== expected) fail('BAD_GRAPH', `${where(node)}: ${what} has ${arr.length} values, expected ${expected}`);
+function checkLength(node: GraphNode, what: string, arr: Float32Array | null | number, expected: number): void {
+  const length = typeof arr === 'number' ? arr : arr?.length;
+  if (length !== undefined && length !== expected) fail('BAD_GRAPH', `${where(node)}: ${what} has ${length} values, expected ${expected}`);
 }
 
 /** Output shape of a node from its input shapes; also validates the node's parameters. */
@@ -50,7 +52,7 @@ export function inferShape(node: GraphNode, ins: Shape[]): Shape {
         fail('UNSUPPORTED', `${where(node)} has groups=${node.groups}; only groups=1 convolutions are supported for now`);
       }
       if (c !== node.inChannels) fail('BAD_GRAPH', `${where(node)} expects ${node.inChannels} input channels, got ${c}`);
-      checkLength(node, 'weight', node.weight, node.outChannels * node.inChannels * node.kernel[0] * node.kernel[1]);
+      checkLength(node, 'weight', weightLength(node), node.outChannels * node.inChannels * node.kernel[0] * node.kernel[1]);
       checkLength(node, 'bias', node.bias, node.outChannels);
       const [ho, wo] = spatial(node, h, w, node.kernel, node.stride, node.pads, node.dilation);
       return [node.outChannels, ho, wo];
@@ -59,7 +61,7 @@ export function inferShape(node: GraphNode, ins: Shape[]): Shape {
       const s = ins[0];
       if (s.length !== 1) fail('BAD_GRAPH', `${where(node)} needs a flat input; got [${s}] (add a Flatten before it)`);
       if (s[0] !== node.inFeatures) fail('BAD_GRAPH', `${where(node)} expects ${node.inFeatures} input features, got ${s[0]}`);
-      checkLength(node, 'weight', node.weight, node.outFeatures * node.inFeatures);
+      checkLength(node, 'weight', weightLength(node), node.outFeatures * node.inFeatures);
       checkLength(node, 'bias', node.bias, node.outFeatures);
       return [node.outFeatures];
     }

@@ -4,6 +4,7 @@ import type { BackwardOptions, Engine, Session } from '../engine/types.js';
 import type { Graph } from '../model/graph.js';
 import type { AffineNode, Conv2dNode, GraphNode } from '../model/ops.js';
 import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
+import { foldRecipe } from '../model/fold-recipe.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { BINARY, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
 import { instantiateKernels, type KernelExports } from './load.js';
@@ -72,8 +73,17 @@ export class WasmEngine implements Engine {
     map = new Map();
     for (const node of upstreamOf(graph, graph.logitsName)) {
       if (node.op !== 'Conv2d' && node.op !== 'Linear') continue;
-      const weight = this.arena.alloc(node.weight.length * 4, `the weights of "${node.name}"`);
-      this.arena.f32(weight, node.weight.length).set(node.weight);
+      const recipe = foldRecipe(node);
+      const length = recipe ? recipe.weight.length : node.weight.length;
+      const weight = this.arena.alloc(length * 4, `the weights of "${node.name}"`);
+      const dst = this.arena.f32(weight, length);
+      if (recipe) {
+        // Fold BatchNorm on the way in, exactly as foldWeights does, without a JavaScript copy.
+        const per = length / recipe.scale.length;
+        for (let c = 0; c < recipe.scale.length; c++) for (let i = c * per; i < (c + 1) * per; i++) dst[i] = recipe.scale[c] * recipe.weight[i];
+      } else {
+        dst.set(node.weight);
+      }
       let bias = 0;
       if (node.bias) {
         bias = this.arena.alloc(node.bias.length * 4, `the bias of "${node.name}"`);
