@@ -47,7 +47,7 @@ for (const arch of ARCHS) {
   const gflop = (2 * macs(model.graph)) / 1e9;
   await session.release();
   model.dispose();
-  const mem = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/memory.ts', arch], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  const mem = JSON.parse(execFileSync(process.execPath, [...process.execArgv, 'bench/memory.ts', arch], { encoding: 'utf8' }).trim().split('\n').pop()!);
   const memRatio = mem.peakRss / (mem.weights + mem.activations);
   const row = [
     arch,
