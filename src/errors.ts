@@ -12,7 +12,15 @@ export type ErrorCode =
   | 'BAD_GRAPH'
   | 'UNSUPPORTED'
   | 'UNKNOWN_ARCH'
-  | 'MEMORY_LIMIT';
+  | 'MEMORY_LIMIT'
+  /** A model file that cannot be read: truncated, corrupt, inconsistent or hostile. */
+  | 'BAD_MODEL'
+  /** A file, directory or model name that does not exist. */
+  | 'NOT_FOUND'
+  /** Obtaining a model failed: npm, the network or the integrity check. */
+  | 'FETCH_FAILED'
+  /** An image that cannot be decoded. */
+  | 'BAD_IMAGE';
 
 export class RelpropError extends Error {
   readonly code: ErrorCode;

@@ -10,6 +10,7 @@ import { gradientRule } from '../rules/gradient.js';
 import type { BoundSpec, Rule } from '../rules/types.js';
 import { canonicalize } from './canonicalize.js';
 import { Graph } from './graph.js';
+import type { Preprocessing } from './preprocessing.js';
 import { checkInput, resolveTargets } from './validate.js';
 
 export type Backend = 'wasm' | 'reference';
@@ -22,6 +23,8 @@ export interface ModelInfo {
   labels?: readonly string[];
   /** Range of preprocessed inputs (z-box's default bounds): numbers or one value per channel. */
   inputRange?: { low: BoundSpec; high: BoundSpec };
+  /** How a photo becomes this model's input. */
+  preprocessing?: Preprocessing;
 }
 
 export interface RunOptions {

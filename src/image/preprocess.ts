@@ -1,0 +1,59 @@
+import type { Preprocessing } from '../model/preprocessing.js';
+import type { RgbImage } from './decode.js';
+import { resizeBilinear } from './resize.js';
+
+/** Where the network's input came from in the photo, so a heatmap can be laid back onto it. */
+export interface InputWindow {
+  /** The part of the original photo the input shows, in original pixels (possibly fractional). */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface PreparedImage {
+  /** [3, H, W] input, channel order and normalisation of the preprocessing. */
+  input: Float32Array;
+  /** The resized (and cropped) RGB photo the network saw, H x W x 3, 0..255. */
+  rgb: Float32Array;
+  height: number;
+  width: number;
+  window: InputWindow;
+}
+
+/** Resizes (and crops) a photo and normalises it as the model's preprocessing says. */
+export function preprocessImage(image: RgbImage, p: Preprocessing): PreparedImage {
+  const [outH, outW] = p.size;
+  let rgb: Float32Array;
+  let window: InputWindow;
+  if (p.resize === 'stretch') {
+    rgb = resizeBilinear(image.data, image.height, image.width, 3, outH, outW);
+    window = { x: 0, y: 0, width: image.width, height: image.height };
+  } else {
+    // torchvision: Resize(shorter) keeps the aspect ratio (sizes truncated), then CenterCrop rounds.
+    const shorter = p.resizeShorter ?? Math.min(outH, outW);
+    const s = shorter / Math.min(image.width, image.height);
+    const rh = image.height <= image.width ? shorter : Math.trunc(image.height * s);
+    const rw = image.width < image.height ? shorter : Math.trunc(image.width * s);
+    const resized = resizeBilinear(image.data, image.height, image.width, 3, rh, rw);
+    const top = Math.round((rh - outH) / 2);
+    const left = Math.round((rw - outW) / 2);
+    rgb = new Float32Array(outH * outW * 3);
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) {
+        const sy = y + top;
+        const sx = x + left;
+        if (sy < 0 || sx < 0 || sy >= rh || sx >= rw) continue;
+        for (let c = 0; c < 3; c++) rgb[(y * outW + x) * 3 + c] = resized[(sy * rw + sx) * 3 + c];
+      }
+    }
+    window = { x: (left * image.width) / rw, y: (top * image.height) / rh, width: (outW * image.width) / rw, height: (outH * image.height) / rh };
+  }
+  const input = new Float32Array(3 * outH * outW);
+  const order = p.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  for (let c = 0; c < 3; c++) {
+    const src = order[c];
+    for (let i = 0; i < outH * outW; i++) input[c * outH * outW + i] = (rgb[i * 3 + src] * p.scale - p.mean[c]) / p.std[c];
+  }
+  return { input, rgb, height: outH, width: outW, window };
+}

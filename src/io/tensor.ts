@@ -1,0 +1,40 @@
+import { fail } from '../errors.js';
+
+/** Most elements a single imported tensor may declare (1 GiB of float32), checked before allocating. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
+/** Element count of a declared shape, refusing negative, fractional or absurd dimensions. */
+export function elementCount(dims: readonly number[], where: string): number {
+  let n = 1;
+  for (const d of dims) {
+    if (!Number.isSafeInteger(d) || d < 0) fail('BAD_MODEL', `${where} declares an invalid dimension ${d} in shape [${dims}]`);
+    n *= d;
+    if (n > MAX_TENSOR_ELEMENTS) fail('BAD_MODEL', `${where} declares shape [${dims}], more than ${MAX_TENSOR_ELEMENTS} elements`);
+  }
+  return n;
+}
+
+/** Little-endian float32s from bytes at any alignment (a copy, so the source can be released). */
+export function floatsLE(bytes: Uint8Array, count: number, where: string): Float32Array {
+  if (bytes.byteLength !== count * 4) fail('BAD_MODEL', `${where} holds ${bytes.byteLength} bytes, expected ${count * 4} for ${count} float32 values`);
+  const out = new Float32Array(count);
+  new Uint8Array(out.buffer).set(bytes);
+  // Every platform relprop runs on is little-endian (wasm is by definition); a big-endian host would
+  // need a byte swap here.
+  return out;
+}
+
+/** Refuses NaN and infinities in weights: they would turn every explanation into NaN silently. */
+export function checkFinite(values: Float32Array, where: string): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) fail('BAD_MODEL', `${where} holds a non-finite value (${values[i]}) at index ${i}`);
+  }
+  return values;
+}
+
+/** Transposes a row-major [rows, cols] matrix. */
+export function transpose2d(m: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(m.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
+  return out;
+}

@@ -1,0 +1,61 @@
+import { fail } from '../errors.js';
+
+/**
+ * How a photo becomes the model's input: resize (and crop), channel order, then
+ * value = (pixel * scale - mean[c]) / std[c] for 0..255 pixels, channel c in the network's order.
+ */
+export interface Preprocessing {
+  /** 'caffe' (Keras ResNet50/VGG), 'torchvision', or a name of the user's. */
+  name: string;
+  /** 'stretch': resize to size; 'center-crop': resize the shorter side to resizeShorter, crop size. */
+  resize: 'stretch' | 'center-crop';
+  /** [height, width] of the network input. */
+  size: [number, number];
+  resizeShorter?: number;
+  channelOrder: 'RGB' | 'BGR';
+  scale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export const PREPROCESSING: Readonly<Record<string, Preprocessing>> = {
+  /** Keras applications' "caffe" mode: BGR, ImageNet means subtracted, no scaling. */
+  caffe: { name: 'caffe', resize: 'stretch', size: [224, 224], channelOrder: 'BGR', scale: 1, mean: [103.939, 116.779, 123.68], std: [1, 1, 1] },
+  /** torchvision's ImageNet transform: resize 256, center crop 224, [0, 1], mean/std normalised. */
+  torchvision: {
+    name: 'torchvision',
+    resize: 'center-crop',
+    size: [224, 224],
+    resizeShorter: 256,
+    channelOrder: 'RGB',
+    scale: 1 / 255,
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+  },
+};
+
+export function checkPreprocessing(p: Preprocessing, where: string): Preprocessing {
+  const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => Number.isFinite(x));
+  if (
+    (p.resize !== 'stretch' && p.resize !== 'center-crop') ||
+    !Array.isArray(p.size) ||
+    p.size.length !== 2 ||
+    !p.size.every((d) => Number.isInteger(d) && d > 0) ||
+    (p.channelOrder !== 'RGB' && p.channelOrder !== 'BGR') ||
+    !Number.isFinite(p.scale) ||
+    !triple(p.mean) ||
+    !triple(p.std) ||
+    p.std.some((s) => s === 0)
+  ) {
+    fail('BAD_OPTION', `${where}: invalid preprocessing ${JSON.stringify(p)}`);
+  }
+  return p;
+}
+
+/** The range of preprocessed inputs, per channel: z-box's default bounds. */
+export function inputRangeOf(p: Preprocessing): { low: number[]; high: number[] } {
+  return {
+    low: p.mean.map((m, c) => (0 - m) / p.std[c]),
+    high: p.mean.map((m, c) => (255 * p.scale - m) / p.std[c]),
+  };
+}
