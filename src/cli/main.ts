@@ -1,12 +1,66 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { COMPOSITES, resolveComposite } from '../composites.js';
-import { RULES } from '../rules/index.js';
 import { RelpropError } from '../errors.js';
 import { ARCHITECTURES } from '../model/builders/index.js';
+import { COLORMAPS } from '../render/colormaps.js';
+import { RULES } from '../rules/index.js';
+import { explainCommand } from './explain.js';
+import { infoCommand, modelsCommand } from './info.js';
+
+// `relprop info | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const program = new Command();
-program.name('relprop').description('Layer-wise Relevance Propagation for image classifiers').version('0.1.0');
+program
+  .name('relprop')
+  .description('Layer-wise Relevance Propagation for image classifiers')
+  .version('0.1.0')
+  .showHelpAfterError('(add --help for usage)');
+
+const modelOptions = (cmd: Command) =>
+  cmd
+    .option('--model <name|file>', 'a known model name (see `relprop models`), an .onnx file or a Keras/TF.js model.json (default: resnet50-imagenet)')
+    .option('--arch <arch>', 'instead of --model: build this architecture with seeded random weights (see `relprop architectures`)')
+    .addOption(new Option('--input-size <n>', 'with --arch: input height and width').hideHelp())
+    .addOption(new Option('--width <n>', 'with --arch: channels of the first stage').hideHelp())
+    .addOption(new Option('--seed <n>', 'with --arch: weight seed').hideHelp());
+
+modelOptions(
+  program
+    .command('explain')
+    .description('explain what a model sees in photos: prints the top classes, writes photo | heatmap | overlay panels')
+    .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files'),
+)
+  .option('--composite <name>', 'LRP composite (see `relprop composites`)', 'epsilon-plus-flat')
+  .option('--target <top1|index|label>', 'class to explain', 'top1')
+  .option('--topk <k>', 'classes to print', '5')
+  .option('--out <dir>', 'where to write the panels', 'relprop-out')
+  .addOption(new Option('--cmap <name>', 'colour map').choices(Object.keys(COLORMAPS)).default('bwr'))
+  .option('--overlay <opacity>', 'opacity of the heatmap over the photo, 0 to 1', '0.5')
+  .option('--normalize <mode>', 'symmetric (0 in the middle of the colour map), absolute or minmax', 'symmetric')
+  .option('--clip <percentile>', 'saturate the colours at this percentile of |relevance| (e.g. 99.5)')
+  .option('--npy', 'also write the raw relevance as a NumPy .npy file, shape (1, 3, H, W)')
+  .option('--json', 'print a machine-readable result instead of text')
+  .option('--backend <engine>', 'wasm (SIMD) or reference (float64 TypeScript)', 'wasm')
+  .action(explainCommand);
+
+program
+  .command('models')
+  .description('list the known model names and whether they are cached')
+  .action(modelsCommand);
+
+modelOptions(
+  program
+    .command('info')
+    .description('show a model\'s layers, shapes, parameter counts, and the rule each layer gets under a composite')
+    .argument('[model]', 'a known model name or a model file (default: resnet50-imagenet, or --arch)'),
+)
+  .option('--composite <name>', 'composite whose rules to show', 'epsilon-plus-flat')
+  .action(infoCommand);
 
 program
   .command('composites')
@@ -16,16 +70,17 @@ program
       const c = resolveComposite(def.name);
       console.log(`${c.name}\n  ${c.description}\n  BatchNorm: ${c.foldBatchNorm ? 'folded' : 'kept (pass)'}; starting relevance: ${c.initial}\n`);
     }
-    console.log('rules:');
+    console.log('rules (x: layer input, w: weights, z_k = sum_i x_i w_ik + b_k, R: relevance):');
     for (const r of RULES) console.log(`  ${r.names[0].padEnd(10)} ${r.formula}${r.names.length > 1 ? `   (also: ${r.names.slice(1).join(', ')})` : ''}`);
   });
 
 program
   .command('architectures')
-  .description('list the architectures buildModel() builds with seeded random weights')
+  .description('list the architectures buildModel() and --arch build with seeded random weights')
   .action(() => console.log(ARCHITECTURES.join('\n')));
 
 program.parseAsync().catch((e: unknown) => {
-  console.error(e instanceof RelpropError ? `relprop: ${e.message}` : e);
-  process.exit(1);
+  if (e instanceof RelpropError) console.error(`relprop: error: ${e.message}`);
+  else console.error('relprop: unexpected error (please report it):', e);
+  process.exitCode = e instanceof RelpropError ? 1 : 70;
 });

@@ -17,13 +17,22 @@ export const MAX_PIXELS = 100_000_000;
  * transparent pixels are composited over white, as a viewer shows them.
  */
 export async function decodeImage(source: string | Uint8Array, where = typeof source === 'string' ? source : 'image bytes'): Promise<RgbImage> {
+  let bytes: Uint8Array;
+  if (typeof source === 'string') {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      bytes = new Uint8Array(await readFile(source));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return fail(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_IMAGE', code === 'ENOENT' ? `no image file "${where}"` : `cannot read "${where}": ${(e as Error).message}`);
+    }
+  } else bytes = source;
   let image: Awaited<ReturnType<typeof Jimp.read>>;
   try {
-    image = await Jimp.read(typeof source === 'string' ? source : (source.slice().buffer as ArrayBuffer));
+    image = await Jimp.read(bytes.slice().buffer as ArrayBuffer);
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
-    if (/ENOENT|no such file/i.test(msg)) fail('NOT_FOUND', `no image file "${where}"`);
-    return fail('BAD_IMAGE', `cannot decode "${where}" as PNG, JPEG, BMP, GIF or TIFF: ${msg}`);
+    return fail('BAD_IMAGE', `cannot decode "${where}" as PNG, JPEG, BMP, GIF or TIFF (${msg})`);
   }
   const { width, height, data } = image.bitmap;
   if (!(width > 0 && height > 0)) fail('BAD_IMAGE', `"${where}" has no pixels (${width}x${height})`);

@@ -36,8 +36,8 @@ export function preprocessImage(image: RgbImage, p: Preprocessing): PreparedImag
     const rh = image.height <= image.width ? shorter : Math.trunc(image.height * s);
     const rw = image.width < image.height ? shorter : Math.trunc(image.width * s);
     const resized = resizeBilinear(image.data, image.height, image.width, 3, rh, rw);
-    const top = Math.round((rh - outH) / 2);
-    const left = Math.round((rw - outW) / 2);
+    const top = roundHalfEven((rh - outH) / 2);
+    const left = roundHalfEven((rw - outW) / 2);
     rgb = new Float32Array(outH * outW * 3);
     for (let y = 0; y < outH; y++) {
       for (let x = 0; x < outW; x++) {
@@ -56,4 +56,12 @@ export function preprocessImage(image: RgbImage, p: Preprocessing): PreparedImag
     for (let i = 0; i < outH * outW; i++) input[c * outH * outW + i] = (rgb[i * 3 + src] * p.scale - p.mean[c]) / p.std[c];
   }
   return { input, rgb, height: outH, width: outW, window };
+}
+
+/** Python's round(), which torchvision's CenterCrop uses: halves go to the even neighbour. */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d !== 0.5) return Math.round(v);
+  return f % 2 === 0 ? f : f + 1;
 }

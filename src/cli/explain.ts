@@ -1,0 +1,74 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { explainImage, npyOf, panelOf } from '../app/explain-image.js';
+import { resolveComposite } from '../composites.js';
+import { fail } from '../errors.js';
+import { COLORMAPS } from '../render/colormaps.js';
+import { NORMALIZATIONS, type Normalization } from '../render/heatmap.js';
+import { Progress } from './progress.js';
+import { resolveModel, type ModelOptions } from './resolve-model.js';
+
+export interface ExplainCliOptions extends ModelOptions {
+  composite: string;
+  target: string;
+  topk: string;
+  out: string;
+  cmap: string;
+  overlay: string;
+  normalize: string;
+  clip?: string;
+  npy?: boolean;
+  json?: boolean;
+  backend: string;
+}
+
+function number(v: string, what: string, lo: number, hi: number): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < lo || n > hi) fail('BAD_OPTION', `${what} must be a number from ${lo} to ${hi}, got "${v}"`);
+  return n;
+}
+
+export async function explainCommand(images: string[], o: ExplainCliOptions): Promise<void> {
+  // Check every option before the (possibly long) model load.
+  const composite = resolveComposite(o.composite).name;
+  const topk = number(o.topk, '--topk', 1, 1000);
+  const overlay = number(o.overlay, '--overlay', 0, 1);
+  const clipPercentile = o.clip === undefined ? undefined : number(o.clip, '--clip', 0.01, 100);
+  if (!COLORMAPS[o.cmap]) fail('BAD_OPTION', `unknown colour map "${o.cmap}"; known: ${Object.keys(COLORMAPS).join(', ')}`);
+  if (!NORMALIZATIONS.includes(o.normalize as Normalization)) fail('BAD_OPTION', `unknown --normalize "${o.normalize}"; known: ${NORMALIZATIONS.join(', ')}`);
+  if (o.backend !== 'wasm' && o.backend !== 'reference') fail('BAD_OPTION', `--backend must be wasm or reference, got "${o.backend}"`);
+
+  for (const file of images) if (!existsSync(file)) fail('NOT_FOUND', `no image file "${file}"`);
+  const progress = new Progress(o.json);
+  const model = await resolveModel(o, progress);
+  const modelName = model.info.name ?? o.model ?? o.arch ?? 'model';
+  mkdirSync(o.out, { recursive: true });
+  const results = [];
+  progress.start(images.length, 'explaining');
+  for (const [i, file] of images.entries()) {
+    progress.update(i, basename(file));
+    const x = await explainImage(model, file, { composite, target: o.target, topk, backend: o.backend as 'wasm' | 'reference' });
+    const stem = join(o.out, `${basename(file, extname(file))}.${composite}`);
+    const panel = await panelOf(x, { composite, modelName, cmap: o.cmap, overlay, normalize: o.normalize as Normalization, clipPercentile });
+    writeFileSync(`${stem}.png`, panel.png);
+    const files: Record<string, string> = { panel: `${stem}.png` };
+    if (o.npy) {
+      writeFileSync(`${stem}.npy`, npyOf(x));
+      files.npy = `${stem}.npy`;
+    }
+    const sum = x.relevance.reduce((a, b) => a + b, 0);
+    results.push({ image: file, top: x.top, target: x.target, relevanceSum: sum, files, panelSize: [panel.width, panel.height], milliseconds: x.milliseconds });
+    if (!o.json) {
+      progress.stop();
+      console.log(`${file}`);
+      for (const [r, c] of x.top.entries()) console.log(`  ${String(r + 1).padStart(2)}. ${c.label.padEnd(28)} ${c.probability.toFixed(4)}  (class ${c.index})`);
+      console.log(`  explained ${x.target.label} (class ${x.target.index}) with ${composite}; relevance sums to ${sum.toPrecision(4)}`);
+      for (const f of Object.values(files)) console.log(`  wrote ${f}`);
+      if (i + 1 < images.length) progress.start(images.length, 'explaining');
+    }
+  }
+  progress.stop();
+  if (o.json) {
+    console.log(JSON.stringify({ model: { name: modelName, arch: model.info.arch, input: model.inputShape }, composite, images: results }, null, 2));
+  }
+}

