@@ -1,14 +1,14 @@
 // Peak resident memory of one explanation, in a fresh process: `node --import tsx bench/memory.ts ARCH`.
 // Prints one JSON line. Linux only (VmHWM from /proc/self/status).
 import { readFileSync } from 'node:fs';
-import { buildModel } from '../src/index.js';
+import { benchModel } from './models.js';
 import { activationBytes, weightBytes } from './flops.js';
 
 const arch = process.argv[2] ?? 'resnet50';
 const composite = process.argv[3] ?? 'epsilon-plus-flat';
 const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
 const before = hwm();
-const model = buildModel(arch, { seed: 0 });
+const model = await benchModel(arch);
 const x = new Float32Array(3 * 224 * 224).fill(0.1);
 await model.explain(x, { composite });
 const graph = model.canonicalGraph(composite !== 'interpretdl');

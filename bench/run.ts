@@ -5,13 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-web';
-import { buildModel, exportOnnx, Graph } from '../src/index.js';
+import { exportOnnx, Graph } from '../src/index.js';
+import { benchModel } from './models.js';
 import { macs } from './flops.js';
 
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.simd = true;
 
-const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50,keras-resnet50,resnet18,vgg16').split(',');
+const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,resnet50,keras-resnet50,resnet18,vgg16').split(',');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 async function median(runs: number, f: () => Promise<unknown>): Promise<number> {
@@ -29,7 +30,7 @@ async function median(runs: number, f: () => Promise<unknown>): Promise<number> 
 const rows: string[] = [];
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web ?? ''}`);
 for (const arch of ARCHS) {
-  const model = buildModel(arch, { seed: 0 });
+  const model = await benchModel(arch);
   const x = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001) * 2);
   // Up to the logits (a final Softmax left out), so outputs compare on unsaturated values.
   const logitsGraph = new Graph(model.graph.input, model.graph.nodes.filter((n) => n.op !== 'Softmax'));

@@ -8,6 +8,7 @@ import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
 import type { CompositeSpec } from '../composites.js';
 import type { Backend, Model } from '../model/model.js';
 import { PREPROCESSING, type Preprocessing } from '../model/preprocessing.js';
+import { softmaxRows as softmax } from '../reference/forward.js';
 import { channelSum } from '../render/heatmap.js';
 import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
 import { encodeNpy } from '../render/npy.js';
@@ -79,10 +80,13 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
   const photo = await decodeImage(source, where);
   const prepared = preprocessImage(photo, preprocessingOf(model));
   const t1 = performance.now();
-  const probs = await model.predict(prepared.input, { backend: options.backend });
-  const index = resolveClass(model, options.target, probs);
+  // One pass: explain picks the top-1 class itself when no target is given, and returns every logit.
+  const top1 = options.target === undefined || options.target === 'top1';
+  const index = top1 ? undefined : resolveClass(model, options.target, new Float32Array(model.numClasses));
   const e = await model.explain(prepared.input, { composite: options.composite, target: index, backend: options.backend });
+  const probs = softmax(e.logits, 1);
   const t2 = performance.now();
+  const target = e.target;
   const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: probs[i], logit: e.logits[i] });
   const k = Math.min(Math.max(1, options.topk ?? 5), probs.length);
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
@@ -92,7 +96,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
     photo,
     prepared,
     top: order.map(score),
-    target: score(index),
+    target: score(target),
     relevance: e.relevance,
     map: channelSum(e.relevance, c, h, w),
     milliseconds: { preprocess: t1 - t0, explain: t2 - t1 },

