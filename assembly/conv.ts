@@ -2,21 +2,8 @@
 // pass every LRP rule uses (packed GEMM with the transposed weights, then col2im).
 import { gemmBlock, MC, NC, NR, packBPlain } from './gemm';
 import { tf } from './transform';
-
-// Geometry block written by the engine: i32 slots, then f32 gammas. Must match src/wasm/codes.ts.
-const G_BATCH = 0, G_CIN = 1, G_H = 2, G_W = 3, G_COUT = 4, G_HO = 5, G_WO = 6, G_KH = 7, G_KW = 8;
-const G_SH = 9, G_SW = 10, G_PT = 11, G_PL = 12, G_DH = 13, G_DW = 14, G_TW = 15, G_TB = 16, G_RELU = 17;
-const G_GAMMA_W = 18, G_GAMMA_B = 19;
-
-@inline function gi(geom: usize, slot: i32): i32 {
-  return load<i32>(geom + (<usize>slot << 2));
-}
-@inline function gf(geom: usize, slot: i32): f32 {
-  return load<f32>(geom + (<usize>slot << 2));
-}
-@inline function align16(p: usize): usize {
-  return (p + 15) & ~(<usize>15);
-}
+import { align16, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { useWinograd, winograd_forward, winograd_scratch } from './winograd';
 
 /**
  * Packs columns [j0, j0 + nc) of im2col(x) (one image) into NR-column panels. A panel whose 8 output
@@ -94,11 +81,18 @@ export function conv2d_scratch(geom: usize): usize {
   const cin = gi(geom, G_CIN), cout = gi(geom, G_COUT), K = cin * gi(geom, G_KH) * gi(geom, G_KW);
   const forward = (<usize>cout << 2) + 16 + (<usize>(MC * K) << 2) + 16 + (<usize>(NC * K) << 2) + 16;
   const transpose = (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
-  return max(forward, transpose);
+  return max(max(forward, transpose), useWinograd(geom) ? winograd_scratch(geom) : 0);
 }
 
-/** y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0. */
-export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize): void {
+/**
+ * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0; winograd is
+ * the layer's stored Winograd weights (winograd_weights) or 0.
+ */
+export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, winograd: usize): void {
+  if (useWinograd(geom)) {
+    winograd_forward(geom, x, weight, bias, y, scratch, winograd);
+    return;
+  }
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
   const K = cin * gi(geom, G_KH) * gi(geom, G_KW);

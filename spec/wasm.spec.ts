@@ -104,6 +104,46 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
   });
 
+  // 3x3 stride-1 convolutions with at least 8 input and 16 output channels and 100+ output positions run
+  // by Winograd F(2x2, 3x3) in the forward passes (assembly/winograd.ts); odd sizes leave partial tiles.
+  it.prop([
+    fc.record({
+      batch: fc.integer({ min: 1, max: 2 }),
+      cin: fc.integer({ min: 8, max: 20 }),
+      cout: fc.integer({ min: 16, max: 37 }),
+      // Outputs of 100+ positions take Winograd; 4 tiles side by side inside the image take its vector path.
+      h: fc.integer({ min: 8, max: 23 }),
+      w: fc.integer({ min: 8, max: 27 }),
+      pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+      bias: fc.boolean(),
+      relu: fc.boolean(),
+      seed: fc.nat(),
+    }),
+    // Every weight transform, but not LRP-0: with 72+ terms per output, some output z lands within
+    // 1e-3 of zero in most runs, where R / z turns float32 rounding of z (about 1e-6, direct or
+    // Winograd alike) into relative errors above 1e-4. epsilon = 0.01 covers the same transform ('w').
+    fc.constantFrom(...AFFINE_RULES.filter((r) => r !== 'lrp0')),
+  ])('Conv2d 3x3 stride 1 (Winograd forward)', (p, spec) => {
+    const ho = windowOut(p.h, 3, 1, p.pads[0], p.pads[2]);
+    const wo = windowOut(p.w, 3, 1, p.pads[1], p.pads[3]);
+    fc.pre(ho >= 1 && wo >= 1);
+    const rng = new Random(p.seed);
+    const nodes: GraphNode[] = [
+      {
+        op: 'Conv2d', name: 'conv', inputs: ['x'], inChannels: p.cin, outChannels: p.cout, kernel: [3, 3], stride: [1, 1],
+        pads: p.pads as Pads, dilation: [1, 1], groups: 1,
+        weight: rng.normals(p.cout * p.cin * 9, 0.3), bias: p.bias ? rng.normals(p.cout, 0.3) : null,
+      },
+    ];
+    // A ReLU after the conv takes the engine's fused bias + ReLU epilogue.
+    if (p.relu) nodes.push({ op: 'ReLU', name: 'relu', inputs: ['conv'] });
+    const graph = new Graph({ name: 'x', shape: [p.cin, p.h, p.w] }, nodes);
+    const x = random(p.seed + 1, p.batch * p.cin * p.h * p.w);
+    const start = Float64Array.from(random(p.seed + 2, p.batch * p.cout * ho * wo));
+    const rules = new Map<string, Rule>([['conv', createRule(spec)], ['relu', createRule('pass')]]);
+    compare(graph, x, p.batch, rules, start, `winograd conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
+  });
+
   it.prop([fc.record({ batch: fc.integer({ min: 1, max: 3 }), nin: fc.integer({ min: 1, max: 45 }), nout: fc.integer({ min: 1, max: 21 }), bias: fc.boolean(), seed: fc.nat() }), fc.constantFrom(...AFFINE_RULES)])(
     'Linear',
     (p, spec) => {

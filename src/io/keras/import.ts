@@ -12,7 +12,7 @@ import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
 import { inferShape, type Shape } from '../../model/shapes.js';
 import { samePads } from '../padding.js';
-import { checkFinite, elementCount, floatsLE } from '../tensor.js';
+import { checkFinite, elementCount } from '../tensor.js';
 
 export const KERAS_LAYERS = [
   'InputLayer',
@@ -109,26 +109,34 @@ export async function readWeights(manifest: WeightGroup[], readShard: ShardReade
     if (total !== declared) {
       fail('BAD_MODEL', `weight shards ${group.paths.join(', ')} hold ${total} bytes; model.json declares ${declared} (a truncated or mismatched download?)`);
     }
-    const all = shards.length === 1 ? shards[0] : concat(shards, total);
+    // Each weight is copied straight out of the shards it spans: no concatenated copy of the whole model.
     let offset = 0;
     for (const w of group.weights) {
-      const count = elementCount(w.shape, `weight "${w.name}"`);
-      const data = checkFinite(floatsLE(all.subarray(offset, offset + count * 4), count, `weight "${w.name}"`), `weight "${w.name}"`);
+      const where = `weight "${w.name}"`;
+      const count = elementCount(w.shape, where);
+      const data = new Float32Array(count);
+      copyRange(shards, offset, new Uint8Array(data.buffer));
       offset += count * 4;
-      out.set(w.name, { shape: w.shape, data });
+      out.set(w.name, { shape: w.shape, data: checkFinite(data, where) });
     }
   }
   return out;
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.byteLength;
+/** Copies dest.length bytes starting at `offset` of the shards laid end to end. */
+function copyRange(shards: Uint8Array[], offset: number, dest: Uint8Array): void {
+  let done = 0;
+  for (const shard of shards) {
+    if (done === dest.length) return;
+    if (offset >= shard.byteLength) {
+      offset -= shard.byteLength;
+      continue;
+    }
+    const n = Math.min(shard.byteLength - offset, dest.length - done);
+    dest.set(shard.subarray(offset, offset + n), done);
+    done += n;
+    offset = 0;
   }
-  return all;
 }
 
 function layersOf(topology: unknown): { layers: LayerJson[]; functional: boolean; outputs: string[] } {
@@ -177,7 +185,7 @@ export interface KerasImport {
   inputHWC: [number, number, number];
 }
 
-/** Maps a parsed model.json and its weights to a graph (NCHW). */
+/** Maps a parsed model.json and its weights to a graph (NCHW). Takes the weights it uses out of the map. */
 export function importKeras(json: KerasModelJson, weights: Map<string, { shape: number[]; data: Float32Array }>): KerasImport {
   const { layers, functional, outputs } = layersOf(json.modelTopology);
   const nodes: GraphNode[] = [];
@@ -213,6 +221,8 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
     if (shape && (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))) {
       fail('BAD_MODEL', `Keras layer "${layer}": weight "${key}" has shape [${w.shape}], expected [${shape}]`);
     }
+    // Taken out of the map: a kernel's NHWC original can be collected once it is converted.
+    for (const [name, t] of weights) if (t === w) weights.delete(name);
     return w.data;
   };
 

@@ -1,0 +1,245 @@
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray, 2016), the forward pass only:
+//
+//   Y = A^T [ (G g G^T) . (B^T d B) ] A      for every 2x2 output tile, d its 4x4 input patch,
+//
+// so a tile costs 16 multiplies per (input, output) channel pair instead of 36. Summed over input
+// channels, the 16 elementwise products become 16 GEMMs U_t[cout][cin] x V_t[cin][tiles] on the packed
+// GEMM of gemm.ts. U = G g G^T of the plain weights is computed once at upload (winograd_weights);
+// for a rule's transformed weights it is computed per call. The input transform writes straight into
+// the GEMM's packed panels, and both transforms work on four tiles at once where they lie in one row.
+//
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+import { gemmBlock, MC, NC } from './gemm';
+import { align16, G_BATCH, G_CIN, G_COUT, G_DIRECT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { tf } from './transform';
+
+/** Tiles transformed and multiplied at once (the GEMMs' column block). */
+const NT: i32 = NC;
+
+/**
+ * Where it pays: 3x3, stride 1, no dilation, and enough channels that the GEMMs dominate the
+ * transforms (the first layer of a VGG, with 3 input channels, stays on the direct GEMM).
+ */
+export function useWinograd(geom: usize): bool {
+  return gi(geom, G_DIRECT) == 0 && gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
+    gi(geom, G_DH) == 1 && gi(geom, G_DW) == 1 && gi(geom, G_CIN) >= 8 && gi(geom, G_COUT) >= 16 &&
+    // At 7x7 and below (16 tiles) the per-call weight transform and the short GEMMs cost more than they save.
+    gi(geom, G_HO) * gi(geom, G_WO) >= 100;
+}
+
+/** Floats of the stored U = G g G^T of a layer. */
+export function winograd_weights_size(cin: i32, cout: i32): usize {
+  return 16 * <usize>cin * <usize>cout;
+}
+
+/** U of the plain weights, stored at upload: [t][cout][cin]. */
+export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): void {
+  transformWeights(weight, cin, cout, 0, 0, u);
+}
+
+export function winograd_scratch(geom: usize): usize {
+  const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
+  const floats = cout + 16 * cin * <usize>NT + 16 * cout * <usize>NT + <usize>MC * cin + 16 * cout * cin;
+  return (floats << 2) + 5 * 16;
+}
+
+/** U[t][co][ci] = (G t(g) G^T)[t] for every channel pair. */
+function transformWeights(weight: usize, cin: i32, cout: i32, t: i32, gamma: f32, u: usize): void {
+  const plane = <usize>(cout * cin) << 2;
+  for (let co = 0; co < cout; co++) {
+    for (let ci = 0; ci < cin; ci++) {
+      const g = weight + (<usize>((co * cin + ci) * 9) << 2);
+      const dst = u + (<usize>(co * cin + ci) << 2);
+      // Rows of G g (4 x 3), then each row times G^T (4 values).
+      for (let c = 0; c < 3; c++) {
+        const g0 = tf(t, gamma, load<f32>(g + (<usize>c << 2)));
+        const g1 = tf(t, gamma, load<f32>(g + (<usize>(3 + c) << 2)));
+        const g2 = tf(t, gamma, load<f32>(g + (<usize>(6 + c) << 2)));
+        store<f32>(tmpGg + (<usize>(0 * 3 + c) << 2), g0);
+        store<f32>(tmpGg + (<usize>(1 * 3 + c) << 2), 0.5 * (g0 + g1 + g2));
+        store<f32>(tmpGg + (<usize>(2 * 3 + c) << 2), 0.5 * (g0 - g1 + g2));
+        store<f32>(tmpGg + (<usize>(3 * 3 + c) << 2), g2);
+      }
+      for (let r = 0; r < 4; r++) {
+        const a = load<f32>(tmpGg + (<usize>(r * 3) << 2));
+        const b = load<f32>(tmpGg + (<usize>(r * 3 + 1) << 2));
+        const c = load<f32>(tmpGg + (<usize>(r * 3 + 2) << 2));
+        store<f32>(dst + <usize>(r * 4 + 0) * plane, a);
+        store<f32>(dst + <usize>(r * 4 + 1) * plane, 0.5 * (a + b + c));
+        store<f32>(dst + <usize>(r * 4 + 2) * plane, 0.5 * (a - b + c));
+        store<f32>(dst + <usize>(r * 4 + 3) * plane, c);
+      }
+    }
+  }
+}
+
+const tmpGg = memory.data(12 * 4, 16);
+
+/**
+ * V_t = (B^T d B)[t] for tiles [t0, t0 + nt) of one image, written as the GEMM's packed B panels:
+ * [t][panel of 8 tiles][ci][8]. Four tiles of one row whose patches lie inside the image are done in
+ * one f32x4 pass (their columns gathered at stride 2 by shuffles); the others one at a time.
+ */
+function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, tilesW: i32, t0: i32, nt: i32, v: usize): void {
+  const plane = <usize>(cin * NT) << 2;
+  const row = <usize>w << 2;
+  for (let ci = 0; ci < cin; ci++) {
+    const src = x + (<usize>(ci * h * w) << 2);
+    let j = 0;
+    while (j < nt) {
+      const tile = t0 + j;
+      const ty = tile / tilesW, tx = tile % tilesW;
+      const y0 = ty * 2 - pt, x0 = tx * 2 - pl;
+      const dst = v + (<usize>(((j >> 3) * cin + ci) * 8 + (j & 7)) << 2);
+      if ((j & 3) == 0 && j + 4 <= nt && tx + 4 <= tilesW && y0 >= 0 && y0 + 4 <= h && x0 >= 0 && x0 + 12 <= w) {
+        let p = src + (<usize>(y0 * w + x0) << 2);
+        // Rows of d for the four tiles: column c of tile l is x[x0 + 2l + c].
+        let d00 = v128.splat<f32>(0), d01 = d00, d02 = d00, d03 = d00, d10 = d00, d11 = d00, d12 = d00, d13 = d00;
+        let d20 = d00, d21 = d00, d22 = d00, d23 = d00, d30 = d00, d31 = d00, d32 = d00, d33 = d00;
+        for (let r = 0; r < 4; r++, p += row) {
+          const l0 = v128.load(p), l1 = v128.load(p, 16), l2 = v128.load(p, 32);
+          const c0 = v128.shuffle<f32>(l0, l1, 0, 2, 4, 6);
+          const c1 = v128.shuffle<f32>(l0, l1, 1, 3, 5, 7);
+          const c2 = v128.shuffle<f32>(l0, v128.shuffle<f32>(l1, l2, 0, 2, 4, 6), 2, 4, 5, 6);
+          const c3 = v128.shuffle<f32>(l0, v128.shuffle<f32>(l1, l2, 1, 3, 5, 7), 3, 4, 5, 6);
+          if (r == 0) { d00 = c0; d01 = c1; d02 = c2; d03 = c3; }
+          else if (r == 1) { d10 = c0; d11 = c1; d12 = c2; d13 = c3; }
+          else if (r == 2) { d20 = c0; d21 = c1; d22 = c2; d23 = c3; }
+          else { d30 = c0; d31 = c1; d32 = c2; d33 = c3; }
+        }
+        const a0 = f32x4.sub(d00, d20), a1 = f32x4.sub(d01, d21), a2 = f32x4.sub(d02, d22), a3 = f32x4.sub(d03, d23);
+        const b0 = f32x4.add(d10, d20), b1 = f32x4.add(d11, d21), b2 = f32x4.add(d12, d22), b3 = f32x4.add(d13, d23);
+        const e0 = f32x4.sub(d20, d10), e1 = f32x4.sub(d21, d11), e2 = f32x4.sub(d22, d12), e3 = f32x4.sub(d23, d13);
+        const g0 = f32x4.sub(d10, d30), g1 = f32x4.sub(d11, d31), g2 = f32x4.sub(d12, d32), g3 = f32x4.sub(d13, d33);
+        v128.store(dst, f32x4.sub(a0, a2)); v128.store(dst + plane, f32x4.add(a1, a2)); v128.store(dst + 2 * plane, f32x4.sub(a2, a1)); v128.store(dst + 3 * plane, f32x4.sub(a1, a3));
+        v128.store(dst + 4 * plane, f32x4.sub(b0, b2)); v128.store(dst + 5 * plane, f32x4.add(b1, b2)); v128.store(dst + 6 * plane, f32x4.sub(b2, b1)); v128.store(dst + 7 * plane, f32x4.sub(b1, b3));
+        v128.store(dst + 8 * plane, f32x4.sub(e0, e2)); v128.store(dst + 9 * plane, f32x4.add(e1, e2)); v128.store(dst + 10 * plane, f32x4.sub(e2, e1)); v128.store(dst + 11 * plane, f32x4.sub(e1, e3));
+        v128.store(dst + 12 * plane, f32x4.sub(g0, g2)); v128.store(dst + 13 * plane, f32x4.add(g1, g2)); v128.store(dst + 14 * plane, f32x4.sub(g2, g1)); v128.store(dst + 15 * plane, f32x4.sub(g1, g3));
+        j += 4;
+        continue;
+      }
+      for (let r = 0; r < 4; r++) {
+        const yy = y0 + r;
+        for (let c = 0; c < 4; c++) {
+          const xx = x0 + c;
+          store<f32>(patch + (<usize>(r * 4 + c) << 2), yy >= 0 && yy < h && xx >= 0 && xx < w ? load<f32>(src + (<usize>(yy * w + xx) << 2)) : 0);
+        }
+      }
+      const d00 = load<f32>(patch, 0), d01 = load<f32>(patch, 4), d02 = load<f32>(patch, 8), d03 = load<f32>(patch, 12);
+      const d10 = load<f32>(patch, 16), d11 = load<f32>(patch, 20), d12 = load<f32>(patch, 24), d13 = load<f32>(patch, 28);
+      const d20 = load<f32>(patch, 32), d21 = load<f32>(patch, 36), d22 = load<f32>(patch, 40), d23 = load<f32>(patch, 44);
+      const d30 = load<f32>(patch, 48), d31 = load<f32>(patch, 52), d32 = load<f32>(patch, 56), d33 = load<f32>(patch, 60);
+      // B^T d: rows.
+      const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
+      const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
+      const c0 = d20 - d10, c1 = d21 - d11, c2 = d22 - d12, c3 = d23 - d13;
+      const e0 = d10 - d30, e1 = d11 - d31, e2 = d12 - d32, e3 = d13 - d33;
+      // (B^T d) B: columns; V[t] for t = 4 * row + column.
+      store<f32>(dst, a0 - a2); store<f32>(dst + plane, a1 + a2); store<f32>(dst + 2 * plane, a2 - a1); store<f32>(dst + 3 * plane, a1 - a3);
+      store<f32>(dst + 4 * plane, b0 - b2); store<f32>(dst + 5 * plane, b1 + b2); store<f32>(dst + 6 * plane, b2 - b1); store<f32>(dst + 7 * plane, b1 - b3);
+      store<f32>(dst + 8 * plane, c0 - c2); store<f32>(dst + 9 * plane, c1 + c2); store<f32>(dst + 10 * plane, c2 - c1); store<f32>(dst + 11 * plane, c1 - c3);
+      store<f32>(dst + 12 * plane, e0 - e2); store<f32>(dst + 13 * plane, e1 + e2); store<f32>(dst + 14 * plane, e2 - e1); store<f32>(dst + 15 * plane, e1 - e3);
+      j++;
+    }
+  }
+}
+
+const patch = memory.data(16 * 4, 16);
+
+/** y tiles from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU; four tiles at once. */
+function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, bias: usize, relu: bool, y: usize): void {
+  const plane = <usize>(cout * NT) << 2;
+  const zero = f32x4.splat(0);
+  for (let co = 0; co < cout; co++) {
+    const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
+    const out = y + (<usize>(co * ho * wo) << 2);
+    for (let j = 0; j < nt; j += 4) {
+      const src = m + (<usize>(co * NT + j) << 2);
+      const m00 = v128.load(src), m01 = v128.load(src + plane), m02 = v128.load(src + 2 * plane), m03 = v128.load(src + 3 * plane);
+      const m10 = v128.load(src + 4 * plane), m11 = v128.load(src + 5 * plane), m12 = v128.load(src + 6 * plane), m13 = v128.load(src + 7 * plane);
+      const m20 = v128.load(src + 8 * plane), m21 = v128.load(src + 9 * plane), m22 = v128.load(src + 10 * plane), m23 = v128.load(src + 11 * plane);
+      const m30 = v128.load(src + 12 * plane), m31 = v128.load(src + 13 * plane), m32 = v128.load(src + 14 * plane), m33 = v128.load(src + 15 * plane);
+      // A^T m: two rows, then times A.
+      const s0 = f32x4.add(f32x4.add(m00, m10), m20), s1 = f32x4.add(f32x4.add(m01, m11), m21);
+      const s2 = f32x4.add(f32x4.add(m02, m12), m22), s3 = f32x4.add(f32x4.add(m03, m13), m23);
+      const r0 = f32x4.sub(f32x4.sub(m10, m20), m30), r1 = f32x4.sub(f32x4.sub(m11, m21), m31);
+      const r2 = f32x4.sub(f32x4.sub(m12, m22), m32), r3 = f32x4.sub(f32x4.sub(m13, m23), m33);
+      let y00 = f32x4.add(f32x4.add(f32x4.add(s0, s1), s2), bv), y01 = f32x4.add(f32x4.sub(f32x4.sub(s1, s2), s3), bv);
+      let y10 = f32x4.add(f32x4.add(f32x4.add(r0, r1), r2), bv), y11 = f32x4.add(f32x4.sub(f32x4.sub(r1, r2), r3), bv);
+      if (relu) {
+        y00 = f32x4.pmax(y00, zero); y01 = f32x4.pmax(y01, zero); y10 = f32x4.pmax(y10, zero); y11 = f32x4.pmax(y11, zero);
+      }
+      const tile = t0 + j;
+      const ty = tile / tilesW, tx = tile % tilesW;
+      const oy = ty * 2, ox = tx * 2;
+      if (j + 4 <= nt && tx + 4 <= tilesW && ox + 8 <= wo && oy + 2 <= ho) {
+        // Four tiles side by side: each output row is y.0, y.1 interleaved.
+        const p = out + (<usize>(oy * wo + ox) << 2);
+        v128.store(p, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5));
+        v128.store(p, v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), 16);
+        const q = p + (<usize>wo << 2);
+        v128.store(q, v128.shuffle<f32>(y10, y11, 0, 4, 1, 5));
+        v128.store(q, v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), 16);
+        continue;
+      }
+      v128.store(lanes, y00);
+      v128.store(lanes, y01, 16);
+      v128.store(lanes, y10, 32);
+      v128.store(lanes, y11, 48);
+      for (let l = 0; l < 4 && j + l < nt; l++) {
+        const tl = tile + l;
+        const oyl = (tl / tilesW) * 2, oxl = (tl % tilesW) * 2;
+        const p = out + (<usize>(oyl * wo + oxl) << 2);
+        store<f32>(p, load<f32>(lanes + (<usize>l << 2)));
+        if (oxl + 1 < wo) store<f32>(p, load<f32>(lanes + (<usize>(4 + l) << 2)), 4);
+        if (oyl + 1 < ho) {
+          const q = p + (<usize>wo << 2);
+          store<f32>(q, load<f32>(lanes + (<usize>(8 + l) << 2)));
+          if (oxl + 1 < wo) store<f32>(q, load<f32>(lanes + (<usize>(12 + l) << 2)), 4);
+        }
+      }
+    }
+  }
+}
+
+const lanes = memory.data(16 * 4, 16);
+
+/**
+ * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). `stored` is the layer's U from
+ * winograd_weights (used for the plain weights, t = w) or 0.
+ */
+export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, stored: usize): void {
+  const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
+  const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
+  const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
+  const tW = gi(geom, G_TW), tB = gi(geom, G_TB);
+  const relu = gi(geom, G_RELU) != 0;
+  const biasT = align16(scratch);
+  const v = align16(biasT + (<usize>cout << 2));
+  const m = align16(v + (<usize>(16 * cin * NT) << 2));
+  const ap = align16(m + (<usize>(16 * cout * NT) << 2));
+  let u = align16(ap + (<usize>(MC * cin) << 2));
+  const useBias = bias != 0 && tB >= 0;
+  if (useBias) {
+    const gB = gf(geom, G_GAMMA_B);
+    for (let co = 0; co < cout; co++) store<f32>(biasT + (<usize>co << 2), tf(tB, gB, load<f32>(bias + (<usize>co << 2))));
+  }
+  if (tW == 0 && stored != 0) u = stored;
+  else transformWeights(weight, cin, cout, tW, gf(geom, G_GAMMA_W), u);
+  const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
+  const uPlane = <usize>(cout * cin) << 2, vPlane = <usize>(cin * NT) << 2, mPlane = <usize>(cout * NT) << 2;
+  for (let n = 0; n < batch; n++) {
+    const xn = x + (<usize>(n * cin * h * w) << 2);
+    const yn = y + (<usize>(n * cout * ho * wo) << 2);
+    for (let t0 = 0; t0 < tiles; t0 += NT) {
+      const nt = min(NT, tiles - t0);
+      transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, v);
+      for (let t = 0; t < 16; t++) {
+        // U is already transformed: identity (code 0) while packing A; V_t is packed already.
+        gemmBlock(u + <usize>t * uPlane, cin, 1, 0, 0, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT, 0, false, ap);
+      }
+      transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn);
+    }
+  }
+}
