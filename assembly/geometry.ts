@@ -4,6 +4,7 @@ export const G_SH = 9, G_SW = 10, G_PT = 11, G_PL = 12, G_DH = 13, G_DW = 14, G_
 export const G_GAMMA_W = 18, G_GAMMA_B = 19;
 /** 1: always the direct (im2col GEMM) convolution, never Winograd (for comparisons). */
 export const G_DIRECT = 20;
+export const GEOM_SLOTS = 21;
 
 @inline export function gi(geom: usize, slot: i32): i32 {
   return load<i32>(geom + (<usize>slot << 2));

@@ -3,7 +3,7 @@
 // kernels only compute.
 
 export { conv2d_forward, conv2d_transpose, conv2d_scratch } from './conv';
-export { useWinograd as conv2d_uses_winograd, winograd_weights, winograd_weights_size } from './winograd';
+export { winograd_weights, winograd_weights_size } from './winograd';
 export { linear_forward, linear_transpose } from './linear';
 export { maxpool_forward, maxpool_route, avgpool, gap_forward, gap_transpose } from './pool';
 export { binary, unary, div_stab, where_sign, relu, relu_mask, channel_affine, pad_crop, sum, max_abs } from './elementwise';

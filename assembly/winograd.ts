@@ -11,21 +11,22 @@
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 import { gemmBlock, MC, NC } from './gemm';
-import { align16, G_BATCH, G_CIN, G_COUT, G_DIRECT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DIRECT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf } from './transform';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
 const NT: i32 = NC;
 
 /**
- * Where it pays: 3x3, stride 1, no dilation, and enough channels that the GEMMs dominate the
- * transforms (the first layer of a VGG, with 3 input channels, stays on the direct GEMM).
+ * Where it pays: 3x3, stride 1, no dilation, enough channels that the GEMMs dominate the transforms
+ * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and enough output
+ * positions: 100 when U is stored, 576 (24x24) when it must be computed in the call, a cost that grows
+ * with the channels alone while the saving grows with the positions too.
  */
-export function useWinograd(geom: usize): bool {
+export function useWinograd(geom: usize, storedU: bool): bool {
   return gi(geom, G_DIRECT) == 0 && gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
     gi(geom, G_DH) == 1 && gi(geom, G_DW) == 1 && gi(geom, G_CIN) >= 8 && gi(geom, G_COUT) >= 16 &&
-    // At 7x7 and below (16 tiles) the per-call weight transform and the short GEMMs cost more than they save.
-    gi(geom, G_HO) * gi(geom, G_WO) >= 100;
+    gi(geom, G_HO) * gi(geom, G_WO) >= (storedU ? 100 : 576);
 }
 
 /** Floats of the stored U = G g G^T of a layer. */
@@ -38,13 +39,14 @@ export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): 
   transformWeights(weight, cin, cout, 0, 0, u);
 }
 
-export function winograd_scratch(geom: usize): usize {
+/** Scratch bytes of winograd_forward; `withU` when U is computed in the call rather than stored. */
+export function winograd_scratch(geom: usize, withU: bool): usize {
   const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
-  const floats = cout + 16 * cin * <usize>NT + 16 * cout * <usize>NT + <usize>MC * cin + 16 * cout * cin;
+  const floats = cout + 16 * cin * <usize>NT + 16 * cout * <usize>NT + <usize>MC * cin + (withU ? 16 * cout * cin : 0);
   return (floats << 2) + 5 * 16;
 }
 
-/** U[t][co][ci] = (G t(g) G^T)[t] for every channel pair. */
+/** U[t][co][ci] = (G t(g) G^T)[t] for every channel pair of a weight [cout][cin][3][3]. */
 function transformWeights(weight: usize, cin: i32, cout: i32, t: i32, gamma: f32, u: usize): void {
   const plane = <usize>(cout * cin) << 2;
   for (let co = 0; co < cout; co++) {
@@ -72,6 +74,36 @@ function transformWeights(weight: usize, cin: i32, cout: i32, t: i32, gamma: f32
       }
     }
   }
+}
+
+/**
+ * Plane of U that the transposed convolution uses for its plane t. Its kernel is the layer's rotated by
+ * 180 degrees, g' = J g J, and G J = P G with P swapping rows 0 and 3, so U' = P U P^T: the same
+ * planes with indices 0 and 3 swapped in both directions. The channel swap is the GEMM reading U
+ * transposed. So the transposed pass reuses U, stored or computed, as it is.
+ */
+@inline function rotatedPlane(t: i32): i32 {
+  const r = t >> 2, c = t & 3;
+  return ((r == 0 ? 3 : r == 3 ? 0 : r) << 2) | (c == 0 ? 3 : c == 3 ? 0 : c);
+}
+
+/**
+ * The transposed convolution of a 3x3 stride-1 layer is itself a 3x3 stride-1 convolution: of dy, with
+ * the rotated kernel and swapped channels, padded 2 - p on each side (a negative pad crops), giving back
+ * the layer's input size. Writes that layer's geometry to `out`.
+ */
+export function transposedGeometry(geom: usize, out: usize): void {
+  memory.copy(out, geom, GEOM_SLOTS << 2);
+  store<i32>(out + (<usize>G_CIN << 2), gi(geom, G_COUT));
+  store<i32>(out + (<usize>G_COUT << 2), gi(geom, G_CIN));
+  store<i32>(out + (<usize>G_H << 2), gi(geom, G_HO));
+  store<i32>(out + (<usize>G_W << 2), gi(geom, G_WO));
+  store<i32>(out + (<usize>G_HO << 2), gi(geom, G_H));
+  store<i32>(out + (<usize>G_WO << 2), gi(geom, G_W));
+  store<i32>(out + (<usize>G_PT << 2), 2 - gi(geom, G_PT));
+  store<i32>(out + (<usize>G_PL << 2), 2 - gi(geom, G_PL));
+  store<i32>(out + (<usize>G_TB << 2), -1);
+  store<i32>(out + (<usize>G_RELU << 2), 0);
 }
 
 const tmpGg = memory.data(12 * 4, 16);
@@ -207,9 +239,11 @@ const lanes = memory.data(16 * 4, 16);
 
 /**
  * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). `stored` is the layer's U from
- * winograd_weights (used for the plain weights, t = w) or 0.
+ * winograd_weights (used for the plain weights, t = w) or 0. With `transposed`, geom is the
+ * transposedGeometry of a layer and `weight` and `stored` that layer's: the result is its transposed
+ * convolution.
  */
-export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, stored: usize): void {
+export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, stored: usize, transposed: bool = false): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
@@ -225,8 +259,10 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
     const gB = gf(geom, G_GAMMA_B);
     for (let co = 0; co < cout; co++) store<f32>(biasT + (<usize>co << 2), tf(tB, gB, load<f32>(bias + (<usize>co << 2))));
   }
+  // Transposed, the geometry's channels are swapped: the layer's weight is [cin][cout] in its terms.
+  const layerOut = transposed ? cin : cout, layerIn = transposed ? cout : cin;
   if (tW == 0 && stored != 0) u = stored;
-  else transformWeights(weight, cin, cout, tW, gf(geom, G_GAMMA_W), u);
+  else transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), u);
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
   const uPlane = <usize>(cout * cin) << 2, vPlane = <usize>(cin * NT) << 2, mPlane = <usize>(cout * NT) << 2;
   for (let n = 0; n < batch; n++) {
@@ -237,7 +273,8 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
       transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, v);
       for (let t = 0; t < 16; t++) {
         // U is already transformed: identity (code 0) while packing A; V_t is packed already.
-        gemmBlock(u + <usize>t * uPlane, cin, 1, 0, 0, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT, 0, false, ap);
+        if (transposed) gemmBlock(u + <usize>rotatedPlane(t) * uPlane, 1, cout, 0, 0, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT, 0, false, ap);
+        else gemmBlock(u + <usize>t * uPlane, cin, 1, 0, 0, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT, 0, false, ap);
       }
       transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn);
     }

@@ -15,16 +15,18 @@ ort.env.wasm.simd = true;
 const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,resnet50,keras-resnet50,resnet18,vgg16').split(',');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-async function median(runs: number, f: () => Promise<unknown>): Promise<number> {
-  await f(); // warm-up: compilation, arena growth
-  const times: number[] = [];
+/** Medians of `runs` timings of each task, the tasks taking turns; one warm-up round first. */
+async function interleavedMedians(runs: number, tasks: (() => Promise<unknown>)[]): Promise<number[]> {
+  for (const f of tasks) await f(); // warm-up: compilation, arena growth, weight upload
+  const times = tasks.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    await f();
-    times.push(performance.now() - t);
+    for (const [k, f] of tasks.entries()) {
+      const t = performance.now();
+      await f();
+      times[k].push(performance.now() - t);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
 const rows: string[] = [];
@@ -36,10 +38,14 @@ for (const arch of ARCHS) {
   const logitsGraph = new Graph(model.graph.input, model.graph.nodes.filter((n) => n.op !== 'Softmax'));
   const session = await ort.InferenceSession.create(exportOnnx(logitsGraph), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   const feeds = { [model.graph.input.name]: new ort.Tensor('float32', x, [1, 3, 224, 224]) };
-  const ortMs = await median(RUNS, () => session.run(feeds));
-  const fwdMs = await median(RUNS, () => model.forward(x));
-  const flatMs = await median(Math.max(1, RUNS - 2), () => model.explain(x, { composite: 'epsilon-plus-flat' }));
-  const boxMs = await median(Math.max(1, RUNS - 2), () => model.explain(x, { composite: 'epsilon-gamma-box' }));
+  // Interleaved (peer, forward, explanations, peer, ...), so a busy moment of the shared machine hits
+  // every measurement alike instead of one of them.
+  const [ortMs, fwdMs, flatMs, boxMs] = await interleavedMedians(RUNS, [
+    () => session.run(feeds),
+    () => model.forward(x),
+    () => model.explain(x, { composite: 'epsilon-plus-flat' }),
+    () => model.explain(x, { composite: 'epsilon-gamma-box' }),
+  ]);
   // Same weights, same input: the peer's output and ours must agree for the timing to mean anything.
   const theirs = (await session.run(feeds))[logitsGraph.output].data as Float32Array;
   const ours = await model.forward(x);

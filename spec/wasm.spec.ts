@@ -105,16 +105,18 @@ describe('each layer and rule: wasm equals the reference', () => {
   });
 
   // 3x3 stride-1 convolutions with at least 8 input and 16 output channels and 100+ output positions run
-  // by Winograd F(2x2, 3x3) in the forward passes (assembly/winograd.ts); odd sizes leave partial tiles.
+  // by Winograd F(2x2, 3x3) (assembly/winograd.ts), and so do their transposed passes with 16+ input
+  // channels (a 3x3 convolution of the relevance); odd sizes leave partial tiles.
   it.prop([
     fc.record({
       batch: fc.integer({ min: 1, max: 2 }),
-      cin: fc.integer({ min: 8, max: 20 }),
+      cin: fc.integer({ min: 8, max: 26 }),
       cout: fc.integer({ min: 16, max: 37 }),
       // Outputs of 100+ positions take Winograd; 4 tiles side by side inside the image take its vector path.
       h: fc.integer({ min: 8, max: 23 }),
       w: fc.integer({ min: 8, max: 27 }),
-      pads: fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+      // Up to 3: the transposed pass, a convolution padded 2 - p, then crops.
+      pads: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
       bias: fc.boolean(),
       relu: fc.boolean(),
       seed: fc.nat(),
@@ -123,7 +125,7 @@ describe('each layer and rule: wasm equals the reference', () => {
     // 1e-3 of zero in most runs, where R / z turns float32 rounding of z (about 1e-6, direct or
     // Winograd alike) into relative errors above 1e-4. epsilon = 0.01 covers the same transform ('w').
     fc.constantFrom(...AFFINE_RULES.filter((r) => r !== 'lrp0')),
-  ])('Conv2d 3x3 stride 1 (Winograd forward)', (p, spec) => {
+  ])('Conv2d 3x3 stride 1 (Winograd)', (p, spec) => {
     const ho = windowOut(p.h, 3, 1, p.pads[0], p.pads[2]);
     const wo = windowOut(p.w, 3, 1, p.pads[1], p.pads[3]);
     fc.pre(ho >= 1 && wo >= 1);

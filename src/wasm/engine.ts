@@ -290,7 +290,7 @@ export class WasmSession implements Session<Buf> {
     this.writeGeometry(node, tw, { code: -1, gamma: 0 }, false);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch);
+    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch, up.winograd);
     this.arena.reset(mark);
   }
 
