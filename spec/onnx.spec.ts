@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
@@ -129,6 +130,15 @@ describe('ONNX import refuses what it cannot read, by name', () => {
   });
   it('external data without a path to read it from', () => {
     expect(() => importOnnx(read('vgg_bn.onnx'))).toThrow(/stored in the external file "vgg_bn.onnx.data"; load the model from a path/);
+  });
+  it('loads the same model from a path, a file:// URL and bytes; an unreachable URL fails clearly', async () => {
+    const x = inputs([3, 64, 64], 1);
+    const byPath = await (await loadModel(join(DIR, 'resnet_basic.onnx'))).forward(x);
+    const byUrl = await (await loadModel(pathToFileURL(join(DIR, 'resnet_basic.onnx')).href)).forward(x);
+    const byBytes = await (await loadModel(read('resnet_basic.onnx'))).forward(x);
+    expect(Array.from(byUrl)).toEqual(Array.from(byPath));
+    expect(Array.from(byBytes)).toEqual(Array.from(byPath));
+    await expect(loadModel('http://127.0.0.1:9/model.onnx')).rejects.toMatchObject({ code: 'FETCH_FAILED', message: expect.stringMatching(/cannot fetch http:\/\/127\.0\.0\.1:9\/model\.onnx/) });
   });
   it('a missing file', async () => {
     await expect(loadModel(join(DIR, 'nope.onnx'))).rejects.toThrow(/no model file ".*nope.onnx", and it is not a known model name \(resnet50-imagenet\)/);

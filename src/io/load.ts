@@ -27,7 +27,7 @@ export interface LoadOptions {
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
 
-const isUrl = (s: string) => /^(https?|file):\/\//.test(s);
+const isUrl = (s: string) => /^https?:\/\//.test(s);
 
 /** Reads files relative to a base: the file system in Node, Deno and Bun; fetch for URLs. */
 interface Files {
@@ -106,6 +106,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     if (typeof source !== 'string' || source.length === 0) fail('BAD_OPTION', 'loadModel needs a model name, a path, a URL or ONNX bytes');
     const known = await findManifest(source);
     if (known) return await loadKnown(known, options);
+    if (source.startsWith('file://')) source = (await import('node:url')).fileURLToPath(source);
     if (isUrl(source)) {
       const files = urlFiles(source);
       const bytes = await files.read(source);
