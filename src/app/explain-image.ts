@@ -52,13 +52,12 @@ export function preprocessingOf(model: Model): Preprocessing {
   return p.size[0] === h && p.size[1] === w ? p : { ...p, size: [h, w], resizeShorter: p.resizeShorter ? Math.round((p.resizeShorter * Math.min(h, w)) / 224) : undefined };
 }
 
-/** A class from 'top1', an index (as a number or digits) or a label (case and _/space insensitive). */
-export function resolveClass(model: Model, spec: string | number | undefined, probs: Float32Array): number {
-  if (spec === undefined || spec === 'top1') {
-    let best = 0;
-    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[best]) best = i;
-    return best;
-  }
+/**
+ * The class a target names: an index (as a number or digits) or a label (case and _/space insensitive);
+ * undefined for 'top1' (or none), which the explanation resolves from the logits.
+ */
+export function resolveClass(model: Model, spec: string | number | undefined): number | undefined {
+  if (spec === undefined || spec === 'top1') return undefined;
   const n = typeof spec === 'number' ? spec : /^\d+$/.test(spec) ? Number(spec) : NaN;
   if (!Number.isNaN(n)) {
     if (!Number.isInteger(n) || n < 0 || n >= model.numClasses) fail('BAD_TARGET', `class index ${spec} is out of range: the model has classes 0 to ${model.numClasses - 1}`);
@@ -81,8 +80,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
   const prepared = preprocessImage(photo, preprocessingOf(model));
   const t1 = performance.now();
   // One pass: explain picks the top-1 class itself when no target is given, and returns every logit.
-  const top1 = options.target === undefined || options.target === 'top1';
-  const index = top1 ? undefined : resolveClass(model, options.target, new Float32Array(model.numClasses));
+  const index = resolveClass(model, options.target);
   const e = await model.explain(prepared.input, { composite: options.composite, target: index, backend: options.backend });
   const probs = softmax(e.logits, 1);
   const t2 = performance.now();
