@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray, 2016), the forward pass only:
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin and Gray, 2016), forward and transposed:
 //
 //   Y = A^T [ (G g G^T) . (B^T d B) ] A      for every 2x2 output tile, d its 4x4 input patch,
 //
