@@ -7,7 +7,7 @@ import { decodeImage, type RgbImage } from '../image/decode.js';
 import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
 import type { CompositeSpec } from '../composites.js';
 import type { Backend, Model } from '../model/model.js';
-import { PREPROCESSING, type Preprocessing } from '../model/preprocessing.js';
+import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
 import { softmaxRows as softmax } from '../reference/forward.js';
 import { channelSum } from '../render/heatmap.js';
 import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
@@ -49,7 +49,7 @@ export function labelOf(model: Model, index: number): string {
 export function preprocessingOf(model: Model): Preprocessing {
   const p = model.info.preprocessing ?? PREPROCESSING.torchvision;
   const [, h, w] = model.inputShape;
-  return p.size[0] === h && p.size[1] === w ? p : { ...p, size: [h, w], resizeShorter: p.resizeShorter ? Math.round((p.resizeShorter * Math.min(h, w)) / 224) : undefined };
+  return preprocessingForSize(p, h, w);
 }
 
 /**

@@ -2,7 +2,7 @@ import { fail } from '../errors.js';
 import { loadModel } from '../io/load.js';
 import { buildModel } from '../model/builders/index.js';
 import { Model } from '../model/model.js';
-import { PREPROCESSING } from '../model/preprocessing.js';
+import { PREPROCESSING, preprocessingForSize } from '../model/preprocessing.js';
 import type { Progress } from './progress.js';
 
 export interface ModelOptions {
@@ -25,8 +25,8 @@ export async function resolveModel(o: ModelOptions, progress: Progress): Promise
     if (o.model) fail('BAD_OPTION', 'give --model or --arch, not both');
     const model = buildModel(o.arch, { inputSize: int(o.inputSize, '--input-size'), width: int(o.width, '--width'), seed: int(o.seed, '--seed') });
     const p = o.arch.startsWith('keras') ? PREPROCESSING.caffe : PREPROCESSING.torchvision;
-    const size = model.inputShape[1];
-    return new Model(model.graph, { ...model.info, preprocessing: { ...p, size: [size, size], resizeShorter: p.resizeShorter ? Math.round((256 * size) / 224) : undefined } });
+    const [, h, w] = model.inputShape;
+    return new Model(model.graph, { ...model.info, preprocessing: preprocessingForSize(p, h, w) });
   }
   if (o.inputSize || o.width || o.seed) fail('BAD_OPTION', '--input-size, --width and --seed apply to --arch only');
   return loadModel(o.model ?? 'resnet50-imagenet', { onProgress: progress.fetch });

@@ -52,6 +52,16 @@ export function checkPreprocessing(p: Preprocessing, where: string): Preprocessi
   return p;
 }
 
+/**
+ * The same preprocessing for a network input of h x w: the resize before a center crop keeps its ratio
+ * to the crop (torchvision's 256 for 224).
+ */
+export function preprocessingForSize(p: Preprocessing, h: number, w: number): Preprocessing {
+  if (p.size[0] === h && p.size[1] === w) return p;
+  const resizeShorter = p.resizeShorter ? Math.round((p.resizeShorter * Math.min(h, w)) / Math.min(...p.size)) : undefined;
+  return { ...p, size: [h, w], resizeShorter };
+}
+
 /** The range of preprocessed inputs, per channel: z-box's default bounds. */
 export function inputRangeOf(p: Preprocessing): { low: number[]; high: number[] } {
   return {
