@@ -46,7 +46,7 @@ async function nodeFiles(dir: string): Promise<Files> {
   const readSync = (rel: string) => {
     const p = resolve(rel);
     try {
-      return new Uint8Array(fs.readFileSync(p));
+      return viewOf(fs.readFileSync(p));
     } catch (e) {
       return fail('NOT_FOUND', `cannot read "${p}", which the model needs: ${(e as Error).message}`);
     }
@@ -140,7 +140,7 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
   const files = await nodeFiles(path.dirname(file));
   const name = path.basename(file);
   if (file.endsWith('.json')) return loadKeras(fs.readFileSync(file, 'utf8'), files, options, name);
-  const bytes = new Uint8Array(fs.readFileSync(file));
+  const bytes = viewOf(fs.readFileSync(file));
   if (bytes[0] === 0x7b /* { */) return loadKeras(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }
@@ -204,6 +204,11 @@ async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise
   const files = await nodeFiles(path.dirname(modelFile));
   const extra: Partial<ModelInfo> = { arch: manifest.arch, labels, preprocessing: manifest.preprocessing };
   if (manifest.format === 'keras') return loadKeras(fs.readFileSync(modelFile, 'utf8'), files, options, manifest.name, extra);
-  const model = loadOnnx(new Uint8Array(fs.readFileSync(modelFile)), options, files, manifest.name);
+  const model = loadOnnx(viewOf(fs.readFileSync(modelFile)), options, files, manifest.name);
   return new Model(model.graph, modelInfo(manifest.name, options, extra));
+}
+
+/** A file's bytes as a plain Uint8Array over the Buffer's memory: `new Uint8Array(buffer)` would copy it. */
+function viewOf(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -109,18 +109,36 @@ export async function readWeights(manifest: WeightGroup[], readShard: ShardReade
     if (total !== declared) {
       fail('BAD_MODEL', `weight shards ${group.paths.join(', ')} hold ${total} bytes; model.json declares ${declared} (a truncated or mismatched download?)`);
     }
-    // Each weight is copied straight out of the shards it spans: no concatenated copy of the whole model.
+    // No concatenated copy of the whole model: a large weight inside one shard is a view of it (kernels
+    // are converted to relprop's layout right away, after which the shard can go); other weights are
+    // copied out of the shards they span, so that small ones, kept as they are, hold no shard alive.
     let offset = 0;
     for (const w of group.weights) {
       const where = `weight "${w.name}"`;
       const count = elementCount(w.shape, where);
-      const data = new Float32Array(count);
-      copyRange(shards, offset, new Uint8Array(data.buffer));
+      const view = count >= VIEW_MIN_ELEMENTS ? viewIn(shards, offset, count) : null;
+      const data = view ?? new Float32Array(count);
+      if (!view) copyRange(shards, offset, new Uint8Array(data.buffer));
       offset += count * 4;
       out.set(w.name, { shape: w.shape, data: checkFinite(data, where) });
     }
   }
   return out;
+}
+
+/** Weights of at least this many floats (256 KB) may be views of their shard: kernels, not biases. */
+const VIEW_MIN_ELEMENTS = 65536;
+
+/** `count` floats at `offset` of the shards laid end to end, as a view, if they lie in one shard, aligned. */
+function viewIn(shards: Uint8Array[], offset: number, count: number): Float32Array | null {
+  for (const shard of shards) {
+    if (offset < shard.byteLength) {
+      const at = shard.byteOffset + offset;
+      return offset + count * 4 <= shard.byteLength && at % 4 === 0 ? new Float32Array(shard.buffer, at, count) : null;
+    }
+    offset -= shard.byteLength;
+  }
+  return null;
 }
 
 /** Copies dest.length bytes starting at `offset` of the shards laid end to end. */
