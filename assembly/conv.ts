@@ -1,7 +1,8 @@
 // Convolution forward (im2col packed straight into GEMM panels) and its transpose, the backward-data
 // pass every LRP rule uses (packed GEMM with the transposed weights, then col2im).
 import { gemmBlock, MC, NC, NR, packBPlain } from './gemm';
-import { tf } from './transform';
+import { onesForward, onesScratch, onesTranspose, oneChannel } from './ones';
+import { tf, T_ONES } from './transform';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
 
@@ -81,21 +82,20 @@ function packBIm2col(x: usize, geom: usize, j0: i32, nc: i32, out: usize): void 
 
 /** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
 export function conv2d_scratch(geom: usize): usize {
+  if (gi(geom, G_TW) == T_ONES) return onesScratch(geom, conv2d_scratch(oneChannel(geom)));
   const cin = gi(geom, G_CIN), cout = gi(geom, G_COUT), K = cin * gi(geom, G_KH) * gi(geom, G_KW);
   const forward = (<usize>cout << 2) + 16 + (<usize>(MC * K) << 2) + 16 + (<usize>(NC * K) << 2) + 16;
   const transpose = (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
-  // The forward pass with stored U (the plain weights) or U computed in the call (a rule's transform).
-  let wino: usize = useWinograd(geom, false) ? winograd_scratch(geom, true) : useWinograd(geom, true) ? winograd_scratch(geom, false) : 0;
-  if (transposeByWinograd(geom, false)) wino = max(wino, winograd_scratch(tgeom, true));
-  else if (transposeByWinograd(geom, true)) wino = max(wino, winograd_scratch(tgeom, false));
+  let wino: usize = useWinograd(geom) ? winograd_scratch(geom) : 0;
+  if (transposeByWinograd(geom)) wino = max(wino, winograd_scratch(tgeom));
   return max(max(forward, transpose), wino);
 }
 
 /** Whether the transposed convolution runs by Winograd; leaves its geometry in tgeom. */
-function transposeByWinograd(geom: usize, storedU: bool): bool {
+function transposeByWinograd(geom: usize): bool {
   if (gi(geom, G_KH) != 3 || gi(geom, G_KW) != 3 || gi(geom, G_SH) != 1 || gi(geom, G_SW) != 1 || gi(geom, G_DH) != 1 || gi(geom, G_DW) != 1) return false;
   transposedGeometry(geom, tgeom);
-  return useWinograd(tgeom, storedU);
+  return useWinograd(tgeom);
 }
 
 /**
@@ -103,7 +103,11 @@ function transposeByWinograd(geom: usize, storedU: bool): bool {
  * the layer's stored Winograd weights (winograd_weights) or 0.
  */
 export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, winograd: usize): void {
-  if (useWinograd(geom, winograd != 0 && gi(geom, G_TW) == 0)) {
+  if (gi(geom, G_TW) == T_ONES) {
+    onesForward(geom, x, bias, y, scratch, conv2d_forward);
+    return;
+  }
+  if (useWinograd(geom)) {
     winograd_forward(geom, x, weight, bias, y, scratch, winograd);
     return;
   }
@@ -187,7 +191,11 @@ function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
 }
 
 /** dx = t(W)^T dy for a batch: the transposed convolution (backward-data). dx is overwritten. */
-export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, winograd: usize): void {
+export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize): void {
+  if (gi(geom, G_TW) == T_ONES) {
+    onesTranspose(geom, dy, dx, scratch, conv2d_transpose);
+    return;
+  }
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
   const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
@@ -196,8 +204,8 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   const col = align16(bp + (<usize>(NC * cout) << 2));
   const pointwise = isPointwise(geom);
   const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W);
-  if (transposeByWinograd(geom, winograd != 0 && tW == 0)) {
-    winograd_forward(tgeom, dy, weight, 0, dx, scratch, winograd, true);
+  if (transposeByWinograd(geom)) {
+    winograd_forward(tgeom, dy, weight, 0, dx, scratch, 0, true);
     return;
   }
   memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);

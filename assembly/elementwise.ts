@@ -113,11 +113,11 @@ export function sum(a: usize, n: i32): f64 {
 }
 
 /** Largest |a_i| (0 for an all-zero buffer): lets rules skip terms whose factor vanishes. */
-export function max_abs(a: usize, n: i32): f32 {
-  let m = f32x4.splat(0);
+export function min_value(a: usize, n: i32): f32 {
+  let m = f32x4.splat(Infinity);
   let i = 0;
-  for (; i + 4 <= n; i += 4) m = f32x4.max(m, f32x4.abs(v128.load(a + (<usize>i << 2))));
-  let s = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-  for (; i < n; i++) s = max(s, abs(load<f32>(a + (<usize>i << 2))));
+  for (; i + 4 <= n; i += 4) m = f32x4.min(m, v128.load(a + (<usize>i << 2)));
+  let s = min(min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), min(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; i < n; i++) s = min(s, load<f32>(a + (<usize>i << 2)));
   return s;
 }

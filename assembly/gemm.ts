@@ -37,6 +37,32 @@ export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i
   }
   for (let ip = 0; ip < mc; ip += MR) {
     const panel = out + (<usize>(ip * K) << 2);
+    if (cs == 1 && ip + MR <= mc) {
+      // Four rows at once: a 4x4 block (4 rows by 4 k) is transposed in registers and stored as four
+      // whole vectors, instead of sixteen single floats.
+      const rowBytes = <usize>rs << 2;
+      let src = a + ((<usize>(i0 + ip) * <usize>rs) << 2);
+      let dst = panel;
+      let k = 0;
+      for (; k + 4 <= K; k += 4, src += 16, dst += MR << 4) {
+        const r0 = tfv(t, gv, v128.load(src));
+        const r1 = tfv(t, gv, v128.load(src + rowBytes));
+        const r2 = tfv(t, gv, v128.load(src + 2 * rowBytes));
+        const r3 = tfv(t, gv, v128.load(src + 3 * rowBytes));
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+        v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+        v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+      }
+      for (; k < K; k++, src += 4, dst += MR << 2) {
+        for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), tf(t, g, load<f32>(src + <usize>r * rowBytes)));
+      }
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       const i = ip + r;
       let dst = panel + (<usize>r << 2);
@@ -173,21 +199,34 @@ export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, 
   for (let ic = 0; ic < M; ic += MC) {
     const mc = min(MC, M - ic);
     packA(a, rsA, csA, ic, mc, K, t, g, ap);
-    for (let jr = 0; jr < nc; jr += NR) {
-      const bpanel = bp + (<usize>(jr * K) << 2);
-      for (let ir = 0; ir < mc; ir += MR) {
-        kernel4x8(
-          ap + (<usize>(ir * K) << 2),
-          bpanel,
-          K,
-          c + (<usize>((ic + ir) * ldc + jr) << 2),
-          ldc,
-          min(MR, mc - ir),
-          min(NR, nc - jr),
-          bias != 0 ? bias + (<usize>(ic + ir) << 2) : 0,
-          relu,
-        );
-      }
+    kernels(ap, ic, mc, K, bp, nc, c, ldc, bias, relu);
+  }
+}
+
+/**
+ * gemmBlock for an A packed whole beforehand ([panel][k][4] over all M rows, e.g. Winograd's U): it is
+ * still walked MC rows at a time, so the rows in use stay in L2 while B's panels stream past them.
+ */
+export function gemmPacked(ap: usize, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32): void {
+  for (let ic = 0; ic < M; ic += MC) kernels(ap + (<usize>(ic * K) << 2), ic, min(MC, M - ic), K, bp, nc, c, ldc, 0, false);
+}
+
+/** The micro-kernel over rows [ic, ic + mc) (packed at ap) and the nc columns of the packed B. */
+function kernels(ap: usize, ic: i32, mc: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const bpanel = bp + (<usize>(jr * K) << 2);
+    for (let ir = 0; ir < mc; ir += MR) {
+      kernel4x8(
+        ap + (<usize>(ir * K) << 2),
+        bpanel,
+        K,
+        c + (<usize>((ic + ir) * ldc + jr) << 2),
+        ldc,
+        min(MR, mc - ir),
+        min(NR, nc - jr),
+        bias != 0 ? bias + (<usize>(ic + ir) << 2) : 0,
+        relu,
+      );
     }
   }
 }

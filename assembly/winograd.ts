@@ -4,83 +4,125 @@
 //
 // so a tile costs 16 multiplies per (input, output) channel pair instead of 36. Summed over input
 // channels, the 16 elementwise products become 16 GEMMs U_t[cout][cin] x V_t[cin][tiles] on the packed
-// GEMM of gemm.ts. U = G g G^T of the plain weights is computed once at upload (winograd_weights);
-// for a rule's transformed weights it is computed per call. The input transform writes straight into
-// the GEMM's packed panels, and both transforms work on four tiles at once where they lie in one row.
+// GEMM of gemm.ts. U = G t(g) G^T is written straight as the GEMM's packed A panels, four channel pairs
+// at a time: once at upload for the forward pass of the plain weights (winograd_weights), in each call
+// for a rule's transform and for transposed passes. The input transform writes the packed B panels,
+// and both transforms work on four tiles at once where they lie in one row.
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
-import { gemmBlock, MC, NC } from './gemm';
+import { gemmPacked, MR, NC } from './gemm';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DIRECT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
-import { tf } from './transform';
+import { tf, tfv } from './transform';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
 const NT: i32 = NC;
 
 /**
  * Where it pays: 3x3, stride 1, no dilation, enough channels that the GEMMs dominate the transforms
- * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and enough output
- * positions: 100 when U is stored, 576 (24x24) when it must be computed in the call, a cost that grows
- * with the channels alone while the saving grows with the positions too.
+ * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and at least 100 output
+ * positions (25 tiles), below which the weight transform is not paid back.
  */
-export function useWinograd(geom: usize, storedU: bool): bool {
+export function useWinograd(geom: usize): bool {
   return gi(geom, G_DIRECT) == 0 && gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
     gi(geom, G_DH) == 1 && gi(geom, G_DW) == 1 && gi(geom, G_CIN) >= 8 && gi(geom, G_COUT) >= 16 &&
-    gi(geom, G_HO) * gi(geom, G_WO) >= (storedU ? 100 : 576);
+    gi(geom, G_HO) * gi(geom, G_WO) >= 100;
 }
 
-/** Floats of the stored U = G g G^T of a layer. */
+/** Bytes of one plane of packed U: the GEMM's A, cout rows (whole panels of MR) by cin. */
+@inline function packedPlane(cin: i32, cout: i32): usize {
+  return <usize>(((cout + MR - 1) / MR) * MR * cin) << 2;
+}
+
+/** Floats of a layer's stored U: 16 planes of packed A. */
 export function winograd_weights_size(cin: i32, cout: i32): usize {
-  return 16 * <usize>cin * <usize>cout;
+  return 16 * packedPlane(cin, cout) >> 2;
 }
 
-/** U of the plain weights, stored at upload: [t][cout][cin]. */
+/**
+ * U of the plain weights for the forward pass, stored at upload: the forward pass of the plain weights,
+ * the one every explanation starts with, then skips both the weight transform and all packing of A.
+ */
 export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): void {
-  transformWeights(weight, cin, cout, 0, 0, u);
+  transformWeights(weight, cin, cout, 0, 0, false, u);
 }
 
-/** Scratch bytes of winograd_forward; `withU` when U is computed in the call rather than stored. */
-export function winograd_scratch(geom: usize, withU: bool): usize {
+/** Scratch bytes of winograd_forward. */
+export function winograd_scratch(geom: usize): usize {
   const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
-  const floats = cout + 16 * cin * <usize>NT + 16 * cout * <usize>NT + <usize>MC * cin + (withU ? 16 * cout * cin : 0);
-  return (floats << 2) + 5 * 16;
+  const floats = cout + 16 * cin * <usize>NT + 16 * cout * <usize>NT;
+  return (floats << 2) + 16 * packedPlane(<i32>cin, <i32>cout) + 4 * 16;
 }
 
-/** U[t][co][ci] = (G t(g) G^T)[t] for every channel pair of a weight [cout][cin][3][3]. */
-function transformWeights(weight: usize, cin: i32, cout: i32, t: i32, gamma: f32, u: usize): void {
-  const plane = <usize>(cout * cin) << 2;
-  for (let co = 0; co < cout; co++) {
-    for (let ci = 0; ci < cin; ci++) {
-      const g = weight + (<usize>((co * cin + ci) * 9) << 2);
-      const dst = u + (<usize>(co * cin + ci) << 2);
-      // Rows of G g (4 x 3), then each row times G^T (4 values).
+const zeroKernel = memory.data(12 * 4, 16);
+
+/**
+ * U_t = (G t(g) G^T)[t], t = 4 * row + column, for every channel pair of a layer's weight
+ * [layerOut][layerIn][3][3], written as 16 planes of packed GEMM A panels ([panel][k][MR]). Forward,
+ * A_t's rows are the output channels and k the input channels. Transposed, rows are the layer's input
+ * channels and k its outputs, and plane t holds U_rotatedPlane(t) (see there). The four rows of a
+ * panel are four kernels transformed at once in the lanes of f32x4; rows past the end get zero kernels.
+ */
+function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, transposed: bool, u: usize): void {
+  const rows = transposed ? layerIn : layerOut, K = transposed ? layerOut : layerIn;
+  const plane = transposed ? packedPlane(layerOut, layerIn) : packedPlane(layerIn, layerOut);
+  const gv = f32x4.splat(gamma);
+  const half = f32x4.splat(0.5);
+  for (let p = 0; p < rows; p += MR) {
+    for (let k = 0; k < K; k++) {
+      // The kernels of the four lanes: channel pair (row p + l, k), or (k, row p + l) transposed.
+      const g0 = kernelAt(weight, layerIn, rows, p, k, transposed);
+      const g1 = kernelAt(weight, layerIn, rows, p + 1, k, transposed);
+      const g2 = kernelAt(weight, layerIn, rows, p + 2, k, transposed);
+      const g3 = kernelAt(weight, layerIn, rows, p + 3, k, transposed);
+      const dst = u + (<usize>(p * K + k * MR) << 2);
       for (let c = 0; c < 3; c++) {
-        const g0 = tf(t, gamma, load<f32>(g + (<usize>c << 2)));
-        const g1 = tf(t, gamma, load<f32>(g + (<usize>(3 + c) << 2)));
-        const g2 = tf(t, gamma, load<f32>(g + (<usize>(6 + c) << 2)));
-        store<f32>(tmpGg + (<usize>(0 * 3 + c) << 2), g0);
-        store<f32>(tmpGg + (<usize>(1 * 3 + c) << 2), 0.5 * (g0 + g1 + g2));
-        store<f32>(tmpGg + (<usize>(2 * 3 + c) << 2), 0.5 * (g0 - g1 + g2));
-        store<f32>(tmpGg + (<usize>(3 * 3 + c) << 2), g2);
+        // Column c of G g: from column c of g's three rows.
+        const a = tfv(t, gv, tap(g0, g1, g2, g3, c));
+        const b = tfv(t, gv, tap(g0, g1, g2, g3, 3 + c));
+        const d = tfv(t, gv, tap(g0, g1, g2, g3, 6 + c));
+        v128.store(gg + (<usize>c << 4), a);
+        v128.store(gg + (<usize>(3 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
+        v128.store(gg + (<usize>(6 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
+        v128.store(gg + (<usize>(9 + c) << 4), d);
       }
       for (let r = 0; r < 4; r++) {
-        const a = load<f32>(tmpGg + (<usize>(r * 3) << 2));
-        const b = load<f32>(tmpGg + (<usize>(r * 3 + 1) << 2));
-        const c = load<f32>(tmpGg + (<usize>(r * 3 + 2) << 2));
-        store<f32>(dst + <usize>(r * 4 + 0) * plane, a);
-        store<f32>(dst + <usize>(r * 4 + 1) * plane, 0.5 * (a + b + c));
-        store<f32>(dst + <usize>(r * 4 + 2) * plane, 0.5 * (a - b + c));
-        store<f32>(dst + <usize>(r * 4 + 3) * plane, c);
+        // Row r of (G g) G^T.
+        const a = v128.load(gg + (<usize>(r * 3) << 4));
+        const b = v128.load(gg + (<usize>(r * 3 + 1) << 4));
+        const d = v128.load(gg + (<usize>(r * 3 + 2) << 4));
+        const t0 = r * 4;
+        v128.store(dst + <usize>(transposed ? rotatedPlane(t0) : t0) * plane, a);
+        v128.store(dst + <usize>(transposed ? rotatedPlane(t0 + 1) : t0 + 1) * plane, f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
+        v128.store(dst + <usize>(transposed ? rotatedPlane(t0 + 2) : t0 + 2) * plane, f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
+        v128.store(dst + <usize>(transposed ? rotatedPlane(t0 + 3) : t0 + 3) * plane, d);
       }
     }
   }
+}
+
+const gg = memory.data(12 * 16, 16);
+
+/** The 3x3 kernel of panel row `row` at k (zeros past the last row). */
+@inline function kernelAt(weight: usize, layerIn: i32, rows: i32, row: i32, k: i32, transposed: bool): usize {
+  if (row >= rows) return zeroKernel;
+  return weight + (<usize>((transposed ? k * layerIn + row : row * layerIn + k) * 9) << 2);
+}
+
+/** Tap i of four kernels, one per lane. */
+@inline function tap(g0: usize, g1: usize, g2: usize, g3: usize, i: i32): v128 {
+  const o = <usize>i << 2;
+  let v = f32x4.splat(load<f32>(g0 + o));
+  v = f32x4.replace_lane(v, 1, load<f32>(g1 + o));
+  v = f32x4.replace_lane(v, 2, load<f32>(g2 + o));
+  return f32x4.replace_lane(v, 3, load<f32>(g3 + o));
 }
 
 /**
  * Plane of U that the transposed convolution uses for its plane t. Its kernel is the layer's rotated by
  * 180 degrees, g' = J g J, and G J = P G with P swapping rows 0 and 3, so U' = P U P^T: the same
  * planes with indices 0 and 3 swapped in both directions. The channel swap is the GEMM reading U
- * transposed. So the transposed pass reuses U, stored or computed, as it is.
+ * transposed. So the transposed pass uses the layer's own U, its planes renumbered.
  */
 @inline function rotatedPlane(t: i32): i32 {
   const r = t >> 2, c = t & 3;
@@ -105,8 +147,6 @@ export function transposedGeometry(geom: usize, out: usize): void {
   store<i32>(out + (<usize>G_TB << 2), -1);
   store<i32>(out + (<usize>G_RELU << 2), 0);
 }
-
-const tmpGg = memory.data(12 * 4, 16);
 
 /**
  * V_t = (B^T d B)[t] for tiles [t0, t0 + nt) of one image, written as the GEMM's packed B panels:
@@ -238,10 +278,9 @@ function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0:
 const lanes = memory.data(16 * 4, 16);
 
 /**
- * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). `stored` is the layer's U from
- * winograd_weights (used for the plain weights, t = w) or 0. With `transposed`, geom is the
- * transposedGeometry of a layer and `weight` and `stored` that layer's: the result is its transposed
- * convolution.
+ * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). `stored` is the layer's U
+ * from winograd_weights, used for the plain weights (t = w), or 0. With `transposed`, geom is the
+ * transposedGeometry of a layer and `weight` that layer's: the result is its transposed convolution.
  */
 export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, stored: usize, transposed: bool = false): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
@@ -252,8 +291,7 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   const biasT = align16(scratch);
   const v = align16(biasT + (<usize>cout << 2));
   const m = align16(v + (<usize>(16 * cin * NT) << 2));
-  const ap = align16(m + (<usize>(16 * cout * NT) << 2));
-  let u = align16(ap + (<usize>(MC * cin) << 2));
+  let u = align16(m + (<usize>(16 * cout * NT) << 2));
   const useBias = bias != 0 && tB >= 0;
   if (useBias) {
     const gB = gf(geom, G_GAMMA_B);
@@ -261,21 +299,17 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   }
   // Transposed, the geometry's channels are swapped: the layer's weight is [cin][cout] in its terms.
   const layerOut = transposed ? cin : cout, layerIn = transposed ? cout : cin;
-  if (tW == 0 && stored != 0) u = stored;
-  else transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), u);
+  if (stored != 0 && tW == 0 && !transposed) u = stored;
+  else transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), transposed, u);
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
-  const uPlane = <usize>(cout * cin) << 2, vPlane = <usize>(cin * NT) << 2, mPlane = <usize>(cout * NT) << 2;
+  const uPlane = packedPlane(cin, cout), vPlane = <usize>(cin * NT) << 2, mPlane = <usize>(cout * NT) << 2;
   for (let n = 0; n < batch; n++) {
     const xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>(n * cout * ho * wo) << 2);
     for (let t0 = 0; t0 < tiles; t0 += NT) {
       const nt = min(NT, tiles - t0);
       transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, v);
-      for (let t = 0; t < 16; t++) {
-        // U is already transformed: identity (code 0) while packing A; V_t is packed already.
-        if (transposed) gemmBlock(u + <usize>rotatedPlane(t) * uPlane, 1, cout, 0, 0, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT, 0, false, ap);
-        else gemmBlock(u + <usize>t * uPlane, cin, 1, 0, 0, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT, 0, false, ap);
-      }
+      for (let t = 0; t < 16; t++) gemmPacked(u + <usize>t * uPlane, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT);
       transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn);
     }
   }

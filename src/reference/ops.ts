@@ -14,5 +14,5 @@ export const referenceOps: Ops<Vec> = {
   where: (R, z, sign) => R.map((r, i) => ((sign === '+' ? z[i] > 0 : z[i] < 0) ? r : 0)),
   fromHost: (v) => v,
   toHost: (a) => a,
-  isZero: (a) => a.every((v) => v === 0),
+  isNonNegative: (a) => a.every((v) => v >= 0),
 };

@@ -9,6 +9,7 @@
  * alpha - beta = 1 is required (it makes the rule conservative); the usual choice is alpha=2, beta=1.
  */
 import { fail } from '../errors.js';
+import { signParts } from './sign-parts.js';
 import { DEFAULT_STABILIZER } from './stabilizer.js';
 import type { AffineLayer, AffineRule, Transform } from './types.js';
 
@@ -21,16 +22,15 @@ export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABIL
     label: `alpha-beta(alpha=${alpha}, beta=${beta}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops } = layer;
-      const [xp, xn] = [ops.pos(layer.x), ops.neg(layer.x)];
-      const signed = !ops.isZero(xn); // after a ReLU x^- = 0 and its terms vanish
+      const { xp, xn } = signParts(ops, layer.x);
       // sum over both input signs of x^sign * t(W) (and its transpose), with t chosen per sign
       const z = (tPos: Transform, tNeg: Transform, b: Transform | null) => {
         const zp = layer.apply(xp, tPos, ignoreBias ? null : b);
-        return signed ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
+        return xn ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
       };
       const r = (s: T, tPos: Transform, tNeg: Transform) => {
         const rp = ops.mul(xp, layer.transpose(s, tPos));
-        return signed ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
+        return xn ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
       };
       const sPos = ops.divStab(R, z('w+', 'w-', 'w+'), stabilizer);
       const sNeg = ops.divStab(R, z('w-', 'w+', 'w-'), stabilizer);

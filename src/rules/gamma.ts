@@ -10,6 +10,7 @@
  *
  * z_k is the layer's plain output. With non-negative inputs and z_k > 0 this is the original gamma rule.
  */
+import { signParts } from './sign-parts.js';
 import { DEFAULT_STABILIZER } from './stabilizer.js';
 import type { AffineLayer, AffineRule, Transform } from './types.js';
 
@@ -22,15 +23,14 @@ export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignor
     label: `gamma(gamma=${gamma}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops, x } = layer;
-      const [xp, xn] = [ops.pos(x), ops.neg(x)];
-      const signed = !ops.isZero(xn); // after a ReLU x^- = 0 and its terms vanish
+      const { xp, xn } = signParts(ops, x);
       const zOf = (tPos: Transform, tNeg: Transform) => {
         const zp = layer.apply(xp, tPos, ignoreBias ? null : tPos);
-        return signed ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
+        return xn ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
       };
       const rOf = (s: T, tPos: Transform, tNeg: Transform) => {
         const rp = ops.mul(xp, layer.transpose(s, tPos));
-        return signed ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
+        return xn ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
       };
       const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
       const sUp = ops.divStab(ops.where(R, z, '+'), zOf(up, down), stabilizer);

@@ -23,8 +23,8 @@ export interface Ops<T> {
   where(R: T, z: T, sign: '+' | '-'): T;
   fromHost(values: Float64Array): T;
   toHost(a: T): Float64Array;
-  /** Whether every element is 0: rules skip terms with a vanishing factor (x^- after a ReLU). */
-  isZero(a: T): boolean;
+  /** Whether no element is negative: rules then skip the terms of x^- (as after a ReLU). */
+  isNonNegative(a: T): boolean;
 }
 
 /**

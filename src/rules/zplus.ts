@@ -7,6 +7,7 @@
  *
  * The positive part of the bias stays in the denominator (it absorbs relevance) unless biases are ignored.
  */
+import { signParts } from './sign-parts.js';
 import { DEFAULT_STABILIZER } from './stabilizer.js';
 import type { AffineLayer, AffineRule } from './types.js';
 
@@ -17,13 +18,12 @@ export function zPlusRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false 
     label: `zplus${ignoreBias ? '(no bias)' : ''}`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops } = layer;
-      const [xp, xn] = [ops.pos(layer.x), ops.neg(layer.x)];
-      const signed = !ops.isZero(xn); // after a ReLU x^- = 0 and its terms vanish
+      const { xp, xn } = signParts(ops, layer.x);
       const zp = layer.apply(xp, 'w+', ignoreBias ? null : 'w+');
-      const z = signed ? ops.add(zp, layer.apply(xn, 'w-', null)) : zp;
+      const z = xn ? ops.add(zp, layer.apply(xn, 'w-', null)) : zp;
       const s = ops.divStab(R, z, stabilizer);
       const r = ops.mul(xp, layer.transpose(s, 'w+'));
-      return signed ? ops.add(r, ops.mul(xn, layer.transpose(s, 'w-'))) : r;
+      return xn ? ops.add(r, ops.mul(xn, layer.transpose(s, 'w-'))) : r;
     },
   };
 }

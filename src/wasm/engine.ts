@@ -18,11 +18,14 @@ export interface Buf {
 interface Uploaded {
   weight: number;
   bias: number;
-  /** Winograd's transformed weights U = G g G^T, for the 3x3 stride-1 convolutions that use it; or 0. */
+  /**
+   * Winograd's U = G g G^T of the plain weights, packed for the forward GEMMs, for the 3x3 stride-1
+   * convolutions that use it; or 0. Rules' transforms and transposed passes compute theirs per call.
+   */
   winograd: number;
 }
 
-/** The convolutions assembly/winograd.ts runs by Winograd (its useWinograd), whose U is kept at upload. */
+/** The convolutions assembly/winograd.ts runs by Winograd (its useWinograd): their forward U is kept. */
 function usesWinograd(node: GraphNode, graph: Graph): node is Conv2dNode {
   if (node.op !== 'Conv2d') return false;
   const [, ho, wo] = graph.shape(node.name);
@@ -290,7 +293,7 @@ export class WasmSession implements Session<Buf> {
     this.writeGeometry(node, tw, { code: -1, gamma: 0 }, false);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch, up.winograd);
+    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch);
     this.arena.reset(mark);
   }
 
@@ -527,6 +530,6 @@ function wasmOps(s: WasmSession): Ops<Buf> {
       return out;
     },
     toHost: (a) => Float64Array.from(arena.f32(a.ptr, a.n)),
-    isZero: (a) => k.max_abs(a.ptr, a.n) === 0,
+    isNonNegative: (a) => k.min_value(a.ptr, a.n) >= 0,
   };
 }

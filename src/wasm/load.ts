@@ -10,7 +10,7 @@ export interface KernelExports {
   conv2d_forward(geom: Ptr, x: Ptr, weight: Ptr, bias: Ptr, y: Ptr, scratch: Ptr, winograd: Ptr): void;
   winograd_weights(weight: Ptr, cin: number, cout: number, u: Ptr): void;
   winograd_weights_size(cin: number, cout: number): number;
-  conv2d_transpose(geom: Ptr, dy: Ptr, weight: Ptr, dx: Ptr, scratch: Ptr, winograd: Ptr): void;
+  conv2d_transpose(geom: Ptr, dy: Ptr, weight: Ptr, dx: Ptr, scratch: Ptr): void;
   conv2d_scratch(geom: Ptr): number;
   linear_forward(x: Ptr, weight: Ptr, bias: Ptr, y: Ptr, batch: number, nin: number, nout: number, tW: number, gW: number, tB: number, gB: number, relu: number): void;
   linear_transpose(s: Ptr, weight: Ptr, dx: Ptr, batch: number, nin: number, nout: number, tW: number, gW: number): void;
@@ -28,7 +28,7 @@ export interface KernelExports {
   channel_affine(a: Ptr, scale: Ptr, shift: Ptr, out: Ptr, n: number, plane: number, channels: number): void;
   pad_crop(src: Ptr, dst: Ptr, crop: number, planes: number, h: number, w: number, pt: number, pl: number, pb: number, pr: number): void;
   sum(a: Ptr, n: number): number;
-  max_abs(a: Ptr, n: number): number;
+  min_value(a: Ptr, n: number): number;
 }
 
 let compiled: Promise<WebAssembly.Module> | null = null;

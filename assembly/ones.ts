@@ -1,0 +1,100 @@
+// The convolution with all-ones weights (transform t = 1, the flat rule), done on one channel. Every
+// output channel of sum_ci sum_taps 1 * x is the same, a box sum over the receptive field of the
+// channel-summed input; and the transpose, sum_co sum_taps s, is the same for every input channel.
+// So both run as a one-channel convolution, cin (or cout) times cheaper than the full GEMM.
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { tf, T_W } from './transform';
+
+const ogeom = memory.data(GEOM_SLOTS * 4, 16);
+
+/** The one-channel geometry, in ogeom: one image, one channel in and out, plain weights, no bias. */
+export function oneChannel(geom: usize): usize {
+  memory.copy(ogeom, geom, GEOM_SLOTS << 2);
+  store<i32>(ogeom + (<usize>G_BATCH << 2), 1);
+  store<i32>(ogeom + (<usize>G_CIN << 2), 1);
+  store<i32>(ogeom + (<usize>G_COUT << 2), 1);
+  store<i32>(ogeom + (<usize>G_TW << 2), T_W);
+  store<i32>(ogeom + (<usize>G_TB << 2), -1);
+  store<i32>(ogeom + (<usize>G_RELU << 2), 0);
+  return ogeom;
+}
+
+/** Scratch bytes of onesForward / onesTranspose beyond the one-channel convolution's own (`inner`). */
+export function onesScratch(geom: usize, inner: usize): usize {
+  const planes = <usize>(gi(geom, G_H) * gi(geom, G_W) + gi(geom, G_HO) * gi(geom, G_WO) + gi(geom, G_KH) * gi(geom, G_KW));
+  return (planes << 2) + 4 * 16 + inner;
+}
+
+/** Sums `channels` planes of `n` floats into one. */
+function sumPlanes(src: usize, channels: i32, n: i32, dst: usize): void {
+  memory.fill(dst, 0, <usize>n << 2);
+  for (let c = 0; c < channels; c++) {
+    const p = src + (<usize>(c * n) << 2);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f32x4.add(v128.load(dst + (<usize>i << 2)), v128.load(p + (<usize>i << 2))));
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(p + (<usize>i << 2)));
+  }
+}
+
+/** Writes plane + add (then ReLU) into `channels` planes. */
+function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB: f32, relu: bool, dst: usize): void {
+  for (let c = 0; c < channels; c++) {
+    const b = bias != 0 && tB >= 0 ? tf(tB, gB, load<f32>(bias + (<usize>c << 2))) : <f32>0;
+    const bv = f32x4.splat(b);
+    const d = dst + (<usize>(c * n) << 2);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      let v = f32x4.add(v128.load(plane + (<usize>i << 2)), bv);
+      if (relu) v = f32x4.pmax(v, f32x4.splat(0));
+      v128.store(d + (<usize>i << 2), v);
+    }
+    for (; i < n; i++) {
+      const v = load<f32>(plane + (<usize>i << 2)) + b;
+      store<f32>(d + (<usize>i << 2), relu && v < 0 ? 0 : v);
+    }
+  }
+}
+
+/** Lays out the scratch: the summed plane, the result plane, the ones kernel, then the inner scratch. */
+@inline function ones(geom: usize, scratch: usize): usize {
+  const k = align16(scratch);
+  const n = gi(geom, G_KH) * gi(geom, G_KW);
+  for (let i = 0; i < n; i++) store<f32>(k + (<usize>i << 2), 1);
+  return k;
+}
+
+export type Conv = (geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, winograd: usize) => void;
+export type ConvT = (geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize) => void;
+
+/** y = 1 * x + t'(b) (ReLU), through `conv` on one channel. */
+export function onesForward(geom: usize, x: usize, bias: usize, y: usize, scratch: usize, conv: Conv): void {
+  const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), cout = gi(geom, G_COUT);
+  const hw = gi(geom, G_H) * gi(geom, G_W), howo = gi(geom, G_HO) * gi(geom, G_WO);
+  const k = ones(geom, scratch);
+  const xs = align16(k + (<usize>(gi(geom, G_KH) * gi(geom, G_KW)) << 2));
+  const ys = align16(xs + (<usize>hw << 2));
+  const inner = align16(ys + (<usize>howo << 2));
+  const tB = gi(geom, G_TB), gB = gf(geom, G_GAMMA_B), relu = gi(geom, G_RELU) != 0;
+  const g = oneChannel(geom);
+  for (let n = 0; n < batch; n++) {
+    sumPlanes(x + (<usize>(n * cin * hw) << 2), cin, hw, xs);
+    conv(g, xs, k, 0, ys, inner, 0);
+    broadcast(ys, howo, cout, bias, tB, gB, relu, y + (<usize>(n * cout * howo) << 2));
+  }
+}
+
+/** dx = 1^T dy, through `convT` on one channel. */
+export function onesTranspose(geom: usize, dy: usize, dx: usize, scratch: usize, convT: ConvT): void {
+  const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), cout = gi(geom, G_COUT);
+  const hw = gi(geom, G_H) * gi(geom, G_W), howo = gi(geom, G_HO) * gi(geom, G_WO);
+  const k = ones(geom, scratch);
+  const ss = align16(k + (<usize>(gi(geom, G_KH) * gi(geom, G_KW)) << 2));
+  const xs = align16(ss + (<usize>howo << 2));
+  const inner = align16(xs + (<usize>hw << 2));
+  const g = oneChannel(geom);
+  for (let n = 0; n < batch; n++) {
+    sumPlanes(dy + (<usize>(n * cout * howo) << 2), cout, howo, ss);
+    convT(g, ss, k, xs, inner);
+    broadcast(xs, hw, cin, 0, -1, 0, false, dx + (<usize>(n * cin * hw) << 2));
+  }
+}
