@@ -80,15 +80,57 @@ function packBIm2col(x: usize, geom: usize, j0: i32, nc: i32, out: usize): void 
     gi(geom, G_PT) == 0 && gi(geom, G_PL) == 0 && gi(geom, G_HO) == gi(geom, G_H) && gi(geom, G_WO) == gi(geom, G_W);
 }
 
+/**
+ * A strided 1x1 convolution without padding (bottom and right too: every output samples an input): a
+ * pointwise one on every sh-th row and sw-th column.
+ */
+@inline function isSampled(geom: usize): bool {
+  return gi(geom, G_KH) == 1 && gi(geom, G_KW) == 1 && gi(geom, G_PT) == 0 && gi(geom, G_PL) == 0 && !isPointwise(geom) &&
+    (gi(geom, G_HO) - 1) * gi(geom, G_SH) < gi(geom, G_H) && (gi(geom, G_WO) - 1) * gi(geom, G_SW) < gi(geom, G_W);
+}
+
+/**
+ * The sampled positions of `planes` planes (h x w) as compact planes (ho x wo), or with `scatter` the
+ * reverse, into zero-filled planes. At stride 2 along rows, four outputs come from two vector loads.
+ */
+function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, scatter: bool): void {
+  const zero = f32x4.splat(0);
+  for (let c = 0; c < planes; c++) {
+    for (let oh = 0; oh < ho; oh++) {
+      const f = full + (<usize>((c * h + oh * sh) * w) << 2);
+      const s = compact + (<usize>((c * ho + oh) * wo) << 2);
+      let ow = 0;
+      if (sw == 2) {
+        for (; ow + 4 <= wo && 2 * ow + 8 <= w; ow += 4) {
+          const fp = f + (<usize>(2 * ow) << 2), sp = s + (<usize>ow << 2);
+          if (scatter) {
+            const v = v128.load(sp);
+            v128.store(fp, v128.shuffle<f32>(v, zero, 0, 4, 1, 5));
+            v128.store(fp, v128.shuffle<f32>(v, zero, 2, 6, 3, 7), 16);
+          } else {
+            v128.store(sp, v128.shuffle<f32>(v128.load(fp), v128.load(fp, 16), 0, 2, 4, 6));
+          }
+        }
+      }
+      for (; ow < wo; ow++) {
+        const fp = f + (<usize>(ow * sw) << 2), sp = s + (<usize>ow << 2);
+        if (scatter) store<f32>(fp, load<f32>(sp));
+        else store<f32>(sp, load<f32>(fp));
+      }
+    }
+  }
+}
+
 /** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
 export function conv2d_scratch(geom: usize): usize {
   if (gi(geom, G_TW) == T_ONES) return onesScratch(geom, conv2d_scratch(oneChannel(geom)));
   const cin = gi(geom, G_CIN), cout = gi(geom, G_COUT), K = cin * gi(geom, G_KH) * gi(geom, G_KW);
   const forward = (<usize>cout << 2) + 16 + (<usize>(MC * K) << 2) + 16 + (<usize>(NC * K) << 2) + 16;
   const transpose = (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
+  const sampled: usize = isSampled(geom) ? (<usize>(cin * gi(geom, G_HO) * gi(geom, G_WO)) << 2) + 16 : 0;
   let wino: usize = useWinograd(geom) ? winograd_scratch(geom) : 0;
   if (transposeByWinograd(geom)) wino = max(wino, winograd_scratch(tgeom));
-  return max(max(forward, transpose), wino);
+  return max(max(forward, transpose) + sampled, wino);
 }
 
 /** Whether the transposed convolution runs by Winograd; leaves its geometry in tgeom. */
@@ -124,10 +166,17 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
     const gB = gf(geom, G_GAMMA_B);
     for (let co = 0; co < cout; co++) store<f32>(biasT + (<usize>co << 2), tf(tB, gB, load<f32>(bias + (<usize>co << 2))));
   }
-  const pointwise = isPointwise(geom);
+  // A strided 1x1 convolution gathers its sampled inputs first and then runs as a pointwise one.
+  const sampled = isSampled(geom);
+  const xs = align16(bp + (<usize>(NC * K) << 2));
+  const pointwise = sampled || isPointwise(geom);
   for (let n = 0; n < batch; n++) {
-    const xn = x + (<usize>(n * cin * h * w) << 2);
+    let xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>(n * cout * P) << 2);
+    if (sampled) {
+      sample(xn, xs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), false);
+      xn = xs;
+    }
     for (let jc = 0; jc < P; jc += NC) {
       const nc = min(NC, P - jc);
       if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
@@ -202,7 +251,10 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   const ap = align16(scratch);
   const bp = align16(ap + (<usize>(MC * cout) << 2));
   const col = align16(bp + (<usize>(NC * cout) << 2));
-  const pointwise = isPointwise(geom);
+  // A strided 1x1 convolution's transpose is a pointwise one into compact planes, then scattered.
+  const sampled = isSampled(geom);
+  const cs = align16(col + (<usize>(K * NC) << 2));
+  const pointwise = sampled || isPointwise(geom);
   const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W);
   if (transposeByWinograd(geom)) {
     winograd_forward(tgeom, dy, weight, 0, dx, scratch, 0, true);
@@ -216,11 +268,12 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
       const nc = min(NC, P - jc);
       packBPlain(dyn, P, cout, jc, nc, bp);
       if (pointwise) {
-        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, dxn + (<usize>jc << 2), P, 0, false, ap);
+        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, (sampled ? cs : dxn) + (<usize>jc << 2), P, 0, false, ap);
       } else {
         gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, col, nc, 0, false, ap);
         col2im(col, geom, jc, nc, dxn);
       }
     }
+    if (sampled) sample(dxn, cs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), true);
   }
 }

@@ -104,6 +104,38 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
   });
 
+  // Strided 1x1 convolutions without top/left padding gather their sampled inputs and run as pointwise
+  // ones (their transposes scatter back); widths up to 21 reach the four-lane path at stride 2. Bottom
+  // and right padding may leave outputs that sample nothing: those stay on the im2col path.
+  it.prop([
+    fc.record({
+      batch: fc.integer({ min: 1, max: 2 }),
+      cin: fc.integer({ min: 1, max: 9 }),
+      cout: fc.integer({ min: 1, max: 11 }),
+      h: fc.integer({ min: 1, max: 15 }),
+      w: fc.integer({ min: 1, max: 21 }),
+      stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      padsBR: fc.tuple(fc.nat(2), fc.nat(2)),
+      bias: fc.boolean(),
+      seed: fc.nat(),
+    }),
+    fc.constantFrom(...AFFINE_RULES),
+  ])('Conv2d 1x1 strided', (p, spec) => {
+    const pads: Pads = [0, 0, p.padsBR[0], p.padsBR[1]];
+    const ho = windowOut(p.h, 1, p.stride[0], 0, pads[2]);
+    const wo = windowOut(p.w, 1, p.stride[1], 0, pads[3]);
+    fc.pre(ho >= 1 && wo >= 1);
+    const rng = new Random(p.seed);
+    const graph = single([p.cin, p.h, p.w], {
+      op: 'Conv2d', name: 'conv', inputs: ['x'], inChannels: p.cin, outChannels: p.cout, kernel: [1, 1], stride: p.stride,
+      pads, dilation: [1, 1], groups: 1,
+      weight: rng.normals(p.cout * p.cin, 0.5), bias: p.bias ? rng.normals(p.cout, 0.3) : null,
+    });
+    const x = random(p.seed + 1, p.batch * p.cin * p.h * p.w);
+    const start = Float64Array.from(random(p.seed + 2, p.batch * p.cout * ho * wo));
+    compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `1x1 conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
+  });
+
   // 3x3 stride-1 convolutions with at least 8 input and 16 output channels and 100+ output positions run
   // by Winograd F(2x2, 3x3) (assembly/winograd.ts), and so do their transposed passes with 16+ input
   // channels (a 3x3 convolution of the relevance); odd sizes leave partial tiles.
