@@ -105,4 +105,15 @@ describe('canonicalization', () => {
     a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThanOrEqual(1e-5 * scale));
   });
 
+  // Sign-aware rules trust graph.nonNegative instead of scanning x: it must never name a value that
+  // can go negative. Checked on the reference forward of random graphs and inputs.
+  it.prop([recipeArb(), fc.integer({ min: 0, max: 1000 })])('values the graph calls non-negative never are negative', async (recipe, inputSeed) => {
+    const model = buildRecipe(recipe);
+    const x = Float64Array.from(randomInput(model, inputSeed));
+    for (const graph of [model.canonicalGraph(false), model.canonicalGraph(true)]) {
+      const { values } = referenceForward(graph, x, 1);
+      expect(graph.nonNegative.size).toBeGreaterThan(0);
+      for (const name of graph.nonNegative) expect(Math.min(...values.get(name)!), name).toBeGreaterThanOrEqual(0);
+    }
+  });
 });

@@ -20,6 +20,11 @@ export class Graph {
   readonly byName: ReadonlyMap<string, GraphNode>;
   /** For every value name, the nodes that read it. */
   readonly consumers: ReadonlyMap<string, readonly GraphNode[]>;
+  /**
+   * Values that cannot be negative whatever the input: ReLU and Softmax outputs, and pools, zero pads,
+   * reshapes and sums of such values. Sign-aware rules skip their x^- terms without scanning.
+   */
+  readonly nonNegative: ReadonlySet<string>;
 
   constructor(input: GraphInput, nodes: GraphNode[], output?: string) {
     if (input.shape.length !== 3 || input.shape.some((d) => !Number.isInteger(d) || d < 1)) {
@@ -49,6 +54,7 @@ export class Graph {
     this.shapes = shapes;
     this.byName = byName;
     this.consumers = consumers;
+    this.nonNegative = nonNegativeValues(nodes);
   }
 
   shape(name: string): Shape {
@@ -72,4 +78,14 @@ export function size(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+const SIGN_KEEPING = new Set<GraphNode['op']>(['MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'Flatten', 'Identity', 'Pad', 'Add']);
+
+function nonNegativeValues(nodes: readonly GraphNode[]): Set<string> {
+  const set = new Set<string>();
+  for (const node of nodes) {
+    if (node.op === 'ReLU' || node.op === 'Softmax' || (SIGN_KEEPING.has(node.op) && node.inputs.every((src) => set.has(src)))) set.add(node.name);
+  }
+  return set;
 }

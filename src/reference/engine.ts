@@ -104,7 +104,8 @@ class ReferenceSession implements Session<Vec> {
     const inputShape = graph.shape(node.inputs[0]);
     const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
     const bias = node.bias;
-    const base = { name: node.name, ops: referenceOps, x, batch, inputShape, inputRange, hasBias: bias !== null };
+    const xNonNegative = graph.nonNegative.has(node.inputs[0]);
+    const base = { name: node.name, ops: referenceOps, x, xNonNegative, batch, inputShape, inputRange, hasBias: bias !== null };
     const b = (t: Transform | null) => (t === null || bias === null ? null : transformed(bias, t));
     if (node.op === 'Conv2d') {
       const g = convGeometry(node, batch, inputShape, graph.shape(node.name));

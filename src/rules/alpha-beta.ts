@@ -22,7 +22,7 @@ export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABIL
     label: `alpha-beta(alpha=${alpha}, beta=${beta}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops } = layer;
-      const { xp, xn } = signParts(ops, layer.x);
+      const { xp, xn } = signParts(layer);
       // sum over both input signs of x^sign * t(W) (and its transpose), with t chosen per sign
       const z = (tPos: Transform, tNeg: Transform, b: Transform | null) => {
         const zp = layer.apply(xp, tPos, ignoreBias ? null : b);

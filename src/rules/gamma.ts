@@ -23,7 +23,7 @@ export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignor
     label: `gamma(gamma=${gamma}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops, x } = layer;
-      const { xp, xn } = signParts(ops, x);
+      const { xp, xn } = signParts(layer);
       const zOf = (tPos: Transform, tNeg: Transform) => {
         const zp = layer.apply(xp, tPos, ignoreBias ? null : tPos);
         return xn ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;

@@ -37,6 +37,8 @@ export interface AffineLayer<T> {
   readonly ops: Ops<T>;
   /** The layer's input activation for the whole batch. */
   readonly x: T;
+  /** Whether x is non-negative by construction (read from a ReLU, say): no need to look. */
+  readonly xNonNegative?: boolean;
   readonly hasBias: boolean;
   readonly batch: number;
   /** Per-sample input shape, [C, H, W] or [F]. */

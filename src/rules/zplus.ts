@@ -18,7 +18,7 @@ export function zPlusRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false 
     label: `zplus${ignoreBias ? '(no bias)' : ''}`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops } = layer;
-      const { xp, xn } = signParts(ops, layer.x);
+      const { xp, xn } = signParts(layer);
       const zp = layer.apply(xp, 'w+', ignoreBias ? null : 'w+');
       const z = xn ? ops.add(zp, layer.apply(xn, 'w-', null)) : zp;
       const s = ops.divStab(R, z, stabilizer);

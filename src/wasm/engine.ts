@@ -441,6 +441,7 @@ export class WasmSession implements Session<Buf> {
       name: node.name,
       ops: this.ops,
       x: this.value(node.inputs[0]),
+      xNonNegative: graph.nonNegative.has(node.inputs[0]),
       hasBias: node.bias !== null,
       batch,
       inputShape,
