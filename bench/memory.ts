@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { benchModel } from './models.js';
 import { activationBytes, weightBytes } from './flops.js';
+import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
+
+enableRelaxedSimd();
 
 const arch = process.argv[2] ?? 'resnet50';
 const composite = process.argv[3] ?? 'epsilon-plus-flat';

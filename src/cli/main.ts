@@ -7,6 +7,9 @@ import { COLORMAPS } from '../render/colormaps.js';
 import { RULES } from '../rules/index.js';
 import { explainCommand } from './explain.js';
 import { infoCommand, modelsCommand } from './info.js';
+import { enableRelaxedSimd } from './relaxed-simd.js';
+
+enableRelaxedSimd();
 
 // `relprop info | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

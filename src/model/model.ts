@@ -5,6 +5,7 @@ import type { Engine, LayerRelevance } from '../engine/types.js';
 import { referenceEngine } from '../reference/engine.js';
 import { DEFAULT_MEMORY_LIMIT } from '../wasm/arena.js';
 import { WasmEngine } from '../wasm/engine.js';
+import { defaultKernelBuild, type KernelBuild } from '../wasm/load.js';
 import { softmaxRows } from '../reference/forward.js';
 import { gradientRule } from '../rules/gradient.js';
 import type { BoundSpec, Rule } from '../rules/types.js';
@@ -34,6 +35,11 @@ export interface RunOptions {
   backend?: Backend;
   /** Most bytes of wasm memory the wasm engine may use (default 3 GiB; wasm32 allows 4 GiB). */
   memoryLimit?: number;
+  /**
+   * Which build of the wasm kernels: 'relaxed-simd' (fused multiply-adds) or 'simd'. Default: the
+   * relaxed one where the runtime has relaxed SIMD. Each build used keeps its own copy of the weights.
+   */
+  kernels?: KernelBuild;
 }
 
 export type Target = number | string;
@@ -77,7 +83,7 @@ export class Model {
   readonly info: ModelInfo;
   private readonly canonical = new Map<boolean, Graph>();
   private disposed = false;
-  private wasm: Promise<WasmEngine> | null = null;
+  private readonly wasm = new Map<KernelBuild, Promise<WasmEngine>>();
 
   constructor(graph: Graph, info: ModelInfo = {}) {
     this.graph = graph;
@@ -147,7 +153,7 @@ export class Model {
   /** Releases engine memory; the model cannot be used afterwards. */
   dispose(): void {
     this.disposed = true;
-    this.wasm = null;
+    this.wasm.clear();
   }
 
   private propagate(engine: Engine, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
@@ -173,8 +179,14 @@ export class Model {
     if (options.backend === 'reference') return referenceEngine;
     const limit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
     if (!(limit > 0)) fail('BAD_OPTION', `memoryLimit must be a positive number of bytes, got ${options.memoryLimit}`);
-    this.wasm ??= WasmEngine.create(limit);
-    const engine = await this.wasm;
+    const build = options.kernels ?? defaultKernelBuild();
+    if (build !== 'simd' && build !== 'relaxed-simd') fail('BAD_OPTION', `unknown kernels "${String(build)}"; available: relaxed-simd, simd`);
+    let created = this.wasm.get(build);
+    if (!created) {
+      created = WasmEngine.create(limit, build);
+      this.wasm.set(build, created);
+    }
+    const engine = await created;
     engine.arena.limit = limit;
     return engine;
   }

@@ -7,7 +7,7 @@ import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
 import { foldRecipe } from '../model/fold-recipe.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { BINARY, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
-import { instantiateKernels, type KernelExports } from './load.js';
+import { defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
 
 /** A buffer of `n` float32 values in wasm memory. */
 export interface Buf {
@@ -55,13 +55,15 @@ export class WasmEngine implements Engine {
   private constructor(
     readonly kernels: KernelExports,
     readonly arena: Arena,
+    /** Which build of the kernels runs: 'relaxed-simd' where the runtime has it, else 'simd'. */
+    readonly build: KernelBuild,
   ) {
     this.weightsTop = arena.mark();
   }
 
-  static async create(memoryLimit = DEFAULT_MEMORY_LIMIT): Promise<WasmEngine> {
-    const kernels = await instantiateKernels();
-    return new WasmEngine(kernels, new Arena(kernels, memoryLimit));
+  static async create(memoryLimit = DEFAULT_MEMORY_LIMIT, build: KernelBuild = defaultKernelBuild()): Promise<WasmEngine> {
+    const kernels = await instantiateKernels(build);
+    return new WasmEngine(kernels, new Arena(kernels, memoryLimit), build);
   }
 
   run(graph: Graph, input: Float32Array, batch: number): WasmSession {
