@@ -75,6 +75,11 @@ export function relu_mask(a: usize, mask: usize, out: usize, n: i32): void {
   where_sign(a, mask, out, n, 1);
 }
 
+/** out = a (n floats; the ranges may overlap). */
+export function copy(a: usize, out: usize, n: i32): void {
+  memory.copy(out, a, <usize>n << 2);
+}
+
 /** out = max(a, 0) */
 export function relu(a: usize, out: usize, n: i32): void {
   unary(0, a, out, n, 0);

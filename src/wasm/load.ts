@@ -19,6 +19,7 @@ export interface KernelExports {
   avgpool(src: Ptr, dst: Ptr, transpose: number, planes: number, h: number, w: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, pb: number, pr: number, countIncludePad: number): void;
   gap_forward(x: Ptr, y: Ptr, planes: number, hw: number): void;
   gap_transpose(dy: Ptr, dx: Ptr, planes: number, hw: number): void;
+  copy(a: Ptr, out: Ptr, n: number): void;
   binary(op: number, a: Ptr, b: Ptr, out: Ptr, n: number): void;
   unary(op: number, a: Ptr, out: Ptr, n: number, k: number): void;
   div_stab(R: Ptr, z: Ptr, out: Ptr, n: number, eps: number): void;
