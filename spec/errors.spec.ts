@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { buildModel, RelpropError } from '../src/index.js';
 import { Graph } from '../src/model/graph.js';
@@ -56,7 +58,19 @@ describe('bad input gives a clear error', () => {
     await rejects(model.explain(good, { composite: { name: 'epsilon-alpha2-beta1', alpha: 3, beta: 1 } }), 'BAD_OPTION', /alpha - beta = 1/);
     await rejects(model.explain(good, { initial: 'ones' as never }), 'BAD_OPTION', /initial must be 'one-hot' or 'logit'/);
     await rejects(model.explain(good, { backend: 'gpu' as never }), 'BAD_OPTION', /unknown backend "gpu"; available: wasm, reference/);
+    await rejects(model.forward(good, { kernels: 'avx' as never }), 'BAD_OPTION', /unknown kernels "avx"; available: relaxed-simd, simd/);
     await rejects(model.forward(good, { batch: 0 }), 'BAD_INPUT', /batch must be a positive integer/);
+  });
+
+  // Without the V8 flag (spec/setup.ts sets it in this process), Node 20 has no relaxed SIMD: asking for
+  // those kernels names the problem and the way out instead of failing to compile.
+  it.skipIf(Number(process.versions.node.split('.')[0]) >= 22)('relaxed-SIMD kernels on a runtime without them', async () => {
+    const script = `import { buildModel } from './src/index.ts';
+      const m = buildModel('resnet18', { inputSize: 16, width: 4, numClasses: 5 });
+      await m.forward(new Float32Array(768), { kernels: 'simd' });
+      try { await m.forward(new Float32Array(768), { kernels: 'relaxed-simd' }); } catch (e) { console.log(e.code, e.message); }`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname });
+    expect(stdout).toMatch(/^UNSUPPORTED this runtime has no relaxed SIMD .*Node 20 needs --experimental-wasm-relaxed-simd/);
   });
 
   it('unknown architectures and unsupported layers', () => {
