@@ -117,7 +117,7 @@ export function sum(a: usize, n: i32): f64 {
   return s;
 }
 
-/** Largest |a_i| (0 for an all-zero buffer): lets rules skip terms whose factor vanishes. */
+/** Smallest a_i (+Infinity for n = 0): whether an input has negative elements, for sign-aware rules. */
 export function min_value(a: usize, n: i32): f32 {
   let m = f32x4.splat(Infinity);
   let i = 0;

@@ -36,7 +36,7 @@ function sumPlanes(src: usize, channels: i32, n: i32, dst: usize): void {
   }
 }
 
-/** Writes plane + add (then ReLU) into `channels` planes. */
+/** Writes plane + t'(bias[c]) (then ReLU) into each of `channels` planes c. */
 function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB: f32, relu: bool, dst: usize): void {
   for (let c = 0; c < channels; c++) {
     const b = bias != 0 && tB >= 0 ? tf(tB, gB, load<f32>(bias + (<usize>c << 2))) : <f32>0;
@@ -55,7 +55,7 @@ function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB
   }
 }
 
-/** Lays out the scratch: the summed plane, the result plane, the ones kernel, then the inner scratch. */
+/** Writes the all-ones kernel at the start of the scratch; the two planes and the inner scratch follow. */
 @inline function ones(geom: usize, scratch: usize): usize {
   const k = align16(scratch);
   const n = gi(geom, G_KH) * gi(geom, G_KW);

@@ -40,8 +40,8 @@ export function winograd_weights_size(cin: i32, cout: i32): usize {
 }
 
 /**
- * U of the plain weights for the forward pass, stored at upload: the forward pass of the plain weights,
- * the one every explanation starts with, then skips both the weight transform and all packing of A.
+ * U of the plain weights, packed for the forward pass and stored at upload: that pass, which every
+ * explanation starts with, then neither transforms weights nor packs A.
  */
 export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): void {
   transformWeights(weight, cin, cout, 0, 0, false, u);
