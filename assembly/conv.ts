@@ -260,7 +260,8 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
     winograd_forward(tgeom, dy, weight, 0, dx, scratch, 0, true);
     return;
   }
-  memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
+  // col2im and the scatter of a sampled one add into dx, or skip positions; a pointwise GEMM writes all of it.
+  if (!pointwise || sampled) memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
   for (let n = 0; n < batch; n++) {
     const dyn = dy + (<usize>(n * cout * P) << 2);
     const dxn = dx + (<usize>(n * cin * h * w) << 2);
