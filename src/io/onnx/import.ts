@@ -265,11 +265,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
         const stride = pair(intsAttr(attrs, 'strides'), 1, where, 'strides');
         const dilation = pair(intsAttr(attrs, 'dilations'), 1, where, 'dilations');
         const xs = shapeOf(x);
-        let pads = pads4(intsAttr(attrs, 'pads'), where);
-        const auto = stringAttr(attrs, 'auto_pad', 'NOTSET');
-        if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') pads = samePads(auto, [xs[1], xs[2]], [kh, kw], stride, dilation);
-        else if (auto === 'VALID') pads = [0, 0, 0, 0];
-        else if (auto !== 'NOTSET') fail('UNSUPPORTED', `${where}: auto_pad "${auto}"`);
+        const { pads } = windowPads(attrs, where, xs, [kh, kw], stride, dilation);
         const b = n.input[2] ? floats(2, 'bias') : null;
         emit(
           { op: 'Conv2d', name: out, inputs: [x], inChannels: cin * group, outChannels: cout, kernel: [kh, kw], stride, pads, dilation, groups: group, weight: w.floats, bias: b },
@@ -310,18 +306,13 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
         const dilation = pair(intsAttr(attrs, 'dilations'), 1, where, 'dilations');
         if (dilation[0] !== 1 || dilation[1] !== 1) fail('UNSUPPORTED', `${where}: dilated pooling (dilations [${dilation}])`);
         if (xs.length !== 3) fail('BAD_MODEL', `${where} pools a [${xs}] input`);
-        let pads = pads4(intsAttr(attrs, 'pads'), where);
-        const auto = stringAttr(attrs, 'auto_pad', 'NOTSET');
-        if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') pads = samePads(auto, [xs[1], xs[2]], kernel, stride, [1, 1]);
-        else if (auto === 'VALID') pads = [0, 0, 0, 0];
-        else if (auto !== 'NOTSET') fail('UNSUPPORTED', `${where}: auto_pad "${auto}"`);
-        if (intAttr(attrs, 'ceil_mode', 0) === 1) pads = ceilPads(xs, kernel, stride, pads);
-        const explicit = pads4(intsAttr(attrs, 'pads'), where);
+        const window = windowPads(attrs, where, xs, kernel, stride, [1, 1]);
+        const pads = intAttr(attrs, 'ceil_mode', 0) === 1 ? ceilPads(xs, kernel, stride, window.pads) : window.pads;
         if (n.opType === 'MaxPool') {
           emit({ op: 'MaxPool2d', name: out, inputs: [x], kernel, stride, pads }, out);
         } else {
           const countIncludePad = intAttr(attrs, 'count_include_pad', 0) === 1;
-          if (countIncludePad && pads.some((p, i) => p !== explicit[i]) && auto === 'NOTSET') {
+          if (countIncludePad && pads.some((p, i) => p !== window.explicit[i]) && window.auto === 'NOTSET') {
             fail('UNSUPPORTED', `${where}: ceil_mode=1 with count_include_pad=1 (windows past the edge are divided differently)`);
           }
           emit({ op: 'AvgPool2d', name: out, inputs: [x], kernel, stride, pads, countIncludePad }, out);
@@ -462,6 +453,20 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
 }
 
 /** Extra bottom/right padding that makes a floor-mode window count equal ceil_mode's (PyTorch's rule). */
+/**
+ * A Conv's or pool's padding: its explicit `pads`, or what `auto_pad` (SAME_UPPER, SAME_LOWER, VALID)
+ * works out for this input. Returns both, and the auto_pad mode.
+ */
+function windowPads(attrs: Attrs, where: string, xs: Shape, kernel: Pair, stride: Pair, dilation: Pair): { pads: Pads; explicit: Pads; auto: string } {
+  const explicit = pads4(intsAttr(attrs, 'pads'), where);
+  const auto = stringAttr(attrs, 'auto_pad', 'NOTSET');
+  let pads = explicit;
+  if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') pads = samePads(auto, [xs[1], xs[2]], kernel, stride, dilation);
+  else if (auto === 'VALID') pads = [0, 0, 0, 0];
+  else if (auto !== 'NOTSET') fail('UNSUPPORTED', `${where}: auto_pad "${auto}"`);
+  return { pads, explicit, auto };
+}
+
 function ceilPads(xs: Shape, kernel: Pair, stride: Pair, pads: Pads): Pads {
   const extra = [0, 1].map((i) => {
     const size = xs[i + 1] + pads[i] + pads[i + 2];
