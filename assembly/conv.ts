@@ -121,6 +121,11 @@ function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i3
   }
 }
 
+/** Whether conv2d_forward runs this geometry by Winograd: the engine keeps U of such layers (winograd_weights). */
+export function conv2d_uses_winograd(geom: usize): bool {
+  return useWinograd(geom);
+}
+
 /** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
 export function conv2d_scratch(geom: usize): usize {
   if (gi(geom, G_TW) == T_ONES) return onesScratch(geom, conv2d_scratch(oneChannel(geom)));

@@ -2,9 +2,7 @@
 export const G_BATCH = 0, G_CIN = 1, G_H = 2, G_W = 3, G_COUT = 4, G_HO = 5, G_WO = 6, G_KH = 7, G_KW = 8;
 export const G_SH = 9, G_SW = 10, G_PT = 11, G_PL = 12, G_DH = 13, G_DW = 14, G_TW = 15, G_TB = 16, G_RELU = 17;
 export const G_GAMMA_W = 18, G_GAMMA_B = 19;
-/** 1: always the direct (im2col GEMM) convolution, never Winograd (for comparisons). */
-export const G_DIRECT = 20;
-export const GEOM_SLOTS = 21;
+export const GEOM_SLOTS = 20;
 
 @inline export function gi(geom: usize, slot: i32): i32 {
   return load<i32>(geom + (<usize>slot << 2));

@@ -12,7 +12,7 @@
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 import { gemmPacked, MR, NC } from './gemm';
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DIRECT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
@@ -24,7 +24,7 @@ const NT: i32 = NC;
  * positions (25 tiles), below which the weight transform is not paid back.
  */
 export function useWinograd(geom: usize): bool {
-  return gi(geom, G_DIRECT) == 0 && gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
+  return gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
     gi(geom, G_DH) == 1 && gi(geom, G_DW) == 1 && gi(geom, G_CIN) >= 8 && gi(geom, G_COUT) >= 16 &&
     gi(geom, G_HO) * gi(geom, G_WO) >= 100;
 }

@@ -9,9 +9,9 @@ export function transformCode(t: Transform): { code: number; gamma: number } {
 /** Slots of the convolution geometry block read by assembly/conv.ts (i32, then two f32). */
 export const GEOM = {
   batch: 0, cin: 1, h: 2, w: 3, cout: 4, ho: 5, wo: 6, kh: 7, kw: 8, sh: 9, sw: 10, pt: 11, pl: 12, dh: 13, dw: 14,
-  tW: 15, tB: 16, relu: 17, gammaW: 18, gammaB: 19, direct: 20,
+  tW: 15, tB: 16, relu: 17, gammaW: 18, gammaB: 19,
 } as const;
-export const GEOM_BYTES = 21 * 4;
+export const GEOM_BYTES = 20 * 4;
 
 export const BINARY = { add: 0, sub: 1, mul: 2 } as const;
 export const UNARY = { pos: 0, neg: 1, scale: 2, fill: 3 } as const;

@@ -25,15 +25,35 @@ interface Uploaded {
   winograd: number;
 }
 
-/** The convolutions assembly/winograd.ts runs by Winograd (its useWinograd): their forward U is kept. */
-function usesWinograd(node: GraphNode, graph: Graph): node is Conv2dNode {
-  if (node.op !== 'Conv2d') return false;
-  const [, ho, wo] = graph.shape(node.name);
-  return node.kernel[0] === 3 && node.kernel[1] === 3 && node.stride[0] === 1 && node.stride[1] === 1 && node.dilation[0] === 1 && node.dilation[1] === 1 &&
-    node.inChannels >= 8 && node.outChannels >= 16 && ho * wo >= 100;
-}
-
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+type Code = { code: number; gamma: number };
+const PLAIN: Code = { code: 0, gamma: 0 };
+const NO_BIAS: Code = { code: -1, gamma: 0 };
+
+/** Writes a convolution's geometry, transforms and ReLU flag into the block at `geom` (assembly/geometry.ts). */
+function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, node: Conv2dNode, tw: Code, tb: Code, relu: boolean): void {
+  const [cin, h, w] = graph.shape(node.inputs[0]);
+  const [cout, ho, wo] = graph.shape(node.name);
+  const g = arena.i32(geom, GEOM_BYTES / 4);
+  const f = arena.f32(geom, GEOM_BYTES / 4);
+  g[GEOM.batch] = batch;
+  g[GEOM.cin] = cin;
+  g[GEOM.h] = h;
+  g[GEOM.w] = w;
+  g[GEOM.cout] = cout;
+  g[GEOM.ho] = ho;
+  g[GEOM.wo] = wo;
+  [g[GEOM.kh], g[GEOM.kw]] = node.kernel;
+  [g[GEOM.sh], g[GEOM.sw]] = node.stride;
+  [g[GEOM.pt], g[GEOM.pl]] = node.pads;
+  [g[GEOM.dh], g[GEOM.dw]] = node.dilation;
+  g[GEOM.tW] = tw.code;
+  g[GEOM.tB] = tb.code;
+  g[GEOM.relu] = relu ? 1 : 0;
+  f[GEOM.gammaW] = tw.gamma;
+  f[GEOM.gammaB] = tb.gamma;
+}
 
 /**
  * The wasm SIMD engine. Weights are uploaded once per graph into the bottom of the arena; each run lays
@@ -46,11 +66,8 @@ export class WasmEngine implements Engine {
   private readonly uploaded = new WeakMap<Graph, Map<string, Uploaded>>();
   private weightsTop: number;
   private busy = false;
-  /**
-   * 3x3 stride-1 convolutions of the forward passes by Winograd F(2x2, 3x3) (about 2.25x fewer
-   * multiplies); false runs every convolution as the direct im2col GEMM, for comparisons.
-   */
-  winograd = true;
+  /** The convolution geometry block the kernels read, shared by uploads and runs (one at a time). */
+  readonly geom: number;
 
   private constructor(
     readonly kernels: KernelExports,
@@ -58,6 +75,7 @@ export class WasmEngine implements Engine {
     /** Which build of the kernels runs: 'relaxed-simd' where the runtime has it, else 'simd'. */
     readonly build: KernelBuild,
   ) {
+    this.geom = arena.alloc(GEOM_BYTES, 'the convolution geometry block');
     this.weightsTop = arena.mark();
   }
 
@@ -110,7 +128,9 @@ export class WasmEngine implements Engine {
         this.arena.f32(bias, node.bias.length).set(node.bias);
       }
       let winograd = 0;
-      if (this.winograd && usesWinograd(node, graph)) {
+      if (node.op === 'Conv2d') writeGeometry(this.arena, this.geom, graph, 1, node, PLAIN, NO_BIAS, false);
+      // The kernels decide which convolutions run by Winograd; those keep their forward U.
+      if (node.op === 'Conv2d' && this.kernels.conv2d_uses_winograd(this.geom)) {
         const n = this.kernels.winograd_weights_size(node.inChannels, node.outChannels);
         winograd = this.arena.alloc(n * 4, `the Winograd weights of "${node.name}"`);
         this.kernels.winograd_weights(weight, node.inChannels, node.outChannels, winograd);
@@ -148,7 +168,7 @@ export class WasmSession implements Session<Buf> {
     // Fail before computing anything if the activations alone cannot fit.
     const activations = upstreamOf(graph, graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, 0);
     this.arena.ensure(this.arena.mark() + input.length * 4 + activations, `a batch of ${batch} through "${graph.input.name}" with its activations`);
-    this.geom = this.arena.alloc(GEOM_BYTES, 'the convolution geometry block');
+    this.geom = engine.geom;
     // Relevance slots first: a batch too large for them fails here, before any computing.
     this.planRelevance();
     const x = this.buffer(input.length, 'the input');
@@ -277,7 +297,7 @@ export class WasmSession implements Session<Buf> {
       k.linear_forward(x.ptr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
       return;
     }
-    this.writeGeometry(node, tw, tb, relu);
+    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, tb, relu);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
     k.conv2d_forward(this.geom, x.ptr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, up.winograd);
@@ -292,35 +312,11 @@ export class WasmSession implements Session<Buf> {
       k.linear_transpose(s.ptr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
       return;
     }
-    this.writeGeometry(node, tw, { code: -1, gamma: 0 }, false);
+    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, NO_BIAS, false);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
     k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch);
     this.arena.reset(mark);
-  }
-
-  private writeGeometry(node: Conv2dNode, tw: { code: number; gamma: number }, tb: { code: number; gamma: number }, relu: boolean): void {
-    const [cin, h, w] = this.graph.shape(node.inputs[0]);
-    const [cout, ho, wo] = this.graph.shape(node.name);
-    const g = this.arena.i32(this.geom, GEOM_BYTES / 4);
-    const f = this.arena.f32(this.geom, GEOM_BYTES / 4);
-    g[GEOM.batch] = this.batch;
-    g[GEOM.cin] = cin;
-    g[GEOM.h] = h;
-    g[GEOM.w] = w;
-    g[GEOM.cout] = cout;
-    g[GEOM.ho] = ho;
-    g[GEOM.wo] = wo;
-    [g[GEOM.kh], g[GEOM.kw]] = node.kernel;
-    [g[GEOM.sh], g[GEOM.sw]] = node.stride;
-    [g[GEOM.pt], g[GEOM.pl]] = node.pads;
-    [g[GEOM.dh], g[GEOM.dw]] = node.dilation;
-    g[GEOM.tW] = tw.code;
-    g[GEOM.tB] = tb.code;
-    g[GEOM.relu] = relu ? 1 : 0;
-    f[GEOM.gammaW] = tw.gamma;
-    f[GEOM.gammaB] = tb.gamma;
-    g[GEOM.direct] = this.engine.winograd ? 0 : 1;
   }
 
   private batchNorm(node: GraphNode & { op: 'BatchNorm' }): { scale: number; shift: number } {

@@ -12,6 +12,7 @@ export interface KernelExports {
   winograd_weights_size(cin: number, cout: number): number;
   conv2d_transpose(geom: Ptr, dy: Ptr, weight: Ptr, dx: Ptr, scratch: Ptr): void;
   conv2d_scratch(geom: Ptr): number;
+  conv2d_uses_winograd(geom: Ptr): number;
   linear_forward(x: Ptr, weight: Ptr, bias: Ptr, y: Ptr, batch: number, nin: number, nout: number, tW: number, gW: number, tB: number, gB: number, relu: number): void;
   linear_transpose(s: Ptr, weight: Ptr, dx: Ptr, batch: number, nin: number, nout: number, tW: number, gW: number): void;
   maxpool_forward(x: Ptr, y: Ptr, winners: Ptr, planes: number, h: number, w: number, ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
