@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { setFlagsFromString } from 'node:v8';
+import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
 
-// Node 20 validates relaxed SIMD only behind a V8 flag (Node 22+ has it on): set it before any kernel
-// compiles, so the tests run the relaxed-SIMD build by default and spec/wasm.spec.ts checks both builds.
-setFlagsFromString('--experimental-wasm-relaxed-simd');
+// As the CLI does, before any kernel compiles: the tests run the relaxed-SIMD build by default on Node
+// 20 too, and spec/wasm.spec.ts checks both builds.
+enableRelaxedSimd();
 
 // Property runs are reproducible: a fixed seed unless FC_SEED asks for another (fast-check prints the
 // seed and path of any failure, so a local run with a random seed can be replayed exactly).
