@@ -1,0 +1,74 @@
+// Time per kernel: `node --import tsx bench/kernels.ts [model] [composite]`. Wraps every export of the
+// wasm kernels with a timer, then runs forwards and explanations: where an explanation's time goes beyond
+// its forward, kernel by kernel (median of BENCH_RUNS runs, default 7). A diagnostic, not a benchmark:
+// the wrapper's own cost (about a microsecond a call) is in the numbers.
+import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
+import type { WasmEngine } from '../src/wasm/engine.js';
+import { GEOM } from '../src/wasm/codes.js';
+import { benchModel } from './models.js';
+
+enableRelaxedSimd();
+const name = process.argv[2] ?? 'resnet50-imagenet';
+const composite = process.argv[3] ?? 'epsilon-plus-flat';
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+
+const model = await benchModel(name);
+const x = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001) * 2);
+await model.explain(x, { composite }); // creates the engine, uploads the weights, compiles
+// The model keeps its engine private; a diagnostic may look inside.
+const engine = await (model as unknown as { engine(o: object): Promise<WasmEngine> }).engine({});
+const kernels = engine.kernels as unknown as Record<string, unknown>;
+/** Convolutions are told apart by shape with BENCH_SHAPES=1: kernel, stride, channels, output size. */
+const byShape = process.env.BENCH_SHAPES === '1';
+function label(key: string): string {
+  if (!byShape || (key !== 'conv2d_forward' && key !== 'conv2d_transpose')) return key;
+  const g = engine.arena.i32(engine.geom, 20);
+  return `${key} ${g[GEOM.kh]}x${g[GEOM.kw]}/${g[GEOM.sh]} ${g[GEOM.cin]}->${g[GEOM.cout]} @${g[GEOM.ho]}x${g[GEOM.wo]}${g[GEOM.tW] ? ' t' + g[GEOM.tW] : ''}`;
+}
+const spent = new Map<string, { ms: number; calls: number }>();
+const timed: Record<string, unknown> = {};
+for (const [key, f] of Object.entries(kernels)) {
+  if (typeof f !== 'function') {
+    timed[key] = f;
+    continue;
+  }
+  timed[key] = (...args: unknown[]) => {
+    const t = performance.now();
+    const r = (f as (...a: unknown[]) => unknown)(...args);
+    const e = spent.get(label(key)) ?? { ms: 0, calls: 0 };
+    e.ms += performance.now() - t;
+    e.calls++;
+    spent.set(label(key), e);
+    return r;
+  };
+}
+(engine as unknown as { kernels: unknown }).kernels = timed;
+
+type Profile = { total: number; byKernel: Map<string, { ms: number; calls: number }> };
+/** Median runs of each task, the tasks taking turns so a busy moment of the machine hits both alike. */
+async function profile(tasks: (() => Promise<unknown>)[]): Promise<Profile[]> {
+  const runs: Profile[][] = tasks.map(() => []);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [k, task] of tasks.entries()) {
+      spent.clear();
+      const t = performance.now();
+      await task();
+      runs[k].push({ total: performance.now() - t, byKernel: new Map(spent) });
+    }
+  }
+  return runs.map((r) => r.sort((a, b) => a.total - b.total)[Math.floor(r.length / 2)]);
+}
+
+const [fwd, exp] = await profile([() => model.forward(x), () => model.explain(x, { composite })]);
+const keys = [...new Set([...fwd.byKernel.keys(), ...exp.byKernel.keys()])];
+const ms = (p: typeof fwd, k: string) => p.byKernel.get(k)?.ms ?? 0;
+keys.sort((a, b) => ms(exp, b) - ms(exp, a));
+const sum = (p: typeof fwd) => [...p.byKernel.values()].reduce((s, e) => s + e.ms, 0);
+console.log(`${name}, ${composite}, kernels ${engine.build}: forward ${fwd.total.toFixed(1)} ms, explanation ${exp.total.toFixed(1)} ms (${(exp.total / fwd.total).toFixed(2)}x)`);
+console.log('| kernel | forward ms (calls) | explanation ms (calls) |\n| --- | --- | --- |');
+for (const k of keys) {
+  const cell = (p: typeof fwd) => (p.byKernel.has(k) ? `${ms(p, k).toFixed(1)} (${p.byKernel.get(k)!.calls})` : '');
+  console.log(`| ${k} | ${cell(fwd)} | ${cell(exp)} |`);
+}
+console.log(`| (in kernels) | ${sum(fwd).toFixed(1)} | ${sum(exp).toFixed(1)} |`);
+console.log(`| (outside) | ${(fwd.total - sum(fwd)).toFixed(1)} | ${(exp.total - sum(exp)).toFixed(1)} |`);
