@@ -29,9 +29,18 @@ export function useWinograd(geom: usize): bool {
     gi(geom, G_HO) * gi(geom, G_WO) >= 100;
 }
 
-/** Bytes of one plane of packed U: the GEMM's A, cout rows (whole panels of MR) by cin. */
+/**
+ * Bytes from one of the 16 planes of U, V or M to the next: its size plus a cache line. The transforms
+ * read or write all 16 planes at once, and plane sizes are often multiples of 4 KiB: unskewed, the 16
+ * streams would fall in one set of the L1 cache, which holds 8.
+ */
+@inline function planeStride(floats: i32): usize {
+  return (<usize>floats << 2) + 64;
+}
+
+/** Plane stride of packed U: the GEMM's A, cout rows (whole panels of MR) by cin. */
 @inline function packedPlane(cin: i32, cout: i32): usize {
-  return <usize>(((cout + MR - 1) / MR) * MR * cin) << 2;
+  return planeStride(((cout + MR - 1) / MR) * MR * cin);
 }
 
 /** Floats of a layer's stored U: 16 planes of packed A. */
@@ -50,8 +59,7 @@ export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): 
 /** Scratch bytes of winograd_forward. */
 export function winograd_scratch(geom: usize): usize {
   const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
-  const floats = cout + 16 * cin * <usize>NT + 16 * cout * <usize>NT;
-  return (floats << 2) + 16 * packedPlane(<i32>cin, <i32>cout) + 4 * 16;
+  return (cout << 2) + 16 * planeStride(<i32>cin * NT) + 16 * planeStride(<i32>cout * NT) + 16 * packedPlane(<i32>cin, <i32>cout) + 4 * 16;
 }
 
 const zeroKernel = memory.data(12 * 4, 16);
@@ -60,53 +68,96 @@ const zeroKernel = memory.data(12 * 4, 16);
  * U_t = (G t(g) G^T)[t], t = 4 * row + column, for every channel pair of a layer's weight
  * [layerOut][layerIn][3][3], written as 16 planes of packed GEMM A panels ([panel][k][MR]). Forward,
  * A_t's rows are the output channels and k the input channels. Transposed, rows are the layer's input
- * channels and k its outputs, and plane t holds U_rotatedPlane(t) (see there). The four rows of a
- * panel are four kernels transformed at once in the lanes of f32x4; rows past the end get zero kernels.
+ * channels and k its outputs, and plane t holds U_rotatedPlane(t) (see there). Rows past the end get
+ * zero kernels.
  */
 function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, transposed: bool, u: usize): void {
-  const rows = transposed ? layerIn : layerOut, K = transposed ? layerOut : layerIn;
-  const plane = transposed ? packedPlane(layerOut, layerIn) : packedPlane(layerIn, layerOut);
+  if (transposed) {
+    transformWeightsTransposed(weight, layerIn, layerOut, t, gamma, u);
+    return;
+  }
+  const plane = packedPlane(layerIn, layerOut);
   const gv = f32x4.splat(gamma);
-  const half = f32x4.splat(0.5);
-  for (let p = 0; p < rows; p += MR) {
-    for (let k = 0; k < K; k++) {
-      // The kernels of the four lanes: channel pair (row p + l, k), or (k, row p + l) transposed.
-      const g0 = kernelAt(weight, layerIn, rows, p, k, transposed);
-      const g1 = kernelAt(weight, layerIn, rows, p + 1, k, transposed);
-      const g2 = kernelAt(weight, layerIn, rows, p + 2, k, transposed);
-      const g3 = kernelAt(weight, layerIn, rows, p + 3, k, transposed);
-      const dst = u + (<usize>(p * K + k * MR) << 2);
-      for (let c = 0; c < 3; c++) {
-        // Column c of G g: from column c of g's three rows.
-        const a = tfv(t, gv, tap(g0, g1, g2, g3, c));
-        const b = tfv(t, gv, tap(g0, g1, g2, g3, 3 + c));
-        const d = tfv(t, gv, tap(g0, g1, g2, g3, 6 + c));
-        v128.store(gg + (<usize>c << 4), a);
-        v128.store(gg + (<usize>(3 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
-        v128.store(gg + (<usize>(6 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
-        v128.store(gg + (<usize>(9 + c) << 4), d);
+  for (let p = 0; p < layerOut; p += MR) {
+    for (let k = 0; k < layerIn; k++) {
+      const g0 = kernelOf(weight, layerIn, layerOut, p, k), g1 = kernelOf(weight, layerIn, layerOut, p + 1, k);
+      const g2 = kernelOf(weight, layerIn, layerOut, p + 2, k), g3 = kernelOf(weight, layerIn, layerOut, p + 3, k);
+      transformFour(g0, g1, g2, g3, t, gv, u + (<usize>(p * layerIn + k * MR) << 2), plane);
+    }
+  }
+}
+
+/**
+ * The transposed panels hold four input channels a row. They are still transformed four output
+ * channels at a time, each lane reading its kernel row in memory order, into a 4 x 4 block of channel
+ * pairs that registers then transpose: gathering four input channels' kernels per step instead jumps
+ * across the weight at every step, and made this transform about 4x slower than the forward one.
+ */
+function transformWeightsTransposed(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize): void {
+  const plane = packedPlane(layerOut, layerIn);
+  const gv = f32x4.splat(gamma);
+  for (let k0 = 0; k0 < layerOut; k0 += 4) {
+    const kn = min(4, layerOut - k0);
+    for (let p = 0; p < layerIn; p += MR) {
+      // block[i][t]: U_t of (output channel k0 + lane, input channel p + i).
+      for (let i = 0; i < MR; i++) {
+        const g0 = kernelOf(weight, layerIn, layerOut, k0, p + i), g1 = kernelOf(weight, layerIn, layerOut, k0 + 1, p + i);
+        const g2 = kernelOf(weight, layerIn, layerOut, k0 + 2, p + i), g3 = kernelOf(weight, layerIn, layerOut, k0 + 3, p + i);
+        transformFour(g0, g1, g2, g3, t, gv, block + (<usize>i << 8), 16);
       }
-      for (let r = 0; r < 4; r++) {
-        // Row r of (G g) G^T.
-        const a = v128.load(gg + (<usize>(r * 3) << 4));
-        const b = v128.load(gg + (<usize>(r * 3 + 1) << 4));
-        const d = v128.load(gg + (<usize>(r * 3 + 2) << 4));
-        const t0 = r * 4;
-        v128.store(dst + <usize>(transposed ? rotatedPlane(t0) : t0) * plane, a);
-        v128.store(dst + <usize>(transposed ? rotatedPlane(t0 + 1) : t0 + 1) * plane, f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
-        v128.store(dst + <usize>(transposed ? rotatedPlane(t0 + 2) : t0 + 2) * plane, f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
-        v128.store(dst + <usize>(transposed ? rotatedPlane(t0 + 3) : t0 + 3) * plane, d);
+      const dst = u + (<usize>(p * layerOut + k0 * MR) << 2);
+      for (let tt = 0; tt < 16; tt++) {
+        const at = block + (<usize>tt << 4);
+        const r0 = v128.load(at), r1 = v128.load(at, 256), r2 = v128.load(at, 512), r3 = v128.load(at, 768);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        // Column j: output channel k0 + j, its four input channels in the lanes.
+        const out = dst + <usize>rotatedPlane(tt) * plane;
+        v128.store(out, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+        if (kn > 1) v128.store(out, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+        if (kn > 2) v128.store(out, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+        if (kn > 3) v128.store(out, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
       }
     }
   }
 }
 
+const block = memory.data(4 * 16 * 16, 16);
+
+/** U_t of four kernels, one per lane, t = 0 .. 15 written to dst + t * stride. */
+@inline function transformFour(g0: usize, g1: usize, g2: usize, g3: usize, t: i32, gv: v128, dst: usize, stride: usize): void {
+  const half = f32x4.splat(0.5);
+  for (let c = 0; c < 3; c++) {
+    // Column c of G g: from column c of g's three rows.
+    const a = tfv(t, gv, tap(g0, g1, g2, g3, c));
+    const b = tfv(t, gv, tap(g0, g1, g2, g3, 3 + c));
+    const d = tfv(t, gv, tap(g0, g1, g2, g3, 6 + c));
+    v128.store(gg + (<usize>c << 4), a);
+    v128.store(gg + (<usize>(3 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
+    v128.store(gg + (<usize>(6 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
+    v128.store(gg + (<usize>(9 + c) << 4), d);
+  }
+  for (let r = 0; r < 4; r++) {
+    // Row r of (G g) G^T.
+    const a = v128.load(gg + (<usize>(r * 3) << 4));
+    const b = v128.load(gg + (<usize>(r * 3 + 1) << 4));
+    const d = v128.load(gg + (<usize>(r * 3 + 2) << 4));
+    const o = dst + <usize>(r * 4) * stride;
+    v128.store(o, a);
+    v128.store(o + stride, f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
+    v128.store(o + 2 * stride, f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
+    v128.store(o + 3 * stride, d);
+  }
+}
+
 const gg = memory.data(12 * 16, 16);
 
-/** The 3x3 kernel of panel row `row` at k (zeros past the last row). */
-@inline function kernelAt(weight: usize, layerIn: i32, rows: i32, row: i32, k: i32, transposed: bool): usize {
-  if (row >= rows) return zeroKernel;
-  return weight + (<usize>((transposed ? k * layerIn + row : row * layerIn + k) * 9) << 2);
+/** The 3x3 kernel of channel pair (co, ci); zeros past either end. */
+@inline function kernelOf(weight: usize, layerIn: i32, layerOut: i32, co: i32, ci: i32): usize {
+  if (co >= layerOut || ci >= layerIn) return zeroKernel;
+  return weight + (<usize>((co * layerIn + ci) * 9) << 2);
 }
 
 /** Tap i of four kernels, one per lane. */
@@ -154,7 +205,7 @@ export function transposedGeometry(geom: usize, out: usize): void {
  * one f32x4 pass (their columns gathered at stride 2 by shuffles); the others one at a time.
  */
 function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, tilesW: i32, t0: i32, nt: i32, v: usize): void {
-  const plane = <usize>(cin * NT) << 2;
+  const plane = planeStride(cin * NT);
   const row = <usize>w << 2;
   for (let ci = 0; ci < cin; ci++) {
     const src = x + (<usize>(ci * h * w) << 2);
@@ -221,7 +272,7 @@ const patch = memory.data(16 * 4, 16);
 
 /** y tiles from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU; four tiles at once. */
 function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, bias: usize, relu: bool, y: usize): void {
-  const plane = <usize>(cout * NT) << 2;
+  const plane = planeStride(cout * NT);
   const zero = f32x4.splat(0);
   for (let co = 0; co < cout; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
@@ -290,8 +341,8 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   const relu = gi(geom, G_RELU) != 0;
   const biasT = align16(scratch);
   const v = align16(biasT + (<usize>cout << 2));
-  const m = align16(v + (<usize>(16 * cin * NT) << 2));
-  let u = align16(m + (<usize>(16 * cout * NT) << 2));
+  const m = align16(v + 16 * planeStride(cin * NT));
+  let u = align16(m + 16 * planeStride(cout * NT));
   const useBias = bias != 0 && tB >= 0;
   if (useBias) {
     const gB = gf(geom, G_GAMMA_B);
@@ -302,7 +353,7 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   if (stored != 0 && tW == 0 && !transposed) u = stored;
   else transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), transposed, u);
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
-  const uPlane = packedPlane(cin, cout), vPlane = <usize>(cin * NT) << 2, mPlane = <usize>(cout * NT) << 2;
+  const uPlane = packedPlane(cin, cout), vPlane = planeStride(cin * NT), mPlane = planeStride(cout * NT);
   for (let n = 0; n < batch; n++) {
     const xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>(n * cout * ho * wo) << 2);
