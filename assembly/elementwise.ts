@@ -1,19 +1,19 @@
 // Elementwise steps of the rules, four lanes at a time with a scalar tail. Buffers may alias.
 
-// Binary ops: codes must match src/wasm/codes.ts.
-const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2;
+// Binary ops: codes must match src/wasm/codes.ts. OP_MAC accumulates: out = out + a * b.
+const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_MAC = 3;
 
 export function binary(op: i32, a: usize, b: usize, out: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
     const x = v128.load(a + off), y = v128.load(b + off);
-    v128.store(out + off, op == OP_ADD ? f32x4.add(x, y) : op == OP_SUB ? f32x4.sub(x, y) : f32x4.mul(x, y));
+    v128.store(out + off, op == OP_ADD ? f32x4.add(x, y) : op == OP_SUB ? f32x4.sub(x, y) : op == OP_MUL ? f32x4.mul(x, y) : f32x4.add(v128.load(out + off), f32x4.mul(x, y)));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
     const x = load<f32>(a + off), y = load<f32>(b + off);
-    store<f32>(out + off, op == OP_ADD ? x + y : op == OP_SUB ? x - y : x * y);
+    store<f32>(out + off, op == OP_ADD ? x + y : op == OP_SUB ? x - y : op == OP_MUL ? x * y : load<f32>(out + off) + x * y);
   }
 }
 

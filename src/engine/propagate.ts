@@ -39,7 +39,7 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
       const inSums = rIn.map((r) => session.sumPerSample(r));
       layers.push({ name: node.name, op: node.op, rule: rule.label, relevanceOut: session.sumPerSample(R), relevanceIn: inSums[0].map((_, b) => inSums.reduce((s, v) => s + v[b], 0)) });
     }
-    node.inputs.forEach((src, k) => session.accumulate(src, rIn[k]));
+    node.inputs.forEach((src, k) => session.accumulate(src, rIn[k], R));
     session.endNode();
   }
   const input = session.collected(graph.input.name);

@@ -13,5 +13,6 @@ export const GEOM = {
 } as const;
 export const GEOM_BYTES = 20 * 4;
 
-export const BINARY = { add: 0, sub: 1, mul: 2 } as const;
+/** mac accumulates: out = out + a * b. */
+export const BINARY = { add: 0, sub: 1, mul: 2, mac: 3 } as const;
 export const UNARY = { pos: 0, neg: 1, scale: 2, fill: 3 } as const;
