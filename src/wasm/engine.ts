@@ -151,6 +151,8 @@ export class WasmSession implements Session<Buf> {
   private readonly bnParams = new Map<string, { scale: number; shift: number }>();
   private readonly slots = new Map<string, Buf>();
   private readonly filled = new Set<string>();
+  /** Conv/Linear nodes whose stored value is their z = W x + b (no ReLU fused into it). */
+  private readonly preActivation = new Set<string>();
   /** Whether this node's spent relevance buffer went to one of its inputs already. */
   private handedOver = false;
   private readonly geom: number;
@@ -198,8 +200,10 @@ export class WasmSession implements Session<Buf> {
       const x = this.value(node.inputs[0]);
       const inShape = graph.shape(node.inputs[0]);
       const readers = graph.consumers.get(node.name) ?? [];
-      // A Conv/Linear read only by a ReLU writes the ReLU's output directly; both names share it.
-      const fuse = (node.op === 'Conv2d' || node.op === 'Linear') && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
+      // A Conv read only by a ReLU writes the ReLU's output directly; both names share it. A Linear
+      // keeps its z (a few thousand values): the epsilon rule reads it instead of computing it again,
+      // which for VGG's first dense layer means reading 400 MB of weights once less.
+      const fuse = node.op === 'Conv2d' && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
       let out: Buf;
       switch (node.op) {
         case 'Conv2d':
@@ -207,6 +211,7 @@ export class WasmSession implements Session<Buf> {
           out = this.buffer(outN, `the output of "${node.name}"`);
           this.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
           if (fuse) fusedRelu.add(readers[0].name);
+          else this.preActivation.add(node.name);
           break;
         case 'ReLU':
           if (fusedRelu.has(node.name)) {
@@ -469,6 +474,9 @@ export class WasmSession implements Session<Buf> {
       inputShape,
       inputRange: node.inputs[0] === graph.input.name ? options.inputRange : undefined,
       apply: (x, w, b) => {
+        // The layer itself on its own input: the forward pass stored that z already.
+        const plainBias = node.bias ? b === 'w' : b === null || b === 'w';
+        if (w === 'w' && plainBias && x === this.value(node.inputs[0]) && this.preActivation.has(node.name)) return this.value(node.name);
         const out = this.buffer(outN, `a rule's output at "${node.name}"`);
         this.affine(node, x, out, w, b);
         return out;
