@@ -6,7 +6,7 @@ export { conv2d_forward, conv2d_transpose, conv2d_scratch, conv2d_uses_winograd 
 export { winograd_weights, winograd_weights_size } from './winograd';
 export { linear_forward, linear_transpose } from './linear';
 export { maxpool_forward, maxpool_route, avgpool, gap_forward, gap_transpose } from './pool';
-export { copy, binary, unary, div_stab, where_sign, relu, relu_mask, channel_affine, pad_crop, sum, min_value } from './elementwise';
+export { copy, binary, unary, div_stab, split_sum, where_sign, relu, relu_mask, channel_affine, pad_crop, sum, min_value } from './elementwise';
 
 /** First byte the engine may use: static data (the GEMM's edge tile) lies below. */
 export function heap_base(): usize {

@@ -241,6 +241,20 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * n)), `add ${JSON.stringify(p)}`);
   });
 
+  it.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Adds whose summand already holds relevance', (p, spec) => {
+    // add3 reaches bn and add2 x before add1 splits its sum: the engine's one-pass split then adds to
+    // what both of add1's inputs hold. bn's gradient adds to x last.
+    const n = p.c * p.h * p.w;
+    const graph = new Graph({ name: 'x', shape: [p.c, p.h, p.w] }, [
+      { op: 'BatchNorm', name: 'bn', inputs: ['x'], channels: p.c, gamma: random(p.seed, p.c, 0.5, 2), beta: random(p.seed + 1, p.c, 2, 3), mean: random(p.seed + 2, p.c), variance: random(p.seed + 3, p.c, 0.5, 2), epsilon: 1e-5 },
+      { op: 'Add', name: 'add1', inputs: ['bn', 'x'] },
+      { op: 'Add', name: 'add2', inputs: ['add1', 'x'] },
+      { op: 'Add', name: 'add3', inputs: ['add2', 'bn'] },
+    ]);
+    const rules = new Map<string, Rule>([['add1', createRule(spec)], ['add2', createRule(spec)], ['add3', createRule(spec)], ['bn', createRule('gradient')]]);
+    compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * n)), `adds ${JSON.stringify(p)}`);
+  });
+
   it.prop([map, fc.constantFrom('ReLU', 'BatchNorm', 'Pad', 'Flatten'), fc.constantFrom('pass', 'gradient')])('ReLU, BatchNorm, Pad, Flatten', (p, op, ruleName) => {
     fc.pre(!(op === 'Pad' && ruleName === 'pass'));
     const node: GraphNode =

@@ -11,7 +11,7 @@ import type { BackwardOptions, LayerRelevance, Session } from './types.js';
 export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, start: Float64Array, options: BackwardOptions = {}): { relevance: Float32Array; layers?: LayerRelevance[] } {
   const { graph } = session;
   const layers: LayerRelevance[] = [];
-  session.accumulate(graph.logitsName, session.start(start));
+  session.accumulate([graph.logitsName], [session.start(start)]);
   session.endNode();
   const nodes = upstreamOf(graph, graph.logitsName);
   for (let i = nodes.length - 1; i >= 0; i--) {
@@ -39,7 +39,7 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
       const inSums = rIn.map((r) => session.sumPerSample(r));
       layers.push({ name: node.name, op: node.op, rule: rule.label, relevanceOut: session.sumPerSample(R), relevanceIn: inSums[0].map((_, b) => inSums.reduce((s, v) => s + v[b], 0)) });
     }
-    node.inputs.forEach((src, k) => session.accumulate(src, rIn[k], R));
+    session.accumulate(node.inputs, rIn, R);
     session.endNode();
   }
   const input = session.collected(graph.input.name);

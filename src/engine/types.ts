@@ -36,11 +36,12 @@ export interface Session<T> {
   /** The node's plain backward pass applied to R, one result per input. */
   gradient(node: GraphNode, R: T): T[];
   /**
-   * Adds r to the relevance collected for value `name` (copying it out of per-node scratch). `spent` is
-   * the relevance of the node being processed, which nothing reads afterwards: when r is that buffer
-   * (a ReLU's relevance passing through), an engine may hand the buffer over instead of copying it.
+   * Adds rs[k] to the relevance collected for value names[k] (copying it out of per-node scratch): what
+   * one node passes to its inputs, all at once, so an engine may compute them together. `spent` is the
+   * relevance of the node being processed, which nothing reads afterwards: when an r is that buffer (a
+   * ReLU's relevance passing through), an engine may hand the buffer over instead of copying it.
    */
-  accumulate(name: string, r: T, spent?: T): void;
+  accumulate(names: readonly string[], rs: readonly T[], spent?: T): void;
   /** The relevance collected for value `name`, if any reached it. */
   collected(name: string): T | undefined;
   /** Frees what the last node's rule allocated; collected relevance stays. */

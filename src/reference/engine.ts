@@ -40,10 +40,12 @@ class ReferenceSession implements Session<Vec> {
     return values;
   }
 
-  accumulate(name: string, r: Vec): void {
-    const acc = this.relevance.get(name);
-    if (acc) for (let j = 0; j < acc.length; j++) acc[j] += r[j];
-    else this.relevance.set(name, Float64Array.from(r));
+  accumulate(names: readonly string[], rs: readonly Vec[]): void {
+    names.forEach((name, k) => {
+      const acc = this.relevance.get(name);
+      if (acc) for (let j = 0; j < acc.length; j++) acc[j] += rs[k][j];
+      else this.relevance.set(name, Float64Array.from(rs[k]));
+    });
   }
 
   collected(name: string): Vec | undefined {

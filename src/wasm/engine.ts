@@ -359,10 +359,37 @@ export class WasmSession implements Session<Buf> {
     return this.ops.fromHost(values);
   }
 
-  accumulate(name: string, r: Buf, spent?: Buf): void {
+  accumulate(names: readonly string[], rs: readonly Buf[], spent?: Buf): void {
+    if (names.length === 2 && this.splitSum(names, rs)) return;
+    names.forEach((name, k) => this.accumulateOne(name, rs[k], spent));
+  }
+
+  /**
+   * Norm's split of a sum over its two inputs, x_i * (R / stab(z)), in one pass that reads R and z once
+   * and writes both inputs' relevance (or adds it): three passes over memory fewer than dividing, then
+   * multiplying twice. Residual sums are where explanations of ResNets move the most relevance.
+   */
+  private splitSum(names: readonly string[], rs: readonly Buf[]): boolean {
+    const [p, q] = rs;
+    if (!(p instanceof Product && q instanceof Product) || p.computed || q.computed || names[0] === names[1]) return false;
+    const s = p.b;
+    if (!(s instanceof Quotient) || s.computed || q.b !== s) return false;
+    const [slot1, slot2] = names.map((name) => this.slotOf(name, s.n));
+    const [acc1, acc2] = names.map((name) => this.filled.has(name));
+    names.forEach((name) => this.filled.add(name));
+    this.k.split_sum(s.R.ptr, s.z.ptr, s.eps, p.a.ptr, slot1.ptr, acc1 ? 1 : 0, q.a.ptr, slot2.ptr, acc2 ? 1 : 0, s.n);
+    return true;
+  }
+
+  private slotOf(name: string, n: number): Buf {
     const slot = this.slots.get(name);
     if (!slot) return fail('BAD_GRAPH', `no relevance slot planned for "${name}"`);
-    if (r.n !== slot.n) return fail('BAD_GRAPH', `relevance of ${r.n} values for "${name}", which has ${slot.n}`);
+    if (n !== slot.n) return fail('BAD_GRAPH', `relevance of ${n} values for "${name}", which has ${slot.n}`);
+    return slot;
+  }
+
+  private accumulateOne(name: string, r: Buf, spent?: Buf): void {
+    const slot = this.slotOf(name, r.n);
     const first = !this.filled.has(name);
     this.filled.add(name);
     if (r instanceof Product && !r.computed) {
@@ -550,6 +577,30 @@ class Product implements Buf {
   }
 }
 
+/** R / stab(z), computed when first read: a sum's split (splitSum) never writes it out. */
+class Quotient implements Buf {
+  computed = false;
+  constructor(
+    private readonly k: KernelExports,
+    private readonly at: number,
+    readonly R: Buf,
+    readonly z: Buf,
+    readonly eps: number,
+  ) {}
+
+  get n(): number {
+    return this.R.n;
+  }
+
+  get ptr(): number {
+    if (!this.computed) {
+      this.k.div_stab(this.R.ptr, this.z.ptr, this.at, this.R.n, this.eps);
+      this.computed = true;
+    }
+    return this.at;
+  }
+}
+
 /** Elementwise arithmetic on wasm buffers; every result is a fresh buffer from the node's scratch. */
 function wasmOps(s: WasmSession): Ops<Buf> {
   const { k, arena } = s;
@@ -572,11 +623,7 @@ function wasmOps(s: WasmSession): Ops<Buf> {
     add: (a, b) => binary(BINARY.add, a, b),
     sub: (a, b) => binary(BINARY.sub, a, b),
     mul: (a, b) => new Product(k, fresh(a.n).ptr, a, b),
-    divStab: (R, z, eps) => {
-      const out = fresh(R.n);
-      k.div_stab(R.ptr, z.ptr, out.ptr, R.n, eps);
-      return out;
-    },
+    divStab: (R, z, eps) => new Quotient(k, fresh(R.n).ptr, R, z, eps),
     where: (R, z, sign) => {
       const out = fresh(R.n);
       k.where_sign(R.ptr, z.ptr, out.ptr, R.n, sign === '+' ? 1 : -1);
