@@ -1,9 +1,9 @@
 // relprop's benchmark: `npm run bench` (never part of `npm test`). Batch 1, 224x224, single thread.
 // For each model: onnxruntime-web (wasm backend, SIMD, one thread) running the same weights, exported by
 // exportOnnx, measured in the same run, then our forward and explanations. Medians of several runs;
-// ratios against the peer, since the machines are shared and noisy. Our kernels run in their default
-// build, relaxed SIMD (on Node 20 this process turns the V8 flag on, as the CLI does); the forward of
-// the plain SIMD build is timed alongside.
+// ratios are medians of the ratio within each round, since the machines are shared and noisy. Our
+// kernels run in their default build, relaxed SIMD (on Node 20 this process turns the V8 flag on, as
+// the CLI does); the forward of the plain SIMD build is timed alongside.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-web';
@@ -21,8 +21,14 @@ ort.env.wasm.simd = true;
 const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,resnet50,keras-resnet50,resnet18,vgg16').split(',');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-/** Medians of `runs` timings of each task, the tasks taking turns; one warm-up round first. */
-async function interleavedMedians(runs: number, tasks: (() => Promise<unknown>)[]): Promise<number[]> {
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+/**
+ * `runs` timings of each task, the tasks taking turns (one warm-up round first): times[task][round].
+ * Ratios are medians over rounds of the ratio within a round, whose tasks ran moments apart, so a
+ * busy spell of the shared machine scales both sides instead of one.
+ */
+async function interleaved(runs: number, tasks: (() => Promise<unknown>)[]): Promise<number[][]> {
   for (const f of tasks) await f(); // warm-up: compilation, arena growth, weight upload
   const times = tasks.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {
@@ -32,8 +38,10 @@ async function interleavedMedians(runs: number, tasks: (() => Promise<unknown>)[
       times[k].push(performance.now() - t);
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return times;
 }
+
+const ratio = (num: number[], den: number[]) => median(num.map((v, i) => v / den[i]));
 
 const rows: string[] = [];
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web ?? ''}; relprop kernels: ${defaultKernelBuild()}`);
@@ -46,13 +54,15 @@ for (const arch of ARCHS) {
   const feeds = { [model.graph.input.name]: new ort.Tensor('float32', x, [1, 3, 224, 224]) };
   // Interleaved (peer, forward, explanations, peer, ...), so a busy moment of the shared machine hits
   // every measurement alike instead of one of them.
-  const [ortMs, fwdMs, simdMs, flatMs, boxMs] = await interleavedMedians(RUNS, [
+  const times = await interleaved(RUNS, [
     () => session.run(feeds),
     () => model.forward(x),
     () => model.forward(x, { kernels: 'simd' }),
     () => model.explain(x, { composite: 'epsilon-plus-flat' }),
     () => model.explain(x, { composite: 'epsilon-gamma-box' }),
   ]);
+  const [ortMs, fwdMs, simdMs, flatMs, boxMs] = times.map(median);
+  const [ortT, fwdT, simdT, flatT, boxT] = times;
   // Same weights, same input: the peer's output and ours must agree for the timing to mean anything.
   const theirs = (await session.run(feeds))[logitsGraph.output].data as Float32Array;
   const ours = await model.forward(x);
@@ -67,13 +77,13 @@ for (const arch of ARCHS) {
     arch,
     ortMs.toFixed(0),
     fwdMs.toFixed(0),
-    (fwdMs / ortMs).toFixed(2),
+    ratio(fwdT, ortT).toFixed(2),
     (gflop / (fwdMs / 1000)).toFixed(1),
-    `${simdMs.toFixed(0)} (${(simdMs / ortMs).toFixed(2)})`,
+    `${simdMs.toFixed(0)} (${ratio(simdT, ortT).toFixed(2)})`,
     flatMs.toFixed(0),
-    (flatMs / fwdMs).toFixed(2),
+    ratio(flatT, fwdT).toFixed(2),
     boxMs.toFixed(0),
-    (boxMs / fwdMs).toFixed(2),
+    ratio(boxT, fwdT).toFixed(2),
     `${(mem.peakRss / 2 ** 20).toFixed(0)} MiB (${memRatio.toFixed(2)}x)`,
     diff.toExponential(1),
   ];
