@@ -34,22 +34,30 @@ export function unary(op: i32, a: usize, out: usize, n: i32, k: f32): void {
   }
 }
 
-/** out = R / stab(z), stab(z) = z + eps sign(z) with sign(0) = +1; eps = 0: exact, 0 where z = 0. */
+/** R / stab(z), stab(z) = z + eps sign(z) with sign(0) = +1, four lanes (eps splat); 0 where stab(z) = 0. */
+@inline function stabDiv(R: v128, z: v128, eps: v128): v128 {
+  const zero = f32x4.splat(0);
+  const d = f32x4.add(z, v128.bitselect(eps, f32x4.neg(eps), f32x4.ge(z, zero)));
+  return v128.bitselect(f32x4.div(R, d), zero, f32x4.ne(d, zero));
+}
+
+/** The same for one value. */
+@inline function stabDivScalar(R: f32, z: f32, eps: f32): f32 {
+  const d = z + (z >= 0 ? eps : -eps);
+  return d != 0 ? R / d : 0;
+}
+
+/** out = R / stab(z); eps = 0: exact, 0 where z = 0. */
 export function div_stab(R: usize, z: usize, out: usize, n: i32, eps: f32): void {
-  const e = f32x4.splat(eps), ne = f32x4.splat(-eps), zero = f32x4.splat(0);
+  const e = f32x4.splat(eps);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const zv = v128.load(z + off);
-    const d = f32x4.add(zv, v128.bitselect(e, ne, f32x4.ge(zv, zero)));
-    const q = f32x4.div(v128.load(R + off), d);
-    v128.store(out + off, v128.bitselect(q, zero, f32x4.ne(d, zero)));
+    v128.store(out + off, stabDiv(v128.load(R + off), v128.load(z + off), e));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
-    const zv = load<f32>(z + off);
-    const d = zv + (zv >= 0 ? eps : -eps);
-    store<f32>(out + off, d != 0 ? load<f32>(R + off) / d : 0);
+    store<f32>(out + off, stabDivScalar(load<f32>(R + off), load<f32>(z + off), eps));
   }
 }
 
@@ -58,22 +66,18 @@ export function div_stab(R: usize, z: usize, out: usize, n: i32, eps: f32): void
  * what its out holds when acc1 / acc2. One pass instead of a divide and two products.
  */
 export function split_sum(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1: bool, a2: usize, out2: usize, acc2: bool, n: i32): void {
-  const e = f32x4.splat(eps), ne = f32x4.splat(-eps), zero = f32x4.splat(0);
+  const e = f32x4.splat(eps);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const zv = v128.load(z + off);
-    const d = f32x4.add(zv, v128.bitselect(e, ne, f32x4.ge(zv, zero)));
-    const s = v128.bitselect(f32x4.div(v128.load(R + off), d), zero, f32x4.ne(d, zero));
+    const s = stabDiv(v128.load(R + off), v128.load(z + off), e);
     const r1 = f32x4.mul(v128.load(a1 + off), s), r2 = f32x4.mul(v128.load(a2 + off), s);
     v128.store(out1 + off, acc1 ? f32x4.add(v128.load(out1 + off), r1) : r1);
     v128.store(out2 + off, acc2 ? f32x4.add(v128.load(out2 + off), r2) : r2);
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
-    const zv = load<f32>(z + off);
-    const d = zv + (zv >= 0 ? eps : -eps);
-    const s: f32 = d != 0 ? load<f32>(R + off) / d : 0;
+    const s = stabDivScalar(load<f32>(R + off), load<f32>(z + off), eps);
     const r1 = load<f32>(a1 + off) * s, r2 = load<f32>(a2 + off) * s;
     store<f32>(out1 + off, acc1 ? load<f32>(out1 + off) + r1 : r1);
     store<f32>(out2 + off, acc2 ? load<f32>(out2 + off) + r2 : r2);

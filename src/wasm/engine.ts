@@ -551,53 +551,51 @@ export class WasmSession implements Session<Buf> {
 }
 
 /**
- * a * b, computed when first read. Rules end with such a product (x times the transposed pass), which
- * the traversal then adds to a relevance slot: accumulate computes it straight into the slot (or adds
- * it there), instead of writing it to scratch and copying. Any other use computes it in place first.
+ * A buffer whose value is computed when first read, its space reserved already: a consumer that can do
+ * the computation within its own pass over memory (accumulate, splitSum) reads the operands instead.
  */
-class Product implements Buf {
+abstract class Deferred implements Buf {
   computed = false;
   constructor(
-    private readonly k: KernelExports,
+    protected readonly k: KernelExports,
     private readonly at: number,
-    readonly a: Buf,
-    readonly b: Buf,
+    readonly n: number,
   ) {}
-
-  get n(): number {
-    return this.a.n;
-  }
 
   get ptr(): number {
     if (!this.computed) {
-      this.k.binary(BINARY.mul, this.a.ptr, this.b.ptr, this.at, this.a.n);
+      this.compute(this.at);
       this.computed = true;
     }
     return this.at;
+  }
+
+  protected abstract compute(out: number): void;
+}
+
+/**
+ * a * b. Rules end with such a product (x times the transposed pass), which the traversal then adds to
+ * a relevance slot: accumulate computes it straight into the slot (or adds it there) instead of writing
+ * it to scratch and copying.
+ */
+class Product extends Deferred {
+  constructor(k: KernelExports, at: number, readonly a: Buf, readonly b: Buf) {
+    super(k, at, a.n);
+  }
+
+  protected compute(out: number): void {
+    this.k.binary(BINARY.mul, this.a.ptr, this.b.ptr, out, this.n);
   }
 }
 
-/** R / stab(z), computed when first read: a sum's split (splitSum) never writes it out. */
-class Quotient implements Buf {
-  computed = false;
-  constructor(
-    private readonly k: KernelExports,
-    private readonly at: number,
-    readonly R: Buf,
-    readonly z: Buf,
-    readonly eps: number,
-  ) {}
-
-  get n(): number {
-    return this.R.n;
+/** R / stab(z): a sum's split (splitSum) never writes it out. */
+class Quotient extends Deferred {
+  constructor(k: KernelExports, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
+    super(k, at, R.n);
   }
 
-  get ptr(): number {
-    if (!this.computed) {
-      this.k.div_stab(this.R.ptr, this.z.ptr, this.at, this.R.n, this.eps);
-      this.computed = true;
-    }
-    return this.at;
+  protected compute(out: number): void {
+    this.k.div_stab(this.R.ptr, this.z.ptr, out, this.n, this.eps);
   }
 }
 
