@@ -4,7 +4,7 @@
 // the wrapper's own cost (about a microsecond a call) is in the numbers.
 import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
 import type { WasmEngine } from '../src/wasm/engine.js';
-import { GEOM } from '../src/wasm/codes.js';
+import { GEOM, GEOM_BYTES } from '../src/wasm/codes.js';
 import { benchModel } from './models.js';
 
 enableRelaxedSimd();
@@ -22,7 +22,7 @@ const kernels = engine.kernels as unknown as Record<string, unknown>;
 const byShape = process.env.BENCH_SHAPES === '1';
 function label(key: string): string {
   if (!byShape || (key !== 'conv2d_forward' && key !== 'conv2d_transpose')) return key;
-  const g = engine.arena.i32(engine.geom, 20);
+  const g = engine.arena.i32(engine.geom, GEOM_BYTES / 4);
   return `${key} ${g[GEOM.kh]}x${g[GEOM.kw]}/${g[GEOM.sh]} ${g[GEOM.cin]}->${g[GEOM.cout]} @${g[GEOM.ho]}x${g[GEOM.wo]}${g[GEOM.tW] ? ' t' + g[GEOM.tW] : ''}`;
 }
 const spent = new Map<string, { ms: number; calls: number }>();
