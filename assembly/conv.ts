@@ -121,9 +121,13 @@ function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i3
   }
 }
 
-/** Whether conv2d_forward runs this geometry by Winograd: the engine keeps U of such layers (winograd_weights). */
-export function conv2d_uses_winograd(geom: usize): bool {
-  return useWinograd(geom);
+/**
+ * Whether conv2d_forward (or, `transposed`, conv2d_transpose) runs this geometry by Winograd: the
+ * caller then passes the layer's U (winograd_weights_size(cin, cout) floats; winograd_weights fills it
+ * for the plain weights), ready or to be filled.
+ */
+export function conv2d_uses_winograd(geom: usize, transposed: bool): bool {
+  return transposed ? transposeByWinograd(geom) : useWinograd(geom);
 }
 
 /** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
@@ -146,16 +150,16 @@ function transposeByWinograd(geom: usize): bool {
 }
 
 /**
- * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0; winograd is
- * the layer's stored Winograd weights (winograd_weights) or 0.
+ * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0; u is the
+ * layer's Winograd U of t(W) where conv2d_uses_winograd, filled here unless uReady, or 0.
  */
-export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, winograd: usize): void {
+export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool): void {
   if (gi(geom, G_TW) == T_ONES) {
     onesForward(geom, x, bias, y, scratch, conv2d_forward);
     return;
   }
   if (useWinograd(geom)) {
-    winograd_forward(geom, x, weight, bias, y, scratch, winograd);
+    winograd_forward(geom, x, weight, bias, y, scratch, u, uReady);
     return;
   }
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
@@ -244,8 +248,11 @@ function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
   }
 }
 
-/** dx = t(W)^T dy for a batch: the transposed convolution (backward-data). dx is overwritten. */
-export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize): void {
+/**
+ * dx = t(W)^T dy for a batch: the transposed convolution (backward-data). dx is overwritten. u: as for
+ * conv2d_forward, the layer's own U (not a transposed one), where conv2d_uses_winograd(geom, true).
+ */
+export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool): void {
   if (gi(geom, G_TW) == T_ONES) {
     onesTranspose(geom, dy, dx, scratch, conv2d_transpose);
     return;
@@ -262,7 +269,7 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   const pointwise = sampled || isPointwise(geom);
   const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W);
   if (transposeByWinograd(geom)) {
-    winograd_forward(tgeom, dy, weight, 0, dx, scratch, 0, true);
+    winograd_forward(tgeom, dy, weight, 0, dx, scratch, u, uReady, true);
     return;
   }
   // col2im and the scatter of a sampled one add into dx, or skip positions; a pointwise GEMM writes all of it.

@@ -247,6 +247,54 @@ export function gemmPacked(ap: usize, M: i32, K: i32, bp: usize, nc: i32, c: usi
   for (let ic = 0; ic < M; ic += MC) kernels(ap + (<usize>(ic * K) << 2), ic, min(MC, M - ic), K, bp, nc, c, ldc, 0, false);
 }
 
+/**
+ * gemmPacked with A = U^T, U being packed for the other direction ([panel of 4 rows of U][M][4], M
+ * floats of k each): the transposed Winograd convolution reads the layer's own U this way instead of
+ * transforming its weights again in the transposed order. MC rows at a time are repacked into ap.
+ */
+export function gemmPackedTransposed(u: usize, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, ap: usize): void {
+  for (let ic = 0; ic < M; ic += MC) {
+    const mc = min(MC, M - ic);
+    packAFromU(u, M, ic, mc, K, ap);
+    kernels(ap, ic, mc, K, bp, nc, c, ldc, 0, false);
+  }
+}
+
+/**
+ * Rows [i0, i0 + mc) of U^T as MR-row panels. U(k, i) sits at ((k >> 2) * M + i) * 4 + (k & 3): four
+ * rows of A by four k are one 64-byte block of U, transposed in registers into the panel's four k.
+ */
+function packAFromU(u: usize, M: i32, i0: i32, mc: i32, K: i32, out: usize): void {
+  const fullI = mc & ~(MR - 1), fullK = K & ~3;
+  // Panel by panel, so the writes run in order (64-byte blocks of U are read whole wherever they are).
+  for (let ip = 0; ip < fullI; ip += MR) {
+    let src = u + (<usize>(i0 + ip) << 4);
+    let dst = out + (<usize>(ip * K) << 2);
+    for (let k = 0; k < fullK; k += 4, src += <usize>M << 4, dst += 64) {
+      const r0 = v128.load(src), r1 = v128.load(src, 16), r2 = v128.load(src, 32), r3 = v128.load(src, 48);
+      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+      v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+      v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+      v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+    }
+  }
+  // The edges: a last partial panel of rows (zero-filled past mc), a last k short of four.
+  for (let ip = 0; ip < mc; ip += MR) {
+    const k0 = ip < fullI ? fullK : 0;
+    for (let k = k0; k < K; k++) {
+      for (let r = 0; r < MR; r++) {
+        const i = i0 + ip + r;
+        const value = ip + r < mc ? load<f32>(u + (<usize>(((k >> 2) * M + i) * 4 + (k & 3)) << 2)) : 0;
+        store<f32>(out + (<usize>((ip * K + k * MR) + r) << 2), value);
+      }
+    }
+  }
+}
+
 /** The micro-kernel over rows [ic, ic + mc) (packed at ap) and the nc columns of the packed B. */
 function kernels(ap: usize, ic: i32, mc: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool): void {
   for (let jr = 0; jr < nc; jr += NR) {

@@ -63,8 +63,9 @@ function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB
   return k;
 }
 
-export type Conv = (geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, winograd: usize) => void;
-export type ConvT = (geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize) => void;
+// One channel never runs by Winograd: no U to pass.
+export type Conv = (geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool) => void;
+export type ConvT = (geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool) => void;
 
 /** y = 1 * x + t'(b) (ReLU), through `conv` on one channel. */
 export function onesForward(geom: usize, x: usize, bias: usize, y: usize, scratch: usize, conv: Conv): void {
@@ -78,7 +79,7 @@ export function onesForward(geom: usize, x: usize, bias: usize, y: usize, scratc
   const g = oneChannel(geom);
   for (let n = 0; n < batch; n++) {
     sumPlanes(x + (<usize>(n * cin * hw) << 2), cin, hw, xs);
-    conv(g, xs, k, 0, ys, inner, 0);
+    conv(g, xs, k, 0, ys, inner, 0, false);
     broadcast(ys, howo, cout, bias, tB, gB, relu, y + (<usize>(n * cout * howo) << 2));
   }
 }
@@ -94,7 +95,7 @@ export function onesTranspose(geom: usize, dy: usize, dx: usize, scratch: usize,
   const g = oneChannel(geom);
   for (let n = 0; n < batch; n++) {
     sumPlanes(dy + (<usize>(n * cout * howo) << 2), cout, howo, ss);
-    convT(g, ss, k, xs, inner);
+    convT(g, ss, k, xs, inner, 0, false);
     broadcast(xs, hw, cin, 0, -1, 0, false, dx + (<usize>(n * cin * hw) << 2));
   }
 }

@@ -5,13 +5,14 @@
 // so a tile costs 16 multiplies per (input, output) channel pair instead of 36. Summed over input
 // channels, the 16 elementwise products become 16 GEMMs U_t[cout][cin] x V_t[cin][tiles] on the packed
 // GEMM of gemm.ts. U = G t(g) G^T is written straight as the GEMM's packed A panels, four channel pairs
-// at a time: once at upload for the forward pass of the plain weights (winograd_weights), in each call
-// for a rule's transform and for transposed passes. The input transform writes the packed B panels,
-// and both transforms work on four tiles at once where they lie in one row.
+// at a time: once at upload for the plain weights (winograd_weights), and for a rule's transform by the
+// first pass of a node that needs it, the engine keeping it for the node's other passes. The transposed
+// pass reads the same U, transposed while packing. The input transform writes the packed B panels, and
+// both transforms work on four tiles at once where they lie in one row.
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
-import { gemmPacked, MR, NC } from './gemm';
+import { gemmPacked, gemmPackedTransposed, MC, MR, NC } from './gemm';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
 
@@ -53,29 +54,23 @@ export function winograd_weights_size(cin: i32, cout: i32): usize {
  * explanation starts with, then neither transforms weights nor packs A.
  */
 export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): void {
-  transformWeights(weight, cin, cout, 0, 0, false, u);
+  transformWeights(weight, cin, cout, 0, 0, u);
 }
 
-/** Scratch bytes of winograd_forward. */
+/** Scratch bytes of winograd_forward (U is the caller's): V, M, and a block of repacked U^T. */
 export function winograd_scratch(geom: usize): usize {
   const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
-  return (cout << 2) + 16 * planeStride(<i32>cin * NT) + 16 * planeStride(<i32>cout * NT) + 16 * packedPlane(<i32>cin, <i32>cout) + 4 * 16;
+  return (cout << 2) + 16 * planeStride(<i32>cin * NT) + 16 * planeStride(<i32>cout * NT) + (<usize>MC * cin << 2) + 4 * 16;
 }
 
 const zeroKernel = memory.data(12 * 4, 16);
 
 /**
  * U_t = (G t(g) G^T)[t], t = 4 * row + column, for every channel pair of a layer's weight
- * [layerOut][layerIn][3][3], written as 16 planes of packed GEMM A panels ([panel][k][MR]). Forward,
- * A_t's rows are the output channels and k the input channels. Transposed, rows are the layer's input
- * channels and k its outputs, and plane t holds U_rotatedPlane(t) (see there). Rows past the end get
- * zero kernels.
+ * [layerOut][layerIn][3][3], written as 16 planes of packed GEMM A panels ([panel][k][MR]): A_t's rows
+ * are the output channels, k the input channels. Rows past the end get zero kernels.
  */
-function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, transposed: bool, u: usize): void {
-  if (transposed) {
-    transformWeightsTransposed(weight, layerIn, layerOut, t, gamma, u);
-    return;
-  }
+function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize): void {
   const plane = packedPlane(layerIn, layerOut);
   const gv = f32x4.splat(gamma);
   for (let p = 0; p < layerOut; p += MR) {
@@ -86,45 +81,6 @@ function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, ga
     }
   }
 }
-
-/**
- * The transposed panels hold four input channels a row. They are still transformed four output
- * channels at a time, each lane reading its kernel row in memory order, into a 4 x 4 block of channel
- * pairs that registers then transpose: gathering four input channels' kernels per step instead jumps
- * across the weight at every step, and made this transform about 4x slower than the forward one.
- */
-function transformWeightsTransposed(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize): void {
-  const plane = packedPlane(layerOut, layerIn);
-  const gv = f32x4.splat(gamma);
-  for (let k0 = 0; k0 < layerOut; k0 += 4) {
-    const kn = min(4, layerOut - k0);
-    for (let p = 0; p < layerIn; p += MR) {
-      // block[i][t]: U_t of (output channel k0 + lane, input channel p + i).
-      for (let i = 0; i < MR; i++) {
-        const g0 = kernelOf(weight, layerIn, layerOut, k0, p + i), g1 = kernelOf(weight, layerIn, layerOut, k0 + 1, p + i);
-        const g2 = kernelOf(weight, layerIn, layerOut, k0 + 2, p + i), g3 = kernelOf(weight, layerIn, layerOut, k0 + 3, p + i);
-        transformFour(g0, g1, g2, g3, t, gv, block + (<usize>i << 8), 16);
-      }
-      const dst = u + (<usize>(p * layerOut + k0 * MR) << 2);
-      for (let tt = 0; tt < 16; tt++) {
-        const at = block + (<usize>tt << 4);
-        const r0 = v128.load(at), r1 = v128.load(at, 256), r2 = v128.load(at, 512), r3 = v128.load(at, 768);
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-        const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        // Column j: output channel k0 + j, its four input channels in the lanes.
-        const out = dst + <usize>rotatedPlane(tt) * plane;
-        v128.store(out, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-        if (kn > 1) v128.store(out, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-        if (kn > 2) v128.store(out, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-        if (kn > 3) v128.store(out, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
-      }
-    }
-  }
-}
-
-const block = memory.data(4 * 16 * 16, 16);
 
 /** U_t of four kernels, one per lane, t = 0 .. 15 written to dst + t * stride. */
 @inline function transformFour(g0: usize, g1: usize, g2: usize, g3: usize, t: i32, gv: v128, dst: usize, stride: usize): void {
@@ -329,11 +285,12 @@ function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0:
 const lanes = memory.data(16 * 4, 16);
 
 /**
- * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). `stored` is the layer's U
- * from winograd_weights, used for the plain weights (t = w), or 0. With `transposed`, geom is the
- * transposedGeometry of a layer and `weight` that layer's: the result is its transposed convolution.
+ * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). u holds the layer's U of
+ * t(W) (winograd_weights_size floats), computed here first unless uReady. With `transposed`, geom is
+ * the transposedGeometry of a layer and `weight` and u that layer's: the result is its transposed
+ * convolution.
  */
-export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, stored: usize, transposed: bool = false): void {
+export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool = false): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
@@ -342,7 +299,7 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   const biasT = align16(scratch);
   const v = align16(biasT + (<usize>cout << 2));
   const m = align16(v + 16 * planeStride(cin * NT));
-  let u = align16(m + 16 * planeStride(cout * NT));
+  const ap = align16(m + 16 * planeStride(cout * NT));
   const useBias = bias != 0 && tB >= 0;
   if (useBias) {
     const gB = gf(geom, G_GAMMA_B);
@@ -350,17 +307,20 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   }
   // Transposed, the geometry's channels are swapped: the layer's weight is [cin][cout] in its terms.
   const layerOut = transposed ? cin : cout, layerIn = transposed ? cout : cin;
-  if (stored != 0 && tW == 0 && !transposed) u = stored;
-  else transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), transposed, u);
+  if (!uReady) transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), u);
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
-  const uPlane = packedPlane(cin, cout), vPlane = planeStride(cin * NT), mPlane = planeStride(cout * NT);
+  const uPlane = packedPlane(layerIn, layerOut), vPlane = planeStride(cin * NT), mPlane = planeStride(cout * NT);
   for (let n = 0; n < batch; n++) {
     const xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>(n * cout * ho * wo) << 2);
     for (let t0 = 0; t0 < tiles; t0 += NT) {
       const nt = min(NT, tiles - t0);
       transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, v);
-      for (let t = 0; t < 16; t++) gemmPacked(u + <usize>t * uPlane, cout, cin, v + <usize>t * vPlane, nt, m + <usize>t * mPlane, NT);
+      for (let t = 0; t < 16; t++) {
+        const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
+        if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, cin, vt, nt, mt, NT, ap);
+        else gemmPacked(u + <usize>t * uPlane, cout, cin, vt, nt, mt, NT);
+      }
       transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn);
     }
   }

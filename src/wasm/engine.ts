@@ -20,7 +20,7 @@ interface Uploaded {
   bias: number;
   /**
    * Winograd's U = G g G^T of the plain weights, packed for the forward GEMMs, for the 3x3 stride-1
-   * convolutions that use it; or 0. Rules' transforms and transposed passes compute theirs per call.
+   * convolutions that use it; or 0. Transposed passes read it too. Rules' transforms get theirs per node.
    */
   winograd: number;
 }
@@ -130,7 +130,7 @@ export class WasmEngine implements Engine {
       let winograd = 0;
       if (node.op === 'Conv2d') writeGeometry(this.arena, this.geom, graph, 1, node, PLAIN, NO_BIAS, false);
       // The kernels decide which convolutions run by Winograd; those keep their forward U.
-      if (node.op === 'Conv2d' && this.kernels.conv2d_uses_winograd(this.geom)) {
+      if (node.op === 'Conv2d' && this.kernels.conv2d_uses_winograd(this.geom, 0)) {
         const n = this.kernels.winograd_weights_size(node.inChannels, node.outChannels);
         winograd = this.arena.alloc(n * 4, `the Winograd weights of "${node.name}"`);
         this.kernels.winograd_weights(weight, node.inChannels, node.outChannels, winograd);
@@ -155,6 +155,8 @@ export class WasmSession implements Session<Buf> {
   private readonly preActivation = new Set<string>();
   /** Whether this node's spent relevance buffer went to one of its inputs already. */
   private handedOver = false;
+  /** Winograd U of a rule's weight transform, kept in the node's scratch for its other passes. */
+  private readonly nodeU = new Map<string, number>();
   private readonly geom: number;
   private readonly scratchBase: number;
 
@@ -305,10 +307,28 @@ export class WasmSession implements Session<Buf> {
       return;
     }
     writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, tb, relu);
+    const [u, ready] = this.winogradU(node, up, tw, false);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_forward(this.geom, x.ptr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, up.winograd);
+    k.conv2d_forward(this.geom, x.ptr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
+  }
+
+  /**
+   * The U a Winograd pass of this geometry (in this.geom) reads, and whether it is filled: the stored
+   * one for the plain weights, else the node's for this transform, taken from the node's scratch (above
+   * the call's own, so it outlives the call) and filled by the first pass that needs it. A z-plus node
+   * then transforms w+ once for its forward and transposed passes.
+   */
+  private winogradU(node: Conv2dNode, up: Uploaded, tw: Code, transposed: boolean): [number, number] {
+    if (!this.k.conv2d_uses_winograd(this.geom, transposed ? 1 : 0)) return [0, 0];
+    if (tw.code === 0 && up.winograd) return [up.winograd, 1];
+    const key = `${node.name} ${tw.code} ${tw.gamma}`;
+    const kept = this.nodeU.get(key);
+    if (kept !== undefined) return [kept, 1];
+    const u = this.arena.alloc(this.k.winograd_weights_size(node.inChannels, node.outChannels) * 4, `the Winograd weights of "${node.name}"`);
+    this.nodeU.set(key, u);
+    return [u, 0];
   }
 
   affineTranspose(node: AffineNode, s: Buf, out: Buf, w: Transform): void {
@@ -320,9 +340,10 @@ export class WasmSession implements Session<Buf> {
       return;
     }
     writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, NO_BIAS, false);
+    const [u, ready] = this.winogradU(node, up, tw, true);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch);
+    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
   }
 
@@ -425,6 +446,7 @@ export class WasmSession implements Session<Buf> {
   endNode(): void {
     this.arena.reset(this.scratchBase);
     this.handedOver = false;
+    this.nodeU.clear();
   }
 
   sumPerSample(t: Buf): number[] {
