@@ -3,7 +3,8 @@
 import { gemmBlock, MC, NC, NR, packBPlain } from './gemm';
 import { onesForward, onesScratch, onesTranspose, oneChannel } from './ones';
 import { tf, T_ONES } from './transform';
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { EPI_NONE } from './epilogue';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
 
 /** The geometry of a layer's transposed convolution, when it runs by Winograd. */
@@ -130,12 +131,25 @@ export function conv2d_uses_winograd(geom: usize, transposed: bool): bool {
   return transposed ? transposeByWinograd(geom) : useWinograd(geom);
 }
 
+/**
+ * Whether conv2d_forward (or, `transposed`, conv2d_transpose) of this geometry applies the epilogue set in
+ * it (assembly/epilogue.ts). The others (the flat rule's all-ones weights, and transposes that scatter:
+ * col2im, strided 1x1) must be given none; their caller does the step itself.
+ */
+export function conv2d_fuses(geom: usize, transposed: bool): bool {
+  if (gi(geom, G_TW) == T_ONES) return false;
+  if (!transposed) return true;
+  return transposeByWinograd(geom) || (isPointwise(geom) && !isSampled(geom));
+}
+
 /** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
 export function conv2d_scratch(geom: usize): usize {
   if (gi(geom, G_TW) == T_ONES) return onesScratch(geom, conv2d_scratch(oneChannel(geom)));
   const cin = gi(geom, G_CIN), cout = gi(geom, G_COUT), K = cin * gi(geom, G_KH) * gi(geom, G_KW);
-  const forward = (<usize>cout << 2) + 16 + (<usize>(MC * K) << 2) + 16 + (<usize>(NC * K) << 2) + 16;
-  const transpose = (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
+  // Each starts with the epilogue's block of GEMM output.
+  const tmp = (<usize>(MC * NC) << 2) + 16;
+  const forward = tmp + (<usize>cout << 2) + 16 + (<usize>(MC * K) << 2) + 16 + (<usize>(NC * K) << 2) + 16;
+  const transpose = tmp + (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
   const sampled: usize = isSampled(geom) ? (<usize>(cin * gi(geom, G_HO) * gi(geom, G_WO)) << 2) + 16 : 0;
   let wino: usize = useWinograd(geom) ? winograd_scratch(geom) : 0;
   if (transposeByWinograd(geom)) wino = max(wino, winograd_scratch(tgeom));
@@ -167,7 +181,10 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
   const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
   const tB = gi(geom, G_TB);
   const relu = gi(geom, G_RELU) != 0;
-  const biasT = scratch;
+  const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS);
+  const delta = <usize>gi(geom, G_EPI_OPERAND) - y;
+  const tmp = align16(scratch);
+  const biasT = align16(tmp + (<usize>(MC * NC) << 2));
   const ap = align16(biasT + (<usize>cout << 2));
   const bp = align16(ap + (<usize>(MC * K) << 2));
   const useBias = bias != 0 && tB >= 0;
@@ -190,7 +207,7 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
       const nc = min(NC, P - jc);
       if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
       else packBIm2col(xn, geom, jc, nc, bp);
-      gemmBlock(weight, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), cout, K, bp, nc, yn + (<usize>jc << 2), P, useBias ? biasT : 0, relu, ap);
+      gemmBlock(weight, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), cout, K, bp, nc, yn + (<usize>jc << 2), P, useBias ? biasT : 0, relu, ap, mode, delta, eps, tmp);
     }
   }
 }
@@ -260,7 +277,10 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
   const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
-  const ap = align16(scratch);
+  const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS);
+  const delta = <usize>gi(geom, G_EPI_OPERAND) - dx;
+  const tmp = align16(scratch);
+  const ap = align16(tmp + (<usize>(MC * NC) << 2));
   const bp = align16(ap + (<usize>(MC * cout) << 2));
   const col = align16(bp + (<usize>(NC * cout) << 2));
   // A strided 1x1 convolution's transpose is a pointwise one into compact planes, then scattered.
@@ -273,7 +293,10 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
     return;
   }
   // col2im and the scatter of a sampled one add into dx, or skip positions; a pointwise GEMM writes all of it.
-  if (!pointwise || sampled) memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
+  if (!pointwise || sampled) {
+    if (mode != EPI_NONE) unreachable(); // conv2d_fuses said no
+    memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
+  }
   for (let n = 0; n < batch; n++) {
     const dyn = dy + (<usize>(n * cout * P) << 2);
     const dxn = dx + (<usize>(n * cin * h * w) << 2);
@@ -281,7 +304,7 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
       const nc = min(NC, P - jc);
       packBPlain(dyn, P, cout, jc, nc, bp);
       if (pointwise) {
-        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, (sampled ? cs : dxn) + (<usize>jc << 2), P, 0, false, ap);
+        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, (sampled ? cs : dxn) + (<usize>jc << 2), P, 0, false, ap, mode, delta, eps, tmp);
       } else {
         gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, col, nc, 0, false, ap);
         col2im(col, geom, jc, nc, dxn);

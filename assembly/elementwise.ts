@@ -1,4 +1,5 @@
 // Elementwise steps of the rules, four lanes at a time with a scalar tail. Buffers may alias.
+import { stabDiv, stabDivScalar } from './epilogue';
 
 // Binary ops: codes must match src/wasm/codes.ts. OP_MAC accumulates: out = out + a * b.
 const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_MAC = 3;
@@ -32,19 +33,6 @@ export function unary(op: i32, a: usize, out: usize, n: i32, k: f32): void {
     const x = load<f32>(a + off);
     store<f32>(out + off, op == 0 ? (x > 0 ? x : 0) : op == 1 ? (x < 0 ? x : 0) : op == 2 ? x * k : k);
   }
-}
-
-/** R / stab(z), stab(z) = z + eps sign(z) with sign(0) = +1, four lanes (eps splat); 0 where stab(z) = 0. */
-@inline function stabDiv(R: v128, z: v128, eps: v128): v128 {
-  const zero = f32x4.splat(0);
-  const d = f32x4.add(z, v128.bitselect(eps, f32x4.neg(eps), f32x4.ge(z, zero)));
-  return v128.bitselect(f32x4.div(R, d), zero, f32x4.ne(d, zero));
-}
-
-/** The same for one value. */
-@inline function stabDivScalar(R: f32, z: f32, eps: f32): f32 {
-  const d = z + (z >= 0 ? eps : -eps);
-  return d != 0 ? R / d : 0;
 }
 
 /** out = R / stab(z); eps = 0: exact, 0 where z = 0. */

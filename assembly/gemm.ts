@@ -5,6 +5,7 @@
 // 4x8 tile in 8 f32x4 accumulators (V8 keeps about 15 SIMD registers on x64: 8 accumulators, 2 B
 // vectors and an A splat fit without spilling) and runs over the whole K, so the epilogue (bias, ReLU)
 // is applied once when the tile is stored.
+import { epilogueBlock, EPI_NONE } from './epilogue';
 import { tf, tfv } from './transform';
 
 export const MR: i32 = 4;
@@ -229,13 +230,20 @@ export function kernel4x8(ap: usize, bp: usize, K: i32, c: usize, ldc: i32, rows
 
 /**
  * One column block: C[M][nc] = t(A)[M][K] * Bp (packed, nc columns). A is packed MC rows at a time into
- * ap. c points at the block's first column; ldc is C's row stride in floats.
+ * ap. c points at the block's first column; ldc is C's row stride in floats. With an epilogue (mode,
+ * its operand at c + delta, eps), each MC x nc block is computed into tmp and passes through it into C
+ * while it is in cache.
  */
-export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool, ap: usize): void {
+export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool, ap: usize, mode: i32 = EPI_NONE, delta: usize = 0, eps: f32 = 0, tmp: usize = 0): void {
   for (let ic = 0; ic < M; ic += MC) {
     const mc = min(MC, M - ic);
     packA(a, rsA, csA, ic, mc, K, t, g, ap);
-    kernels(ap, ic, mc, K, bp, nc, c, ldc, bias, relu);
+    if (mode == EPI_NONE) {
+      kernels(ap, ic, mc, K, bp, nc, c, ldc, bias, relu);
+      continue;
+    }
+    kernels(ap, 0, mc, K, bp, nc, tmp, nc, bias != 0 ? bias + (<usize>ic << 2) : 0, relu);
+    epilogueBlock(tmp, nc, c + (<usize>(ic * ldc) << 2), ldc, mc, nc, mode, delta, eps);
   }
 }
 

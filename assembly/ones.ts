@@ -2,7 +2,8 @@
 // output channel of sum_ci sum_taps 1 * x is the same, a box sum over the receptive field of the
 // channel-summed input; and the transpose, sum_co sum_taps s, is the same for every input channel.
 // So both run as a one-channel convolution, cin (or cout) times cheaper than the full GEMM.
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { EPI_NONE } from './epilogue';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_EPI, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, T_W } from './transform';
 
 const ogeom = memory.data(GEOM_SLOTS * 4, 16);
@@ -16,6 +17,7 @@ export function oneChannel(geom: usize): usize {
   store<i32>(ogeom + (<usize>G_TW << 2), T_W);
   store<i32>(ogeom + (<usize>G_TB << 2), -1);
   store<i32>(ogeom + (<usize>G_RELU << 2), 0);
+  store<i32>(ogeom + (<usize>G_EPI << 2), EPI_NONE);
   return ogeom;
 }
 

@@ -13,7 +13,8 @@
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 import { gemmPacked, gemmPackedTransposed, MC, MR, NC } from './gemm';
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { put1, put4 } from './epilogue';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
@@ -226,10 +227,13 @@ function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, ti
 
 const patch = memory.data(16 * 4, 16);
 
-/** y tiles from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU; four tiles at once. */
-function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, bias: usize, relu: bool, y: usize): void {
+/**
+ * y tiles from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU, stored through the epilogue
+ * (mode, operand at y + delta, eps); four tiles at once.
+ */
+function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, bias: usize, relu: bool, y: usize, mode: i32, delta: usize, eps: f32): void {
   const plane = planeStride(cout * NT);
-  const zero = f32x4.splat(0);
+  const zero = f32x4.splat(0), e = f32x4.splat(eps);
   for (let co = 0; co < cout; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
     const out = y + (<usize>(co * ho * wo) << 2);
@@ -255,11 +259,11 @@ function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0:
       if (j + 4 <= nt && tx + 4 <= tilesW && ox + 8 <= wo && oy + 2 <= ho) {
         // Four tiles side by side: each output row is y.0, y.1 interleaved.
         const p = out + (<usize>(oy * wo + ox) << 2);
-        v128.store(p, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5));
-        v128.store(p, v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), 16);
+        put4(p, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5), mode, delta, e);
+        put4(p + 16, v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), mode, delta, e);
         const q = p + (<usize>wo << 2);
-        v128.store(q, v128.shuffle<f32>(y10, y11, 0, 4, 1, 5));
-        v128.store(q, v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), 16);
+        put4(q, v128.shuffle<f32>(y10, y11, 0, 4, 1, 5), mode, delta, e);
+        put4(q + 16, v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), mode, delta, e);
         continue;
       }
       v128.store(lanes, y00);
@@ -270,12 +274,12 @@ function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0:
         const tl = tile + l;
         const oyl = (tl / tilesW) * 2, oxl = (tl % tilesW) * 2;
         const p = out + (<usize>(oyl * wo + oxl) << 2);
-        store<f32>(p, load<f32>(lanes + (<usize>l << 2)));
-        if (oxl + 1 < wo) store<f32>(p, load<f32>(lanes + (<usize>(4 + l) << 2)), 4);
+        put1(p, load<f32>(lanes + (<usize>l << 2)), mode, delta, eps);
+        if (oxl + 1 < wo) put1(p + 4, load<f32>(lanes + (<usize>(4 + l) << 2)), mode, delta, eps);
         if (oyl + 1 < ho) {
           const q = p + (<usize>wo << 2);
-          store<f32>(q, load<f32>(lanes + (<usize>(8 + l) << 2)));
-          if (oxl + 1 < wo) store<f32>(q, load<f32>(lanes + (<usize>(12 + l) << 2)), 4);
+          put1(q, load<f32>(lanes + (<usize>(8 + l) << 2)), mode, delta, eps);
+          if (oxl + 1 < wo) put1(q + 4, load<f32>(lanes + (<usize>(12 + l) << 2)), mode, delta, eps);
         }
       }
     }
@@ -296,6 +300,9 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
   const tW = gi(geom, G_TW), tB = gi(geom, G_TB);
   const relu = gi(geom, G_RELU) != 0;
+  const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS);
+  // The operand has y's layout: one distance from every output, wrapping for either sign.
+  const delta = <usize>gi(geom, G_EPI_OPERAND) - y;
   const biasT = align16(scratch);
   const v = align16(biasT + (<usize>cout << 2));
   const m = align16(v + 16 * planeStride(cin * NT));
@@ -321,7 +328,7 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
         if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, cin, vt, nt, mt, NT, ap);
         else gemmPacked(u + <usize>t * uPlane, cout, cin, vt, nt, mt, NT);
       }
-      transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn);
+      transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn, mode, delta, eps);
     }
   }
 }

@@ -6,7 +6,7 @@ import type { AffineNode, Conv2dNode, GraphNode } from '../model/ops.js';
 import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
 import { foldRecipe } from '../model/fold-recipe.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
-import { BINARY, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
+import { BINARY, EPILOGUE, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
 import { defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
 
 /** A buffer of `n` float32 values in wasm memory. */
@@ -31,8 +31,17 @@ type Code = { code: number; gamma: number };
 const PLAIN: Code = { code: 0, gamma: 0 };
 const NO_BIAS: Code = { code: -1, gamma: 0 };
 
-/** Writes a convolution's geometry, transforms and ReLU flag into the block at `geom` (assembly/geometry.ts). */
-function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, node: Conv2dNode, tw: Code, tb: Code, relu: boolean): void {
+/** A rule's next step, done by a convolution on its output values (assembly/epilogue.ts). */
+interface Epilogue {
+  mode: (typeof EPILOGUE)[keyof typeof EPILOGUE];
+  /** Address of the operand, laid out as the output. */
+  operand: number;
+  eps: number;
+}
+const NO_EPILOGUE: Epilogue = { mode: EPILOGUE.none, operand: 0, eps: 0 };
+
+/** Writes a convolution's geometry, transforms, ReLU flag and epilogue into the block at `geom` (assembly/geometry.ts). */
+function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, node: Conv2dNode, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): void {
   const [cin, h, w] = graph.shape(node.inputs[0]);
   const [cout, ho, wo] = graph.shape(node.name);
   const g = arena.i32(geom, GEOM_BYTES / 4);
@@ -53,6 +62,9 @@ function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, 
   g[GEOM.relu] = relu ? 1 : 0;
   f[GEOM.gammaW] = tw.gamma;
   f[GEOM.gammaB] = tb.gamma;
+  g[GEOM.epilogue] = epilogue.mode;
+  g[GEOM.epilogueOperand] = epilogue.operand;
+  f[GEOM.epilogueEps] = epilogue.eps;
 }
 
 /**
@@ -297,20 +309,23 @@ export class WasmSession implements Session<Buf> {
     }
   }
 
-  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu = false): void {
+  /** out = t(W) x + t'(b) (ReLU), through an epilogue where `fuses` says the node's pass applies one. */
+  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu = false, epilogue = NO_EPILOGUE): void {
     const { k, batch } = this;
     const up = this.weights.get(node.name)!;
     const tw = transformCode(w);
     const tb = b === null || !node.bias ? { code: -1, gamma: 0 } : transformCode(b);
+    // Before the geometry block is written: reading a deferred input may run another convolution.
+    const xPtr = x.ptr;
     if (node.op === 'Linear') {
-      k.linear_forward(x.ptr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
+      k.linear_forward(xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
       return;
     }
-    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, tb, relu);
+    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, tb, relu, epilogue);
     const [u, ready] = this.winogradU(node, up, tw, false);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_forward(this.geom, x.ptr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, u, ready);
+    k.conv2d_forward(this.geom, xPtr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
   }
 
@@ -331,19 +346,33 @@ export class WasmSession implements Session<Buf> {
     return [u, 0];
   }
 
-  affineTranspose(node: AffineNode, s: Buf, out: Buf, w: Transform): void {
+  /**
+   * Whether the node's convolution (forward, or `transposed`) with this weight transform applies an
+   * epilogue: then a rule's divide (forward) or product with x (transposed) runs inside it.
+   */
+  fuses(node: AffineNode, w: Transform, transposed: boolean): boolean {
+    if (node.op !== 'Conv2d') return false;
+    writeGeometry(this.arena, this.geom, this.graph, this.batch, node, transformCode(w), NO_BIAS, false);
+    return this.k.conv2d_fuses(this.geom, transposed ? 1 : 0) !== 0;
+  }
+
+  /** out = t(W)^T s, through an epilogue where `fuses` says so. */
+  affineTranspose(node: AffineNode, s: Buf, out: Buf, w: Transform, epilogue = NO_EPILOGUE): void {
     const { k, batch } = this;
     const up = this.weights.get(node.name)!;
     const tw = transformCode(w);
+    // Before the geometry block is written: s is usually a deferred quotient, computed by the node's
+    // forward convolution.
+    const sPtr = s.ptr;
     if (node.op === 'Linear') {
-      k.linear_transpose(s.ptr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
+      k.linear_transpose(sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
       return;
     }
-    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, NO_BIAS, false);
+    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, NO_BIAS, false, epilogue);
     const [u, ready] = this.winogradU(node, up, tw, true);
     const mark = this.arena.mark();
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_transpose(this.geom, s.ptr, up.weight, out.ptr, scratch, u, ready);
+    k.conv2d_transpose(this.geom, sPtr, up.weight, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
   }
 
@@ -415,7 +444,9 @@ export class WasmSession implements Session<Buf> {
     this.filled.add(name);
     if (r instanceof Product && !r.computed) {
       // The product is computed where it lands: one pass over memory instead of two.
-      this.k.binary(first ? BINARY.mul : BINARY.mac, r.a.ptr, r.b.ptr, slot.ptr, slot.n);
+      this.multiply(r.a, r.b, slot, !first);
+    } else if (first && r instanceof Transposed && !r.computed) {
+      r.computeInto(slot.ptr);
     } else if (first && r === spent && !this.handedOver) {
       this.handOver(spent, slot);
     } else if (first) {
@@ -425,6 +456,29 @@ export class WasmSession implements Session<Buf> {
     } else {
       this.k.binary(BINARY.add, slot.ptr, r.ptr, slot.ptr, slot.n);
     }
+  }
+
+  /**
+   * out = a * b, or out += a * b. A factor that is a transposed convolution not yet computed is computed
+   * with the other factor as its epilogue, where the convolution has one: the rule's product never
+   * passes through memory on its own.
+   */
+  multiply(a: Buf, b: Buf, out: Buf, accumulate: boolean): void {
+    const [t, other] = b instanceof Transposed ? [b, a] : [a, b];
+    if (t instanceof Transposed && !t.computed && this.fuses(t.node, t.w, true)) {
+      t.computeInto(out.ptr, { mode: accumulate ? EPILOGUE.mac : EPILOGUE.mul, operand: other.ptr, eps: 0 });
+      return;
+    }
+    this.k.binary(accumulate ? BINARY.mac : BINARY.mul, a.ptr, b.ptr, out.ptr, out.n);
+  }
+
+  /** out = R / stab(z); a z whose convolution is not yet computed is computed with the divide as its epilogue. */
+  divide(R: Buf, z: Buf, eps: number, out: number): void {
+    if (z instanceof Applied && !z.computed && this.fuses(z.node, z.w, false)) {
+      z.computeInto(out, { mode: EPILOGUE.div, operand: R.ptr, eps });
+      return;
+    }
+    this.k.div_stab(R.ptr, z.ptr, out, R.n, eps);
   }
 
   /**
@@ -526,15 +580,9 @@ export class WasmSession implements Session<Buf> {
         // The layer itself on its own input: the forward pass stored that z already.
         const plainBias = node.bias ? b === 'w' : b === null || b === 'w';
         if (w === 'w' && plainBias && x === this.value(node.inputs[0]) && this.preActivation.has(node.name)) return this.value(node.name);
-        const out = this.buffer(outN, `a rule's output at "${node.name}"`);
-        this.affine(node, x, out, w, b);
-        return out;
+        return new Applied(this, this.buffer(outN, `a rule's output at "${node.name}"`).ptr, outN, node, x, w, b);
       },
-      transpose: (s, w) => {
-        const out = this.buffer(inN, `a rule's transpose at "${node.name}"`);
-        this.affineTranspose(node, s, out, w);
-        return out;
-      },
+      transpose: (s, w) => new Transposed(this, this.buffer(inN, `a rule's transpose at "${node.name}"`).ptr, inN, node, s, w),
     };
   }
 
@@ -598,26 +646,73 @@ abstract class Deferred implements Buf {
 /**
  * a * b. Rules end with such a product (x times the transposed pass), which the traversal then adds to
  * a relevance slot: accumulate computes it straight into the slot (or adds it there) instead of writing
- * it to scratch and copying.
+ * it to scratch and copying, within the transposed convolution where it can.
  */
 class Product extends Deferred {
-  constructor(k: KernelExports, at: number, readonly a: Buf, readonly b: Buf) {
-    super(k, at, a.n);
+  constructor(private readonly session: WasmSession, at: number, readonly a: Buf, readonly b: Buf) {
+    super(session.k, at, a.n);
   }
 
   protected compute(out: number): void {
-    this.k.binary(BINARY.mul, this.a.ptr, this.b.ptr, out, this.n);
+    this.session.multiply(this.a, this.b, { ptr: out, n: this.n }, false);
   }
 }
 
-/** R / stab(z): a sum's split (splitSum) never writes it out. */
+/** R / stab(z): a sum's split (splitSum) never writes it out; a rule's convolution computes it as it goes. */
 class Quotient extends Deferred {
-  constructor(k: KernelExports, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
-    super(k, at, R.n);
+  constructor(private readonly session: WasmSession, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
+    super(session.k, at, R.n);
   }
 
   protected compute(out: number): void {
-    this.k.div_stab(this.R.ptr, this.z.ptr, out, this.n, this.eps);
+    this.session.divide(this.R, this.z, this.eps, out);
+  }
+}
+
+/** A rule's t(W) x + t'(b), left for the divide that reads it to compute (WasmSession.divide). */
+class Applied extends Deferred {
+  constructor(
+    private readonly session: WasmSession,
+    at: number,
+    n: number,
+    readonly node: AffineNode,
+    readonly x: Buf,
+    readonly w: Transform,
+    readonly b: Transform | null,
+  ) {
+    super(session.k, at, n);
+  }
+
+  /** Computes the value into `out` through the epilogue, leaving this buffer unwritten. */
+  computeInto(out: number, epilogue: Epilogue): void {
+    this.session.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b, false, epilogue);
+  }
+
+  protected compute(out: number): void {
+    this.session.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b);
+  }
+}
+
+/** A rule's t(W)^T s, left for the product or slot that takes it (WasmSession.multiply, accumulate). */
+class Transposed extends Deferred {
+  constructor(
+    private readonly session: WasmSession,
+    at: number,
+    n: number,
+    readonly node: AffineNode,
+    readonly s: Buf,
+    readonly w: Transform,
+  ) {
+    super(session.k, at, n);
+  }
+
+  /** Computes the value into `out` (through the epilogue), leaving this buffer unwritten. */
+  computeInto(out: number, epilogue = NO_EPILOGUE): void {
+    this.session.affineTranspose(this.node, this.s, { ptr: out, n: this.n }, this.w, epilogue);
+  }
+
+  protected compute(out: number): void {
+    this.computeInto(out);
   }
 }
 
@@ -642,8 +737,8 @@ function wasmOps(s: WasmSession): Ops<Buf> {
     scale: (a, kk) => unary(UNARY.scale, a, kk),
     add: (a, b) => binary(BINARY.add, a, b),
     sub: (a, b) => binary(BINARY.sub, a, b),
-    mul: (a, b) => new Product(k, fresh(a.n).ptr, a, b),
-    divStab: (R, z, eps) => new Quotient(k, fresh(R.n).ptr, R, z, eps),
+    mul: (a, b) => new Product(s, fresh(a.n).ptr, a, b),
+    divStab: (R, z, eps) => new Quotient(s, fresh(R.n).ptr, R, z, eps),
     where: (R, z, sign) => {
       const out = fresh(R.n);
       k.where_sign(R.ptr, z.ptr, out.ptr, R.n, sign === '+' ? 1 : -1);
