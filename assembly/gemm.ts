@@ -62,14 +62,7 @@ export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i
         const r1 = tfv(t, gv, v128.load(src + rowBytes));
         const r2 = tfv(t, gv, v128.load(src + 2 * rowBytes));
         const r3 = tfv(t, gv, v128.load(src + 3 * rowBytes));
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-        const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-        v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-        v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-        v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+        storeTransposed(dst, r0, r1, r2, r3);
       }
       for (; k < K; k++, src += 4, dst += MR << 2) {
         for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), tf(t, g, load<f32>(src + <usize>r * rowBytes)));
@@ -100,6 +93,18 @@ export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i
       }
     }
   }
+}
+
+/** Stores the 4x4 block whose rows are r0 .. r3 as its four columns, 64 bytes from dst. */
+@inline function storeTransposed(dst: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
 }
 
 /** packA of W^T (rs = 1), k outer: each k's row of W is read once, 16 bytes to each panel. */
@@ -280,14 +285,7 @@ function packAFromU(u: usize, M: i32, i0: i32, mc: i32, K: i32, out: usize): voi
     let dst = out + (<usize>(ip * K) << 2);
     for (let k = 0; k < fullK; k += 4, src += <usize>M << 4, dst += 64) {
       const r0 = v128.load(src), r1 = v128.load(src, 16), r2 = v128.load(src, 32), r3 = v128.load(src, 48);
-      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-      v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-      v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-      v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+      storeTransposed(dst, r0, r1, r2, r3);
     }
   }
   // The edges: a last partial panel of rows (zero-filled past mc), a last k short of four.
