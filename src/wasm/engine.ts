@@ -622,12 +622,13 @@ export class WasmSession implements Session<Buf> {
 
 /**
  * A buffer whose value is computed when first read, its space reserved already: a consumer that can do
- * the computation within its own pass over memory (accumulate, splitSum) reads the operands instead.
+ * the computation within its own pass over memory (accumulate, splitSum, a convolution's epilogue)
+ * reads the operands instead.
  */
 abstract class Deferred implements Buf {
   computed = false;
   constructor(
-    protected readonly k: KernelExports,
+    protected readonly session: WasmSession,
     private readonly at: number,
     readonly n: number,
   ) {}
@@ -649,8 +650,8 @@ abstract class Deferred implements Buf {
  * it to scratch and copying, within the transposed convolution where it can.
  */
 class Product extends Deferred {
-  constructor(private readonly session: WasmSession, at: number, readonly a: Buf, readonly b: Buf) {
-    super(session.k, at, a.n);
+  constructor(session: WasmSession, at: number, readonly a: Buf, readonly b: Buf) {
+    super(session, at, a.n);
   }
 
   protected compute(out: number): void {
@@ -660,8 +661,8 @@ class Product extends Deferred {
 
 /** R / stab(z): a sum's split (splitSum) never writes it out; a rule's convolution computes it as it goes. */
 class Quotient extends Deferred {
-  constructor(private readonly session: WasmSession, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
-    super(session.k, at, R.n);
+  constructor(session: WasmSession, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
+    super(session, at, R.n);
   }
 
   protected compute(out: number): void {
@@ -672,7 +673,7 @@ class Quotient extends Deferred {
 /** A rule's t(W) x + t'(b), left for the divide that reads it to compute (WasmSession.divide). */
 class Applied extends Deferred {
   constructor(
-    private readonly session: WasmSession,
+    session: WasmSession,
     at: number,
     n: number,
     readonly node: AffineNode,
@@ -680,30 +681,30 @@ class Applied extends Deferred {
     readonly w: Transform,
     readonly b: Transform | null,
   ) {
-    super(session.k, at, n);
+    super(session, at, n);
   }
 
-  /** Computes the value into `out` through the epilogue, leaving this buffer unwritten. */
-  computeInto(out: number, epilogue: Epilogue): void {
+  /** Computes the value into `out` (through the epilogue), leaving this buffer unwritten. */
+  computeInto(out: number, epilogue = NO_EPILOGUE): void {
     this.session.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b, false, epilogue);
   }
 
   protected compute(out: number): void {
-    this.session.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b);
+    this.computeInto(out);
   }
 }
 
 /** A rule's t(W)^T s, left for the product or slot that takes it (WasmSession.multiply, accumulate). */
 class Transposed extends Deferred {
   constructor(
-    private readonly session: WasmSession,
+    session: WasmSession,
     at: number,
     n: number,
     readonly node: AffineNode,
     readonly s: Buf,
     readonly w: Transform,
   ) {
-    super(session.k, at, n);
+    super(session, at, n);
   }
 
   /** Computes the value into `out` (through the epilogue), leaving this buffer unwritten. */
