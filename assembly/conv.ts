@@ -5,7 +5,7 @@ import { onesForward, onesScratch, onesTranspose, oneChannel } from './ones';
 import { tf, T_ONES } from './transform';
 import { EPI_NONE } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
-import { transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
+import { keepsU, transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
 
 /** The geometry of a layer's transposed convolution, when it runs by Winograd. */
 const tgeom = memory.data(GEOM_SLOTS * 4, 16);
@@ -129,6 +129,14 @@ function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i3
  */
 export function conv2d_uses_winograd(geom: usize, transposed: bool): bool {
   return transposed ? transposeByWinograd(geom) : useWinograd(geom);
+}
+
+/**
+ * Whether the layer's U of its plain weights should be kept from upload (winograd_weights) rather than
+ * made by each forward pass: see keepsU.
+ */
+export function conv2d_keeps_winograd(geom: usize): bool {
+  return keepsU(geom);
 }
 
 /**

@@ -2,7 +2,7 @@
 // `--runtime stub`): the TypeScript engine owns the memory layout (one arena above heap_base), the
 // kernels only compute.
 
-export { conv2d_forward, conv2d_transpose, conv2d_scratch, conv2d_uses_winograd, conv2d_fuses } from './conv';
+export { conv2d_forward, conv2d_transpose, conv2d_scratch, conv2d_uses_winograd, conv2d_keeps_winograd, conv2d_fuses } from './conv';
 export { winograd_weights, winograd_weights_size } from './winograd';
 export { linear_forward, linear_transpose } from './linear';
 export { maxpool_forward, maxpool_route, avgpool, gap_forward, gap_transpose } from './pool';

@@ -21,14 +21,35 @@ import { tf, tfv } from './transform';
 const NT: i32 = NC;
 
 /**
+ * The column block of this geometry: NT tiles, or all of them in whole panels of 8 when fewer (7x7 has
+ * 16), so V and M are sized by the layer, not by the largest block.
+ */
+@inline function blockTiles(ho: i32, wo: i32): i32 {
+  return min(NT, ((((ho + 1) >> 1) * ((wo + 1) >> 1)) + 7) & ~7);
+}
+
+/**
  * Where it pays: 3x3, stride 1, no dilation, enough channels that the GEMMs dominate the transforms
- * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and at least 100 output
- * positions (25 tiles), below which the weight transform is not paid back.
+ * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and at least 49 output
+ * positions (16 tiles). At 7x7 (ResNet's last stage) the transform of the weights in each call costs
+ * about a fifth of the direct GEMM, and a z-plus node's two passes share one (measured on ResNet-50:
+ * forward 0.985x, explanation 0.96x against the direct GEMM there). Smaller outputs are not measured.
  */
 export function useWinograd(geom: usize): bool {
   return gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
     gi(geom, G_DH) == 1 && gi(geom, G_DW) == 1 && gi(geom, G_CIN) >= 8 && gi(geom, G_COUT) >= 16 &&
-    gi(geom, G_HO) * gi(geom, G_WO) >= 100;
+    gi(geom, G_HO) * gi(geom, G_WO) >= 49;
+}
+
+/**
+ * Whether the U of a Winograd layer's plain weights is kept from upload (winograd_weights) or made by
+ * each forward that needs it. U holds 16/9 of the weights. Kept, it saves the transform (memory-bound:
+ * writing U); below 100 outputs the layers are the widest (ResNet-50's 512x512 at 7x7: 50 MB of U for
+ * three layers, a quarter more than its peak memory) and the transform a smaller share of each call
+ * than the memory it would hold, so there it is made per call.
+ */
+export function keepsU(geom: usize): bool {
+  return useWinograd(geom) && gi(geom, G_HO) * gi(geom, G_WO) >= 100;
 }
 
 /**
@@ -61,7 +82,8 @@ export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): 
 /** Scratch bytes of winograd_forward (U is the caller's): V, M, and a block of repacked U^T. */
 export function winograd_scratch(geom: usize): usize {
   const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
-  return (cout << 2) + 16 * planeStride(<i32>cin * NT) + 16 * planeStride(<i32>cout * NT) + (<usize>MC * cin << 2) + 4 * 16;
+  const nb = blockTiles(gi(geom, G_HO), gi(geom, G_WO));
+  return (cout << 2) + 16 * planeStride(<i32>cin * nb) + 16 * planeStride(<i32>cout * nb) + (<usize>MC * cin << 2) + 4 * 16;
 }
 
 const zeroKernel = memory.data(12 * 4, 16);
@@ -161,8 +183,8 @@ export function transposedGeometry(geom: usize, out: usize): void {
  * [t][panel of 8 tiles][ci][8]. Four tiles of one row whose patches lie inside the image are done in
  * one f32x4 pass (their columns gathered at stride 2 by shuffles); the others one at a time.
  */
-function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, tilesW: i32, t0: i32, nt: i32, v: usize): void {
-  const plane = planeStride(cin * NT);
+function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, tilesW: i32, t0: i32, nt: i32, nb: i32, v: usize): void {
+  const plane = planeStride(cin * nb);
   const row = <usize>w << 2;
   for (let ci = 0; ci < cin; ci++) {
     const src = x + (<usize>(ci * h * w) << 2);
@@ -231,14 +253,14 @@ const patch = memory.data(16 * 4, 16);
  * y tiles from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU, stored through the epilogue
  * (mode, operand at y + delta, eps); four tiles at once.
  */
-function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, bias: usize, relu: bool, y: usize, mode: i32, delta: usize, eps: f32): void {
-  const plane = planeStride(cout * NT);
+function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, nb: i32, bias: usize, relu: bool, y: usize, mode: i32, delta: usize, eps: f32): void {
+  const plane = planeStride(cout * nb);
   const zero = f32x4.splat(0), e = f32x4.splat(eps);
   for (let co = 0; co < cout; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
     const out = y + (<usize>(co * ho * wo) << 2);
     for (let j = 0; j < nt; j += 4) {
-      const src = m + (<usize>(co * NT + j) << 2);
+      const src = m + (<usize>(co * nb + j) << 2);
       const m00 = v128.load(src), m01 = v128.load(src + plane), m02 = v128.load(src + 2 * plane), m03 = v128.load(src + 3 * plane);
       const m10 = v128.load(src + 4 * plane), m11 = v128.load(src + 5 * plane), m12 = v128.load(src + 6 * plane), m13 = v128.load(src + 7 * plane);
       const m20 = v128.load(src + 8 * plane), m21 = v128.load(src + 9 * plane), m22 = v128.load(src + 10 * plane), m23 = v128.load(src + 11 * plane);
@@ -305,8 +327,9 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   const delta = <usize>gi(geom, G_EPI_OPERAND) - y;
   const biasT = align16(scratch);
   const v = align16(biasT + (<usize>cout << 2));
-  const m = align16(v + 16 * planeStride(cin * NT));
-  const ap = align16(m + 16 * planeStride(cout * NT));
+  const nb = blockTiles(ho, wo);
+  const m = align16(v + 16 * planeStride(cin * nb));
+  const ap = align16(m + 16 * planeStride(cout * nb));
   const useBias = bias != 0 && tB >= 0;
   if (useBias) {
     const gB = gf(geom, G_GAMMA_B);
@@ -316,19 +339,19 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   const layerOut = transposed ? cin : cout, layerIn = transposed ? cout : cin;
   if (!uReady) transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), u);
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
-  const uPlane = packedPlane(layerIn, layerOut), vPlane = planeStride(cin * NT), mPlane = planeStride(cout * NT);
+  const uPlane = packedPlane(layerIn, layerOut), vPlane = planeStride(cin * nb), mPlane = planeStride(cout * nb);
   for (let n = 0; n < batch; n++) {
     const xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>(n * cout * ho * wo) << 2);
-    for (let t0 = 0; t0 < tiles; t0 += NT) {
-      const nt = min(NT, tiles - t0);
-      transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, v);
+    for (let t0 = 0; t0 < tiles; t0 += nb) {
+      const nt = min(nb, tiles - t0);
+      transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
       for (let t = 0; t < 16; t++) {
         const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
-        if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, cin, vt, nt, mt, NT, ap);
-        else gemmPacked(u + <usize>t * uPlane, cout, cin, vt, nt, mt, NT);
+        if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, cin, vt, nt, mt, nb, ap);
+        else gemmPacked(u + <usize>t * uPlane, cout, cin, vt, nt, mt, nb);
       }
-      transformOutput(m, cout, ho, wo, tilesW, t0, nt, useBias ? biasT : 0, relu, yn, mode, delta, eps);
+      transformOutput(m, cout, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
     }
   }
 }

@@ -144,7 +144,7 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `1x1 conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
   });
 
-  // 3x3 stride-1 convolutions with at least 8 input and 16 output channels and 100+ output positions run
+  // 3x3 stride-1 convolutions with at least 8 input and 16 output channels and 49+ output positions run
   // by Winograd F(2x2, 3x3) (assembly/winograd.ts), and so do their transposed passes with 16+ input
   // channels (a 3x3 convolution of the relevance), reading the U of the node's forward pass, or, below
   // 16 output channels, filling it themselves; odd sizes leave partial tiles and channel blocks.
@@ -153,7 +153,7 @@ describe('each layer and rule: wasm equals the reference', () => {
       batch: fc.integer({ min: 1, max: 2 }),
       cin: fc.integer({ min: 8, max: 26 }),
       cout: fc.integer({ min: 8, max: 37 }),
-      // Outputs of 100+ positions take Winograd; 4 tiles side by side inside the image take its vector path.
+      // Outputs of 49+ positions take Winograd; 4 tiles side by side inside the image take its vector path.
       h: fc.integer({ min: 8, max: 23 }),
       w: fc.integer({ min: 8, max: 27 }),
       // Up to 3: the transposed pass, a convolution padded 2 - p, then crops.
@@ -365,6 +365,31 @@ describe('memory', () => {
     // The same model still works with room to spare, and reuses its arena across calls.
     const e = await model.explain(x, { batch: 4 });
     expect(e.relevance.length).toBe(x.length);
+  });
+
+  it('keeps no Winograd U of a layer that makes its own past the call that made it', async () => {
+    // Three 128-channel 3x3 convolutions at 7x7: Winograd layers that keep no U from upload (1 MiB each
+    // made per call) on 25 KiB activations. After the forward, the arena holds activations and relevance
+    // slots only; three leftover U would be 3 MiB.
+    const conv = (name: string, input: string, seed: number): GraphNode => ({ op: 'Conv2d', name, inputs: [input], inChannels: 128, outChannels: 128, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], groups: 1, weight: random(seed, 128 * 128 * 9), bias: null });
+    const graph = new Graph({ name: 'x', shape: [128, 7, 7] }, [
+      conv('c1', 'x', 1), { op: 'ReLU', name: 'r1', inputs: ['c1'] },
+      conv('c2', 'r1', 2), { op: 'ReLU', name: 'r2', inputs: ['c2'] },
+      conv('c3', 'r2', 3), { op: 'GlobalAvgPool', name: 'gap', inputs: ['c3'] },
+      { op: 'Flatten', name: 'flat', inputs: ['gap'] },
+    ]);
+    const engine = engines[0];
+    const x = random(4, 128 * 49);
+    engine.run(graph, x, 1).release(); // uploads the weights
+    const before = engine.arena.mark();
+    const session = engine.run(graph, x, 1);
+    try {
+      const held = engine.arena.mark() - before;
+      expect(held).toBeGreaterThan(0);
+      expect(held).toBeLessThan(512 * 1024);
+    } finally {
+      session.release();
+    }
   });
 
   it('refuses more than wasm32 can address instead of wrapping around', async () => {

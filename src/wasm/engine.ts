@@ -141,8 +141,9 @@ export class WasmEngine implements Engine {
       }
       let winograd = 0;
       if (node.op === 'Conv2d') writeGeometry(this.arena, this.geom, graph, 1, node, PLAIN, NO_BIAS, false);
-      // The kernels decide which convolutions run by Winograd; those keep their forward U.
-      if (node.op === 'Conv2d' && this.kernels.conv2d_uses_winograd(this.geom, 0)) {
+      // The kernels decide which convolutions run by Winograd, and which of those keep their forward U
+      // (the others make it in each pass, through WasmSession.winogradU).
+      if (node.op === 'Conv2d' && this.kernels.conv2d_keeps_winograd(this.geom)) {
         const n = this.kernels.winograd_weights_size(node.inChannels, node.outChannels);
         winograd = this.arena.alloc(n * 4, `the Winograd weights of "${node.name}"`);
         this.kernels.winograd_weights(weight, node.inChannels, node.outChannels, winograd);
@@ -223,7 +224,11 @@ export class WasmSession implements Session<Buf> {
         case 'Conv2d':
         case 'Linear':
           out = this.buffer(outN, `the output of "${node.name}"`);
+          // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
+          const top = this.arena.mark();
           this.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
+          this.arena.reset(top);
+          this.nodeU.clear();
           if (fuse) fusedRelu.add(readers[0].name);
           else this.preActivation.add(node.name);
           break;

@@ -13,6 +13,7 @@ export interface KernelExports {
   conv2d_transpose(geom: Ptr, dy: Ptr, weight: Ptr, dx: Ptr, scratch: Ptr, u: Ptr, uReady: number): void;
   conv2d_scratch(geom: Ptr): number;
   conv2d_uses_winograd(geom: Ptr, transposed: number): number;
+  conv2d_keeps_winograd(geom: Ptr): number;
   conv2d_fuses(geom: Ptr, transposed: number): number;
   split_sum(R: Ptr, z: Ptr, eps: number, a1: Ptr, out1: Ptr, acc1: number, a2: Ptr, out2: Ptr, acc2: number, n: number): void;
   linear_forward(x: Ptr, weight: Ptr, bias: Ptr, y: Ptr, batch: number, nin: number, nout: number, tW: number, gW: number, tB: number, gB: number, relu: number): void;
