@@ -96,7 +96,7 @@ export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i
 }
 
 /** Stores the 4x4 block whose rows are r0 .. r3 as its four columns, 64 bytes from dst. */
-@inline function storeTransposed(dst: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+@inline export function storeTransposed(dst: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
   const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
   const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
