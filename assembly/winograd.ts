@@ -31,9 +31,10 @@ const NT: i32 = NC;
 /**
  * Where it pays: 3x3, stride 1, no dilation, enough channels that the GEMMs dominate the transforms
  * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and at least 49 output
- * positions (16 tiles). At 7x7 (ResNet's last stage) the transform of the weights in each call costs
- * about a fifth of the direct GEMM, and a z-plus node's two passes share one (measured on ResNet-50:
- * forward 0.985x, explanation 0.96x against the direct GEMM there). Smaller outputs are not measured.
+ * positions (16 tiles). At 7x7 (ResNet's last stage) a weight transform made in the call costs about a
+ * fifth of the direct GEMM, and a z-plus node's two passes share one: ResNet-50's three 512x512 layers
+ * there took 25.2 -> 23.8 ms in a forward, 78.4 -> 67.8 ms in an explanation (bench/kernels.ts).
+ * Smaller outputs are not measured.
  */
 export function useWinograd(geom: usize): bool {
   return gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
@@ -43,10 +44,9 @@ export function useWinograd(geom: usize): bool {
 
 /**
  * Whether the U of a Winograd layer's plain weights is kept from upload (winograd_weights) or made by
- * each forward that needs it. U holds 16/9 of the weights. Kept, it saves the transform (memory-bound:
- * writing U); below 100 outputs the layers are the widest (ResNet-50's 512x512 at 7x7: 50 MB of U for
- * three layers, a quarter more than its peak memory) and the transform a smaller share of each call
- * than the memory it would hold, so there it is made per call.
+ * each forward that needs it. U holds 16/9 of the weights, and the layers under 100 outputs are the
+ * widest: kept, ResNet-50's three at 7x7 would hold 50 MB, taking an explanation's peak memory past
+ * 2.5x its weights and activations, to save about 1.6 ms a layer in the forward.
  */
 export function keepsU(geom: usize): bool {
   return useWinograd(geom) && gi(geom, G_HO) * gi(geom, G_WO) >= 100;
@@ -124,14 +124,14 @@ function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, ga
 /** The nine taps of four kernels for transformFour (tap i at i * 16 bytes, one kernel per lane); 4 sets. */
 const taps = memory.data(36 * 16, 16);
 
-/** U_t of four kernels, tap i of all four at taps + 16 i, t = 0 .. 15 written to dst + t * stride. */
-@inline function transformFour(taps: usize, t: i32, gv: v128, dst: usize, stride: usize): void {
+/** U_t of four kernels, tap i of all four at src + 16 i, t = 0 .. 15 written to dst + t * stride. */
+@inline function transformFour(src: usize, t: i32, gv: v128, dst: usize, stride: usize): void {
   const half = f32x4.splat(0.5);
   for (let c = 0; c < 3; c++) {
     // Column c of G g: from column c of g's three rows.
-    const a = tfv(t, gv, v128.load(taps + (<usize>c << 4)));
-    const b = tfv(t, gv, v128.load(taps + (<usize>(3 + c) << 4)));
-    const d = tfv(t, gv, v128.load(taps + (<usize>(6 + c) << 4)));
+    const a = tfv(t, gv, v128.load(src + (<usize>c << 4)));
+    const b = tfv(t, gv, v128.load(src + (<usize>(3 + c) << 4)));
+    const d = tfv(t, gv, v128.load(src + (<usize>(6 + c) << 4)));
     v128.store(gg + (<usize>c << 4), a);
     v128.store(gg + (<usize>(3 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
     v128.store(gg + (<usize>(6 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
