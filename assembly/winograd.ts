@@ -124,33 +124,31 @@ function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, ga
 /** The nine taps of four kernels for transformFour (tap i at i * 16 bytes, one kernel per lane); 4 sets. */
 const taps = memory.data(36 * 16, 16);
 
-/** U_t of four kernels, tap i of all four at src + 16 i, t = 0 .. 15 written to dst + t * stride. */
+/**
+ * U_t of four kernels, tap i of all four at src + 16 i, t = 0 .. 15 written to dst + t * stride. Row by
+ * row of G g, held in registers: its rows 0 and 3 are g's rows 0 and 2, rows 1 and 2 half their sum
+ * plus and minus g's row 1.
+ */
 @inline function transformFour(src: usize, t: i32, gv: v128, dst: usize, stride: usize): void {
   const half = f32x4.splat(0.5);
-  for (let c = 0; c < 3; c++) {
-    // Column c of G g: from column c of g's three rows.
-    const a = tfv(t, gv, v128.load(src + (<usize>c << 4)));
-    const b = tfv(t, gv, v128.load(src + (<usize>(3 + c) << 4)));
-    const d = tfv(t, gv, v128.load(src + (<usize>(6 + c) << 4)));
-    v128.store(gg + (<usize>c << 4), a);
-    v128.store(gg + (<usize>(3 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
-    v128.store(gg + (<usize>(6 + c) << 4), f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
-    v128.store(gg + (<usize>(9 + c) << 4), d);
-  }
-  for (let r = 0; r < 4; r++) {
-    // Row r of (G g) G^T.
-    const a = v128.load(gg + (<usize>(r * 3) << 4));
-    const b = v128.load(gg + (<usize>(r * 3 + 1) << 4));
-    const d = v128.load(gg + (<usize>(r * 3 + 2) << 4));
-    const o = dst + <usize>(r * 4) * stride;
-    v128.store(o, a);
-    v128.store(o + stride, f32x4.mul(half, f32x4.add(f32x4.add(a, b), d)));
-    v128.store(o + 2 * stride, f32x4.mul(half, f32x4.add(f32x4.sub(a, b), d)));
-    v128.store(o + 3 * stride, d);
-  }
+  const a0 = tfv(t, gv, v128.load(src)), a1 = tfv(t, gv, v128.load(src, 16)), a2 = tfv(t, gv, v128.load(src, 32));
+  const b0 = tfv(t, gv, v128.load(src, 48)), b1 = tfv(t, gv, v128.load(src, 64)), b2 = tfv(t, gv, v128.load(src, 80));
+  const d0 = tfv(t, gv, v128.load(src, 96)), d1 = tfv(t, gv, v128.load(src, 112)), d2 = tfv(t, gv, v128.load(src, 128));
+  const row = <usize>4 * stride;
+  storeRowOfU(dst, stride, a0, a1, a2);
+  storeRowOfU(dst + row, stride, f32x4.mul(half, f32x4.add(f32x4.add(a0, b0), d0)), f32x4.mul(half, f32x4.add(f32x4.add(a1, b1), d1)), f32x4.mul(half, f32x4.add(f32x4.add(a2, b2), d2)));
+  storeRowOfU(dst + 2 * row, stride, f32x4.mul(half, f32x4.add(f32x4.sub(a0, b0), d0)), f32x4.mul(half, f32x4.add(f32x4.sub(a1, b1), d1)), f32x4.mul(half, f32x4.add(f32x4.sub(a2, b2), d2)));
+  storeRowOfU(dst + 3 * row, stride, d0, d1, d2);
 }
 
-const gg = memory.data(12 * 16, 16);
+/** A row (p, q, r) of G g times G^T: p, (p + q + r) / 2, (p - q + r) / 2, r, at dst + k * stride. */
+@inline function storeRowOfU(dst: usize, stride: usize, p: v128, q: v128, r: v128): void {
+  const half = f32x4.splat(0.5);
+  v128.store(dst, p);
+  v128.store(dst + stride, f32x4.mul(half, f32x4.add(f32x4.add(p, q), r)));
+  v128.store(dst + 2 * stride, f32x4.mul(half, f32x4.add(f32x4.sub(p, q), r)));
+  v128.store(dst + 3 * stride, r);
+}
 
 /** The 3x3 kernel of channel pair (co, ci); zeros past either end. */
 @inline function kernelOf(weight: usize, layerIn: i32, layerOut: i32, co: i32, ci: i32): usize {
