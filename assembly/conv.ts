@@ -3,7 +3,7 @@
 import { gemmBlock, MC, NC, NR, packBPlain } from './gemm';
 import { onesForward, onesScratch, onesTranspose, oneChannel } from './ones';
 import { tf, T_ONES } from './transform';
-import { EPI_NONE } from './epilogue';
+import { EPI_MAC, EPI_NONE, put1 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { keepsU, transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
 
@@ -92,9 +92,11 @@ function packBIm2col(x: usize, geom: usize, j0: i32, nc: i32, out: usize): void 
 
 /**
  * The sampled positions of `planes` planes (h x w) as compact planes (ho x wo), or with `scatter` the
- * reverse, into zero-filled planes. At stride 2 along rows, four outputs come from two vector loads.
+ * reverse, into zero-filled planes (or, with the epilogue EPI_MAC, planes holding relevance, which only
+ * the sampled positions change): the values pass through the epilogue (mode, operand at full + delta).
+ * At stride 2 along rows, four outputs come from two vector loads.
  */
-function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, scatter: bool): void {
+function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i32, wo: i32, sh: i32, sw: i32, scatter: bool, mode: i32 = EPI_NONE, delta: usize = 0): void {
   const zero = f32x4.splat(0);
   for (let c = 0; c < planes; c++) {
     for (let oh = 0; oh < ho; oh++) {
@@ -105,9 +107,16 @@ function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i3
         for (; ow + 4 <= wo && 2 * ow + 8 <= w; ow += 4) {
           const fp = f + (<usize>(2 * ow) << 2), sp = s + (<usize>ow << 2);
           if (scatter) {
-            const v = v128.load(sp);
-            v128.store(fp, v128.shuffle<f32>(v, zero, 0, 4, 1, 5));
-            v128.store(fp, v128.shuffle<f32>(v, zero, 2, 6, 3, 7), 16);
+            let v = v128.load(sp);
+            // The transposed pass's product x * c, x read at the sampled positions.
+            if (mode != EPI_NONE) v = f32x4.mul(v128.shuffle<f32>(v128.load(fp + delta), v128.load(fp + delta, 16), 0, 2, 4, 6), v);
+            let lo = v128.shuffle<f32>(v, zero, 0, 4, 1, 5), hi = v128.shuffle<f32>(v, zero, 2, 6, 3, 7);
+            if (mode == EPI_MAC) {
+              lo = f32x4.add(v128.load(fp), lo);
+              hi = f32x4.add(v128.load(fp, 16), hi);
+            }
+            v128.store(fp, lo);
+            v128.store(fp, hi, 16);
           } else {
             v128.store(sp, v128.shuffle<f32>(v128.load(fp), v128.load(fp, 16), 0, 2, 4, 6));
           }
@@ -115,7 +124,7 @@ function sample(full: usize, compact: usize, planes: i32, h: i32, w: i32, ho: i3
       }
       for (; ow < wo; ow++) {
         const fp = f + (<usize>(ow * sw) << 2), sp = s + (<usize>ow << 2);
-        if (scatter) store<f32>(fp, load<f32>(sp));
+        if (scatter) put1(fp, load<f32>(sp), mode, delta, 0);
         else store<f32>(sp, load<f32>(fp));
       }
     }
@@ -141,13 +150,13 @@ export function conv2d_keeps_winograd(geom: usize): bool {
 
 /**
  * Whether conv2d_forward (or, `transposed`, conv2d_transpose) of this geometry applies the epilogue set in
- * it (assembly/epilogue.ts). The others (the flat rule's all-ones weights, and transposes that scatter:
- * col2im, strided 1x1) must be given none; their caller does the step itself.
+ * it (assembly/epilogue.ts). The others (the flat rule's all-ones weights, and transposes by col2im)
+ * must be given none; their caller does the step itself.
  */
 export function conv2d_fuses(geom: usize, transposed: bool): bool {
   if (gi(geom, G_TW) == T_ONES) return false;
   if (!transposed) return true;
-  return transposeByWinograd(geom) || (isPointwise(geom) && !isSampled(geom));
+  return transposeByWinograd(geom) || isPointwise(geom) || isSampled(geom);
 }
 
 /** Scratch bytes conv2d_forward and conv2d_transpose need for this geometry. */
@@ -300,11 +309,10 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
     winograd_forward(tgeom, dy, weight, 0, dx, scratch, u, uReady, true);
     return;
   }
-  // col2im and the scatter of a sampled one add into dx, or skip positions; a pointwise GEMM writes all of it.
-  if (!pointwise || sampled) {
-    if (mode != EPI_NONE) unreachable(); // conv2d_fuses said no
-    memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
-  }
+  // col2im adds into dx and a sampled one's scatter skips positions, so dx starts at zero, unless the
+  // scatter adds to relevance already there (EPI_MAC); a pointwise GEMM writes all of it.
+  if (!pointwise && mode != EPI_NONE) unreachable(); // conv2d_fuses said no
+  if (!pointwise || (sampled && mode != EPI_MAC)) memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
   for (let n = 0; n < batch; n++) {
     const dyn = dy + (<usize>(n * cout * P) << 2);
     const dxn = dx + (<usize>(n * cin * h * w) << 2);
@@ -312,12 +320,13 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
       const nc = min(NC, P - jc);
       packBPlain(dyn, P, cout, jc, nc, bp);
       if (pointwise) {
-        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, (sampled ? cs : dxn) + (<usize>jc << 2), P, 0, false, ap, mode, delta, eps, tmp);
+        if (sampled) gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, cs + (<usize>jc << 2), P, 0, false, ap);
+        else gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, dxn + (<usize>jc << 2), P, 0, false, ap, mode, delta, eps, tmp);
       } else {
         gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, col, nc, 0, false, ap);
         col2im(col, geom, jc, nc, dxn);
       }
     }
-    if (sampled) sample(dxn, cs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), true);
+    if (sampled) sample(dxn, cs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), true, mode, delta);
   }
 }

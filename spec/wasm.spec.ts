@@ -188,16 +188,18 @@ describe('each layer and rule: wasm equals the reference', () => {
   });
 
   // A rule's divide runs inside its forward convolution and its product with x inside the transposed one
-  // (assembly/epilogue.ts), here Winograd (3x3) or pointwise (1x1). The Add hands x relevance first, so
-  // the convolution's then adds to it (the accumulating epilogue), as at a residual block's input. With
-  // a ReLU fused into the convolution, epsilon's z is computed again, its divide (epsilon 0.01) fused.
+  // (assembly/epilogue.ts), here Winograd (3x3), pointwise (1x1) or sampled (1x1 at stride 2, whose
+  // transpose scatters). The Add hands x relevance first (stride 1), or a second strided 1x1 does
+  // (stride 2, as at the entry of a Keras ResNet stage), so the convolution's then adds to it (the
+  // accumulating epilogue), as at a residual block's input. With a ReLU fused into the convolution,
+  // epsilon's z is computed again, its divide (epsilon 0.01) fused.
   it.prop([
     fc.record({
       batch: fc.integer({ min: 1, max: 2 }),
       c: fc.integer({ min: 16, max: 21 }),
       h: fc.integer({ min: 10, max: 17 }),
       w: fc.integer({ min: 10, max: 17 }),
-      k: fc.constantFrom(1, 3),
+      kernel: fc.constantFrom('1x1', '3x3', '1x1/2'),
       bias: fc.boolean(),
       relu: fc.boolean(),
       seed: fc.nat(),
@@ -206,19 +208,23 @@ describe('each layer and rule: wasm equals the reference', () => {
     fc.constantFrom<RuleSpec>({ rule: 'epsilon', epsilon: 0.01 }, { rule: 'epsilon', epsilon: 0.25 }, 'zplus', { rule: 'gamma', gamma: 0.25 }),
   ])('Conv2d whose input already holds relevance', (p, spec) => {
     const rng = new Random(p.seed);
-    const pad = (p.k - 1) / 2;
+    const k = p.kernel === '3x3' ? 3 : 1, stride = p.kernel === '1x1/2' ? 2 : 1;
+    const pad = (k - 1) / 2;
+    const conv = (name: string): GraphNode => ({
+      op: 'Conv2d', name, inputs: ['x'], inChannels: p.c, outChannels: p.c, kernel: [k, k], stride: [stride, stride],
+      pads: [pad, pad, pad, pad], dilation: [1, 1], groups: 1,
+      weight: rng.normals(p.c * p.c * k * k, 0.3), bias: p.bias ? rng.normals(p.c, 0.3) : null,
+    });
     const graph = new Graph({ name: 'x', shape: [p.c, p.h, p.w] }, [
-      {
-        op: 'Conv2d', name: 'conv', inputs: ['x'], inChannels: p.c, outChannels: p.c, kernel: [p.k, p.k], stride: [1, 1],
-        pads: [pad, pad, pad, pad], dilation: [1, 1], groups: 1,
-        weight: rng.normals(p.c * p.c * p.k * p.k, 0.3), bias: p.bias ? rng.normals(p.c, 0.3) : null,
-      },
+      conv('conv'),
       ...(p.relu ? [{ op: 'ReLU', name: 'relu', inputs: ['conv'] } as GraphNode] : []),
-      { op: 'Add', name: 'add', inputs: [p.relu ? 'relu' : 'conv', 'x'] },
+      ...(stride === 2 ? [conv('skip')] : []),
+      { op: 'Add', name: 'add', inputs: [p.relu ? 'relu' : 'conv', stride === 2 ? 'skip' : 'x'] },
     ]);
     const n = p.batch * p.c * p.h * p.w;
-    const rules = new Map<string, Rule>([['conv', createRule(spec)], ['relu', createRule('pass')], ['add', createRule('gradient')]]);
-    compare(graph, random(p.seed + 1, n), p.batch, rules, Float64Array.from(random(p.seed + 2, n)), `conv into held relevance ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
+    const nOut = p.batch * p.c * Math.ceil(p.h / stride) * Math.ceil(p.w / stride);
+    const rules = new Map<string, Rule>([['conv', createRule(spec)], ['skip', createRule(spec)], ['relu', createRule('pass')], ['add', createRule('gradient')]]);
+    compare(graph, random(p.seed + 1, n), p.batch, rules, Float64Array.from(random(p.seed + 2, nOut)), `conv into held relevance ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
   });
 
   it.prop([fc.record({ batch: fc.integer({ min: 1, max: 3 }), nin: fc.integer({ min: 1, max: 45 }), nout: fc.integer({ min: 1, max: 21 }), bias: fc.boolean(), seed: fc.nat() }), fc.constantFrom(...AFFINE_RULES)])(
