@@ -5,8 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
-import { Jimp } from 'jimp';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocessImage } from '../src/image/preprocess.js';
@@ -15,26 +13,7 @@ import { PREPROCESSING } from '../src/model/preprocessing.js';
 import { COLORMAPS } from '../src/render/colormaps.js';
 import { channelSum, heatmapRgb, normalizeMap } from '../src/render/heatmap.js';
 import { decodeNpy, encodeNpy } from '../src/render/npy.js';
-
-/** A minimal PNG of 8-bit samples: colour type 0 (gray), 4 (gray + alpha), 2 (RGB) or 6 (RGBA). */
-function png(width: number, height: number, colorType: 0 | 2 | 4 | 6, samples: number[]): Uint8Array {
-  const per = { 0: 1, 2: 3, 4: 2, 6: 4 }[colorType];
-  const raw = Buffer.alloc(height * (1 + width * per));
-  for (let y = 0; y < height; y++) for (let i = 0; i < width * per; i++) raw[y * (1 + width * per) + 1 + i] = samples[y * width * per + i];
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, colorType, 0, 0, 0], 8);
-  return new Uint8Array(Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]));
-}
+import { png, sampleImages, withExifOrientation } from './helpers/images.js';
 
 describe('decoding', () => {
   it('grayscale PNG: R = G = B = the gray level', async () => {
@@ -50,10 +29,7 @@ describe('decoding', () => {
     expect(Array.from(rgba.data)).toEqual([200 * a + 255 * (1 - a), 100 * a + 255 * (1 - a), 255 * (1 - a)].map(Math.fround));
   });
   it('BMP, GIF, TIFF and JPEG written by jimp come back with their pixels', async () => {
-    const src = new Jimp({ width: 4, height: 3, color: 0xff0000ff });
-    for (let i = 0; i < 12; i++) src.bitmap.data.set([i * 20, 255 - i * 20, 128, 255], i * 4);
-    for (const mime of ['image/bmp', 'image/gif', 'image/tiff', 'image/jpeg'] as const) {
-      const bytes = new Uint8Array(await src.getBuffer(mime));
+    for (const [mime, bytes] of Object.entries(await sampleImages())) {
       const img = await decodeImage(bytes, mime);
       expect([img.width, img.height], mime).toEqual([4, 3]);
       // Lossless formats exactly; GIF within jimp's palette quantisation, JPEG within its loss.
@@ -61,10 +37,22 @@ describe('decoding', () => {
       for (let i = 0; i < 12; i++) expect(Math.abs(img.data[i * 3] - i * 20), `${mime} pixel ${i}`).toBeLessThanOrEqual(tol);
     }
   });
+  it('a JPEG is turned as its EXIF orientation says (as viewers and jimp do)', async () => {
+    const jpeg = (await sampleImages())['image/jpeg'];
+    const plain = await decodeImage(jpeg);
+    const at = (img: { width: number; data: Float32Array }, x: number, y: number) => img.data[(y * img.width + x) * 3];
+    // 6: rotated 90 degrees clockwise for display; the displayed (x, y) is the stored (y, h - 1 - x).
+    const turned = await decodeImage(withExifOrientation(jpeg, 6));
+    expect([turned.width, turned.height]).toEqual([3, 4]);
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 3; x++) expect(at(turned, x, y)).toBe(at(plain, y, 2 - x));
+    // 3: upside down.
+    const flipped = await decodeImage(withExifOrientation(jpeg, 3));
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) expect(at(flipped, x, y)).toBe(at(plain, 3 - x, 2 - y));
+  });
   it('a file that is not an image, and a missing file', async () => {
-    await expect(decodeImage(new TextEncoder().encode('hello'), 'hello.txt')).rejects.toThrow(/cannot decode "hello.txt" as PNG, JPEG, BMP, GIF or TIFF/);
+    await expect(decodeImage(new TextEncoder().encode('hello'), 'hello.txt')).rejects.toThrow(/"hello.txt" is not a readable image: its first bytes are those of no PNG, JPEG, BMP, GIF or TIFF file/);
     await expect(decodeImage('/nonexistent/cat.png')).rejects.toThrow(/no image file "\/nonexistent\/cat.png"/);
-    await expect(decodeImage(png(2, 2, 2, [1, 2, 3]).subarray(0, 40), 'cut.png')).rejects.toThrow(/cannot decode "cut.png"/);
+    await expect(decodeImage(png(2, 2, 2, [1, 2, 3]).subarray(0, 40), 'cut.png')).rejects.toThrow(/"cut.png" is not a readable PNG image/);
   });
 });
 
