@@ -9,6 +9,7 @@ import { importKeras, parseModelJson, readWeights } from './keras/import.js';
 import { importOnnx } from './onnx/import.js';
 import { checkManifest, parseLabels, type ModelManifest } from './registry/manifest.js';
 import type { FetchProgress } from './registry/npm-fetch.js';
+import { directoryFiles, fetchBounded, readModelFile, urlFiles, type ModelFiles } from './files.js';
 
 export type { FetchProgress };
 
@@ -29,46 +30,8 @@ export type ModelSource = string | Uint8Array | ArrayBuffer;
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
 
-/** Reads files relative to a base: the file system in Node, Deno and Bun; fetch for URLs. */
-interface Files {
-  read(relative: string): Promise<Uint8Array>;
-  readSync?(relative: string): Uint8Array;
-}
-
-async function nodeFiles(dir: string): Promise<Files> {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
-  const resolve = (rel: string) => {
-    // A model file names its data files; it must not reach outside its own directory.
-    if (path.isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) fail('BAD_MODEL', `model names the data file "${rel}" outside its directory`);
-    return path.join(dir, rel);
-  };
-  const readSync = (rel: string) => {
-    const p = resolve(rel);
-    try {
-      return viewOf(fs.readFileSync(p));
-    } catch (e) {
-      return fail('NOT_FOUND', `cannot read "${p}", which the model needs: ${(e as Error).message}`);
-    }
-  };
-  return { read: async (rel) => readSync(rel), readSync };
-}
-
-function urlFiles(base: string): Files {
-  return {
-    async read(rel) {
-      const url = new URL(rel, base).toString();
-      let res: Response;
-      try {
-        res = await fetch(url);
-      } catch (e) {
-        return fail('FETCH_FAILED', `cannot fetch ${url}: ${(e as Error).message}`);
-      }
-      if (!res.ok) fail('NOT_FOUND', `fetching ${url} answered ${res.status} ${res.statusText}`);
-      return new Uint8Array(await res.arrayBuffer());
-    },
-  };
-}
+/** Largest model file read whole: a model.json, or an ONNX file (protobuf's own limit is 2 GiB). */
+export const MAX_MODEL_FILE_BYTES = 2 * 1024 ** 3;
 
 function modelInfo(name: string | undefined, options: LoadOptions, extra: Partial<ModelInfo> = {}): ModelInfo {
   const preprocessing = options.preprocessing ? checkPreprocessing(options.preprocessing, 'options.preprocessing') : extra.preprocessing;
@@ -82,15 +45,15 @@ function modelInfo(name: string | undefined, options: LoadOptions, extra: Partia
 }
 
 /** Loads an ONNX model from bytes (external data needs a path or URL source instead). */
-export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: Files, name?: string): Model {
-  const readExternal = files?.readSync ?? (() => fail('BAD_MODEL', 'this ONNX model keeps its weights in external files; load it from a path'));
+export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: ModelFiles, name?: string): Model {
+  const readExternal = files?.readRangeSync ?? (() => fail('BAD_MODEL', 'this ONNX model keeps its weights in external files; load it from a path'));
   const graph = importOnnx(bytes, { inputShape: options.inputShape, readExternal });
   return new Model(graph, modelInfo(name, options));
 }
 
-async function loadKeras(text: string, files: Files, options: LoadOptions, name: string | undefined, extra: Partial<ModelInfo> = {}): Promise<Model> {
+async function loadKeras(text: string, files: ModelFiles, options: LoadOptions, name: string | undefined, extra: Partial<ModelInfo> = {}): Promise<Model> {
   const json = parseModelJson(text);
-  const weights = await readWeights(json.weightsManifest, (p) => files.read(p));
+  const weights = await readWeights(json.weightsManifest, (p, limit) => files.read(p, limit));
   const { graph } = importKeras(json, weights);
   return new Model(graph, modelInfo(name, options, extra));
 }
@@ -109,7 +72,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     if (source.startsWith('file://')) source = (await import('node:url')).fileURLToPath(source);
     if (isUrl(source)) {
       const files = urlFiles(source);
-      const bytes = await files.read(source);
+      const bytes = await fetchBounded(source, MAX_MODEL_FILE_BYTES);
       if (/\.json([?#]|$)/.test(source)) return await loadKeras(new TextDecoder().decode(bytes), files, options, source);
       return loadOnnx(bytes, options, undefined, source);
     }
@@ -137,11 +100,10 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
     if (!found) fail('NOT_FOUND', `directory "${source}" holds no model.json or .onnx file`);
     file = path.join(file, found);
   }
-  const files = await nodeFiles(path.dirname(file));
+  const files = await directoryFiles(path.dirname(file));
   const name = path.basename(file);
-  if (file.endsWith('.json')) return loadKeras(fs.readFileSync(file, 'utf8'), files, options, name);
-  const bytes = viewOf(fs.readFileSync(file));
-  if (bytes[0] === 0x7b /* { */) return loadKeras(new TextDecoder().decode(bytes), files, options, name);
+  const bytes = await readModelFile(file, MAX_MODEL_FILE_BYTES);
+  if (file.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadKeras(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }
 
@@ -201,14 +163,10 @@ async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise
   const fs = await import('node:fs');
   const labels = manifest.labels ? parseLabels(fs.readFileSync(path.join(dir, manifest.labels), 'utf8'), `${manifest.name} labels`) : undefined;
   const modelFile = path.join(dir, manifest.model);
-  const files = await nodeFiles(path.dirname(modelFile));
+  const files = await directoryFiles(path.dirname(modelFile));
+  const bytes = await files.read(path.basename(modelFile), MAX_MODEL_FILE_BYTES);
   const extra: Partial<ModelInfo> = { arch: manifest.arch, labels, preprocessing: manifest.preprocessing };
-  if (manifest.format === 'keras') return loadKeras(fs.readFileSync(modelFile, 'utf8'), files, options, manifest.name, extra);
-  const model = loadOnnx(viewOf(fs.readFileSync(modelFile)), options, files, manifest.name);
+  if (manifest.format === 'keras') return loadKeras(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
+  const model = loadOnnx(bytes, options, files, manifest.name);
   return new Model(model.graph, modelInfo(manifest.name, options, extra));
-}
-
-/** A file's bytes as a plain Uint8Array over the Buffer's memory: `new Uint8Array(buffer)` would copy it. */
-function viewOf(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

@@ -54,7 +54,8 @@ export interface KerasModelJson {
 }
 
 /** Reads a weight shard named in model.json (a path relative to model.json). */
-export type ShardReader = (path: string) => Uint8Array | Promise<Uint8Array>;
+/** Reads a weight shard the model names; it must fail if the shard holds more than `limit` bytes. */
+export type ShardReader = (path: string, limit: number) => Uint8Array | Promise<Uint8Array>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -102,7 +103,8 @@ export async function readWeights(manifest: WeightGroup[], readShard: ShardReade
     const shards: Uint8Array[] = [];
     let total = 0;
     for (const p of group.paths) {
-      const bytes = await readShard(p);
+      // No shard may hold more than what the group still lacks: a link to a device cannot fill memory.
+      const bytes = await readShard(p, declared - total);
       shards.push(bytes);
       total += bytes.byteLength;
     }

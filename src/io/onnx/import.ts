@@ -50,8 +50,11 @@ export const ONNX_OPERATORS = [
 export const MIN_OPSET = 7;
 
 export interface OnnxImportOptions {
-  /** Reads an external data file that the model names (a path relative to the model file). */
-  readExternal?: (location: string) => Uint8Array;
+  /**
+   * Reads `length` bytes (to the end without one) at `offset` of an external data file the model names
+   * (a path relative to the model file); it must fail if the file does not hold them.
+   */
+  readExternal?: (location: string, offset: number, length: number | undefined) => Uint8Array;
   /** Per-sample input shape [C, H, W], needed when the model's input has symbolic H or W. */
   inputShape?: readonly [number, number, number];
 }
@@ -129,14 +132,15 @@ class TensorReader {
     const location = entries.get('location');
     if (!location) fail('BAD_MODEL', `${where} is stored externally but names no location`);
     if (!this.options.readExternal) fail('BAD_MODEL', `${where} is stored in the external file "${location}"; load the model from a path so its data files can be read`);
-    const file = this.options.readExternal(location);
     const offset = Number(entries.get('offset') ?? 0);
-    const length = entries.has('length') ? Number(entries.get('length')) : file.byteLength - offset;
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > file.byteLength) {
-      fail('BAD_MODEL', `${where}: external data offset ${entries.get('offset')} length ${entries.get('length')} lies outside "${location}" (${file.byteLength} bytes)`);
+    const length = entries.has('length') ? Number(entries.get('length')) : undefined;
+    if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
+      fail('BAD_MODEL', `${where}: external data offset ${entries.get('offset')} length ${entries.get('length')} are not byte counts`);
     }
-    return file.subarray(offset, offset + length);
+    // Only the declared bytes are read, never the whole file (which may be a link or a device).
+    return this.options.readExternal(location, offset, length);
   }
+
 }
 
 function attributes(n: NodeProto): Attrs {
