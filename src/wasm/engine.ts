@@ -25,6 +25,11 @@ interface Uploaded {
   winograd: number;
 }
 
+/** A relevance slot of the plan; the buffer in it changes when a ReLU hands its relevance over. */
+interface Slot {
+  buf: Buf;
+}
+
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 type Code = { code: number; gamma: number };
@@ -162,7 +167,10 @@ export class WasmSession implements Session<Buf> {
   private readonly values = new Map<string, Buf>();
   private readonly winners = new Map<string, number>();
   private readonly bnParams = new Map<string, { scale: number; shift: number }>();
-  private readonly slots = new Map<string, Buf>();
+  /** Each value's relevance slot; values whose lives do not overlap share one (the same object). */
+  private readonly slots = new Map<string, Slot>();
+  /** The slot that holds each planned buffer, by its address (hand-overs swap buffers between slots). */
+  private readonly slotAt = new Map<number, Slot>();
   private readonly filled = new Set<string>();
   /** Conv/Linear nodes whose stored value is their z = W x + b (no ReLU fused into it). */
   private readonly preActivation = new Set<string>();
@@ -294,12 +302,16 @@ export class WasmSession implements Session<Buf> {
   private planRelevance(): void {
     const { graph, batch } = this;
     const nodes = upstreamOf(graph, graph.logitsName);
-    const free = new Map<number, Buf[]>();
+    const free = new Map<number, Slot[]>();
     const take = (name: string) => {
       if (this.slots.has(name)) return;
       const n = batch * elements(graph.shape(name));
-      const reuse = free.get(n)?.pop();
-      this.slots.set(name, reuse ?? this.buffer(n, `the relevance of "${name}"`));
+      let slot = free.get(n)?.pop();
+      if (!slot) {
+        slot = { buf: this.buffer(n, `the relevance of "${name}"`) };
+        this.slotAt.set(slot.buf.ptr, slot);
+      }
+      this.slots.set(name, slot);
     };
     take(graph.logitsName);
     for (let i = nodes.length - 1; i >= 0; i--) {
@@ -307,7 +319,7 @@ export class WasmSession implements Session<Buf> {
       for (const src of node.inputs) take(src);
       const slot = this.slots.get(node.name);
       if (slot) {
-        const n = slot.n;
+        const n = slot.buf.n;
         if (!free.has(n)) free.set(n, []);
         free.get(n)!.push(slot);
       }
@@ -437,7 +449,7 @@ export class WasmSession implements Session<Buf> {
   }
 
   private slotOf(name: string, n: number): Buf {
-    const slot = this.slots.get(name);
+    const slot = this.slots.get(name)?.buf;
     if (!slot) return fail('BAD_GRAPH', `no relevance slot planned for "${name}"`);
     if (n !== slot.n) return fail('BAD_GRAPH', `relevance of ${n} values for "${name}", which has ${slot.n}`);
     return slot;
@@ -491,15 +503,15 @@ export class WasmSession implements Session<Buf> {
    * one's place in the plan: the two are the same size and each is free when the plan gives it out again.
    */
   private handOver(spent: Buf, slot: Buf): void {
-    for (const [name, s] of this.slots) {
-      if (s === spent) this.slots.set(name, slot);
-      else if (s === slot) this.slots.set(name, spent);
-    }
+    const [a, b] = [this.slotAt.get(spent.ptr)!, this.slotAt.get(slot.ptr)!];
+    [a.buf, b.buf] = [b.buf, a.buf];
+    this.slotAt.set(a.buf.ptr, a);
+    this.slotAt.set(b.buf.ptr, b);
     this.handedOver = true;
   }
 
   collected(name: string): Buf | undefined {
-    return this.filled.has(name) ? this.slots.get(name) : undefined;
+    return this.filled.has(name) ? this.slots.get(name)!.buf : undefined;
   }
 
   endNode(): void {
