@@ -4,7 +4,7 @@
  * panel's size, the .npy read back against the library's own numbers) and its errors and exit codes.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,9 +71,12 @@ describe('relprop explain on a small built model', () => {
   it('fails clearly, with exit code 1, on bad input', async () => {
     const cases: [string[], RegExp][] = [
       [['explain', 'nope.png', ...SMALL], /relprop: error: no image file "nope.png"/],
-      [['explain', join(ROOT, 'examples/CREDITS.md'), ...SMALL], /cannot decode ".*CREDITS.md" as PNG, JPEG, BMP, GIF or TIFF/],
+      [['explain', join(ROOT, 'examples/CREDITS.md'), ...SMALL], /".*CREDITS.md" is not a readable image: its first bytes are those of no PNG, JPEG, BMP, GIF or TIFF file/],
       [['explain', CHELSEA, ...SMALL, '--target', 'tabby'], /target "tabby": this model has no labels; give a class index/],
-      [['explain', CHELSEA, ...SMALL, '--target', '1000'], /class index 1000 is out of range: the model has classes 0 to 999/],
+      [['explain', CHELSEA, ...SMALL, '--target', '1000'], /target "1000" is not a class index: the model has classes 0\.\.999/],
+      [['explain', CHELSEA, ...SMALL, '--topk', '1.5'], /--topk must be a whole number from 1 to 1000, got "1\.5"/],
+      [['explain', CHELSEA, CHELSEA, ...SMALL], /the image ".*chelsea\.png" is given twice/],
+      [['info', 'resnet50-imagenet', '--model', 'x.onnx'], /give the model once: as the argument \("resnet50-imagenet"\) or as --model \("x\.onnx"\)/],
       [['explain', CHELSEA, '--model', 'missing.onnx'], /no model file "missing.onnx", and it is not a known model name/],
       [['explain', CHELSEA, '--model', join(ROOT, 'examples/chelsea.png')], /ONNX model: not a readable ONNX protobuf/],
       [['explain', CHELSEA, ...SMALL, '--composite', 'nonsense'], /unknown composite "nonsense"; known composites: epsilon, /],
@@ -86,6 +89,56 @@ describe('relprop explain on a small built model', () => {
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stdout, args.join(' ')).toBe('');
     }
+  });
+
+  it('output-folder mistakes are usage errors found before the model loads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    // Root ignores permission bits, so /proc and /sys (which take no files) stand in for a read-only place.
+    const cases: [string, RegExp][] = [
+      [file, /--out ".*a-file" is a file, not a folder/],
+      [join(file, 'sub'), /cannot create the output folder ".*a-file\/sub": part of the path is a file/],
+      ['', /--out is empty/],
+      ['/dev/null/x', /cannot create the output folder "\/dev\/null\/x": part of the path is a file/],
+      ['/proc/x', /cannot create the output folder "\/proc\/x": that place cannot hold files/],
+      ['/proc', /cannot write into the output folder "\/proc"/],
+      ['/sys/x', /cannot create the output folder "\/sys\/x": not permitted/],
+    ];
+    for (const [out, message] of cases) {
+      // A model that would take long to load: the error must come first (no "fetching", no stack trace).
+      const r = await relprop('explain', CHELSEA, '--model', 'resnet50-imagenet', '--out', out);
+      expect(r.code, out).toBe(1);
+      expect(r.stderr, out).toMatch(message);
+      expect(r.stderr, out).not.toMatch(/at .*\.ts:\d+|unexpected error/);
+    }
+  });
+
+  it('images of the same name get distinct outputs, keeping their relative paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    for (const sub of ['a', 'b']) {
+      mkdirSync(join(dir, sub));
+      copyFileSync(CHELSEA, join(dir, sub, 'chelsea.png'));
+    }
+    copyFileSync(join(ROOT, 'examples/rocket.jpg'), join(dir, 'a', 'chelsea.jpg'));
+    const out = join(dir, 'out');
+    const r = await relprop('explain', join(dir, 'a/chelsea.png'), join(dir, 'b/chelsea.png'), join(dir, 'a/chelsea.jpg'), ...SMALL, '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const panels = JSON.parse(r.stdout).images.map((i: { files: { panel: string } }) => i.files.panel);
+    expect(panels).toEqual(['a/chelsea.png', 'b/chelsea.png', 'a/chelsea.jpg'].map((f) => join(out, `${f}.epsilon-plus-flat.png`)));
+    for (const p of panels) expect(existsSync(p), p).toBe(true);
+    const two = await relprop('explain', join(dir, 'a/chelsea.png'), join(dir, 'b/chelsea.png'), ...SMALL, '--out', out, '--json');
+    expect(JSON.parse(two.stdout).images.map((i: { files: { panel: string } }) => i.files.panel)).toEqual(['a', 'b'].map((f) => join(out, f, 'chelsea.epsilon-plus-flat.png')));
+  });
+
+  it('a one-sided colour map is shown as |relevance| by default; asking for symmetric says what it does', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const plain = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--cmap', 'hot');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toBe('');
+    const asked = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--cmap', 'hot', '--normalize', 'symmetric');
+    expect(asked.code, asked.stderr).toBe(0);
+    expect(asked.stderr).toMatch(/note: --cmap hot is one-sided, and --normalize symmetric puts zero at its middle colour/);
   });
 
   it('--help everywhere', async () => {

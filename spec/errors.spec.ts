@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { buildModel, RelpropError } from '../src/index.js';
+import { explainImage, panelOf } from '../src/app/index.js';
+import { buildModel, loadModel, Model, RelpropError } from '../src/index.js';
 import { Graph } from '../src/model/graph.js';
 
 const model = buildModel('resnet18', { inputSize: 16, width: 4, numClasses: 5, seed: 3 });
@@ -80,6 +81,44 @@ describe('bad input gives a clear error', () => {
     expect(() => new Graph({ name: 'x', shape: [2, 4, 4] }, [{ ...conv, groups: 1, weight: new Float32Array(5) }])).toThrow(/weight has 5 values, expected 36/);
     expect(() => new Graph({ name: 'x', shape: [2, 2, 2] }, [{ ...conv, groups: 1, weight: new Float32Array(100), kernel: [5, 5], pads: [0, 0, 0, 0], inChannels: 2 }])).toThrow(/does not fit the 2x2 input/);
     expect(() => new Graph({ name: 'x', shape: [2, 4, 4] }, [{ ...conv, groups: 1, weight: new Float32Array(36), inputs: ['y'] }])).toThrow(/reads "y", which is not the graph input or an earlier node/);
+  });
+
+  it('a misspelt option is an error naming it, the nearest known one and all of them', async () => {
+    expect(() => buildModel('resnet18', { threds: 2 } as never)).toThrow(/buildModel: unknown option "threds"; known options: seed, inputSize/);
+    expect(() => buildModel('resnet18', { sed: 2 } as never)).toThrow(/unknown option "sed" \(did you mean "seed"\?\)/);
+    await rejects(model.explain(good, { compsite: 'epsilon' } as never), 'BAD_OPTION', /model\.explain: unknown option "compsite" \(did you mean "composite"\?\); known options: batch, backend, memoryLimit, kernels, target, initial, composite, layers/);
+    await rejects(model.forward(good, { composite: 'epsilon' } as never), 'BAD_OPTION', /model\.forward: unknown option "composite"; known options: batch, backend, memoryLimit, kernels$/);
+    await rejects(model.gradient(good, { layers: true } as never), 'BAD_OPTION', /model\.gradient: unknown option "layers"/);
+    await rejects(model.predict(good, { bacth: 1 } as never), 'BAD_OPTION', /unknown option "bacth" \(did you mean "batch"\?\)/);
+    await rejects(loadModel('resnet50-imagenet', { cachedir: '/tmp' } as never), 'BAD_OPTION', /loadModel: unknown option "cachedir" \(did you mean "cacheDir"\?\)/);
+    await rejects(explainImage(model, new Uint8Array(8), { topK: 3 } as never), 'BAD_OPTION', /explainImage: unknown option "topK" \(did you mean "topk"\?\)/);
+    await rejects(model.explain(good, 'epsilon' as never), 'BAD_OPTION', /options must be an object, got string/);
+    // Options left undefined count as not given (so spreading optional settings works).
+    await model.explain(good, { composite: undefined, target: undefined });
+  });
+
+  it('the library takes targets as the CLI does: index, digits, label in any case, top1; NaN is named', async () => {
+    const labelled = new Model(model.graph, { labels: ['tench', 'Egyptian_cat', 'tiger cat', 'b', 'c'] });
+    const top = (await labelled.explain(good)).target;
+    for (const t of [1, '1', ' 1 ', 'egyptian cat', 'EGYPTIAN_CAT', 'egyptian-cat']) expect((await labelled.explain(good, { target: t })).target, String(t)).toBe(1);
+    expect((await labelled.explain(good, { target: 'Tiger_Cat' })).target).toBe(2);
+    expect((await labelled.explain(good, { target: 'top1' })).target).toBe(top);
+    expect((await labelled.gradient(good, { target: 'tench' })).targets).toEqual([0]);
+    await rejects(labelled.explain(good, { target: NaN }), 'BAD_TARGET', /target NaN is not a class index/);
+    await rejects(labelled.explain(good, { target: 'egyptian' }), 'BAD_TARGET', /unknown label "egyptian"; did you mean "Egyptian_cat"\?/);
+    await rejects(labelled.explain(good, { target: '5' }), 'BAD_TARGET', /target "5" is not a class index: the model has classes 0\.\.4/);
+    await rejects(labelled.explain(good, { target: {} as never }), 'BAD_TARGET', /target \{\} is not a class index or label/);
+    await rejects(explainImage(labelled, new Uint8Array(8), { target: 'zebra' }), 'BAD_TARGET', /unknown label "zebra"/);
+  });
+
+  it('panel sizes are bounded: NaN, fractional or huge heights are refused, very wide photos shrink', async () => {
+    const x = { target: { index: 0, label: 'a', probability: 1, logit: 1 }, photo: { width: 4, height: 2, data: new Float32Array(24) }, map: new Float32Array(4), prepared: { height: 2, width: 2, window: { x: 0, y: 0, width: 4, height: 2 } } } as never;
+    for (const height of [NaN, 1.5, 0, 1e9]) await rejects(panelOf(x, { height }), 'BAD_OPTION', /panel height must be an integer from 16 to 4096 pixels/);
+    await rejects(panelOf(x, { hieght: 10 } as never), 'BAD_OPTION', /panelOf: unknown option "hieght" \(did you mean "height"\?\)/);
+    const wide = { ...(x as object), photo: { width: 200_000, height: 2, data: new Float32Array(1_200_000) } } as never;
+    const p = await panelOf(wide);
+    expect(p.width * p.height).toBeLessThanOrEqual(48e6 + p.width * 28);
+    await rejects(panelOf(wide, { height: 224 }), 'BAD_OPTION', /would have \d+x224 pixels, more than 48 million; give a smaller height/);
   });
 
   it('a disposed model refuses work', async () => {

@@ -9,7 +9,7 @@ export type { LayerRelevance } from './engine/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';
 export { softmaxRows as softmax } from './reference/forward.js';
 export { exportOnnx } from './io/onnx/export.js';
-export { loadModel, knownModels, cacheEntry, type LoadOptions, type ModelSource, type FetchProgress } from './io/load.js';
+export { loadModel, knownModels, cacheEntry, verifyCached, type LoadOptions, type ModelSource, type FetchProgress } from './io/load.js';
 export { importOnnx, ONNX_OPERATORS, type OnnxImportOptions } from './io/onnx/import.js';
 export { importKeras, parseModelJson, readWeights, KERAS_LAYERS } from './io/keras/import.js';
 export type { ModelManifest } from './io/registry/manifest.js';

@@ -3,10 +3,12 @@
  * chosen class, and render. The CLI is a thin layer over this; so can a server or a notebook be.
  */
 import { fail } from '../errors.js';
+import { checkOptions } from '../options.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
 import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
 import type { CompositeSpec } from '../composites.js';
-import type { Backend, Model } from '../model/model.js';
+import type { Backend, Model, Target } from '../model/model.js';
+import { classOf } from '../model/validate.js';
 import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
 import { softmaxRows as softmax } from '../reference/forward.js';
 import { channelSum } from '../render/heatmap.js';
@@ -36,10 +38,14 @@ export interface ImageExplanation {
 export interface ExplainImageOptions {
   composite?: CompositeSpec;
   /** 'top1' (default), a class index, or a label. */
-  target?: string | number;
+  target?: Target;
   topk?: number;
   backend?: Backend;
 }
+
+const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend'] as const satisfies readonly (keyof ExplainImageOptions)[];
+
+const PANEL_OPTIONS = ['cmap', 'normalize', 'clipPercentile', 'overlay', 'caption', 'height', 'composite', 'modelName'] as const;
 
 export function labelOf(model: Model, index: number): string {
   return model.info.labels?.[index] ?? `class ${index}`;
@@ -52,41 +58,28 @@ export function preprocessingOf(model: Model): Preprocessing {
   return preprocessingForSize(p, h, w);
 }
 
-/**
- * The class a target names: an index (as a number or digits) or a label (case and _/space insensitive);
- * undefined for 'top1' (or none), which the explanation resolves from the logits.
- */
-export function resolveClass(model: Model, spec: string | number | undefined): number | undefined {
-  if (spec === undefined || spec === 'top1') return undefined;
-  const n = typeof spec === 'number' ? spec : /^\d+$/.test(spec) ? Number(spec) : NaN;
-  if (!Number.isNaN(n)) {
-    if (!Number.isInteger(n) || n < 0 || n >= model.numClasses) fail('BAD_TARGET', `class index ${spec} is out of range: the model has classes 0 to ${model.numClasses - 1}`);
-    return n;
-  }
-  const key = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, '_');
-  const labels = model.info.labels ?? [];
-  const i = labels.findIndex((l) => key(l) === key(String(spec)));
-  if (i >= 0) return i;
-  if (labels.length === 0) fail('BAD_TARGET', `target "${spec}": this model has no labels; give a class index`);
-  const near = labels.filter((l) => key(l).includes(key(String(spec))) || key(String(spec)).includes(key(l))).slice(0, 8);
-  return fail('BAD_TARGET', `unknown label "${spec}"${near.length ? `; did you mean ${near.map((l) => `"${l}"`).join(', ')}?` : ''} (give a label of the model or a class index)`);
+/** The class a target names (see classOf), or undefined for 'top1'. */
+export function resolveClass(model: Model, spec: Target | undefined): number | undefined {
+  return classOf(spec, model.numClasses, model.info.labels);
 }
 
 export async function explainImage(model: Model, source: string | Uint8Array, options: ExplainImageOptions = {}): Promise<ImageExplanation> {
+  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImage');
   if (model.inputShape[0] !== 3) fail('BAD_INPUT', `the model takes ${model.inputShape[0]}-channel inputs; photos give 3 (RGB)`);
+  const topk = options.topk ?? 5;
+  if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
+  // Checked before the photo is decoded; one pass then: explain picks the top-1 class itself.
+  const target = resolveClass(model, options.target);
   const t0 = performance.now();
   const where = typeof source === 'string' ? source : 'image bytes';
   const photo = await decodeImage(source, where);
   const prepared = preprocessImage(photo, preprocessingOf(model));
   const t1 = performance.now();
-  // One pass: explain picks the top-1 class itself when no target is given, and returns every logit.
-  const index = resolveClass(model, options.target);
-  const e = await model.explain(prepared.input, { composite: options.composite, target: index, backend: options.backend });
+  const e = await model.explain(prepared.input, { composite: options.composite, target, backend: options.backend });
   const probs = softmax(e.logits, 1);
   const t2 = performance.now();
-  const target = e.target;
   const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: probs[i], logit: e.logits[i] });
-  const k = Math.min(Math.max(1, options.topk ?? 5), probs.length);
+  const k = Math.min(topk, probs.length);
   const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
   const [c, h, w] = model.inputShape;
   return {
@@ -94,7 +87,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
     photo,
     prepared,
     top: order.map(score),
-    target: score(target),
+    target: score(e.target),
     relevance: e.relevance,
     map: channelSum(e.relevance, c, h, w),
     milliseconds: { preprocess: t1 - t0, explain: t2 - t1 },
@@ -102,7 +95,8 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
 }
 
 /** The panel PNG of an explanation: photo | heatmap | overlay, captioned with the explained class. */
-export function panelOf(x: ImageExplanation, options: PanelOptions & { composite?: string; modelName?: string } = {}): Promise<RenderedPanel> {
+export async function panelOf(x: ImageExplanation, options: PanelOptions & { composite?: string; modelName?: string } = {}): Promise<RenderedPanel> {
+  checkOptions(options, PANEL_OPTIONS, 'panelOf');
   const caption =
     options.caption ??
     `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${options.composite ?? 'epsilon-plus-flat'}${options.modelName ? ` | ${options.modelName}` : ''}`;

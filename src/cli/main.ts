@@ -44,7 +44,7 @@ modelOptions(
   .option('--out <dir>', 'where to write the panels', 'relprop-out')
   .addOption(new Option('--cmap <name>', 'colour map').choices(Object.keys(COLORMAPS)).default('bwr'))
   .option('--overlay <opacity>', 'opacity of the heatmap over the photo, 0 to 1', '0.5')
-  .option('--normalize <mode>', 'symmetric (0 in the middle of the colour map), absolute or minmax', 'symmetric')
+  .option('--normalize <mode>', 'symmetric (0 in the middle of the colour map), absolute (|R|) or minmax (default: symmetric for the signed colour maps, absolute for hot and gray)')
   .option('--clip <percentile>', 'saturate the colours at this percentile of |relevance| (e.g. 99.5)')
   .option('--npy', 'also write the raw relevance as a NumPy .npy file, shape (1, 3, H, W)')
   .option('--json', 'print a machine-readable result instead of text')
@@ -54,6 +54,7 @@ modelOptions(
 program
   .command('models')
   .description('list the known model names and whether they are cached')
+  .option('--verify', 'check every cached file against the SHA-256 recorded when it was fetched')
   .action(modelsCommand);
 
 modelOptions(

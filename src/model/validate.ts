@@ -41,25 +41,43 @@ function position(i: number, shape: readonly number[]): string {
   return `channel ${Math.floor(i / (h * w))}, row ${Math.floor(i / w) % h}, column ${i % w}`;
 }
 
-/** One target class per image: defaults to each image's top-1 class. */
-export function resolveTargets(target: unknown, logits: ArrayLike<number>, batch: number, numClasses: number, labels?: readonly string[]): number[] {
-  const argmax = (b: number) => {
+/**
+ * The class one target names: an index (a number, or a string of digits), a label (case-, space- and
+ * underscore-insensitive, as "egyptian cat" for "Egyptian_cat"), or undefined for 'top1' (the image's
+ * top class, known once the logits are). The library and the CLI both resolve targets here.
+ */
+export function classOf(target: unknown, numClasses: number, labels: readonly string[] | undefined, where = ''): number | undefined {
+  if (target === undefined || target === null || target === 'top1') return undefined;
+  const shown = typeof target === 'string' ? `"${target}"` : typeof target === 'number' ? String(target) : JSON.stringify(target) ?? String(target);
+  const index = typeof target === 'number' ? target : typeof target === 'string' && /^\s*\d+\s*$/.test(target) ? Number(target) : undefined;
+  if (index !== undefined) {
+    if (!Number.isInteger(index) || index < 0 || index >= numClasses) {
+      fail('BAD_TARGET', `target ${shown}${where} is not a class index: the model has classes 0..${numClasses - 1}`);
+    }
+    return index;
+  }
+  if (typeof target !== 'string') return fail('BAD_TARGET', `target ${shown}${where} is not a class index or label`);
+  const key = (l: string) => l.toLowerCase().trim().replace(/[\s_-]+/g, '_');
+  const i = labels ? labels.findIndex((l) => key(l) === key(target)) : -1;
+  if (i >= 0) return i;
+  if (!labels?.length) return fail('BAD_TARGET', `target ${shown}${where}: this model has no labels; give a class index 0..${numClasses - 1}`);
+  const near = labels.filter((l) => key(l).includes(key(target)) || key(target).includes(key(l))).slice(0, 8);
+  return fail('BAD_TARGET', `unknown label ${shown}${where}${near.length ? `; did you mean ${near.map((l) => `"${l}"`).join(', ')}?` : ''} (give a label of the model, a class index or 'top1')`);
+}
+
+/** One target per image (undefined: its top-1 class), checked before anything runs. */
+export function parseTargets(target: unknown, batch: number, numClasses: number, labels?: readonly string[]): (number | undefined)[] {
+  const list = Array.isArray(target) ? target : Array.from({ length: batch }, () => target);
+  if (list.length !== batch) fail('BAD_TARGET', `got ${list.length} targets for a batch of ${batch} images`);
+  return list.map((t, b) => classOf(t, numClasses, labels, batch > 1 ? ` (image ${b})` : ''));
+}
+
+/** Each image's target, its top-1 class where none was given. */
+export function resolveTargets(targets: readonly (number | undefined)[], logits: ArrayLike<number>, numClasses: number): number[] {
+  return targets.map((t, b) => {
+    if (t !== undefined) return t;
     let best = 0;
     for (let k = 1; k < numClasses; k++) if (logits[b * numClasses + k] > logits[b * numClasses + best]) best = k;
     return best;
-  };
-  if (target === undefined || target === null) return Array.from({ length: batch }, (_, b) => argmax(b));
-  const list = Array.isArray(target) ? target : Array.from({ length: batch }, () => target);
-  if (list.length !== batch) fail('BAD_TARGET', `got ${list.length} targets for a batch of ${batch} images`);
-  return list.map((t, b) => {
-    if (typeof t === 'string' && labels) {
-      const k = labels.indexOf(t);
-      if (k < 0) fail('BAD_TARGET', `unknown class label "${t}"`);
-      return k;
-    }
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= numClasses) {
-      fail('BAD_TARGET', `target ${JSON.stringify(t)}${batch > 1 ? ` (image ${b})` : ''} is not a class index: the model has classes 0..${numClasses - 1}`);
-    }
-    return t;
   });
 }

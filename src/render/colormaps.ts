@@ -10,9 +10,14 @@ const hot: ColorMap = (t) => [clip(3 * t), clip(3 * t - 1), clip(3 * t - 2)];
 /** Zennit's cold: black, blue, cyan. */
 const cold: ColorMap = (t) => [0, clip(2 * t - 1), clip(2 * t)];
 
-export const COLORMAPS: Readonly<Record<string, { map: ColorMap; description: string }>> = {
+/**
+ * `signed`: a diverging map, zero in its middle (t = 0.5), for relevance with its sign; the others run
+ * from nothing to most, for magnitudes.
+ */
+export const COLORMAPS: Readonly<Record<string, { map: ColorMap; description: string; signed: boolean }>> = {
   bwr: {
     description: 'blue (negative), white (zero), red (positive); Zennit\'s bu_wh_rd, matplotlib\'s bwr',
+    signed: true,
     map: (t) => {
       const s = 2 * t - 1;
       return s >= 0 ? [1, 1 - clip(s), 1 - clip(s)] : [1 - clip(-s), 1 - clip(-s), 1];
@@ -20,6 +25,7 @@ export const COLORMAPS: Readonly<Record<string, { map: ColorMap; description: st
   },
   seismic: {
     description: 'dark blue, blue, white (zero), red, dark red; matplotlib\'s seismic',
+    signed: true,
     map: (t) => {
       const stops: [number, number, number, number][] = [
         [0, 0, 0, 0.3],
@@ -39,6 +45,7 @@ export const COLORMAPS: Readonly<Record<string, { map: ColorMap; description: st
   },
   coldnhot: {
     description: 'cyan, blue, black (zero), red, yellow, white; Zennit\'s coldnhot',
+    signed: true,
     map: (t) => {
       const s = 2 * t - 1;
       const h = hot(clip(s));
@@ -46,8 +53,8 @@ export const COLORMAPS: Readonly<Record<string, { map: ColorMap; description: st
       return [h[0] + c[0], h[1] + c[1], h[2] + c[2]];
     },
   },
-  hot: { description: 'black, red, yellow, white; Zennit\'s hot (for positive-only maps)', map: hot },
-  gray: { description: 'black to white', map: (t) => [clip(t), clip(t), clip(t)] },
+  hot: { description: 'black, red, yellow, white; Zennit\'s hot (one-sided: shows |relevance| by default)', map: hot, signed: false },
+  gray: { description: 'black to white (one-sided: shows |relevance| by default)', map: (t) => [clip(t), clip(t), clip(t)], signed: false },
 };
 
 export function colormap(name: string): ColorMap {

@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import { colormap } from './colormaps.js';
+import { colormap, COLORMAPS } from './colormaps.js';
 
 export type Normalization = 'symmetric' | 'absolute' | 'minmax';
 export const NORMALIZATIONS: readonly Normalization[] = ['symmetric', 'absolute', 'minmax'];
@@ -8,8 +8,10 @@ export interface HeatmapOptions {
   /** Colour map name (default 'bwr'). */
   cmap?: string;
   /**
-   * 'symmetric' (default, as Zennit's imgify(symmetric=True)): [-m, m] -> [0, 1] with m = max |R|, so
-   * zero is the middle of the colour map; 'absolute': |R| / m; 'minmax': [min, max] -> [0, 1].
+   * 'symmetric' (as Zennit's imgify(symmetric=True)): [-m, m] -> [0, 1] with m = max |R|, so zero is
+   * the middle of the colour map; 'absolute': |R| / m; 'minmax': [min, max] -> [0, 1]. Default: the
+   * colour map's own, symmetric for the signed maps and absolute for the one-sided ones (hot, gray),
+   * whose middle colour would otherwise paint every pixel without relevance.
    */
   normalize?: Normalization;
   /** Clip at this percentile of |R| (e.g. 99.5) instead of the maximum, so a few pixels do not wash out the rest. */
@@ -32,10 +34,16 @@ function percentile(values: Float32Array, p: number): number {
   return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 
+/** The normalization the options ask for, or the colour map's own. */
+export function normalizationOf(options: HeatmapOptions): Normalization {
+  const mode = options.normalize ?? (COLORMAPS[options.cmap ?? 'bwr']?.signed === false ? 'absolute' : 'symmetric');
+  if (!NORMALIZATIONS.includes(mode)) fail('BAD_OPTION', `unknown normalization "${mode}"; known: ${NORMALIZATIONS.join(', ')}`);
+  return mode;
+}
+
 /** Maps a relevance map to [0, 1] positions on the colour map. */
 export function normalizeMap(map: Float32Array, options: HeatmapOptions = {}): Float32Array {
-  const mode = options.normalize ?? 'symmetric';
-  if (!NORMALIZATIONS.includes(mode)) fail('BAD_OPTION', `unknown normalization "${mode}"; known: ${NORMALIZATIONS.join(', ')}`);
+  const mode = normalizationOf(options);
   const p = options.clipPercentile;
   if (p !== undefined && !(p > 0 && p <= 100)) fail('BAD_OPTION', `clipPercentile must be in (0, 100], got ${p}`);
   for (const v of map) if (!Number.isFinite(v)) fail('BAD_INPUT', 'relevance holds NaN or infinite values; nothing sensible can be drawn');

@@ -5,7 +5,7 @@ import type { RgbImage } from '../image/decode.js';
 import type { InputWindow } from '../image/preprocess.js';
 import { resizeBilinear } from '../image/resize.js';
 import { colormap } from './colormaps.js';
-import { normalizeMap, type HeatmapOptions } from './heatmap.js';
+import { normalizationOf, normalizeMap, type HeatmapOptions } from './heatmap.js';
 
 export interface PanelOptions extends HeatmapOptions {
   /** Opacity of the heatmap over the photo (default 0.5). */
@@ -23,6 +23,10 @@ export interface RenderedPanel {
 }
 
 const GAP = 8;
+/** Panel heights accepted, and most pixels a panel may have (48 million: 192 MB of RGBA). */
+const MIN_HEIGHT = 16;
+const MAX_HEIGHT = 4096;
+const MAX_PANEL_PIXELS = 48e6;
 const CAPTION = 28;
 
 /**
@@ -32,9 +36,17 @@ const CAPTION = 28;
 export async function renderPanel(photo: RgbImage, map: Float32Array, mapHeight: number, mapWidth: number, window: InputWindow, options: PanelOptions = {}): Promise<RenderedPanel> {
   const alpha = options.overlay ?? 0.5;
   if (!(alpha >= 0 && alpha <= 1)) fail('BAD_OPTION', `overlay opacity must be between 0 and 1, got ${alpha}`);
-  const dh = Math.round(options.height ?? Math.min(Math.max(photo.height, 224), 512));
+  if (options.height !== undefined && !(Number.isInteger(options.height) && options.height >= MIN_HEIGHT && options.height <= MAX_HEIGHT)) {
+    fail('BAD_OPTION', `panel height must be an integer from ${MIN_HEIGHT} to ${MAX_HEIGHT} pixels, got ${options.height}`);
+  }
+  // Kept under MAX_PANEL_PIXELS: the default height shrinks for a very wide photo; a given one fails.
+  const fit = Math.floor(Math.sqrt(MAX_PANEL_PIXELS / 3 / (photo.width / photo.height)));
+  const dh = options.height ?? Math.max(1, Math.min(Math.max(photo.height, 224), 512, fit));
   const scale = dh / photo.height;
   const dw = Math.max(1, Math.round(photo.width * scale));
+  if (3 * dw * dh > MAX_PANEL_PIXELS) {
+    fail('BAD_OPTION', `a panel of the ${photo.width}x${photo.height} photo at height ${dh} would have ${3 * dw}x${dh} pixels, more than ${MAX_PANEL_PIXELS / 1e6} million${options.height !== undefined ? '; give a smaller height' : ''}`);
+  }
   const shown = resizeBilinear(photo.data, photo.height, photo.width, 3, dh, dw);
 
   // Heatmap positions (0..1 on the colour map) resized onto the window the network saw.
@@ -45,7 +57,7 @@ export async function renderPanel(photo: RgbImage, map: Float32Array, mapHeight:
   const wh = Math.max(1, Math.round(window.height * scale));
   const tWin = resizeBilinear(t, mapHeight, mapWidth, 1, wh, ww);
   const cmap = colormap(options.cmap ?? 'bwr');
-  const zero = cmap(options.normalize === 'absolute' || options.normalize === 'minmax' ? 0 : 0.5);
+  const zero = cmap(normalizationOf(options) === 'symmetric' ? 0.5 : 0);
   const heat = new Float32Array(dh * dw * 3);
   const inside = new Uint8Array(dh * dw);
   for (let y = 0; y < dh; y++) {

