@@ -74,6 +74,7 @@ describe('relprop explain on a small built model', () => {
       [['explain', join(ROOT, 'examples/CREDITS.md'), ...SMALL], /".*CREDITS.md" is not a readable image: its first bytes are those of no PNG, JPEG, BMP, GIF or TIFF file/],
       [['explain', CHELSEA, ...SMALL, '--target', 'tabby'], /target "tabby": this model has no labels; give a class index/],
       [['explain', CHELSEA, ...SMALL, '--target', '1000'], /target "1000" is not a class index: the model has classes 0\.\.999/],
+      [['explain', CHELSEA, '--arch', 'resnet18', '--input-size', '30000'], /a run of 1 image of 3x30000x30000 needs at least \d+ MiB of wasm memory/],
       [['explain', CHELSEA, ...SMALL, '--topk', '1.5'], /--topk must be a whole number from 1 to 1000, got "1\.5"/],
       [['explain', CHELSEA, CHELSEA, ...SMALL], /the image ".*chelsea\.png" is given twice/],
       [['info', 'resnet50-imagenet', '--model', 'x.onnx'], /give the model once: as the argument \("resnet50-imagenet"\) or as --model \("x\.onnx"\)/],

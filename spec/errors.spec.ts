@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { explainImage, panelOf } from '../src/app/index.js';
-import { buildModel, loadModel, Model, RelpropError } from '../src/index.js';
+import { buildModel, exportOnnx, loadModel, Model, RelpropError } from '../src/index.js';
+
+const CHELSEA = new URL('../examples/chelsea.png', import.meta.url).pathname;
 import { Graph } from '../src/model/graph.js';
 
 const model = buildModel('resnet18', { inputSize: 16, width: 4, numClasses: 5, seed: 3 });
@@ -119,6 +121,17 @@ describe('bad input gives a clear error', () => {
     const p = await panelOf(wide);
     expect(p.width * p.height).toBeLessThanOrEqual(48e6 + p.width * 28);
     await rejects(panelOf(wide, { height: 224 }), 'BAD_OPTION', /would have \d+x224 pixels, more than 48 million; give a smaller height/);
+  });
+
+  it('a model whose input cannot fit is refused from its shapes, before the photo is prepared', async () => {
+    // An ONNX file declaring a [1, 3, 20000, 20000] input, as a user might download one.
+    const huge = await loadModel(exportOnnx(buildModel('resnet18', { inputSize: 20000, width: 4, numClasses: 5 })));
+    const rss = process.memoryUsage().rss;
+    await rejects(explainImage(huge, CHELSEA), 'MEMORY_LIMIT', /a run of 1 image of 3x20000x20000 needs at least \d+ MiB of wasm memory \(weights and activations\), more than the 4 GiB wasm32 can address/);
+    const big = buildModel('resnet18', { inputSize: 3000, numClasses: 5 });
+    await rejects(explainImage(big, CHELSEA), 'MEMORY_LIMIT', /3x3000x3000 needs at least \d+ MiB .*over the limit of 3072 MiB \(raise it with the memoryLimit option\)/);
+    expect(() => big.checkMemory({ memoryLimit: 64 * 1024 ** 2 })).toThrow(/over the limit of 64 MiB/);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 ** 2);
   });
 
   it('a disposed model refuses work', async () => {

@@ -70,6 +70,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
   if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
   // Checked before the photo is decoded; one pass then: explain picks the top-1 class itself.
   const target = resolveClass(model, options.target);
+  if (options.backend !== 'reference') model.checkMemory();
   const t0 = performance.now();
   const where = typeof source === 'string' ? source : 'image bytes';
   const photo = await decodeImage(source, where);

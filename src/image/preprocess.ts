@@ -1,5 +1,6 @@
 import type { Preprocessing } from '../model/preprocessing.js';
-import type { RgbImage } from './decode.js';
+import { fail } from '../errors.js';
+import { MAX_PIXELS, type RgbImage } from './decode.js';
 import { resizeBilinear } from './resize.js';
 
 /** Where the network's input came from in the photo, so a heatmap can be laid back onto it. */
@@ -24,6 +25,7 @@ export interface PreparedImage {
 /** Resizes (and crops) a photo and normalises it as the model's preprocessing says. */
 export function preprocessImage(image: RgbImage, p: Preprocessing): PreparedImage {
   const [outH, outW] = p.size;
+  if (outH * outW > MAX_PIXELS) fail('BAD_INPUT', `the model's input is ${outH}x${outW} pixels, more than the ${MAX_PIXELS / 1e6} megapixels a photo is prepared for`);
   let rgb: Float32Array;
   let window: InputWindow;
   if (p.resize === 'stretch') {

@@ -3,8 +3,8 @@ import { fail } from '../errors.js';
 import { propagate } from '../engine/propagate.js';
 import type { Engine, LayerRelevance } from '../engine/types.js';
 import { referenceEngine } from '../reference/engine.js';
-import { DEFAULT_MEMORY_LIMIT } from '../wasm/arena.js';
-import { WasmEngine } from '../wasm/engine.js';
+import { DEFAULT_MEMORY_LIMIT, WASM32_MAX } from '../wasm/arena.js';
+import { leastRunBytes, WasmEngine } from '../wasm/engine.js';
 import { defaultKernelBuild, type KernelBuild } from '../wasm/load.js';
 import { softmaxRows } from '../reference/forward.js';
 import { gradientRule } from '../rules/gradient.js';
@@ -154,6 +154,20 @@ export class Model {
     const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
     const r = this.propagate(await this.engine(options), graph, input, options, rules, options.initial ?? 'one-hot', false);
     return { gradient: r.relevance, logits: r.logits, targets: r.targets };
+  }
+
+  /**
+   * Fails with MEMORY_LIMIT, from the shapes alone and before anything is allocated, if a wasm run of
+   * `batch` images cannot fit under `memoryLimit` (the image helpers call it before preparing a photo).
+   */
+  checkMemory(options: Pick<RunOptions, 'batch' | 'memoryLimit'> = {}): void {
+    const batch = options.batch ?? 1;
+    const limit = Math.min(options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, WASM32_MAX);
+    const need = leastRunBytes(this.canonicalGraph(true), batch);
+    if (need > limit) {
+      const [c, h, w] = this.inputShape;
+      fail('MEMORY_LIMIT', `a run of ${batch} image${batch > 1 ? 's' : ''} of ${c}x${h}x${w} needs at least ${(need / 1024 ** 2).toFixed(0)} MiB of wasm memory (weights and activations)${need > WASM32_MAX ? ', more than the 4 GiB wasm32 can address: use a smaller input' : `, over the limit of ${(limit / 1024 ** 2).toFixed(0)} MiB (raise it with the memoryLimit option)`}`);
+    }
   }
 
   /** Releases engine memory; the model cannot be used afterwards. */

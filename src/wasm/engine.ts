@@ -72,6 +72,22 @@ function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, 
   f[GEOM.epilogueEps] = epilogue.eps;
 }
 
+/** Bytes of a batch's input and every activation it keeps for the backward pass. */
+export function inputAndActivationBytes(graph: Graph, batch: number): number {
+  const input = batch * elements(graph.input.shape) * 4;
+  return upstreamOf(graph, graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, input);
+}
+
+/**
+ * The least wasm memory a run of `batch` images needs (weights, input, activations), from shapes
+ * alone: more than the limit means no run can fit, so callers refuse before preparing any input.
+ */
+export function leastRunBytes(graph: Graph, batch: number): number {
+  let weights = 0;
+  for (const n of graph.nodes) if (n.op === 'Conv2d' || n.op === 'Linear') weights += (n.weight.length + (n.bias?.length ?? 0)) * 4;
+  return weights + inputAndActivationBytes(graph, batch);
+}
+
 /**
  * The wasm SIMD engine. Weights are uploaded once per graph into the bottom of the arena; each run lays
  * out its activations above them, then the relevance slots the backward pass needs (planned from the
@@ -192,9 +208,8 @@ export class WasmSession implements Session<Buf> {
     this.k = engine.kernels;
     this.arena = engine.arena;
     this.ops = wasmOps(this);
-    // Fail before computing anything if the activations alone cannot fit.
-    const activations = upstreamOf(graph, graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, 0);
-    this.arena.ensure(this.arena.mark() + input.length * 4 + activations, `a batch of ${batch} through "${graph.input.name}" with its activations`);
+    // Fail before computing anything if the input and activations alone cannot fit.
+    this.arena.ensure(this.arena.mark() + inputAndActivationBytes(graph, batch), `a batch of ${batch} through "${graph.input.name}" with its activations`);
     this.geom = engine.geom;
     // Relevance slots first: a batch too large for them fails here, before any computing.
     this.planRelevance();

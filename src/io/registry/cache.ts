@@ -113,16 +113,22 @@ export async function removeStaleFetches(parent: string): Promise<void> {
       // No owner yet (just created) or unreadable: the age alone decides.
     }
     const old = Date.now() - fs.statSync(dir).mtimeMs > STALE_FETCH_MS;
-    const gone = owner.host === os.hostname() && typeof owner.pid === 'number' && !alive(owner.pid);
+    const gone = owner.host === os.hostname() && typeof owner.pid === 'number' && !alive(owner.pid, fs);
     if (old || gone) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process runs: it exists and, on Linux, is not a zombie that nobody has reaped yet. */
+function alive(pid: number, fs: typeof import('node:fs')): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
