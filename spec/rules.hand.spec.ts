@@ -223,3 +223,41 @@ describe('explain on a hand-sized model', () => {
     close(byPosition.relevance, [2 / 3, 0, 0], 1e-5);
   });
 });
+
+describe('the stabilizer where contributions cancel exactly: sign(0) = +1 (Zennit)', () => {
+  // x = [1, 1], w = [1, -1]: z = 1 - 1 = 0 exactly, so stab(z) = 0 + eps * sign(0) = +eps. With eps = 0.25
+  // and R = 1 at the target, R_j = x_j w_j / 0.25 = [4, -4]. sign(0) = -1 would give [-4, 4]; sign(0) = 0 a
+  // zero denominator (relevance dropped: [0, 0]). Five outputs, all with these weights, so that the wasm
+  // kernels divide the target's z in their four-lane path (target 0) and in their scalar tail (target 4).
+  // Both engines, a Linear and a 1x1 Conv2d, and z-box with zero bounds (z^B = x w - 0 w+ - 0 w- = 0) on
+  // the Conv, whose z^B the wasm engine computes afresh rather than reading the stored z.
+  const weight = Float32Array.from({ length: 10 }, (_, i) => (i % 2 ? -1 : 1));
+  const linear = new Model(
+    new Graph({ name: 'x', shape: [2, 1, 1] }, [
+      { op: 'Flatten', name: 'flat', inputs: ['x'] },
+      { op: 'Linear', name: 'fc', inputs: ['flat'], inFeatures: 2, outFeatures: 5, weight, bias: null },
+    ]),
+  );
+  const conv = new Model(
+    new Graph({ name: 'x', shape: [2, 1, 1] }, [
+      { op: 'Conv2d', name: 'conv', inputs: ['x'], inChannels: 2, outChannels: 5, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight, bias: null },
+    ]),
+  );
+  const x = Float32Array.of(1, 1);
+  const cases = [
+    ['Linear, epsilon', linear, { name: 'epsilon', epsilon: 0.25 }],
+    ['Conv2d, epsilon', conv, { name: 'epsilon', epsilon: 0.25 }],
+    ['Conv2d, z-box with zero bounds', conv, { name: 'epsilon', overrides: [{ type: 'Conv2d', rule: { rule: 'zbox', low: 0, high: 0, stabilizer: 0.25 } }] }],
+  ] as const;
+  for (const [what, model, composite] of cases) {
+    for (const backend of ['reference', 'wasm'] as const) {
+      it(`${what} (${backend})`, async () => {
+        for (const target of [0, 4]) {
+          const e = await model.explain(x, { composite: composite as never, backend, target });
+          expect(Array.from(e.logits)).toEqual([0, 0, 0, 0, 0]);
+          expect(Array.from(e.relevance), `target ${target}`).toEqual([4, -4]);
+        }
+      });
+    }
+  }
+});
