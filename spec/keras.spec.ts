@@ -6,13 +6,12 @@
  *
  * Tolerance: max |ours - tfjs| <= 1e-5 * max |tfjs| (both float32, different summation orders).
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './helpers/tfjs.js';
 import { describe, expect, it } from 'vitest';
 import { importKeras, Model, parseModelJson, readWeights } from '../src/index.js';
 import { Random } from '../src/model/random.js';
 import { expectClose } from './helpers/compare.js';
 
-await tf.setBackend('cpu');
 const TOL = 1e-5;
 
 interface Saved {

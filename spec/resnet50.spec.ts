@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from './helpers/tfjs.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cacheEntry, exportOnnx, Graph, knownModels, loadModel, type Model } from '../src/index.js';
 import { decodeImage } from '../src/image/decode.js';
@@ -18,7 +18,6 @@ import { preprocessImage } from '../src/image/preprocess.js';
 import { expectClose } from './helpers/compare.js';
 import { runOrt } from './helpers/ort.js';
 
-await tf.setBackend('cpu');
 const EXAMPLES = join(import.meta.dirname, '../examples');
 let model: Model;
 
