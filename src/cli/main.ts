@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { COMPOSITES, resolveComposite } from '../composites.js';
+import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../composites.js';
 import { RelpropError } from '../errors.js';
 import { ARCHITECTURES } from '../model/builders/index.js';
 import { COLORMAPS } from '../render/colormaps.js';
@@ -38,14 +38,14 @@ modelOptions(
     .description('explain what a model sees in photos: prints the top classes, writes photo | heatmap | overlay panels')
     .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files'),
 )
-  .option('--composite <name>', 'LRP composite (see `relprop composites`)', 'epsilon-plus-flat')
+  .option('--composite <name>', 'LRP composite (see `relprop composites`)', DEFAULT_COMPOSITE)
   .option('--target <top1|index|label>', 'class to explain', 'top1')
   .option('--topk <k>', 'classes to print', '5')
   .option('--out <dir>', 'where to write the panels', 'relprop-out')
   .addOption(new Option('--cmap <name>', 'colour map').choices(Object.keys(COLORMAPS)).default('bwr'))
   .option('--overlay <opacity>', 'opacity of the heatmap over the photo, 0 to 1', '0.5')
   .option('--normalize <mode>', 'symmetric (0 in the middle of the colour map), absolute (|R|) or minmax (default: symmetric for the signed colour maps, absolute for hot and gray)')
-  .option('--clip <percentile>', 'saturate the colours at this percentile of |relevance| (e.g. 99.5)')
+  .option('--clip <percentile>', 'saturate the colours at this percentile of |relevance| (100: at the largest)', '99.5')
   .option('--npy', 'also write the raw relevance as a NumPy .npy file, shape (1, 3, H, W)')
   .option('--json', 'print a machine-readable result instead of text')
   .option('--backend <engine>', 'wasm (SIMD) or reference (float64 TypeScript)', 'wasm')
@@ -63,7 +63,7 @@ modelOptions(
     .description('show a model\'s layers, shapes, parameter counts, and the rule each layer gets under a composite')
     .argument('[model]', 'a known model name or a model file (default: resnet50-imagenet, or --arch)'),
 )
-  .option('--composite <name>', 'composite whose rules to show', 'epsilon-plus-flat')
+  .option('--composite <name>', 'composite whose rules to show', DEFAULT_COMPOSITE)
   .action(infoCommand);
 
 program
@@ -72,7 +72,7 @@ program
   .action(() => {
     for (const def of COMPOSITES) {
       const c = resolveComposite(def.name);
-      console.log(`${c.name}\n  ${c.description}\n  BatchNorm: ${c.foldBatchNorm ? 'folded' : 'kept (pass)'}; starting relevance: ${c.initial}\n`);
+      console.log(`${c.name}${c.name === DEFAULT_COMPOSITE ? ' (default)' : ''}\n  ${c.description}\n  BatchNorm: ${c.foldBatchNorm ? 'folded' : 'kept (pass)'}; starting relevance: ${c.initial}\n`);
     }
     console.log('rules (x: layer input, w: weights, z_k = sum_i x_i w_ik + b_k, R: relevance):');
     for (const r of RULES) console.log(`  ${r.names[0].padEnd(10)} ${r.formula}${r.names.length > 1 ? `   (also: ${r.names.slice(1).join(', ')})` : ''}`);

@@ -1,4 +1,4 @@
-import { resolveComposite, type CompositeSpec } from '../composites.js';
+import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../composites.js';
 import { fail } from '../errors.js';
 import { propagate } from '../engine/propagate.js';
 import type { Engine, LayerRelevance } from '../engine/types.js';
@@ -51,7 +51,7 @@ const GRADIENT_OPTIONS = [...RUN_OPTIONS, 'target', 'initial'] as const satisfie
 const EXPLAIN_OPTIONS = [...GRADIENT_OPTIONS, 'composite', 'layers'] as const satisfies readonly (keyof ExplainOptions)[];
 
 export interface ExplainOptions extends RunOptions {
-  /** A composite name or options object (default 'epsilon-plus-flat'). */
+  /** A composite name or options object (default DEFAULT_COMPOSITE, 'epsilon-gamma-box'). */
   composite?: CompositeSpec;
   /** Class to explain: an index (or label), one per image, or the top-1 class when left out. */
   target?: Target | Target[];
@@ -139,7 +139,7 @@ export class Model {
   /** Layer-wise Relevance Propagation of the target logit back to the input. */
   async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
     this.check(options, EXPLAIN_OPTIONS, 'explain');
-    const composite = resolveComposite(options.composite ?? 'epsilon-plus-flat');
+    const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE);
     const graph = this.canonicalGraph(composite.foldBatchNorm);
     const rules = composite.assign(graph);
     const initial = options.initial ?? composite.initial;
