@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_COMPOSITE } from '../src/composites.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const out = mkdtempSync(join(tmpdir(), 'relprop-bench-'));
@@ -14,7 +15,7 @@ for (let i = 0; i < runs; i++) {
   const t0 = performance.now();
   run();
   times.push(performance.now() - t0);
-  statSync(join(out, 'chelsea.epsilon-plus-flat.png'));
+  statSync(join(out, `chelsea.${DEFAULT_COMPOSITE}.png`));
 }
 times.sort((a, b) => a - b);
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}`);

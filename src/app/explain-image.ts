@@ -71,6 +71,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
   const topk = options.topk ?? 5;
   if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
   // Checked before the photo is decoded; one pass then: explain picks the top-1 class itself.
+  const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name;
   const target = resolveClass(model, options.target);
   if (options.backend !== 'reference') model.checkMemory();
   const t0 = performance.now();
@@ -87,7 +88,7 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
   const [c, h, w] = model.inputShape;
   return {
     source: where,
-    composite: resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name,
+    composite,
     photo,
     prepared,
     top: order.map(score),

@@ -106,7 +106,9 @@ export async function readModelFile(file: string, limit: number): Promise<Uint8A
   const st = fs.statSync(file);
   if (!st.isFile()) fail('BAD_MODEL', `"${file}" is not a regular file`);
   if (st.size > limit) fail('BAD_MODEL', `"${file}" is ${mib(st.size)}, more than the ${mib(limit)} a model file may be`);
-  return new Uint8Array(fs.readFileSync(file));
+  const b = fs.readFileSync(file);
+  // A view over the Buffer's memory: `new Uint8Array(buffer)` would copy a model of up to 2 GiB.
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Files under a model's URL: same origin, same directory or below it. */
