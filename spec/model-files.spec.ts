@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, RelpropError } from '../src/index.js';
+import { layersModelJson } from './helpers/keras-json.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/onnx');
 const root = mkdtempSync(join(tmpdir(), 'relprop-files-'));
@@ -17,24 +18,14 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** A one-layer TF.js model (Dense 4 -> 2 after a GAP over 2x2x4) with its weights in two shards. */
 function kerasModel(paths = ['a.bin', 'b.bin']): string {
-  return JSON.stringify({
-    format: 'layers-model',
-    modelTopology: {
-      model_config: {
-        class_name: 'Model',
-        config: {
-          layers: [
-            { name: 'in', class_name: 'InputLayer', config: { batch_input_shape: [null, 2, 2, 4] }, inbound_nodes: [] },
-            { name: 'g', class_name: 'GlobalAveragePooling2D', config: {}, inbound_nodes: [[['in', 0, 0, {}]]] },
-            { name: 'fc', class_name: 'Dense', config: { units: 2, activation: 'linear' }, inbound_nodes: [[['g', 0, 0, {}]]] },
-          ],
-          input_layers: [['in', 0, 0]],
-          output_layers: [['fc', 0, 0]],
-        },
-      },
-    },
-    weightsManifest: [{ paths, weights: [{ name: 'fc/kernel', shape: [4, 2], dtype: 'float32' }, { name: 'fc/bias', shape: [2], dtype: 'float32' }] }],
-  });
+  return layersModelJson(
+    [
+      { name: 'in', class_name: 'InputLayer', config: { batch_input_shape: [null, 2, 2, 4] }, inbound_nodes: [] },
+      { name: 'g', class_name: 'GlobalAveragePooling2D', config: {}, inbound_nodes: [[['in', 0, 0, {}]]] },
+      { name: 'fc', class_name: 'Dense', config: { units: 2, activation: 'linear' }, inbound_nodes: [[['g', 0, 0, {}]]] },
+    ],
+    [{ paths, weights: [{ name: 'fc/kernel', shape: [4, 2], dtype: 'float32' }, { name: 'fc/bias', shape: [2], dtype: 'float32' }] }],
+  );
 }
 const SHARD_A = new Uint8Array(new Float32Array(8).fill(0.5).buffer);
 const SHARD_B = new Uint8Array(new Float32Array(2).fill(0.25).buffer);
