@@ -7,6 +7,7 @@
 import { fail } from './errors.js';
 import type { Graph } from './model/graph.js';
 import { isAffine, type GraphNode, type OpType, OP_TYPES } from './model/ops.js';
+import { opOf, type Role } from './ops/index.js';
 import { createRule, type Rule, type RuleParams, type RuleSpec } from './rules/index.js';
 import type { BoundSpec } from './rules/types.js';
 
@@ -157,10 +158,11 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
     if (o.name === undefined && o.type === undefined && o.layer === undefined) fail('BAD_OPTION', `override ${i} selects no layer: give name, type or layer`);
     return { ...o, made: make(o.rule) };
   });
-  const base = {
+  const firstRule = specs.first !== undefined ? make(specs.first) : null;
+  // The rule of each op role (src/ops: every op declares its role).
+  const base: Record<Role, Rule> = {
     conv: make(specs.conv ?? 'epsilon'),
     linear: make(specs.linear ?? 'epsilon'),
-    first: specs.first !== undefined ? make(specs.first) : null,
     sum: make(specs.sum ?? 'norm'),
     pool: make('norm'),
     batchnorm: make(specs.batchnorm ?? 'pass'),
@@ -200,25 +202,7 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
   };
 
   function defaultRule(node: GraphNode, isFirst: boolean): Rule {
-    if (isFirst && base.first) return base.first;
-    switch (node.op) {
-      case 'Conv2d':
-        return base.conv;
-      case 'Linear':
-        return base.linear;
-      case 'Add':
-      case 'AvgPool2d':
-      case 'GlobalAvgPool':
-        return node.op === 'Add' ? base.sum : base.pool;
-      case 'BatchNorm':
-        return base.batchnorm;
-      case 'MaxPool2d':
-        return base.wta;
-      case 'Pad':
-        return base.gradient;
-      default:
-        return base.pass;
-    }
+    return isFirst && firstRule ? firstRule : base[opOf(node).role];
   }
 }
 
@@ -233,10 +217,6 @@ export function upstreamOf(graph: Graph, name: string): GraphNode[] {
 }
 
 function checkApplicable(rule: Rule, node: GraphNode): void {
-  const ok =
-    rule.kind === 'gradient' ||
-    (rule.kind === 'affine' && isAffine(node)) ||
-    (rule.kind === 'norm' && (node.op === 'Add' || node.op === 'AvgPool2d' || node.op === 'GlobalAvgPool')) ||
-    (rule.kind === 'pass' && ['ReLU', 'BatchNorm', 'Identity', 'Flatten', 'Softmax'].includes(node.op));
+  const ok = rule.kind === 'gradient' || (opOf(node).accepts as readonly string[]).includes(rule.kind);
   if (!ok) fail('RULE_NOT_APPLICABLE', `rule "${rule.name}" does not apply to node "${node.name}" (${node.op})`);
 }

@@ -7,7 +7,7 @@ export { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite, type Composite, type C
 export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';
 export type { LayerRelevance } from './engine/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';
-export { softmaxRows as softmax } from './reference/forward.js';
+export { softmaxRows as softmax } from './ops/softmax.js';
 export { exportOnnx } from './io/onnx/export.js';
 export { loadModel, knownModels, cacheEntry, verifyCached, type LoadOptions, type ModelSource, type FetchProgress } from './io/load.js';
 export { importOnnx, ONNX_OPERATORS, type OnnxImportOptions } from './io/onnx/import.js';

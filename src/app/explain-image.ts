@@ -10,7 +10,7 @@ import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../comp
 import type { Backend, Model, Target } from '../model/model.js';
 import { classOf } from '../model/validate.js';
 import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
-import { softmaxRows as softmax } from '../reference/forward.js';
+import { softmaxRows as softmax } from '../ops/softmax.js';
 import { channelSum } from '../render/heatmap.js';
 import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
 import { encodeNpy } from '../render/npy.js';

@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
 import type { GraphNode } from './ops.js';
+import { opOf } from '../ops/index.js';
 import { inferShape, type Shape } from './shapes.js';
 
 export interface GraphInput {
@@ -80,12 +81,11 @@ export function size(shape: Shape): number {
   return n;
 }
 
-const SIGN_KEEPING = new Set<GraphNode['op']>(['MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'Flatten', 'Identity', 'Pad', 'Add']);
-
 function nonNegativeValues(nodes: readonly GraphNode[]): Set<string> {
   const set = new Set<string>();
   for (const node of nodes) {
-    if (node.op === 'ReLU' || node.op === 'Softmax' || (SIGN_KEEPING.has(node.op) && node.inputs.every((src) => set.has(src)))) set.add(node.name);
+    const sign = opOf(node).sign;
+    if (sign === 'always' || (sign === 'keeps' && node.inputs.every((src) => set.has(src)))) set.add(node.name);
   }
   return set;
 }

@@ -6,7 +6,7 @@ import { referenceEngine } from '../reference/engine.js';
 import { DEFAULT_MEMORY_LIMIT, WASM32_MAX } from '../wasm/arena.js';
 import { leastRunBytes, WasmEngine } from '../wasm/engine.js';
 import { defaultKernelBuild, type KernelBuild } from '../wasm/load.js';
-import { softmaxRows } from '../reference/forward.js';
+import { softmaxRows } from '../ops/softmax.js';
 import { gradientRule } from '../rules/gradient.js';
 import type { BoundSpec, Rule } from '../rules/types.js';
 import { canonicalize } from './canonicalize.js';

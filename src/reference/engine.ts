@@ -3,12 +3,11 @@ import type { Engine, Session, BackwardOptions } from '../engine/types.js';
 import type { Graph } from '../model/graph.js';
 import type { GraphNode } from '../model/ops.js';
 import type { AffineLayer, LinearMap, Transform, Vec } from '../rules/types.js';
-import { referenceForward, plane, type Activations } from './forward.js';
+import { opOf, type ReferenceContext } from '../ops/index.js';
+import { referenceForward, type Activations } from './forward.js';
 import { referenceOps } from './ops.js';
 import { conv2d, conv2dTranspose, convGeometry } from './ops/conv2d.js';
-import { batchNormGrad, crop, reluGrad } from './ops/elementwise.js';
 import { linear, linearTranspose } from './ops/linear.js';
-import { avgPoolTranspose, globalAvgPoolTranspose, maxPoolRoute, poolShape } from './ops/pool.js';
 import { transformed } from './weights.js';
 
 /** The float64 reference engine: plain loops, the specification the wasm engine is tested against. */
@@ -25,11 +24,21 @@ class ReferenceSession implements Session<Vec> {
   readonly batch: number;
   private readonly relevance = new Map<string, Vec>();
 
+  /** What op modules see of this run. */
+  private readonly context: ReferenceContext;
+
   constructor(
     readonly graph: Graph,
     private readonly acts: Activations,
   ) {
     this.batch = acts.batch;
+    this.context = {
+      graph,
+      batch: acts.batch,
+      value: (name) => acts.values.get(name)!,
+      kept: acts.winners,
+      affineGradient: (node, R) => this.affineLayer(node, {}).transpose(R, 'w'),
+    };
   }
 
   logits(): Float32Array {
@@ -72,31 +81,7 @@ class ReferenceSession implements Session<Vec> {
   }
 
   gradient(node: GraphNode, R: Vec): Vec[] {
-    const { graph, batch } = this;
-    const x = this.acts.values.get(node.inputs[0])!;
-    const inShape = graph.shape(node.inputs[0]);
-    switch (node.op) {
-      case 'Conv2d':
-      case 'Linear':
-        return [this.affineLayer(node, {}).transpose(R, 'w')];
-      case 'BatchNorm':
-        return [batchNormGrad(R, node, plane(inShape))];
-      case 'ReLU':
-        return [reluGrad(R, x)];
-      case 'MaxPool2d':
-        return [maxPoolRoute(R, this.acts.winners.get(node.name)!, x.length)];
-      case 'AvgPool2d':
-      case 'GlobalAvgPool':
-      case 'Add':
-        return this.linearMap(node).transpose(R);
-      case 'Pad':
-        return [crop(R, batch * inShape[0], inShape[1], inShape[2], node.pads)];
-      case 'Flatten':
-      case 'Identity':
-        return [R];
-      case 'Softmax':
-        return fail('UNSUPPORTED', `node "${node.name}": explanations start before a Softmax, not through it`);
-    }
+    return opOf(node).reference.gradient(node, R, this.context);
   }
 
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<Vec> {
@@ -122,24 +107,9 @@ class ReferenceSession implements Session<Vec> {
   }
 
   linearMap(node: GraphNode): LinearMap<Vec> {
-    const { graph, batch } = this;
+    const transpose = opOf(node).reference.transpose;
+    if (!transpose) return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
     const inputs = node.inputs.map((src) => this.acts.values.get(src)!);
-    const z = this.acts.values.get(node.name)!;
-    const inShape = graph.shape(node.inputs[0]);
-    const base = { name: node.name, ops: referenceOps, inputs, z };
-    switch (node.op) {
-      case 'Add':
-        return { ...base, transpose: (s) => inputs.map(() => s) };
-      case 'AvgPool2d': {
-        const ps = poolShape(batch, inShape, graph.shape(node.name));
-        return { ...base, transpose: (s) => [avgPoolTranspose(s, ps, node)] };
-      }
-      case 'GlobalAvgPool': {
-        const [c, h, w] = inShape;
-        return { ...base, transpose: (s) => [globalAvgPoolTranspose(s, batch, c, h * w)] };
-      }
-      default:
-        return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
-    }
+    return { name: node.name, ops: referenceOps, inputs, z: this.acts.values.get(node.name)!, transpose: (s) => transpose(node, s, this.context) };
   }
 }

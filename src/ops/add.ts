@@ -1,0 +1,40 @@
+import { fail } from '../errors.js';
+import type { AddNode } from '../model/ops.js';
+import { BINARY } from '../wasm/codes.js';
+import { defineOp, where } from './op.js';
+
+/** The sum of two or more values of one shape (residual connections), explained by Norm. */
+export const addOp = defineOp<AddNode>({
+  type: 'Add',
+  arity: 'many',
+  role: 'sum',
+  accepts: ['norm'],
+  sign: 'keeps',
+  shape(node, ins) {
+    for (const s of ins) {
+      if (s.length !== ins[0].length || s.some((d, i) => d !== ins[0][i])) {
+        fail('BAD_GRAPH', `${where(node)} adds inputs of different shapes: ${ins.map((x) => `[${x}]`).join(' + ')}`);
+      }
+    }
+    return ins[0];
+  },
+  reference: {
+    forward(_node, xs) {
+      const out = Float64Array.from(xs[0]);
+      for (const other of xs.slice(1)) for (let i = 0; i < out.length; i++) out[i] += other[i];
+      return out;
+    },
+    gradient: (node, R) => node.inputs.map(() => R),
+    transpose: (node, s) => node.inputs.map(() => s),
+  },
+  wasm: {
+    forward(node, xs, c) {
+      const out = c.output(node);
+      c.k.binary(BINARY.add, xs[0].ptr, xs[1].ptr, out.ptr, out.n);
+      for (const x of xs.slice(2)) c.k.binary(BINARY.add, out.ptr, x.ptr, out.ptr, out.n);
+      return out;
+    },
+    gradient: (node, R) => node.inputs.map(() => R),
+    transpose: (node, s) => node.inputs.map(() => s),
+  },
+});

@@ -1,0 +1,14 @@
+import type { FlattenNode } from '../model/ops.js';
+import { defineOp } from './op.js';
+
+/** [C, H, W] to [C*H*W]: the same values, relevance passes. */
+export const flattenOp = defineOp<FlattenNode>({
+  type: 'Flatten',
+  arity: 1,
+  role: 'pass',
+  accepts: ['pass'],
+  sign: 'keeps',
+  shape: (_node, [s]) => [s.reduce((a, b) => a * b, 1)],
+  reference: { forward: (_node, [x]) => x, gradient: (_node, R) => [R] },
+  wasm: { forward: (_node, [x]) => x, gradient: (_node, R) => [R] },
+});

@@ -1,0 +1,14 @@
+import type { IdentityNode } from '../model/ops.js';
+import { defineOp } from './op.js';
+
+/** Identity, Dropout and the like from imported models; canonicalization removes them. */
+export const identityOp = defineOp<IdentityNode>({
+  type: 'Identity',
+  arity: 1,
+  role: 'pass',
+  accepts: ['pass'],
+  sign: 'keeps',
+  shape: (_node, [s]) => s,
+  reference: { forward: (_node, [x]) => x, gradient: (_node, R) => [R] },
+  wasm: { forward: (_node, [x]) => x, gradient: (_node, R) => [R] },
+});

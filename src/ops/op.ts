@@ -1,0 +1,96 @@
+/**
+ * An op is one module: its shape inference and validation, how it treats signs, its LRP role, and its
+ * forward and backward passes on both engines. The graph, the composites and both engines loop over
+ * the registry (src/ops/index.ts) instead of switching on op names; the importers map their formats'
+ * operators onto these.
+ */
+import type { Graph } from '../model/graph.js';
+import type { GraphNode } from '../model/ops.js';
+import type { Shape } from '../model/shapes.js';
+import type { Vec } from '../rules/types.js';
+import type { Arena } from '../wasm/arena.js';
+import type { KernelExports } from '../wasm/load.js';
+
+/** A buffer of `n` float32 values in wasm memory. */
+export interface Buf {
+  readonly ptr: number;
+  readonly n: number;
+}
+
+/**
+ * The composite rule a node gets by default: the affine rules of convolutions or dense layers, Norm
+ * for sums and average pools, BatchNorm's (pass, unless folded), winner-take-all, the gradient, or pass.
+ */
+export type Role = 'conv' | 'linear' | 'sum' | 'pool' | 'batchnorm' | 'wta' | 'gradient' | 'pass';
+
+/** What a node's reference passes see of a run: float64 values, batch-major. */
+export interface ReferenceContext {
+  readonly graph: Graph;
+  readonly batch: number;
+  /** A value of the forward pass. */
+  value(name: string): Vec;
+  /** What a node's forward keeps for its backward pass (max-pool winners). */
+  readonly kept: Map<string, Int32Array>;
+  /** A Conv2d or Linear node's plain backward-data pass W^T R. */
+  affineGradient(node: GraphNode, R: Vec): Vec;
+}
+
+/** What a node's wasm passes see of a run. */
+export interface WasmContext {
+  readonly graph: Graph;
+  readonly batch: number;
+  readonly k: KernelExports;
+  readonly arena: Arena;
+  value(name: string): Buf;
+  /** n floats from the arena (an activation in the forward pass, the node's scratch in the backward). */
+  buffer(n: number, what: string): Buf;
+  /** A buffer of the node's output size, for its forward value. */
+  output(node: GraphNode): Buf;
+  /** A buffer of the size of the node's first input, for what its backward pass returns. */
+  inputSized(node: GraphNode, what: string): Buf;
+  /** What a node's forward keeps for its backward pass (the address of max-pool winners). */
+  readonly kept: Map<string, number>;
+  /** Per-session constants of a node, made once (BatchNorm's scale and shift in wasm memory). */
+  constants<T>(node: GraphNode, make: () => T): T;
+  /** A Conv2d or Linear node's forward (with a ReLU fused where the graph allows). */
+  affineForward(node: GraphNode, x: Buf): Buf;
+  /** A Conv2d or Linear node's plain backward-data pass W^T R. */
+  affineGradient(node: GraphNode, R: Buf): Buf;
+}
+
+export interface OpDefinition<N extends GraphNode = GraphNode> {
+  readonly type: N['op'];
+  /** Inputs: exactly one, or two and more. */
+  readonly arity: 1 | 'many';
+  /** Output shape (per sample) from the input shapes; validates the node's parameters. */
+  shape(node: N, ins: Shape[]): Shape;
+  /** 'always': never negative (ReLU, Softmax); 'keeps': non-negative where all its inputs are; else unknown. */
+  readonly sign?: 'always' | 'keeps';
+  readonly role: Role;
+  /** Rule kinds that may apply besides the gradient: 'affine' (weights), 'norm', 'pass'. */
+  readonly accepts: readonly ('affine' | 'norm' | 'pass')[];
+  readonly reference: {
+    forward(node: N, xs: Vec[], c: ReferenceContext): Vec;
+    gradient(node: N, R: Vec, c: ReferenceContext): Vec[];
+    transpose?(node: N, s: Vec, c: ReferenceContext): Vec[];
+  };
+  readonly wasm: {
+    forward(node: N, xs: Buf[], c: WasmContext): Buf;
+    gradient(node: N, R: Buf, c: WasmContext): Buf[];
+    transpose?(node: N, s: Buf, c: WasmContext): Buf[];
+  };
+}
+
+/** A definition for the node type N, checked against N's fields. */
+export function defineOp<N extends GraphNode>(def: OpDefinition<N>): OpDefinition<N> {
+  return def;
+}
+
+/** Elements per channel: H*W for feature maps, 1 for feature vectors. */
+export function plane(shape: readonly number[]): number {
+  return shape.length === 3 ? shape[1] * shape[2] : 1;
+}
+
+export function where(node: GraphNode): string {
+  return `node "${node.name}" (${node.op})`;
+}
