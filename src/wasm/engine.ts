@@ -5,15 +5,12 @@ import type { Graph } from '../model/graph.js';
 import type { AffineNode, Conv2dNode, GraphNode } from '../model/ops.js';
 import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
 import { foldRecipe } from '../model/fold-recipe.js';
+import { opOf, type Buf, type WasmContext } from '../ops/index.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { BINARY, EPILOGUE, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
 import { defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
 
-/** A buffer of `n` float32 values in wasm memory. */
-export interface Buf {
-  readonly ptr: number;
-  readonly n: number;
-}
+export type { Buf };
 
 interface Uploaded {
   weight: number;
@@ -181,8 +178,12 @@ export class WasmSession implements Session<Buf> {
   readonly k: KernelExports;
   readonly arena: Arena;
   private readonly values = new Map<string, Buf>();
-  private readonly winners = new Map<string, number>();
-  private readonly bnParams = new Map<string, { scale: number; shift: number }>();
+  /** What nodes' forward passes keep for their backward passes (max-pool winners). */
+  private readonly kept = new Map<string, number>();
+  /** Per-node constants in wasm memory (BatchNorm's scale and shift), made in the forward pass. */
+  private readonly constants = new Map<string, unknown>();
+  /** ReLUs whose convolution applied them (they share its output). */
+  private readonly fusedRelu = new Set<string>();
   /** Each value's relevance slot; values whose lives do not overlap share one (the same object). */
   private readonly slots = new Map<string, Slot>();
   /** The slot that holds each planned buffer, by its address (hand-overs swap buffers between slots). */
@@ -196,6 +197,8 @@ export class WasmSession implements Session<Buf> {
   private readonly nodeU = new Map<string, number>();
   private readonly geom: number;
   private readonly scratchBase: number;
+  /** What op modules see of this session. */
+  private readonly context: WasmContext;
 
   constructor(
     private readonly engine: WasmEngine,
@@ -208,6 +211,28 @@ export class WasmSession implements Session<Buf> {
     this.k = engine.kernels;
     this.arena = engine.arena;
     this.ops = wasmOps(this);
+    const elementsOf = (name: string) => batch * elements(graph.shape(name));
+    this.context = {
+      graph,
+      batch,
+      k: this.k,
+      arena: this.arena,
+      value: (name) => this.value(name),
+      buffer: (n, what) => this.buffer(n, what),
+      output: (node) => this.buffer(elementsOf(node.name), `the output of "${node.name}"`),
+      inputSized: (node, what) => this.buffer(elementsOf(node.inputs[0]), what),
+      kept: this.kept,
+      constants: <T>(node: GraphNode, make: () => T) => {
+        if (!this.constants.has(node.name)) this.constants.set(node.name, make());
+        return this.constants.get(node.name) as T;
+      },
+      affineForward: (node, x) => this.affineForward(node as AffineNode, x),
+      affineGradient: (node, R) => {
+        const dx = this.buffer(elementsOf(node.inputs[0]), `the gradient at "${node.name}"`);
+        this.affineTranspose(node as AffineNode, R, dx, 'w');
+        return dx;
+      },
+    };
     // Fail before computing anything if the input and activations alone cannot fit.
     this.arena.ensure(this.arena.mark() + inputAndActivationBytes(graph, batch), `a batch of ${batch} through "${graph.input.name}" with its activations`);
     this.geom = engine.geom;
@@ -230,83 +255,32 @@ export class WasmSession implements Session<Buf> {
   }
 
   private forward(): void {
-    const { graph, batch, k } = this;
-    const nodes = upstreamOf(graph, graph.logitsName);
-    const fusedRelu = new Set<string>();
-    for (const node of nodes) {
-      const outN = batch * elements(graph.shape(node.name));
-      const x = this.value(node.inputs[0]);
-      const inShape = graph.shape(node.inputs[0]);
-      const readers = graph.consumers.get(node.name) ?? [];
-      // A Conv read only by a ReLU writes the ReLU's output directly; both names share it. A Linear
-      // keeps its z (a few thousand values): the epsilon rule reads it instead of computing it again,
-      // which for VGG's first dense layer means reading 400 MB of weights once less.
-      const fuse = node.op === 'Conv2d' && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
-      let out: Buf;
-      switch (node.op) {
-        case 'Conv2d':
-        case 'Linear':
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
-          const top = this.arena.mark();
-          this.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
-          this.arena.reset(top);
-          this.nodeU.clear();
-          if (fuse) fusedRelu.add(readers[0].name);
-          else this.preActivation.add(node.name);
-          break;
-        case 'ReLU':
-          if (fusedRelu.has(node.name)) {
-            out = x;
-          } else {
-            out = this.buffer(outN, `the output of "${node.name}"`);
-            k.relu(x.ptr, out.ptr, outN);
-          }
-          break;
-        case 'BatchNorm': {
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          const p = this.batchNorm(node);
-          k.channel_affine(x.ptr, p.scale, p.shift, out.ptr, outN, inShape.length === 3 ? inShape[1] * inShape[2] : 1, node.channels);
-          break;
-        }
-        case 'MaxPool2d': {
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          const win = this.arena.alloc(outN * 4, `the max-pool winners of "${node.name}"`);
-          const [, ho, wo] = graph.shape(node.name);
-          k.maxpool_forward(x.ptr, out.ptr, win, batch * inShape[0], inShape[1], inShape[2], ho, wo, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1]);
-          this.winners.set(node.name, win);
-          break;
-        }
-        case 'AvgPool2d': {
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          this.avgPool(node, x, out, false);
-          break;
-        }
-        case 'GlobalAvgPool':
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          k.gap_forward(x.ptr, out.ptr, batch * inShape[0], inShape[1] * inShape[2]);
-          break;
-        case 'Add': {
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          k.binary(BINARY.add, x.ptr, this.value(node.inputs[1]).ptr, out.ptr, outN);
-          for (const src of node.inputs.slice(2)) k.binary(BINARY.add, out.ptr, this.value(src).ptr, out.ptr, outN);
-          break;
-        }
-        case 'Flatten':
-        case 'Identity':
-          out = x;
-          break;
-        case 'Pad': {
-          out = this.buffer(outN, `the output of "${node.name}"`);
-          const [t, l, b, r] = node.pads;
-          k.pad_crop(x.ptr, out.ptr, 0, batch * inShape[0], inShape[1], inShape[2], t, l, b, r);
-          break;
-        }
-        case 'Softmax':
-          return fail('UNSUPPORTED', `node "${node.name}": Softmax before the logits is not supported`);
-      }
-      this.values.set(node.name, { ptr: out.ptr, n: outN });
+    const { graph, batch } = this;
+    for (const node of upstreamOf(graph, graph.logitsName)) {
+      // A ReLU whose convolution applied it already shares the convolution's buffer.
+      const out = this.fusedRelu.has(node.name) ? this.value(node.inputs[0]) : opOf(node).wasm.forward(node, node.inputs.map((src) => this.value(src)), this.context);
+      this.values.set(node.name, { ptr: out.ptr, n: batch * elements(graph.shape(node.name)) });
     }
+  }
+
+  /**
+   * A Conv2d or Linear node's forward. A Conv read only by a ReLU writes the ReLU's output directly;
+   * both names share it. A Linear keeps its z (a few thousand values): the epsilon rule reads it instead
+   * of computing it again, which for VGG's first dense layer means reading 400 MB of weights once less.
+   */
+  private affineForward(node: AffineNode, x: Buf): Buf {
+    const { graph } = this;
+    const readers = graph.consumers.get(node.name) ?? [];
+    const fuse = node.op === 'Conv2d' && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
+    const out = this.buffer(this.batch * elements(graph.shape(node.name)), `the output of "${node.name}"`);
+    // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
+    const top = this.arena.mark();
+    this.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
+    this.arena.reset(top);
+    this.nodeU.clear();
+    if (fuse) this.fusedRelu.add(readers[0].name);
+    else this.preActivation.add(node.name);
+    return out;
   }
 
   /**
@@ -406,28 +380,6 @@ export class WasmSession implements Session<Buf> {
     const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
     k.conv2d_transpose(this.geom, sPtr, up.weight, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
-  }
-
-  private batchNorm(node: GraphNode & { op: 'BatchNorm' }): { scale: number; shift: number } {
-    let p = this.bnParams.get(node.name);
-    if (!p) {
-      const c = node.channels;
-      const scale = this.arena.alloc(c * 4, `the BatchNorm scale of "${node.name}"`);
-      const shift = this.arena.alloc(c * 4, `the BatchNorm shift of "${node.name}"`);
-      const s = Float64Array.from(node.gamma, (gm, i) => gm / Math.sqrt(node.variance[i] + node.epsilon));
-      this.arena.f32(scale, c).set(s);
-      this.arena.f32(shift, c).set(Float64Array.from(s, (si, i) => node.beta[i] - node.mean[i] * si));
-      p = { scale, shift };
-      this.bnParams.set(node.name, p);
-    }
-    return p;
-  }
-
-  private avgPool(node: GraphNode & { op: 'AvgPool2d' }, src: Buf, dst: Buf, transpose: boolean): void {
-    const [c, h, w] = this.graph.shape(node.inputs[0]);
-    const [, ho, wo] = this.graph.shape(node.name);
-    const [pt, pl, pb, pr] = node.pads;
-    this.k.avgpool(src.ptr, dst.ptr, transpose ? 1 : 0, this.batch * c, h, w, ho, wo, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], pt, pl, pb, pr, node.countIncludePad ? 1 : 0);
   }
 
   // --- Session --------------------------------------------------------------------------------------
@@ -549,48 +501,7 @@ export class WasmSession implements Session<Buf> {
   }
 
   gradient(node: GraphNode, R: Buf): Buf[] {
-    const { k, graph, batch } = this;
-    const inShape = graph.shape(node.inputs[0]);
-    const inN = batch * elements(inShape);
-    const out = () => this.buffer(inN, `the gradient at "${node.name}"`);
-    switch (node.op) {
-      case 'Conv2d':
-      case 'Linear': {
-        const dx = out();
-        this.affineTranspose(node, R, dx, 'w');
-        return [dx];
-      }
-      case 'BatchNorm': {
-        const dx = out();
-        k.channel_affine(R.ptr, this.batchNorm(node).scale, 0, dx.ptr, inN, inShape.length === 3 ? inShape[1] * inShape[2] : 1, node.channels);
-        return [dx];
-      }
-      case 'ReLU': {
-        const dx = out();
-        k.relu_mask(R.ptr, this.value(node.name).ptr, dx.ptr, inN);
-        return [dx];
-      }
-      case 'MaxPool2d': {
-        const dx = out();
-        k.maxpool_route(R.ptr, this.winners.get(node.name)!, dx.ptr, R.n, inN);
-        return [dx];
-      }
-      case 'AvgPool2d':
-      case 'GlobalAvgPool':
-      case 'Add':
-        return this.linearMap(node).transpose(R);
-      case 'Pad': {
-        const dx = out();
-        const [t, l, b, r] = node.pads;
-        k.pad_crop(R.ptr, dx.ptr, 1, batch * inShape[0], inShape[1], inShape[2], t, l, b, r);
-        return [dx];
-      }
-      case 'Flatten':
-      case 'Identity':
-        return [R];
-      case 'Softmax':
-        return fail('UNSUPPORTED', `node "${node.name}": explanations start before a Softmax, not through it`);
-    }
+    return opOf(node).wasm.gradient(node, R, this.context);
   }
 
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<Buf> {
@@ -619,36 +530,10 @@ export class WasmSession implements Session<Buf> {
   }
 
   linearMap(node: GraphNode): LinearMap<Buf> {
-    const { k, graph, batch } = this;
+    const transpose = opOf(node).wasm.transpose;
+    if (!transpose) return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
     const inputs = node.inputs.map((src) => this.value(src));
-    const z = this.value(node.name);
-    const base = { name: node.name, ops: this.ops, inputs, z };
-    const inShape = graph.shape(node.inputs[0]);
-    const inN = batch * elements(inShape);
-    switch (node.op) {
-      case 'Add':
-        return { ...base, transpose: (s) => inputs.map(() => s) };
-      case 'AvgPool2d':
-        return {
-          ...base,
-          transpose: (s) => {
-            const dx = this.buffer(inN, `the transpose of "${node.name}"`);
-            this.avgPool(node, s, dx, true);
-            return [dx];
-          },
-        };
-      case 'GlobalAvgPool':
-        return {
-          ...base,
-          transpose: (s) => {
-            const dx = this.buffer(inN, `the transpose of "${node.name}"`);
-            k.gap_transpose(s.ptr, dx.ptr, batch * inShape[0], inShape[1] * inShape[2]);
-            return [dx];
-          },
-        };
-      default:
-        return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
-    }
+    return { name: node.name, ops: this.ops, inputs, z: this.value(node.name), transpose: (s) => transpose(node, s, this.context) };
   }
 }
 
