@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { buildModel, COMPOSITES } from '../src/index.js';
+import { buildModel, COMPOSITES, Graph, Model, type GraphNode } from '../src/index.js';
 import { sum } from './helpers/layers.js';
 
 describe('explain', () => {
   const model = buildModel('resnet18', { inputSize: 32, width: 8, numClasses: 6, seed: 5 });
   const one = (seed: number) => Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37 + seed));
+
+  it('a folded BatchNorm is data on its layer: copies of the canonical graph compute the same logits', async () => {
+    const g = model.canonicalGraph(true);
+    expect(g.nodes.some((n) => 'scale' in n && n.scale)).toBe(true);
+    const copy = new Model(new Graph(g.input, g.nodes.map((n) => ({ ...n, inputs: [...n.inputs] }) as GraphNode), g.output));
+    const x = one(3);
+    for (const backend of ['wasm', 'reference'] as const) {
+      expect(Array.from(await copy.forward(x, { backend })), backend).toEqual(Array.from(await model.forward(x, { backend })));
+    }
+  });
 
   it('a batch gives each image the explanation it gets alone, with one target per image', async () => {
     const [a, b] = [one(1), one(2)];

@@ -1,6 +1,7 @@
 import { resolveComposite, type CompositeSpec } from '../../src/composites.js';
 import type { Model } from '../../src/model/model.js';
 import { referenceForward } from '../../src/reference/forward.js';
+import { foldedWeight } from '../../src/model/canonicalize.js';
 import { conv2d, convGeometry } from '../../src/reference/ops/conv2d.js';
 import { linear } from '../../src/reference/ops/linear.js';
 
@@ -32,7 +33,8 @@ export function fragileNeurons(model: Model, spec: CompositeSpec, input: Float32
         node.op === 'Conv2d'
           ? conv2d(xs, convGeometry(node, 1, graph.shape(node.inputs[0]), graph.shape(node.name)), w, null)
           : linear(xs, 1, node.inFeatures, node.outFeatures, w, null);
-      const [xp, xn, wp, wn] = [pos(x), neg(x), pos(node.weight), neg(node.weight)];
+      const w = foldedWeight(node);
+      const [xp, xn, wp, wn] = [pos(x), neg(x), pos(w), neg(w)];
       const plus = apply(xp, wp);
       const plusNeg = apply(xn, wn);
       denominators[0] = plus.map((v, i) => v + plusNeg[i]);

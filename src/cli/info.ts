@@ -1,7 +1,6 @@
 import { resolveComposite } from '../composites.js';
 import { fail, RelpropError } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
-import { weightLength } from '../model/fold-recipe.js';
 import { size } from '../model/graph.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
@@ -10,7 +9,7 @@ function params(n: { op: string; weight?: Float32Array; bias?: Float32Array | nu
   // gamma and beta; the running statistics are buffers, not parameters (as PyTorch and Keras count).
   if (n.op === 'BatchNorm') return 2 * (n.channels ?? 0);
   if (!('weight' in n) || !n.weight) return 0;
-  return weightLength(n as never) + (n.bias?.length ?? 0);
+  return n.weight.length + (n.bias?.length ?? 0);
 }
 
 export async function infoCommand(source: string | undefined, o: ModelOptions & { composite: string }): Promise<void> {

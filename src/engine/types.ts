@@ -56,7 +56,6 @@ export interface Engine {
   readonly name: string;
   /** Runs the graph up to its logits on a batch and keeps the activations for a backward pass. */
   run(graph: Graph, input: Float32Array, batch: number): Session<unknown>;
-  dispose(): void;
 }
 
 export type { Rule };

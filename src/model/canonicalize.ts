@@ -1,4 +1,3 @@
-import { setFoldRecipe } from './fold-recipe.js';
 import { Graph } from './graph.js';
 import type { AffineNode, BatchNormNode, Conv2dNode, GraphNode } from './ops.js';
 
@@ -55,29 +54,28 @@ export function canonicalize(graph: Graph, options: CanonicalizeOptions = {}): G
   return new Graph(graph.input, [...out.values()], resolve(graph.output));
 }
 
+/**
+ * The layer with a BatchNorm after it folded in. The scale is kept beside the original weights rather
+ * than multiplied in, so a model's weights are not held twice in JavaScript: the wasm engine folds while
+ * uploading, the reference engine and the ONNX writer through foldedWeight.
+ */
 function foldBatchNorm(layer: AffineNode, bn: BatchNormNode): AffineNode {
   const channels = layer.op === 'Conv2d' ? layer.outChannels : layer.outFeatures;
   const scale = new Float64Array(channels);
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     // In float64, so folding adds no rounding beyond the final float32 store.
-    scale[c] = bn.gamma[c] / Math.sqrt(bn.variance[c] + bn.epsilon);
-    bias[c] = ((layer.bias ? layer.bias[c] : 0) - bn.mean[c]) * scale[c] + bn.beta[c];
+    const s = bn.gamma[c] / Math.sqrt(bn.variance[c] + bn.epsilon);
+    scale[c] = (layer.scale?.[c] ?? 1) * s;
+    bias[c] = ((layer.bias ? layer.bias[c] : 0) - bn.mean[c]) * s + bn.beta[c];
   }
-  const original = layer.weight;
-  let folded: Float32Array | null = null;
-  // The folded weights are made only when read (by the reference engine); the wasm engine folds while
-  // uploading, so a model's weights are not held twice in JavaScript.
-  const node = { ...layer, bias } as AffineNode;
-  Object.defineProperty(node, 'weight', {
-    enumerable: true,
-    get: () => (folded ??= foldWeights(original, scale)),
-  });
-  setFoldRecipe(node, { weight: original, scale, bias });
-  return node;
+  return { ...layer, scale, bias };
 }
 
-export function foldWeights(weight: Float32Array, scale: Float64Array): Float32Array {
+/** A layer's weights with any folded BatchNorm scale applied (float32, as a folded model stores them). */
+export function foldedWeight(node: AffineNode): Float32Array {
+  const { weight, scale } = node;
+  if (!scale) return weight;
   const perChannel = weight.length / scale.length;
   const out = new Float32Array(weight.length);
   for (let c = 0; c < scale.length; c++) {

@@ -26,6 +26,8 @@ export interface Conv2dNode extends NodeBase {
   groups: number;
   /** [outChannels, inChannels, kh, kw] */
   weight: Float32Array;
+  /** A BatchNorm folded in (canonicalization): the layer's weights are scale[o] * weight[o, ...] (see foldedWeight). */
+  scale?: Float64Array;
   bias: Float32Array | null;
 }
 
@@ -35,6 +37,8 @@ export interface LinearNode extends NodeBase {
   outFeatures: number;
   /** [outFeatures, inFeatures] (PyTorch layout) */
   weight: Float32Array;
+  /** A BatchNorm folded in (canonicalization): the layer's weights are scale[o] * weight[o, ...] (see foldedWeight). */
+  scale?: Float64Array;
   bias: Float32Array | null;
 }
 

@@ -3,7 +3,7 @@ import type { Conv2dNode } from '../model/ops.js';
 import { conv2d, convGeometry } from '../reference/ops/conv2d.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
-import { checkLength, expectMap, spatial, weightLength } from './shapes.js';
+import { checkLength, expectMap, spatial } from './shapes.js';
 
 /** z = W * x + b over a sliding window; affine rules apply (BatchNorm after it folds in). */
 export const conv2dOp = defineOp<Conv2dNode>({
@@ -15,13 +15,13 @@ export const conv2dOp = defineOp<Conv2dNode>({
     const [c, h, w] = expectMap(node, s);
     if (node.groups !== 1) fail('UNSUPPORTED', `${where(node)} has groups=${node.groups}; only groups=1 convolutions are supported for now`);
     if (c !== node.inChannels) fail('BAD_GRAPH', `${where(node)} expects ${node.inChannels} input channels, got ${c}`);
-    checkLength(node, 'weight', weightLength(node), node.outChannels * node.inChannels * node.kernel[0] * node.kernel[1]);
+    checkLength(node, 'weight', node.weight.length, node.outChannels * node.inChannels * node.kernel[0] * node.kernel[1]);
     checkLength(node, 'bias', node.bias, node.outChannels);
     const [ho, wo] = spatial(node, h, w, node.kernel, node.stride, node.pads, node.dilation);
     return [node.outChannels, ho, wo];
   },
   reference: {
-    forward: (node, [x], c) => conv2d(x, convGeometry(node, c.batch, c.graph.shape(node.inputs[0]), c.graph.shape(node.name)), f64(node.weight), f64(node.bias)),
+    forward: (node, [x], c) => conv2d(x, convGeometry(node, c.batch, c.graph.shape(node.inputs[0]), c.graph.shape(node.name)), f64(c.weight(node)), f64(node.bias)),
     gradient: (node, R, c) => [c.affineGradient(node, R)],
   },
   wasm: {

@@ -3,7 +3,7 @@ import type { LinearNode } from '../model/ops.js';
 import { linear } from '../reference/ops/linear.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
-import { checkLength, weightLength } from './shapes.js';
+import { checkLength } from './shapes.js';
 
 /** z = W x + b on a feature vector; affine rules apply. */
 export const linearOp = defineOp<LinearNode>({
@@ -14,12 +14,12 @@ export const linearOp = defineOp<LinearNode>({
   shape(node, [s]) {
     if (s.length !== 1) fail('BAD_GRAPH', `${where(node)} needs a flat input; got [${s}] (add a Flatten before it)`);
     if (s[0] !== node.inFeatures) fail('BAD_GRAPH', `${where(node)} expects ${node.inFeatures} input features, got ${s[0]}`);
-    checkLength(node, 'weight', weightLength(node), node.outFeatures * node.inFeatures);
+    checkLength(node, 'weight', node.weight.length, node.outFeatures * node.inFeatures);
     checkLength(node, 'bias', node.bias, node.outFeatures);
     return [node.outFeatures];
   },
   reference: {
-    forward: (node, [x], c) => linear(x, c.batch, node.inFeatures, node.outFeatures, f64(node.weight), f64(node.bias)),
+    forward: (node, [x], c) => linear(x, c.batch, node.inFeatures, node.outFeatures, f64(c.weight(node)), f64(node.bias)),
     gradient: (node, R, c) => [c.affineGradient(node, R)],
   },
   wasm: {

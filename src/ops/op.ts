@@ -5,7 +5,7 @@
  * operators onto these.
  */
 import type { Graph } from '../model/graph.js';
-import type { GraphNode } from '../model/ops.js';
+import type { AffineNode, GraphNode } from '../model/ops.js';
 import type { Shape } from '../model/shapes.js';
 import type { Vec } from '../rules/types.js';
 import type { Arena } from '../wasm/arena.js';
@@ -33,6 +33,8 @@ export interface ReferenceContext {
   readonly kept: Map<string, Int32Array>;
   /** A Conv2d or Linear node's plain backward-data pass W^T R. */
   affineGradient(node: GraphNode, R: Vec): Vec;
+  /** A Conv2d or Linear node's weights with a folded BatchNorm applied (made once a run). */
+  weight(node: AffineNode): Float32Array;
 }
 
 /** What a node's wasm passes see of a run. */

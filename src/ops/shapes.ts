@@ -1,7 +1,6 @@
 // Shape helpers the op modules share: windows, channel checks, parameter lengths.
 import { fail } from '../errors.js';
 import type { GraphNode, Pads, Pair } from '../model/ops.js';
-import { weightLength } from '../model/fold-recipe.js';
 import type { Shape } from '../model/shapes.js';
 import { where } from './op.js';
 
@@ -37,5 +36,3 @@ export function checkLength(node: GraphNode, what: string, arr: Float32Array | n
   const length = typeof arr === 'number' ? arr : arr?.length;
   if (length !== undefined && length !== expected) fail('BAD_GRAPH', `${where(node)}: ${what} has ${length} values, expected ${expected}`);
 }
-
-export { weightLength };

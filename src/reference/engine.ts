@@ -4,7 +4,7 @@ import type { Graph } from '../model/graph.js';
 import type { GraphNode } from '../model/ops.js';
 import type { AffineLayer, LinearMap, Transform, Vec } from '../rules/types.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
-import { referenceForward, type Activations } from './forward.js';
+import { referenceForward, weightOf, type Activations } from './forward.js';
 import { referenceOps } from './ops.js';
 import { conv2d, conv2dTranspose, convGeometry } from './ops/conv2d.js';
 import { linear, linearTranspose } from './ops/linear.js';
@@ -16,7 +16,6 @@ export const referenceEngine: Engine = {
   run(graph: Graph, input: Float32Array, batch: number): Session<Vec> {
     return new ReferenceSession(graph, referenceForward(graph, Float64Array.from(input), batch, graph.logitsName));
   },
-  dispose() {},
 };
 
 class ReferenceSession implements Session<Vec> {
@@ -38,6 +37,7 @@ class ReferenceSession implements Session<Vec> {
       value: (name) => acts.values.get(name)!,
       kept: acts.winners,
       affineGradient: (node, R) => this.affineLayer(node, {}).transpose(R, 'w'),
+      weight: (node) => weightOf(node, acts.weights),
     };
   }
 
@@ -91,18 +91,19 @@ class ReferenceSession implements Session<Vec> {
     const inputShape = graph.shape(node.inputs[0]);
     const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
     const bias = node.bias;
+    const weight = this.context.weight(node);
     const xNonNegative = graph.nonNegative.has(node.inputs[0]);
-    const base = { name: node.name, ops: referenceOps, x, xNonNegative, batch, inputShape, inputRange, hasBias: bias !== null };
+    const base = { name: node.name, ops: referenceOps, x, xNonNegative, batch, inputShape, inputRange };
     const b = (t: Transform | null) => (t === null || bias === null ? null : transformed(bias, t));
     if (node.op === 'Conv2d') {
       const g = convGeometry(node, batch, inputShape, graph.shape(node.name));
-      return { ...base, apply: (xm, w, bt) => conv2d(xm, g, transformed(node.weight, w), b(bt)), transpose: (s, w) => conv2dTranspose(s, g, transformed(node.weight, w)) };
+      return { ...base, apply: (xm, w, bt) => conv2d(xm, g, transformed(weight, w), b(bt)), transpose: (s, w) => conv2dTranspose(s, g, transformed(weight, w)) };
     }
     const { inFeatures: nin, outFeatures: nout } = node;
     return {
       ...base,
-      apply: (xm, w, bt) => linear(xm, batch, nin, nout, transformed(node.weight, w), b(bt)),
-      transpose: (s, w) => linearTranspose(s, batch, nin, nout, transformed(node.weight, w)),
+      apply: (xm, w, bt) => linear(xm, batch, nin, nout, transformed(weight, w), b(bt)),
+      transpose: (s, w) => linearTranspose(s, batch, nin, nout, transformed(weight, w)),
     };
   }
 

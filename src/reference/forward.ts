@@ -1,4 +1,6 @@
+import { foldedWeight } from '../model/canonicalize.js';
 import type { Graph } from '../model/graph.js';
+import type { AffineNode } from '../model/ops.js';
 import { fail } from '../errors.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
 
@@ -7,6 +9,15 @@ export interface Activations {
   readonly batch: number;
   readonly values: Map<string, Float64Array>;
   readonly winners: Map<string, Int32Array>;
+  /** A run's weights with folded BatchNorm applied, by node (see foldedWeight). */
+  readonly weights: Map<string, Float32Array>;
+}
+
+/** A node's folded weights, made once into `memo`. */
+export function weightOf(node: AffineNode, memo: Map<string, Float32Array>): Float32Array {
+  let w = memo.get(node.name);
+  if (!w) memo.set(node.name, (w = foldedWeight(node)));
+  return w;
 }
 
 /**
@@ -16,16 +27,18 @@ export interface Activations {
 export function referenceForward(graph: Graph, input: Float64Array, batch: number, until?: string): Activations {
   const values = new Map<string, Float64Array>([[graph.input.name, input]]);
   const winners = new Map<string, Int32Array>();
+  const weights = new Map<string, Float32Array>();
   const context: ReferenceContext = {
     graph,
     batch,
     value: (name) => values.get(name)!,
     kept: winners,
     affineGradient: () => fail('BAD_GRAPH', 'no gradient during a forward pass'),
+    weight: (node) => weightOf(node, weights),
   };
   for (const node of graph.nodes) {
     values.set(node.name, opOf(node).reference.forward(node, node.inputs.map(context.value), context));
     if (node.name === until) break;
   }
-  return { batch, values, winners };
+  return { batch, values, winners, weights };
 }

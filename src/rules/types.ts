@@ -39,7 +39,6 @@ export interface AffineLayer<T> {
   readonly x: T;
   /** Whether x is non-negative by construction (read from a ReLU, say): no need to look. */
   readonly xNonNegative?: boolean;
-  readonly hasBias: boolean;
   readonly batch: number;
   /** Per-sample input shape, [C, H, W] or [F]. */
   readonly inputShape: readonly number[];

@@ -4,7 +4,6 @@ import type { BackwardOptions, Engine, Session } from '../engine/types.js';
 import type { Graph } from '../model/graph.js';
 import type { AffineNode, Conv2dNode, GraphNode } from '../model/ops.js';
 import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
-import { foldRecipe } from '../model/fold-recipe.js';
 import { opOf, type Buf, type WasmContext } from '../ops/index.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { BINARY, EPILOGUE, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
@@ -132,25 +131,22 @@ export class WasmEngine implements Engine {
     }
   }
 
-  /** wasm memory cannot shrink: the instance and its memory go when the last reference does. */
-  dispose(): void {}
-
   private upload(graph: Graph): Map<string, Uploaded> {
     let map = this.uploaded.get(graph);
     if (map) return map;
     map = new Map();
     for (const node of upstreamOf(graph, graph.logitsName)) {
       if (node.op !== 'Conv2d' && node.op !== 'Linear') continue;
-      const recipe = foldRecipe(node);
-      const length = recipe ? recipe.weight.length : node.weight.length;
+      const { weight: source, scale } = node;
+      const length = source.length;
       const weight = this.arena.alloc(length * 4, `the weights of "${node.name}"`);
       const dst = this.arena.f32(weight, length);
-      if (recipe) {
-        // Fold BatchNorm on the way in, exactly as foldWeights does, without a JavaScript copy.
-        const per = length / recipe.scale.length;
-        for (let c = 0; c < recipe.scale.length; c++) for (let i = c * per; i < (c + 1) * per; i++) dst[i] = recipe.scale[c] * recipe.weight[i];
+      if (scale) {
+        // Fold BatchNorm on the way in, exactly as foldedWeight does, without a JavaScript copy.
+        const per = length / scale.length;
+        for (let c = 0; c < scale.length; c++) for (let i = c * per; i < (c + 1) * per; i++) dst[i] = scale[c] * source[i];
       } else {
-        dst.set(node.weight);
+        dst.set(source);
       }
       let bias = 0;
       if (node.bias) {
@@ -515,7 +511,6 @@ export class WasmSession implements Session<Buf> {
       ops: this.ops,
       x: this.value(node.inputs[0]),
       xNonNegative: graph.nonNegative.has(node.inputs[0]),
-      hasBias: node.bias !== null,
       batch,
       inputShape,
       inputRange: node.inputs[0] === graph.input.name ? options.inputRange : undefined,

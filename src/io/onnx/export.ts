@@ -17,6 +17,7 @@ import {
   type NodeProto,
   type TensorProto,
 } from 'onnx-buf';
+import { foldedWeight } from '../../model/canonicalize.js';
 import type { Graph } from '../../model/graph.js';
 import type { Model } from '../../model/model.js';
 import type { Pads } from '../../model/ops.js';
@@ -70,7 +71,7 @@ export function exportOnnx(model: Model | Graph): Uint8Array {
   for (const n of graph.nodes) {
     switch (n.op) {
       case 'Conv2d': {
-        initializers.push(floatTensor(`${n.name}.weight`, [n.outChannels, n.inChannels, ...n.kernel], n.weight));
+        initializers.push(floatTensor(`${n.name}.weight`, [n.outChannels, n.inChannels, ...n.kernel], foldedWeight(n)));
         const inputs = [n.inputs[0], `${n.name}.weight`];
         if (n.bias) {
           initializers.push(floatTensor(`${n.name}.bias`, [n.outChannels], n.bias));
@@ -80,7 +81,7 @@ export function exportOnnx(model: Model | Graph): Uint8Array {
         break;
       }
       case 'Linear': {
-        initializers.push(floatTensor(`${n.name}.weight`, [n.outFeatures, n.inFeatures], n.weight));
+        initializers.push(floatTensor(`${n.name}.weight`, [n.outFeatures, n.inFeatures], foldedWeight(n)));
         const inputs = [n.inputs[0], `${n.name}.weight`];
         if (n.bias) {
           initializers.push(floatTensor(`${n.name}.bias`, [n.outFeatures], n.bias));
