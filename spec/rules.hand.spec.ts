@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/model/graph.js';
-import { Model } from '../src/model/model.js';
+import { Model } from '../src/model.js';
 import { propagate } from '../src/engine/propagate.js';
 import { referenceEngine } from '../src/reference/engine.js';
 import { referenceOps } from '../src/reference/ops.js';

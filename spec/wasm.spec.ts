@@ -13,7 +13,7 @@ import { COMPOSITES } from '../src/composites.js';
 import { propagate } from '../src/engine/propagate.js';
 import { buildModel } from '../src/index.js';
 import { Graph } from '../src/model/graph.js';
-import { Model } from '../src/model/model.js';
+import { Model } from '../src/model.js';
 import type { GraphNode, Pads } from '../src/model/ops.js';
 import { Random } from '../src/model/random.js';
 import { windowOut } from '../src/model/shapes.js';

@@ -186,7 +186,7 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
         }
       }
       const rules = new Map<string, Rule>();
-      for (const node of upstreamOf(graph, graph.logitsName)) {
+      for (const node of graph.upstream(graph.logitsName)) {
         const hit = overrides.find(
           (o) =>
             (o.name === undefined || (typeof o.name === 'string' ? o.name === node.name : o.name.test(node.name))) &&
@@ -204,16 +204,6 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
   function defaultRule(node: GraphNode, isFirst: boolean): Rule {
     return isFirst && firstRule ? firstRule : base[opOf(node).role];
   }
-}
-
-/** The nodes that the value `name` depends on (including its own node), in topological order. */
-export function upstreamOf(graph: Graph, name: string): GraphNode[] {
-  const needed = new Set<string>([name]);
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const node = graph.nodes[i];
-    if (needed.has(node.name)) for (const src of node.inputs) needed.add(src);
-  }
-  return graph.nodes.filter((n) => needed.has(n.name));
 }
 
 function checkApplicable(rule: Rule, node: GraphNode): void {

@@ -1,5 +1,5 @@
 export { buildModel, ARCHITECTURES, type BuildOptions } from './model/builders/index.js';
-export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model/model.js';
+export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model.js';
 export { Graph, size, type GraphInput } from './model/graph.js';
 export type * from './model/ops.js';
 export { canonicalize, type CanonicalizeOptions } from './model/canonicalize.js';

@@ -1,5 +1,5 @@
 import { resolveComposite, type CompositeSpec } from '../../src/composites.js';
-import type { Model } from '../../src/model/model.js';
+import type { Model } from '../../src/model.js';
 import { referenceForward } from '../../src/reference/forward.js';
 import { foldedWeight } from '../../src/model/canonicalize.js';
 import { conv2d, convGeometry } from '../../src/reference/ops/conv2d.js';

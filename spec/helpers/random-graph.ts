@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { GraphBuilder } from '../../src/model/builders/layers.js';
 import { Graph } from '../../src/model/graph.js';
-import { Model } from '../../src/model/model.js';
+import { Model } from '../../src/model.js';
 import { Random } from '../../src/model/random.js';
 import { windowOut } from '../../src/model/shapes.js';
 

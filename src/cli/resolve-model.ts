@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import { loadModel } from '../io/load.js';
 import { buildModel } from '../model/builders/index.js';
-import { Model } from '../model/model.js';
+import { Model } from '../model.js';
 import { PREPROCESSING, preprocessingForSize } from '../model/preprocessing.js';
 import type { Progress } from './progress.js';
 

@@ -1,4 +1,3 @@
-import { upstreamOf } from '../composites.js';
 import { fail } from '../errors.js';
 import type { Rule } from '../rules/types.js';
 import type { BackwardOptions, LayerRelevance, Session } from './types.js';
@@ -13,7 +12,7 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
   const layers: LayerRelevance[] = [];
   session.accumulate([graph.logitsName], [session.start(start)]);
   session.endNode();
-  const nodes = upstreamOf(graph, graph.logitsName);
+  const nodes = graph.upstream(graph.logitsName);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
     const R = session.collected(node.name);

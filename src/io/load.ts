@@ -4,7 +4,7 @@
  */
 import { fail, RelpropError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { Model, type ModelInfo } from '../model/model.js';
+import { Model, type ModelInfo } from '../model.js';
 import { checkPreprocessing, inputRangeOf, type Preprocessing } from '../model/preprocessing.js';
 import { importKeras, parseModelJson, readWeights } from './keras/import.js';
 import { importOnnx } from './onnx/import.js';

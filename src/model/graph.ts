@@ -70,6 +70,16 @@ export class Graph {
     return last.op === 'Softmax' ? last.inputs[0] : this.output;
   }
 
+  /** The nodes that the value `name` depends on (including its own node), in topological order. */
+  upstream(name: string): GraphNode[] {
+    const needed = new Set<string>([name]);
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      if (needed.has(node.name)) for (const src of node.inputs) needed.add(src);
+    }
+    return this.nodes.filter((n) => needed.has(n.name));
+  }
+
   get numClasses(): number {
     return size(this.shape(this.logitsName));
   }

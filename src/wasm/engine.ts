@@ -1,4 +1,3 @@
-import { upstreamOf } from '../composites.js';
 import { fail } from '../errors.js';
 import type { BackwardOptions, Engine, Session } from '../engine/types.js';
 import type { Graph } from '../model/graph.js';
@@ -71,7 +70,7 @@ function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, 
 /** Bytes of a batch's input and every activation it keeps for the backward pass. */
 export function inputAndActivationBytes(graph: Graph, batch: number): number {
   const input = batch * elements(graph.input.shape) * 4;
-  return upstreamOf(graph, graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, input);
+  return graph.upstream(graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, input);
 }
 
 /**
@@ -135,7 +134,7 @@ export class WasmEngine implements Engine {
     let map = this.uploaded.get(graph);
     if (map) return map;
     map = new Map();
-    for (const node of upstreamOf(graph, graph.logitsName)) {
+    for (const node of graph.upstream(graph.logitsName)) {
       if (node.op !== 'Conv2d' && node.op !== 'Linear') continue;
       const { weight: source, scale } = node;
       const length = source.length;
@@ -252,7 +251,7 @@ export class WasmSession implements Session<Buf> {
 
   private forward(): void {
     const { graph, batch } = this;
-    for (const node of upstreamOf(graph, graph.logitsName)) {
+    for (const node of graph.upstream(graph.logitsName)) {
       // A ReLU whose convolution applied it already shares the convolution's buffer.
       const out = this.fusedRelu.has(node.name) ? this.value(node.inputs[0]) : opOf(node).wasm.forward(node, node.inputs.map((src) => this.value(src)), this.context);
       this.values.set(node.name, { ptr: out.ptr, n: batch * elements(graph.shape(node.name)) });
@@ -286,7 +285,7 @@ export class WasmSession implements Session<Buf> {
    */
   private planRelevance(): void {
     const { graph, batch } = this;
-    const nodes = upstreamOf(graph, graph.logitsName);
+    const nodes = graph.upstream(graph.logitsName);
     const free = new Map<number, Slot[]>();
     const take = (name: string) => {
       if (this.slots.has(name)) return;

@@ -19,7 +19,7 @@ import {
 } from 'onnx-buf';
 import { foldedWeight } from '../../model/canonicalize.js';
 import type { Graph } from '../../model/graph.js';
-import type { Model } from '../../model/model.js';
+import type { Model } from '../../model.js';
 import type { Pads } from '../../model/ops.js';
 
 const OPSET = 13;

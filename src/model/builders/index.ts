@@ -1,7 +1,7 @@
 import { fail } from '../../errors.js';
 import { checkOptions } from '../../options.js';
 import { Graph } from '../graph.js';
-import { Model } from '../model.js';
+import { Model } from '../../model.js';
 import { Random } from '../random.js';
 import { GraphBuilder } from './layers.js';
 import { buildKerasResNet50, buildResNet, RESNETS } from './resnet.js';

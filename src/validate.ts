@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from './errors.js';
 
 /** Checks an input batch and returns it as float32; names the first bad value with its position. */
 export function checkInput(input: unknown, shape: readonly number[], batchOption: number | undefined): { x: Float32Array; batch: number } {
