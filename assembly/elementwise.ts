@@ -1,8 +1,9 @@
 // Elementwise steps of the rules, four lanes at a time with a scalar tail. Buffers may alias.
 import { stabDiv, stabDivScalar } from './epilogue';
 
-// Binary ops: codes must match src/wasm/codes.ts. OP_MAC accumulates: out = out + a * b.
-const OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_MAC = 3;
+// Binary (OP_*) and unary (U_*) codes are generated from scripts/kernel-constants.mjs. OP_MAC
+// accumulates: out = out + a * b.
+import { OP_ADD, OP_SUB, OP_MUL, U_POS, U_NEG, U_SCALE } from './constants.generated';
 
 export function binary(op: i32, a: usize, b: usize, out: usize, n: i32): void {
   let i = 0;
@@ -18,20 +19,19 @@ export function binary(op: i32, a: usize, b: usize, out: usize, n: i32): void {
   }
 }
 
-// Unary ops: 0 positive part, 1 negative part, 2 scale by k, 3 fill with k, 4 relu gradient mask
-// (out = a where b > 0, else 0).
+// Unary ops: positive part, negative part, scale by k, fill with k.
 export function unary(op: i32, a: usize, out: usize, n: i32, k: f32): void {
   const zero = f32x4.splat(0), kv = f32x4.splat(k);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
     const x = v128.load(a + off);
-    v128.store(out + off, op == 0 ? f32x4.pmax(x, zero) : op == 1 ? f32x4.pmin(x, zero) : op == 2 ? f32x4.mul(x, kv) : kv);
+    v128.store(out + off, op == U_POS ? f32x4.pmax(x, zero) : op == U_NEG ? f32x4.pmin(x, zero) : op == U_SCALE ? f32x4.mul(x, kv) : kv);
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
     const x = load<f32>(a + off);
-    store<f32>(out + off, op == 0 ? (x > 0 ? x : 0) : op == 1 ? (x < 0 ? x : 0) : op == 2 ? x * k : k);
+    store<f32>(out + off, op == U_POS ? (x > 0 ? x : 0) : op == U_NEG ? (x < 0 ? x : 0) : op == U_SCALE ? x * k : k);
   }
 }
 

@@ -7,7 +7,8 @@
 // div is the rules' s = R / stab(z) on a forward pass (v = z, op = R); mul and mac are R_in = x * c on
 // a transposed pass (v = c, op = x), mac adding to relevance already collected. op has out's layout.
 // Codes must match EPILOGUE in src/wasm/codes.ts.
-export const EPI_NONE: i32 = 0, EPI_DIV: i32 = 1, EPI_MUL: i32 = 2, EPI_MAC: i32 = 3;
+import { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC } from './constants.generated';
+export { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC };
 
 /** R / stab(z), stab(z) = z + eps sign(z) with sign(0) = +1, four lanes (eps splat); 0 where stab(z) = 0. */
 @inline export function stabDiv(R: v128, z: v128, eps: v128): v128 {

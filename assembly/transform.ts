@@ -1,12 +1,8 @@
 // Weight transforms of the LRP rules, applied while packing so no modified weights are ever stored.
-// Codes must match src/wasm/codes.ts; values match transformValue() in src/rules/transform.ts.
-export const T_W: i32 = 0; // w
-export const T_POS: i32 = 1; // w+
-export const T_NEG: i32 = 2; // w-
-export const T_ONES: i32 = 3; // 1
-export const T_SQUARE: i32 = 4; // w^2
-export const T_GAMMA_POS: i32 = 5; // w + gamma w+
-export const T_GAMMA_NEG: i32 = 6; // w + gamma w-
+// Codes (T_*) are generated from scripts/kernel-constants.mjs; values match transformValue() in
+// src/rules/transform.ts.
+import { T_W, T_POS, T_NEG, T_ONES, T_SQUARE, T_GAMMA_POS, T_GAMMA_NEG } from './constants.generated';
+export { T_W, T_POS, T_NEG, T_ONES, T_SQUARE, T_GAMMA_POS, T_GAMMA_NEG };
 
 @inline
 export function tf(t: i32, g: f32, w: f32): f32 {
