@@ -20,9 +20,9 @@ const engine = await (model as unknown as { engine(o: object): Promise<WasmEngin
 const kernels = engine.kernels as unknown as Record<string, unknown>;
 /** Convolutions are told apart by shape with BENCH_SHAPES=1: kernel, stride, channels, output size. */
 const byShape = process.env.BENCH_SHAPES === '1';
-function label(key: string): string {
+function label(key: string, args: unknown[]): string {
   if (!byShape || (key !== 'conv2d_forward' && key !== 'conv2d_transpose')) return key;
-  const g = engine.arena.i32(engine.geom, GEOM_BYTES / 4);
+  const g = engine.arena.i32(args[0] as number, GEOM_BYTES / 4);
   return `${key} ${g[GEOM.kh]}x${g[GEOM.kw]}/${g[GEOM.sh]} ${g[GEOM.cin]}->${g[GEOM.cout]} @${g[GEOM.ho]}x${g[GEOM.wo]}${g[GEOM.tW] ? ' t' + g[GEOM.tW] : ''}`;
 }
 const spent = new Map<string, { ms: number; calls: number }>();
@@ -35,10 +35,10 @@ for (const [key, f] of Object.entries(kernels)) {
   timed[key] = (...args: unknown[]) => {
     const t = performance.now();
     const r = (f as (...a: unknown[]) => unknown)(...args);
-    const e = spent.get(label(key)) ?? { ms: 0, calls: 0 };
+    const e = spent.get(label(key, args)) ?? { ms: 0, calls: 0 };
     e.ms += performance.now() - t;
     e.calls++;
-    spent.set(label(key), e);
+    spent.set(label(key, args), e);
     return r;
   };
 }

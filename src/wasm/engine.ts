@@ -40,8 +40,13 @@ interface Epilogue {
 }
 const NO_EPILOGUE: Epilogue = { mode: EPILOGUE.none, operand: 0, eps: 0 };
 
-/** Writes a convolution's geometry, transforms, ReLU flag and epilogue into the block at `geom` (assembly/geometry.ts). */
-function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, node: Conv2dNode, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): void {
+/**
+ * A convolution's geometry, transforms, ReLU flag and epilogue (assembly/geometry.ts), in a block of its
+ * own from the arena: every call gets its copy, so a convolution run while another's arguments are
+ * prepared (a deferred input being computed) cannot change what the other reads.
+ */
+function geometryBlock(arena: Arena, graph: Graph, batch: number, node: Conv2dNode, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): number {
+  const geom = arena.alloc(GEOM_BYTES, `the geometry of "${node.name}"`);
   const [cin, h, w] = graph.shape(node.inputs[0]);
   const [cout, ho, wo] = graph.shape(node.name);
   const g = arena.i32(geom, GEOM_BYTES / 4);
@@ -65,6 +70,7 @@ function writeGeometry(arena: Arena, geom: number, graph: Graph, batch: number, 
   g[GEOM.epilogue] = epilogue.mode;
   g[GEOM.epilogueOperand] = epilogue.operand;
   f[GEOM.epilogueEps] = epilogue.eps;
+  return geom;
 }
 
 /** Bytes of a batch's input and every activation it keeps for the backward pass. */
@@ -94,8 +100,6 @@ export class WasmEngine implements Engine {
   private readonly uploaded = new WeakMap<Graph, Map<string, Uploaded>>();
   private weightsTop: number;
   private busy = false;
-  /** The convolution geometry block the kernels read, shared by uploads and runs (one at a time). */
-  readonly geom: number;
 
   private constructor(
     readonly kernels: KernelExports,
@@ -103,7 +107,6 @@ export class WasmEngine implements Engine {
     /** Which build of the kernels runs: 'relaxed-simd' where the runtime has it, else 'simd'. */
     readonly build: KernelBuild,
   ) {
-    this.geom = arena.alloc(GEOM_BYTES, 'the convolution geometry block');
     this.weightsTop = arena.mark();
   }
 
@@ -153,10 +156,12 @@ export class WasmEngine implements Engine {
         this.arena.f32(bias, node.bias.length).set(node.bias);
       }
       let winograd = 0;
-      if (node.op === 'Conv2d') writeGeometry(this.arena, this.geom, graph, 1, node, PLAIN, NO_BIAS, false);
       // The kernels decide which convolutions run by Winograd, and which of those keep their forward U
       // (the others make it in each pass, through WasmSession.winogradU).
-      if (node.op === 'Conv2d' && this.kernels.conv2d_keeps_winograd(this.geom)) {
+      const mark = this.arena.mark();
+      const keeps = node.op === 'Conv2d' && this.kernels.conv2d_keeps_winograd(geometryBlock(this.arena, graph, 1, node, PLAIN, NO_BIAS, false));
+      this.arena.reset(mark);
+      if (node.op === 'Conv2d' && keeps) {
         const n = this.kernels.winograd_weights_size(node.inChannels, node.outChannels);
         winograd = this.arena.alloc(n * 4, `the Winograd weights of "${node.name}"`);
         this.kernels.winograd_weights(weight, node.inChannels, node.outChannels, winograd);
@@ -190,7 +195,6 @@ export class WasmSession implements Session<Buf> {
   private handedOver = false;
   /** Winograd U of a rule's weight transform, kept in the node's scratch for its other passes. */
   private readonly nodeU = new Map<string, number>();
-  private readonly geom: number;
   private readonly scratchBase: number;
   /** What op modules see of this session. */
   private readonly context: WasmContext;
@@ -230,7 +234,6 @@ export class WasmSession implements Session<Buf> {
     };
     // Fail before computing anything if the input and activations alone cannot fit.
     this.arena.ensure(this.arena.mark() + inputAndActivationBytes(graph, batch), `a batch of ${batch} through "${graph.input.name}" with its activations`);
-    this.geom = engine.geom;
     // Relevance slots first: a batch too large for them fails here, before any computing.
     this.planRelevance();
     const x = this.buffer(input.length, 'the input');
@@ -316,28 +319,29 @@ export class WasmSession implements Session<Buf> {
     const up = this.weights.get(node.name)!;
     const tw = transformCode(w);
     const tb = b === null || !node.bias ? { code: -1, gamma: 0 } : transformCode(b);
-    // Before the geometry block is written: reading a deferred input may run another convolution.
+    // A deferred input is computed first, so what its convolution keeps in the node's scratch (a
+    // Winograd U) lies below this call's scratch, which is released after it.
     const xPtr = x.ptr;
     if (node.op === 'Linear') {
       k.linear_forward(xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
       return;
     }
-    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, tb, relu, epilogue);
-    const [u, ready] = this.winogradU(node, up, tw, false);
+    const geom = geometryBlock(this.arena, this.graph, batch, node, tw, tb, relu, epilogue);
+    const [u, ready] = this.winogradU(node, up, tw, geom, false);
     const mark = this.arena.mark();
-    const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_forward(this.geom, xPtr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, u, ready);
+    const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
+    k.conv2d_forward(geom, xPtr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
   }
 
   /**
-   * The U a Winograd pass of this geometry (in this.geom) reads, and whether it is filled: the stored
+   * The U a Winograd pass of this geometry reads, and whether it is filled: the stored
    * one for the plain weights, else the node's for this transform, taken from the node's scratch (above
    * the call's own, so it outlives the call) and filled by the first pass that needs it. A z-plus node
    * then transforms w+ once for its forward and transposed passes.
    */
-  private winogradU(node: Conv2dNode, up: Uploaded, tw: Code, transposed: boolean): [number, number] {
-    if (!this.k.conv2d_uses_winograd(this.geom, transposed ? 1 : 0)) return [0, 0];
+  private winogradU(node: Conv2dNode, up: Uploaded, tw: Code, geom: number, transposed: boolean): [number, number] {
+    if (!this.k.conv2d_uses_winograd(geom, transposed ? 1 : 0)) return [0, 0];
     if (tw.code === 0 && up.winograd) return [up.winograd, 1];
     const key = `${node.name} ${tw.code} ${tw.gamma}`;
     const kept = this.nodeU.get(key);
@@ -353,8 +357,10 @@ export class WasmSession implements Session<Buf> {
    */
   fuses(node: AffineNode, w: Transform, transposed: boolean): boolean {
     if (node.op !== 'Conv2d') return false;
-    writeGeometry(this.arena, this.geom, this.graph, this.batch, node, transformCode(w), NO_BIAS, false);
-    return this.k.conv2d_fuses(this.geom, transposed ? 1 : 0) !== 0;
+    const mark = this.arena.mark();
+    const fuses = this.k.conv2d_fuses(geometryBlock(this.arena, this.graph, this.batch, node, transformCode(w), NO_BIAS, false), transposed ? 1 : 0) !== 0;
+    this.arena.reset(mark);
+    return fuses;
   }
 
   /** out = t(W)^T s, through an epilogue where `fuses` says so. */
@@ -362,18 +368,17 @@ export class WasmSession implements Session<Buf> {
     const { k, batch } = this;
     const up = this.weights.get(node.name)!;
     const tw = transformCode(w);
-    // Before the geometry block is written: s is usually a deferred quotient, computed by the node's
-    // forward convolution.
+    // s is usually a deferred quotient, computed by the node's forward convolution: first, as in affine().
     const sPtr = s.ptr;
     if (node.op === 'Linear') {
       k.linear_transpose(sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
       return;
     }
-    writeGeometry(this.arena, this.geom, this.graph, batch, node, tw, NO_BIAS, false, epilogue);
-    const [u, ready] = this.winogradU(node, up, tw, true);
+    const geom = geometryBlock(this.arena, this.graph, batch, node, tw, NO_BIAS, false, epilogue);
+    const [u, ready] = this.winogradU(node, up, tw, geom, true);
     const mark = this.arena.mark();
-    const scratch = this.arena.alloc(k.conv2d_scratch(this.geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_transpose(this.geom, sPtr, up.weight, out.ptr, scratch, u, ready);
+    const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
+    k.conv2d_transpose(geom, sPtr, up.weight, out.ptr, scratch, u, ready);
     this.arena.reset(mark);
   }
 
