@@ -4,7 +4,7 @@ import omggif from 'omggif';
 import pngjs from 'pngjs';
 import UTIF from 'utif2';
 import { fail, RelpropError } from '../errors.js';
-import { IMAGE_FORMATS, readImageHeader, type ImageFormat, type ImageHeader } from './header.js';
+import { readImageHeader, type ImageFormat } from './header.js';
 
 /** A decoded photo: RGB in 0..255, interleaved, row-major. */
 export interface RgbImage {
@@ -30,7 +30,7 @@ interface Rgba {
 }
 
 /** Each format's decoder, run on bytes whose header readImageHeader has bounded. */
-const DECODERS: Record<ImageFormat, (bytes: Uint8Array, h: ImageHeader) => Rgba> = {
+const DECODERS: Record<ImageFormat, (bytes: Uint8Array) => Rgba> = {
   png: (bytes) => pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
   jpeg: (bytes) => jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 2048 }),
   bmp: (bytes) => {
@@ -62,16 +62,16 @@ const DECODERS: Record<ImageFormat, (bytes: Uint8Array, h: ImageHeader) => Rgba>
 };
 
 /**
- * Runs a decoder with console output held back: omggif and utif print warnings with console.log,
- * which would land in the middle of `--json` output. What they said is returned with the result.
+ * Runs a decoder with its console output dropped: omggif and utif print warnings with console.log,
+ * which would land in the middle of `--json` output. The call is synchronous, so nothing else's output
+ * can fall in the window.
  */
-function quietly<T>(f: () => T): { value: T; said: string[] } {
-  const said: string[] = [];
+function quietly<T>(f: () => T): T {
   const keep = { log: console.log, warn: console.warn, info: console.info, debug: console.debug };
-  const hold = (...args: unknown[]) => void said.push(args.map(String).join(' '));
-  Object.assign(console, { log: hold, warn: hold, info: hold, debug: hold });
+  const drop = () => {};
+  Object.assign(console, { log: drop, warn: drop, info: drop, debug: drop });
   try {
-    return { value: f(), said };
+    return f();
   } finally {
     Object.assign(console, keep);
   }
@@ -90,7 +90,7 @@ export async function decodeImage(source: string | Uint8Array, where = typeof so
   const header = readImageHeader(bytes, where, maxPixels);
   let decoded: Rgba;
   try {
-    decoded = quietly(() => DECODERS[header.format](bytes, header)).value;
+    decoded = quietly(() => DECODERS[header.format](bytes));
   } catch (e) {
     if (e instanceof RelpropError) throw e;
     return fail('BAD_IMAGE', `"${where}" is not a readable ${header.format.toUpperCase()} image: ${(e as Error)?.message ?? String(e)}`);
@@ -162,4 +162,3 @@ function orient(img: RgbImage, orientation: number): RgbImage {
   return { width: ow, height: oh, data: out };
 }
 
-export { IMAGE_FORMATS };

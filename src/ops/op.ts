@@ -44,8 +44,6 @@ export interface WasmContext {
   readonly k: KernelExports;
   readonly arena: Arena;
   value(name: string): Buf;
-  /** n floats from the arena (an activation in the forward pass, the node's scratch in the backward). */
-  buffer(n: number, what: string): Buf;
   /** A buffer of the node's output size, for its forward value. */
   output(node: GraphNode): Buf;
   /** A buffer of the size of the node's first input, for what its backward pass returns. */

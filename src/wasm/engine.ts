@@ -74,7 +74,7 @@ function geometryBlock(arena: Arena, graph: Graph, batch: number, node: Conv2dNo
 }
 
 /** Bytes of a batch's input and every activation it keeps for the backward pass. */
-export function inputAndActivationBytes(graph: Graph, batch: number): number {
+function inputAndActivationBytes(graph: Graph, batch: number): number {
   const input = batch * elements(graph.input.shape) * 4;
   return graph.upstream(graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, input);
 }
@@ -161,7 +161,7 @@ export class WasmEngine implements Engine {
       const mark = this.arena.mark();
       const keeps = node.op === 'Conv2d' && this.kernels.conv2d_keeps_winograd(geometryBlock(this.arena, graph, 1, node, PLAIN, NO_BIAS, false));
       this.arena.reset(mark);
-      if (node.op === 'Conv2d' && keeps) {
+      if (keeps) {
         const n = this.kernels.winograd_weights_size(node.inChannels, node.outChannels);
         winograd = this.arena.alloc(n * 4, `the Winograd weights of "${node.name}"`);
         this.kernels.winograd_weights(weight, node.inChannels, node.outChannels, winograd);
@@ -211,15 +211,15 @@ export class WasmSession implements Session<Buf> {
     this.arena = engine.arena;
     this.ops = wasmOps(this);
     const elementsOf = (name: string) => batch * elements(graph.shape(name));
+    const inputSized = (node: GraphNode, what: string) => this.buffer(elementsOf(node.inputs[0]), what);
     this.context = {
       graph,
       batch,
       k: this.k,
       arena: this.arena,
       value: (name) => this.value(name),
-      buffer: (n, what) => this.buffer(n, what),
       output: (node) => this.buffer(elementsOf(node.name), `the output of "${node.name}"`),
-      inputSized: (node, what) => this.buffer(elementsOf(node.inputs[0]), what),
+      inputSized,
       kept: this.kept,
       constants: <T>(node: GraphNode, make: () => T) => {
         if (!this.constants.has(node.name)) this.constants.set(node.name, make());
@@ -227,7 +227,7 @@ export class WasmSession implements Session<Buf> {
       },
       affineForward: (node, x) => this.affineForward(node as AffineNode, x),
       affineGradient: (node, R) => {
-        const dx = this.buffer(elementsOf(node.inputs[0]), `the gradient at "${node.name}"`);
+        const dx = inputSized(node, `the gradient at "${node.name}"`);
         this.affineTranspose(node as AffineNode, R, dx, 'w');
         return dx;
       },
