@@ -6,7 +6,8 @@
  */
 import { fail } from './errors.js';
 import type { Graph } from './model/graph.js';
-import { isAffine, type GraphNode, type OpType, OP_TYPES } from './model/ops.js';
+import { isAffine, type GraphNode, type OpType } from './model/ops.js';
+import { OP_TYPES } from './ops/index.js';
 import { opOf, type Role } from './ops/index.js';
 import { createRule, type Rule, type RuleParams, type RuleSpec } from './rules/index.js';
 import type { BoundSpec } from './rules/types.js';

@@ -2,6 +2,7 @@ export { buildModel, ARCHITECTURES, type BuildOptions } from './model/builders/i
 export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model.js';
 export { Graph, size, type GraphInput } from './model/graph.js';
 export type * from './model/ops.js';
+export type * from './ops/index.js';
 export { canonicalize, type CanonicalizeOptions } from './model/canonicalize.js';
 export { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
 export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';

@@ -1,5 +1,6 @@
 import { Graph } from './graph.js';
-import type { AffineNode, BatchNormNode, Conv2dNode, GraphNode } from './ops.js';
+import type { BatchNormNode, Conv2dNode } from '../ops/index.js';
+import type { AffineNode, GraphNode } from './ops.js';
 
 export interface CanonicalizeOptions {
   /** Fold BatchNorm into the Conv/Linear before it (Zennit's canonizer). Default true. */

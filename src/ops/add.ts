@@ -1,7 +1,11 @@
 import { fail } from '../errors.js';
-import type { AddNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { BINARY } from '../wasm/codes.js';
 import { defineOp, where } from './op.js';
+
+export interface AddNode extends NodeBase {
+  op: 'Add';
+}
 
 /** The sum of two or more values of one shape (residual connections), explained by Norm. */
 export const addOp = defineOp<AddNode>({

@@ -1,8 +1,17 @@
-import type { AvgPool2dNode } from '../model/ops.js';
+import type { NodeBase, Pads, Pair } from '../model/ops.js';
 import { avgPool, avgPoolTranspose, poolShape } from '../reference/ops/pool.js';
 import type { Vec } from '../rules/types.js';
 import { defineOp, type Buf, type ReferenceContext, type WasmContext } from './op.js';
 import { expectMap, spatial } from './shapes.js';
+
+export interface AvgPool2dNode extends NodeBase {
+  op: 'AvgPool2d';
+  kernel: Pair;
+  stride: Pair;
+  pads: Pads;
+  /** Whether padded zeros count in the divisor (PyTorch's count_include_pad, ONNX's attribute). */
+  countIncludePad: boolean;
+}
 
 function wasmPool(node: AvgPool2dNode, src: Buf, dst: Buf, transpose: boolean, c: WasmContext): void {
   const [ch, h, w] = c.graph.shape(node.inputs[0]);

@@ -1,7 +1,17 @@
 import { fail } from '../errors.js';
-import type { BatchNormNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { batchNorm, batchNormGrad } from '../reference/ops/elementwise.js';
 import { defineOp, plane, where, type WasmContext } from './op.js';
+
+export interface BatchNormNode extends NodeBase {
+  op: 'BatchNorm';
+  channels: number;
+  gamma: Float32Array;
+  beta: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+  epsilon: number;
+}
 
 /** BatchNorm's scale s = gamma / sqrt(var + eps) and shift beta - mean * s, in wasm memory once a session. */
 function wasmParams(node: BatchNormNode, c: WasmContext): { scale: number; shift: number } {

@@ -1,9 +1,25 @@
 import { fail } from '../errors.js';
-import type { Conv2dNode } from '../model/ops.js';
+import type { NodeBase, Pads, Pair } from '../model/ops.js';
 import { conv2d, convGeometry } from '../reference/ops/conv2d.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
 import { checkLength, expectMap, spatial } from './shapes.js';
+
+export interface Conv2dNode extends NodeBase {
+  op: 'Conv2d';
+  inChannels: number;
+  outChannels: number;
+  kernel: Pair;
+  stride: Pair;
+  pads: Pads;
+  dilation: Pair;
+  groups: number;
+  /** [outChannels, inChannels, kh, kw] */
+  weight: Float32Array;
+  /** A BatchNorm folded in (canonicalization): the layer's weights are scale[o] * weight[o, ...] (see foldedWeight). */
+  scale?: Float64Array;
+  bias: Float32Array | null;
+}
 
 /** z = W * x + b over a sliding window; affine rules apply (BatchNorm after it folds in). */
 export const conv2dOp = defineOp<Conv2dNode>({

@@ -1,5 +1,9 @@
-import type { FlattenNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { defineOp } from './op.js';
+
+export interface FlattenNode extends NodeBase {
+  op: 'Flatten';
+}
 
 /** [C, H, W] to [C*H*W]: the same values, relevance passes. */
 export const flattenOp = defineOp<FlattenNode>({

@@ -1,8 +1,12 @@
-import type { GlobalAvgPoolNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { globalAvgPool, globalAvgPoolTranspose } from '../reference/ops/pool.js';
 import type { Vec } from '../rules/types.js';
 import { defineOp, type Buf, type ReferenceContext, type WasmContext } from './op.js';
 import { expectMap } from './shapes.js';
+
+export interface GlobalAvgPoolNode extends NodeBase {
+  op: 'GlobalAvgPool';
+}
 
 function referenceTranspose(node: GlobalAvgPoolNode, s: Vec, c: ReferenceContext): Vec[] {
   const [ch, h, w] = c.graph.shape(node.inputs[0]);

@@ -1,5 +1,10 @@
-import type { IdentityNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { defineOp } from './op.js';
+
+/** Dropout, Identity and the like from imported models; canonicalization removes them. */
+export interface IdentityNode extends NodeBase {
+  op: 'Identity';
+}
 
 /** Identity, Dropout and the like from imported models; canonicalization removes them. */
 export const identityOp = defineOp<IdentityNode>({

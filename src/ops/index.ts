@@ -1,19 +1,35 @@
-/** The registry: every op of the graph IR, by type. Adding an op is a module and a line here. */
+/** The registry: every op of the graph IR, by type. Adding an op is its module and three lines here (import, node type, entry). */
 import { fail } from '../errors.js';
-import type { GraphNode, OpType } from '../model/ops.js';
-import { addOp } from './add.js';
-import { avgPoolOp } from './avgpool.js';
-import { batchNormOp } from './batchnorm.js';
-import { conv2dOp } from './conv2d.js';
-import { flattenOp } from './flatten.js';
-import { globalAvgPoolOp } from './global-avgpool.js';
-import { identityOp } from './identity.js';
-import { linearOp } from './linear.js';
-import { maxPoolOp } from './maxpool.js';
+import { addOp, type AddNode } from './add.js';
+import { avgPoolOp, type AvgPool2dNode } from './avgpool.js';
+import { batchNormOp, type BatchNormNode } from './batchnorm.js';
+import { conv2dOp, type Conv2dNode } from './conv2d.js';
+import { flattenOp, type FlattenNode } from './flatten.js';
+import { globalAvgPoolOp, type GlobalAvgPoolNode } from './global-avgpool.js';
+import { identityOp, type IdentityNode } from './identity.js';
+import { linearOp, type LinearNode } from './linear.js';
+import { maxPoolOp, type MaxPool2dNode } from './maxpool.js';
 import type { OpDefinition } from './op.js';
-import { padOp } from './pad.js';
-import { reluOp } from './relu.js';
-import { softmaxOp } from './softmax.js';
+import { padOp, type PadNode } from './pad.js';
+import { reluOp, type ReLUNode } from './relu.js';
+import { softmaxOp, type SoftmaxNode } from './softmax.js';
+
+/** A node of the graph IR: one of the registry's node types. */
+export type GraphNode =
+  | Conv2dNode
+  | LinearNode
+  | BatchNormNode
+  | ReLUNode
+  | MaxPool2dNode
+  | AvgPool2dNode
+  | GlobalAvgPoolNode
+  | AddNode
+  | FlattenNode
+  | PadNode
+  | SoftmaxNode
+  | IdentityNode;
+
+export type OpType = GraphNode['op'];
 
 export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op: T }>> } = {
   Conv2d: conv2dOp,
@@ -30,6 +46,8 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   Identity: identityOp,
 };
 
+export const OP_TYPES = Object.keys(OPS) as OpType[];
+
 /** The definition of a node's op (typed for that node). */
 export function opOf(node: GraphNode): OpDefinition<GraphNode> {
   const def = (OPS as unknown as Record<string, OpDefinition<GraphNode> | undefined>)[node.op];
@@ -37,4 +55,5 @@ export function opOf(node: GraphNode): OpDefinition<GraphNode> {
   return def;
 }
 
+export type { AddNode, AvgPool2dNode, BatchNormNode, Conv2dNode, FlattenNode, GlobalAvgPoolNode, IdentityNode, LinearNode, MaxPool2dNode, PadNode, ReLUNode, SoftmaxNode };
 export type { Buf, OpDefinition, ReferenceContext, Role, WasmContext } from './op.js';

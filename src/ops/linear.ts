@@ -1,9 +1,20 @@
 import { fail } from '../errors.js';
-import type { LinearNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { linear } from '../reference/ops/linear.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
 import { checkLength } from './shapes.js';
+
+export interface LinearNode extends NodeBase {
+  op: 'Linear';
+  inFeatures: number;
+  outFeatures: number;
+  /** [outFeatures, inFeatures] (PyTorch layout) */
+  weight: Float32Array;
+  /** A BatchNorm folded in (canonicalization): the layer's weights are scale[o] * weight[o, ...] (see foldedWeight). */
+  scale?: Float64Array;
+  bias: Float32Array | null;
+}
 
 /** z = W x + b on a feature vector; affine rules apply. */
 export const linearOp = defineOp<LinearNode>({

@@ -1,8 +1,16 @@
 import { fail } from '../errors.js';
-import type { MaxPool2dNode } from '../model/ops.js';
+import type { NodeBase, Pads, Pair } from '../model/ops.js';
 import { maxPool, maxPoolRoute, poolShape } from '../reference/ops/pool.js';
 import { defineOp, where } from './op.js';
 import { expectMap, spatial } from './shapes.js';
+
+export interface MaxPool2dNode extends NodeBase {
+  op: 'MaxPool2d';
+  kernel: Pair;
+  stride: Pair;
+  /** Padded positions never win (they count as -infinity). */
+  pads: Pads;
+}
 
 /** Max pooling; relevance goes to each window's winner (winner-take-all, its gradient's routing). */
 export const maxPoolOp = defineOp<MaxPool2dNode>({

@@ -5,7 +5,7 @@
  * operators onto these.
  */
 import type { Graph } from '../model/graph.js';
-import type { AffineNode, GraphNode } from '../model/ops.js';
+import type { AffineNode, GraphNode, NodeBase } from '../model/ops.js';
 import type { Shape } from '../model/shapes.js';
 import type { Vec } from '../rules/types.js';
 import type { Arena } from '../wasm/arena.js';
@@ -58,7 +58,10 @@ export interface WasmContext {
   affineGradient(node: GraphNode, R: Buf): Buf;
 }
 
-export interface OpDefinition<N extends GraphNode = GraphNode> {
+/** What every node type is: a NodeBase with its op's name. */
+export type AnyNode = NodeBase & { readonly op: string };
+
+export interface OpDefinition<N extends AnyNode = GraphNode> {
   readonly type: N['op'];
   /** Inputs: exactly one, or two and more. */
   readonly arity: 1 | 'many';
@@ -82,7 +85,7 @@ export interface OpDefinition<N extends GraphNode = GraphNode> {
 }
 
 /** A definition for the node type N, checked against N's fields. */
-export function defineOp<N extends GraphNode>(def: OpDefinition<N>): OpDefinition<N> {
+export function defineOp<N extends AnyNode>(def: OpDefinition<N>): OpDefinition<N> {
   return def;
 }
 
@@ -91,6 +94,6 @@ export function plane(shape: readonly number[]): number {
   return shape.length === 3 ? shape[1] * shape[2] : 1;
 }
 
-export function where(node: GraphNode): string {
+export function where(node: AnyNode): string {
   return `node "${node.name}" (${node.op})`;
 }

@@ -1,8 +1,14 @@
 import { fail } from '../errors.js';
-import type { PadNode } from '../model/ops.js';
+import type { NodeBase, Pads } from '../model/ops.js';
 import { crop, pad } from '../reference/ops/elementwise.js';
 import { defineOp, where } from './op.js';
 import { expectMap } from './shapes.js';
+
+export interface PadNode extends NodeBase {
+  op: 'Pad';
+  /** Zero padding of the spatial dimensions. */
+  pads: Pads;
+}
 
 /** Zero padding of the spatial dimensions; relevance follows its gradient (a crop). Folds into a Conv after it. */
 export const padOp = defineOp<PadNode>({

@@ -1,6 +1,10 @@
-import type { ReLUNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { relu, reluGrad } from '../reference/ops/elementwise.js';
 import { defineOp } from './op.js';
+
+export interface ReLUNode extends NodeBase {
+  op: 'ReLU';
+}
 
 /** max(x, 0); relevance passes through unchanged (as every activation in Zennit). */
 export const reluOp = defineOp<ReLUNode>({

@@ -1,6 +1,10 @@
 import { fail } from '../errors.js';
-import type { SoftmaxNode } from '../model/ops.js';
+import type { NodeBase } from '../model/ops.js';
 import { defineOp } from './op.js';
+
+export interface SoftmaxNode extends NodeBase {
+  op: 'Softmax';
+}
 
 const through = (node: SoftmaxNode): never => fail('UNSUPPORTED', `node "${node.name}": explanations start before a Softmax, not through it`);
 

@@ -1,12 +1,14 @@
 import { fail } from '../errors.js';
 import type { BackwardOptions, Engine, Session } from '../engine/types.js';
 import type { Graph } from '../model/graph.js';
-import type { AffineNode, Conv2dNode, GraphNode } from '../model/ops.js';
+import type { AffineNode, GraphNode } from '../model/ops.js';
+import type { Conv2dNode } from '../ops/conv2d.js';
 import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
 import { opOf, type Buf, type WasmContext } from '../ops/index.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
-import { BINARY, EPILOGUE, GEOM, GEOM_BYTES, transformCode, UNARY } from './codes.js';
+import { BINARY, GEOM, GEOM_BYTES, transformCode } from './codes.js';
 import { defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
+import { Lowering, NO_EPILOGUE, wasmOps, type Convolutions, type Epilogue } from './lowering.js';
 
 export type { Buf };
 
@@ -31,14 +33,6 @@ type Code = { code: number; gamma: number };
 const PLAIN: Code = { code: 0, gamma: 0 };
 const NO_BIAS: Code = { code: -1, gamma: 0 };
 
-/** A rule's next step, done by a convolution on its output values (assembly/epilogue.ts). */
-interface Epilogue {
-  mode: (typeof EPILOGUE)[keyof typeof EPILOGUE];
-  /** Address of the operand, laid out as the output. */
-  operand: number;
-  eps: number;
-}
-const NO_EPILOGUE: Epilogue = { mode: EPILOGUE.none, operand: 0, eps: 0 };
 
 /**
  * A convolution's geometry, transforms, ReLU flag and epilogue (assembly/geometry.ts), in a block of its
@@ -173,8 +167,9 @@ export class WasmEngine implements Engine {
   }
 }
 
-export class WasmSession implements Session<Buf> {
+export class WasmSession implements Session<Buf>, Convolutions {
   readonly ops: Ops<Buf>;
+  private readonly lowering: Lowering;
   readonly k: KernelExports;
   readonly arena: Arena;
   private readonly values = new Map<string, Buf>();
@@ -209,7 +204,8 @@ export class WasmSession implements Session<Buf> {
   ) {
     this.k = engine.kernels;
     this.arena = engine.arena;
-    this.ops = wasmOps(this);
+    this.lowering = new Lowering(this);
+    this.ops = wasmOps(this, this.lowering);
     const elementsOf = (name: string) => batch * elements(graph.shape(name));
     const inputSized = (node: GraphNode, what: string) => this.buffer(elementsOf(node.inputs[0]), what);
     this.context = {
@@ -404,14 +400,12 @@ export class WasmSession implements Session<Buf> {
    * multiplying twice. Residual sums are where explanations of ResNets move the most relevance.
    */
   private splitSum(names: readonly string[], rs: readonly Buf[]): boolean {
-    const [p, q] = rs;
-    if (!(p instanceof Product && q instanceof Product) || p.computed || q.computed || names[0] === names[1]) return false;
-    const s = p.b;
-    if (!(s instanceof Quotient) || s.computed || q.b !== s) return false;
-    const [slot1, slot2] = names.map((name) => this.slotOf(name, s.n));
+    const split = names[0] === names[1] ? null : this.lowering.sumSplit(rs);
+    if (!split) return false;
+    const [slot1, slot2] = names.map((name) => this.slotOf(name, split.n));
     const [acc1, acc2] = names.map((name) => this.filled.has(name));
     names.forEach((name) => this.filled.add(name));
-    this.k.split_sum(s.R.ptr, s.z.ptr, s.eps, p.a.ptr, slot1.ptr, acc1 ? 1 : 0, q.a.ptr, slot2.ptr, acc2 ? 1 : 0, s.n);
+    this.k.split_sum(split.R.ptr, split.z.ptr, split.eps, split.a1.ptr, slot1.ptr, acc1 ? 1 : 0, split.a2.ptr, slot2.ptr, acc2 ? 1 : 0, split.n);
     return true;
   }
 
@@ -426,11 +420,8 @@ export class WasmSession implements Session<Buf> {
     const slot = this.slotOf(name, r.n);
     const first = !this.filled.has(name);
     this.filled.add(name);
-    if (r instanceof Product && !r.computed) {
-      // The product is computed where it lands: one pass over memory instead of two.
-      this.multiply(r.a, r.b, slot, !first);
-    } else if (first && r instanceof Transposed && !r.computed) {
-      r.computeInto(slot.ptr);
+    if (this.lowering.store(r, slot, !first)) {
+      // A rule's last step was computed where it lands.
     } else if (first && r === spent && !this.handedOver) {
       this.handOver(spent, slot);
     } else if (first) {
@@ -440,29 +431,6 @@ export class WasmSession implements Session<Buf> {
     } else {
       this.k.binary(BINARY.add, slot.ptr, r.ptr, slot.ptr, slot.n);
     }
-  }
-
-  /**
-   * out = a * b, or out += a * b. A factor that is a transposed convolution not yet computed is computed
-   * with the other factor as its epilogue, where the convolution has one: the rule's product never
-   * passes through memory on its own.
-   */
-  multiply(a: Buf, b: Buf, out: Buf, accumulate: boolean): void {
-    const [t, other] = b instanceof Transposed ? [b, a] : [a, b];
-    if (t instanceof Transposed && !t.computed && this.fuses(t.node, t.w, true)) {
-      t.computeInto(out.ptr, { mode: accumulate ? EPILOGUE.mac : EPILOGUE.mul, operand: other.ptr, eps: 0 });
-      return;
-    }
-    this.k.binary(accumulate ? BINARY.mac : BINARY.mul, a.ptr, b.ptr, out.ptr, out.n);
-  }
-
-  /** out = R / stab(z); a z whose convolution is not yet computed is computed with the divide as its epilogue. */
-  divide(R: Buf, z: Buf, eps: number, out: number): void {
-    if (z instanceof Applied && !z.computed && this.fuses(z.node, z.w, false)) {
-      z.computeInto(out, { mode: EPILOGUE.div, operand: R.ptr, eps });
-      return;
-    }
-    this.k.div_stab(R.ptr, z.ptr, out, R.n, eps);
   }
 
   /**
@@ -522,9 +490,9 @@ export class WasmSession implements Session<Buf> {
         // The layer itself on its own input: the forward pass stored that z already.
         const plainBias = node.bias ? b === 'w' : b === null || b === 'w';
         if (w === 'w' && plainBias && x === this.value(node.inputs[0]) && this.preActivation.has(node.name)) return this.value(node.name);
-        return new Applied(this, this.buffer(outN, `a rule's output at "${node.name}"`).ptr, outN, node, x, w, b);
+        return this.lowering.applied(this.buffer(outN, `a rule's output at "${node.name}"`).ptr, outN, node, x, w, b);
       },
-      transpose: (s, w) => new Transposed(this, this.buffer(inN, `a rule's transpose at "${node.name}"`).ptr, inN, node, s, w),
+      transpose: (s, w) => this.lowering.transposed(this.buffer(inN, `a rule's transpose at "${node.name}"`).ptr, inN, node, s, w),
     };
   }
 
@@ -534,139 +502,4 @@ export class WasmSession implements Session<Buf> {
     const inputs = node.inputs.map((src) => this.value(src));
     return { name: node.name, ops: this.ops, inputs, z: this.value(node.name), transpose: (s) => transpose(node, s, this.context) };
   }
-}
-
-/**
- * A buffer whose value is computed when first read, its space reserved already: a consumer that can do
- * the computation within its own pass over memory (accumulate, splitSum, a convolution's epilogue)
- * reads the operands instead.
- */
-abstract class Deferred implements Buf {
-  computed = false;
-  constructor(
-    protected readonly session: WasmSession,
-    private readonly at: number,
-    readonly n: number,
-  ) {}
-
-  get ptr(): number {
-    if (!this.computed) {
-      this.compute(this.at);
-      this.computed = true;
-    }
-    return this.at;
-  }
-
-  protected abstract compute(out: number): void;
-}
-
-/**
- * a * b. Rules end with such a product (x times the transposed pass), which the traversal then adds to
- * a relevance slot: accumulate computes it straight into the slot (or adds it there) instead of writing
- * it to scratch and copying, within the transposed convolution where it can.
- */
-class Product extends Deferred {
-  constructor(session: WasmSession, at: number, readonly a: Buf, readonly b: Buf) {
-    super(session, at, a.n);
-  }
-
-  protected compute(out: number): void {
-    this.session.multiply(this.a, this.b, { ptr: out, n: this.n }, false);
-  }
-}
-
-/** R / stab(z): a sum's split (splitSum) never writes it out; a rule's convolution computes it as it goes. */
-class Quotient extends Deferred {
-  constructor(session: WasmSession, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
-    super(session, at, R.n);
-  }
-
-  protected compute(out: number): void {
-    this.session.divide(this.R, this.z, this.eps, out);
-  }
-}
-
-/** A rule's t(W) x + t'(b), left for the divide that reads it to compute (WasmSession.divide). */
-class Applied extends Deferred {
-  constructor(
-    session: WasmSession,
-    at: number,
-    n: number,
-    readonly node: AffineNode,
-    readonly x: Buf,
-    readonly w: Transform,
-    readonly b: Transform | null,
-  ) {
-    super(session, at, n);
-  }
-
-  /** Computes the value into `out` (through the epilogue), leaving this buffer unwritten. */
-  computeInto(out: number, epilogue = NO_EPILOGUE): void {
-    this.session.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b, false, epilogue);
-  }
-
-  protected compute(out: number): void {
-    this.computeInto(out);
-  }
-}
-
-/** A rule's t(W)^T s, left for the product or slot that takes it (WasmSession.multiply, accumulate). */
-class Transposed extends Deferred {
-  constructor(
-    session: WasmSession,
-    at: number,
-    n: number,
-    readonly node: AffineNode,
-    readonly s: Buf,
-    readonly w: Transform,
-  ) {
-    super(session, at, n);
-  }
-
-  /** Computes the value into `out` (through the epilogue), leaving this buffer unwritten. */
-  computeInto(out: number, epilogue = NO_EPILOGUE): void {
-    this.session.affineTranspose(this.node, this.s, { ptr: out, n: this.n }, this.w, epilogue);
-  }
-
-  protected compute(out: number): void {
-    this.computeInto(out);
-  }
-}
-
-/** Elementwise arithmetic on wasm buffers; every result is a fresh buffer from the node's scratch. */
-function wasmOps(s: WasmSession): Ops<Buf> {
-  const { k, arena } = s;
-  const fresh = (n: number) => s.buffer(n, 'a rule step');
-  const unary = (op: number, a: Buf, kk = 0) => {
-    const out = fresh(a.n);
-    k.unary(op, a.ptr, out.ptr, a.n, kk);
-    return out;
-  };
-  const binary = (op: number, a: Buf, b: Buf) => {
-    const out = fresh(a.n);
-    k.binary(op, a.ptr, b.ptr, out.ptr, a.n);
-    return out;
-  };
-  return {
-    pos: (a) => unary(UNARY.pos, a),
-    neg: (a) => unary(UNARY.neg, a),
-    ones: (like) => unary(UNARY.fill, like, 1),
-    scale: (a, kk) => unary(UNARY.scale, a, kk),
-    add: (a, b) => binary(BINARY.add, a, b),
-    sub: (a, b) => binary(BINARY.sub, a, b),
-    mul: (a, b) => new Product(s, fresh(a.n).ptr, a, b),
-    divStab: (R, z, eps) => new Quotient(s, fresh(R.n).ptr, R, z, eps),
-    where: (R, z, sign) => {
-      const out = fresh(R.n);
-      k.where_sign(R.ptr, z.ptr, out.ptr, R.n, sign === '+' ? 1 : -1);
-      return out;
-    },
-    fromHost: (values) => {
-      const out = fresh(values.length);
-      arena.f32(out.ptr, out.n).set(values);
-      return out;
-    },
-    toHost: (a) => Float64Array.from(arena.f32(a.ptr, a.n)),
-    isNonNegative: (a) => k.min_value(a.ptr, a.n) >= 0,
-  };
 }

@@ -20,7 +20,8 @@ import {
 import { foldedWeight } from '../../model/canonicalize.js';
 import type { Graph } from '../../model/graph.js';
 import type { Model } from '../../model.js';
-import type { Pads } from '../../model/ops.js';
+import type { GraphNode, OpType, Pads } from '../../model/ops.js';
+import type { Conv2dNode, LinearNode } from '../../ops/index.js';
 
 const OPSET = 13;
 
@@ -62,70 +63,62 @@ function valueInfo(name: string, dims: (number | string)[]) {
   });
 }
 
+/** What an op's entry writes into: ONNX nodes and their initializers. */
+interface Writer {
+  node(opType: string, name: string, inputs: string[], attribute?: AttributeProto[]): void;
+  initializer(tensor: TensorProto): void;
+}
+
+/** An affine layer's weight (BatchNorm folded in) and bias as initializers; the node's inputs. */
+function affineInputs(w: Writer, n: Conv2dNode | LinearNode, dims: number[]): string[] {
+  w.initializer(floatTensor(`${n.name}.weight`, dims, foldedWeight(n)));
+  if (!n.bias) return [n.inputs[0], `${n.name}.weight`];
+  w.initializer(floatTensor(`${n.name}.bias`, [dims[0]], n.bias));
+  return [n.inputs[0], `${n.name}.weight`, `${n.name}.bias`];
+}
+
+/** Each op of the graph IR as ONNX: the type system makes this table cover the registry. */
+const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w: Writer) => void } = {
+  Conv2d: (n, w) =>
+    w.node('Conv', n.name, affineInputs(w, n, [n.outChannels, n.inChannels / n.groups, ...n.kernel]), [
+      ints('kernel_shape', n.kernel),
+      ints('strides', n.stride),
+      ints('pads', onnxPads(n.pads)),
+      ints('dilations', n.dilation),
+      int('group', n.groups),
+    ]),
+  Linear: (n, w) => w.node('Gemm', n.name, affineInputs(w, n, [n.outFeatures, n.inFeatures]), [int('transB', 1)]),
+  BatchNorm(n, w) {
+    for (const [key, data] of [['scale', n.gamma], ['bias', n.beta], ['mean', n.mean], ['var', n.variance]] as const) {
+      w.initializer(floatTensor(`${n.name}.${key}`, [n.channels], data));
+    }
+    w.node('BatchNormalization', n.name, [n.inputs[0], `${n.name}.scale`, `${n.name}.bias`, `${n.name}.mean`, `${n.name}.var`], [float('epsilon', n.epsilon)]);
+  },
+  ReLU: (n, w) => w.node('Relu', n.name, n.inputs),
+  MaxPool2d: (n, w) => w.node('MaxPool', n.name, n.inputs, [ints('kernel_shape', n.kernel), ints('strides', n.stride), ints('pads', onnxPads(n.pads))]),
+  AvgPool2d: (n, w) =>
+    w.node('AveragePool', n.name, n.inputs, [ints('kernel_shape', n.kernel), ints('strides', n.stride), ints('pads', onnxPads(n.pads)), int('count_include_pad', n.countIncludePad ? 1 : 0)]),
+  GlobalAvgPool: (n, w) => w.node('GlobalAveragePool', n.name, n.inputs),
+  Add: (n, w) => w.node(n.inputs.length === 2 ? 'Add' : 'Sum', n.name, n.inputs),
+  Flatten: (n, w) => w.node('Flatten', n.name, n.inputs, [int('axis', 1)]),
+  Pad(n, w) {
+    w.initializer(int64Tensor(`${n.name}.pads`, [0, 0, n.pads[0], n.pads[1], 0, 0, n.pads[2], n.pads[3]]));
+    w.node('Pad', n.name, [n.inputs[0], `${n.name}.pads`]);
+  },
+  Softmax: (n, w) => w.node('Softmax', n.name, n.inputs, [int('axis', 1)]),
+  Identity: (n, w) => w.node('Identity', n.name, n.inputs),
+};
+
 /** Writes a model's graph as ONNX (opset 13), weights included, with a symbolic batch dimension. */
 export function exportOnnx(model: Model | Graph): Uint8Array {
   const graph = 'graph' in model ? model.graph : model;
   const nodes: NodeProto[] = [];
   const initializers: TensorProto[] = [];
-  const node = (opType: string, name: string, inputs: string[], attribute: AttributeProto[] = []) => nodes.push(create(NodeProtoSchema, { opType, name, input: inputs, output: [name], attribute }));
-  for (const n of graph.nodes) {
-    switch (n.op) {
-      case 'Conv2d': {
-        initializers.push(floatTensor(`${n.name}.weight`, [n.outChannels, n.inChannels, ...n.kernel], foldedWeight(n)));
-        const inputs = [n.inputs[0], `${n.name}.weight`];
-        if (n.bias) {
-          initializers.push(floatTensor(`${n.name}.bias`, [n.outChannels], n.bias));
-          inputs.push(`${n.name}.bias`);
-        }
-        node('Conv', n.name, inputs, [ints('kernel_shape', n.kernel), ints('strides', n.stride), ints('pads', onnxPads(n.pads)), ints('dilations', n.dilation), int('group', n.groups)]);
-        break;
-      }
-      case 'Linear': {
-        initializers.push(floatTensor(`${n.name}.weight`, [n.outFeatures, n.inFeatures], foldedWeight(n)));
-        const inputs = [n.inputs[0], `${n.name}.weight`];
-        if (n.bias) {
-          initializers.push(floatTensor(`${n.name}.bias`, [n.outFeatures], n.bias));
-          inputs.push(`${n.name}.bias`);
-        }
-        node('Gemm', n.name, inputs, [int('transB', 1)]);
-        break;
-      }
-      case 'BatchNorm':
-        for (const [key, data] of [['scale', n.gamma], ['bias', n.beta], ['mean', n.mean], ['var', n.variance]] as const) {
-          initializers.push(floatTensor(`${n.name}.${key}`, [n.channels], data));
-        }
-        node('BatchNormalization', n.name, [n.inputs[0], `${n.name}.scale`, `${n.name}.bias`, `${n.name}.mean`, `${n.name}.var`], [float('epsilon', n.epsilon)]);
-        break;
-      case 'ReLU':
-        node('Relu', n.name, n.inputs);
-        break;
-      case 'MaxPool2d':
-        node('MaxPool', n.name, n.inputs, [ints('kernel_shape', n.kernel), ints('strides', n.stride), ints('pads', onnxPads(n.pads))]);
-        break;
-      case 'AvgPool2d':
-        node('AveragePool', n.name, n.inputs, [ints('kernel_shape', n.kernel), ints('strides', n.stride), ints('pads', onnxPads(n.pads)), int('count_include_pad', n.countIncludePad ? 1 : 0)]);
-        break;
-      case 'GlobalAvgPool':
-        node('GlobalAveragePool', n.name, n.inputs);
-        break;
-      case 'Add':
-        node(n.inputs.length === 2 ? 'Add' : 'Sum', n.name, n.inputs);
-        break;
-      case 'Flatten':
-        node('Flatten', n.name, n.inputs, [int('axis', 1)]);
-        break;
-      case 'Pad':
-        initializers.push(int64Tensor(`${n.name}.pads`, [0, 0, n.pads[0], n.pads[1], 0, 0, n.pads[2], n.pads[3]]));
-        node('Pad', n.name, [n.inputs[0], `${n.name}.pads`]);
-        break;
-      case 'Softmax':
-        node('Softmax', n.name, n.inputs, [int('axis', 1)]);
-        break;
-      case 'Identity':
-        node('Identity', n.name, n.inputs);
-        break;
-    }
-  }
+  const writer: Writer = {
+    node: (opType, name, inputs, attribute = []) => nodes.push(create(NodeProtoSchema, { opType, name, input: inputs, output: [name], attribute })),
+    initializer: (tensor) => initializers.push(tensor),
+  };
+  for (const n of graph.nodes) (EXPORTERS[n.op] as (n: GraphNode, w: Writer) => void)(n, writer);
   const out = graph.shape(graph.output);
   const onnxGraph = create(GraphProtoSchema, {
     name: 'relprop',

@@ -1,4 +1,5 @@
-import type { BatchNormNode, Conv2dNode, GraphNode, LinearNode, Pads } from '../ops.js';
+import type { BatchNormNode, Conv2dNode, GraphNode, LinearNode } from '../../ops/index.js';
+import type { Pads } from '../ops.js';
 import type { Random } from '../random.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Conv2dNode } from '../../model/ops.js';
+import type { Conv2dNode } from '../../ops/conv2d.js';
 
 /** Geometry of a convolution on a batch: everything the loops need besides the numbers. */
 export interface ConvGeometry {

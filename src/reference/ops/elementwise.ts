@@ -1,4 +1,5 @@
-import type { BatchNormNode, Pads } from '../../model/ops.js';
+import type { Pads } from '../../model/ops.js';
+import type { BatchNormNode } from '../../ops/batchnorm.js';
 
 export function relu(x: Float64Array): Float64Array {
   return x.map((v) => (v > 0 ? v : 0));

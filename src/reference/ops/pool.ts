@@ -1,4 +1,5 @@
-import type { AvgPool2dNode, MaxPool2dNode } from '../../model/ops.js';
+import type { AvgPool2dNode } from '../../ops/avgpool.js';
+import type { MaxPool2dNode } from '../../ops/maxpool.js';
 
 interface PoolShape {
   batch: number;

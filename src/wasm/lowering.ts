@@ -1,0 +1,229 @@
+/**
+ * Rules' arithmetic on wasm buffers, and its lowering. A rule's steps that a convolution or a relevance
+ * slot can do within its own pass over memory (a product, a quotient, a rule's own convolution or its
+ * transpose) are left as deferred values; what consumes one decides, here and only here, how it runs:
+ *   - R / stab(z) with z a rule's convolution not yet run: the convolution runs with the divide as its
+ *     epilogue (EPILOGUE.div), where the kernels say it can;
+ *   - a * t(W)^T s with the transpose not yet run: the transposed convolution runs with the product
+ *     (EPILOGUE.mul, or EPILOGUE.mac when adding to a slot) as its epilogue;
+ *   - a product stored into a relevance slot is computed there, or added there (BINARY.mac);
+ *   - Norm's split of a two-input sum, x1 * q and x2 * q with q = R / stab(z), is one split_sum pass.
+ * Everything else is computed when first read (Deferred.ptr), into the space reserved for it.
+ */
+import type { AffineNode } from '../model/ops.js';
+import type { Buf } from '../ops/index.js';
+import type { Ops, Transform } from '../rules/types.js';
+import { BINARY, EPILOGUE, UNARY } from './codes.js';
+import type { Arena } from './arena.js';
+import type { KernelExports } from './load.js';
+
+/** A rule's next step, done by a convolution on its output values (assembly/epilogue.ts). */
+export interface Epilogue {
+  mode: (typeof EPILOGUE)[keyof typeof EPILOGUE];
+  /** Address of the operand, laid out as the output. */
+  operand: number;
+  eps: number;
+}
+export const NO_EPILOGUE: Epilogue = { mode: EPILOGUE.none, operand: 0, eps: 0 };
+
+/** What lowering needs of a session: its kernels, its scratch, and its convolutions with epilogues. */
+export interface Convolutions {
+  readonly k: KernelExports;
+  readonly arena: Arena;
+  buffer(n: number, what: string): Buf;
+  /** out = t(W) x + t'(b), through the epilogue. */
+  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu: boolean, epilogue: Epilogue): void;
+  /** out = t(W)^T s, through the epilogue. */
+  affineTranspose(node: AffineNode, s: Buf, out: Buf, w: Transform, epilogue: Epilogue): void;
+  /** Whether the node's convolution (forward, or `transposed`) with this transform applies epilogues. */
+  fuses(node: AffineNode, w: Transform, transposed: boolean): boolean;
+}
+
+/** A buffer whose value is computed when first read, its space reserved already. */
+abstract class Deferred implements Buf {
+  computed = false;
+  constructor(
+    private readonly at: number,
+    readonly n: number,
+  ) {}
+
+  get ptr(): number {
+    if (!this.computed) {
+      this.compute(this.at);
+      this.computed = true;
+    }
+    return this.at;
+  }
+
+  /** Not yet computed: a consumer may still do the computation in its own pass. */
+  get pending(): boolean {
+    return !this.computed;
+  }
+
+  protected abstract compute(out: number): void;
+}
+
+/** a * b: rules end with x times a transposed pass, which the traversal adds to a relevance slot. */
+class Product extends Deferred {
+  constructor(private readonly lowering: Lowering, at: number, readonly a: Buf, readonly b: Buf) {
+    super(at, a.n);
+  }
+
+  protected compute(out: number): void {
+    this.lowering.multiply(this.a, this.b, { ptr: out, n: this.n }, false);
+  }
+}
+
+/** R / stab(z). */
+class Quotient extends Deferred {
+  constructor(private readonly lowering: Lowering, at: number, readonly R: Buf, readonly z: Buf, readonly eps: number) {
+    super(at, R.n);
+  }
+
+  protected compute(out: number): void {
+    this.lowering.divide(this.R, this.z, this.eps, out);
+  }
+}
+
+/** A rule's t(W) x + t'(b). */
+class Applied extends Deferred {
+  constructor(private readonly c: Convolutions, at: number, n: number, readonly node: AffineNode, readonly x: Buf, readonly w: Transform, readonly b: Transform | null) {
+    super(at, n);
+  }
+
+  computeInto(out: number, epilogue = NO_EPILOGUE): void {
+    this.c.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b, false, epilogue);
+  }
+
+  protected compute(out: number): void {
+    this.computeInto(out);
+  }
+}
+
+/** A rule's t(W)^T s. */
+class Transposed extends Deferred {
+  constructor(private readonly c: Convolutions, at: number, n: number, readonly node: AffineNode, readonly s: Buf, readonly w: Transform) {
+    super(at, n);
+  }
+
+  computeInto(out: number, epilogue = NO_EPILOGUE): void {
+    this.c.affineTranspose(this.node, this.s, { ptr: out, n: this.n }, this.w, epilogue);
+  }
+
+  protected compute(out: number): void {
+    this.computeInto(out);
+  }
+}
+
+/** Norm's split of a two-input sum, as split_sum reads it. */
+export interface SumSplit {
+  R: Buf;
+  z: Buf;
+  eps: number;
+  a1: Buf;
+  a2: Buf;
+  n: number;
+}
+
+export class Lowering {
+  constructor(private readonly c: Convolutions) {}
+
+  /** A rule's convolution t(W) x + t'(b) into the reserved space at `at`, run by what reads it. */
+  applied(at: number, n: number, node: AffineNode, x: Buf, w: Transform, b: Transform | null): Buf {
+    return new Applied(this.c, at, n, node, x, w, b);
+  }
+
+  /** A rule's transposed convolution t(W)^T s into the reserved space at `at`, run by what reads it. */
+  transposed(at: number, n: number, node: AffineNode, s: Buf, w: Transform): Buf {
+    return new Transposed(this.c, at, n, node, s, w);
+  }
+
+  product(at: number, a: Buf, b: Buf): Buf {
+    return new Product(this, at, a, b);
+  }
+
+  quotient(at: number, R: Buf, z: Buf, eps: number): Buf {
+    return new Quotient(this, at, R, z, eps);
+  }
+
+  /** out = a * b, or out += a * b; a pending transposed factor runs with the product as its epilogue. */
+  multiply(a: Buf, b: Buf, out: Buf, accumulate: boolean): void {
+    const [t, other] = b instanceof Transposed ? [b, a] : [a, b];
+    if (t instanceof Transposed && t.pending && this.c.fuses(t.node, t.w, true)) {
+      t.computeInto(out.ptr, { mode: accumulate ? EPILOGUE.mac : EPILOGUE.mul, operand: other.ptr, eps: 0 });
+      return;
+    }
+    this.c.k.binary(accumulate ? BINARY.mac : BINARY.mul, a.ptr, b.ptr, out.ptr, out.n);
+  }
+
+  /** out = R / stab(z); a pending rule convolution z runs with the divide as its epilogue. */
+  divide(R: Buf, z: Buf, eps: number, out: number): void {
+    if (z instanceof Applied && z.pending && this.c.fuses(z.node, z.w, false)) {
+      z.computeInto(out, { mode: EPILOGUE.div, operand: R.ptr, eps });
+      return;
+    }
+    this.c.k.div_stab(R.ptr, z.ptr, out, R.n, eps);
+  }
+
+  /**
+   * Stores a pending product or transpose into a relevance slot (or adds a product to it) within the
+   * pass that computes it; false for anything else, which the session copies, adds or hands over.
+   */
+  store(r: Buf, slot: Buf, accumulate: boolean): boolean {
+    if (r instanceof Product && r.pending) {
+      this.multiply(r.a, r.b, slot, accumulate);
+      return true;
+    }
+    if (!accumulate && r instanceof Transposed && r.pending) {
+      r.computeInto(slot.ptr);
+      return true;
+    }
+    return false;
+  }
+
+  /** Two pending products of one pending quotient (Norm on a two-input sum), or null. */
+  sumSplit([p, q]: readonly Buf[]): SumSplit | null {
+    if (!(p instanceof Product && q instanceof Product) || !p.pending || !q.pending) return null;
+    const s = p.b;
+    if (!(s instanceof Quotient) || !s.pending || q.b !== s) return null;
+    return { R: s.R, z: s.z, eps: s.eps, a1: p.a, a2: q.a, n: s.n };
+  }
+}
+
+/** Elementwise arithmetic on wasm buffers; every result is a fresh buffer from the node's scratch. */
+export function wasmOps(c: Convolutions, lowering: Lowering): Ops<Buf> {
+  const { k, arena } = c;
+  const fresh = (n: number) => c.buffer(n, 'a rule step');
+  const unary = (op: number, a: Buf, kk = 0) => {
+    const out = fresh(a.n);
+    k.unary(op, a.ptr, out.ptr, a.n, kk);
+    return out;
+  };
+  const binary = (op: number, a: Buf, b: Buf) => {
+    const out = fresh(a.n);
+    k.binary(op, a.ptr, b.ptr, out.ptr, a.n);
+    return out;
+  };
+  return {
+    pos: (a) => unary(UNARY.pos, a),
+    neg: (a) => unary(UNARY.neg, a),
+    ones: (like) => unary(UNARY.fill, like, 1),
+    scale: (a, kk) => unary(UNARY.scale, a, kk),
+    add: (a, b) => binary(BINARY.add, a, b),
+    sub: (a, b) => binary(BINARY.sub, a, b),
+    mul: (a, b) => lowering.product(fresh(a.n).ptr, a, b),
+    divStab: (R, z, eps) => lowering.quotient(fresh(R.n).ptr, R, z, eps),
+    where: (R, z, sign) => {
+      const out = fresh(R.n);
+      k.where_sign(R.ptr, z.ptr, out.ptr, R.n, sign === '+' ? 1 : -1);
+      return out;
+    },
+    fromHost: (values) => {
+      const out = fresh(values.length);
+      arena.f32(out.ptr, out.n).set(values);
+      return out;
+    },
+    toHost: (a) => Float64Array.from(arena.f32(a.ptr, a.n)),
+    isNonNegative: (a) => k.min_value(a.ptr, a.n) >= 0,
+  };
+}
