@@ -4,6 +4,8 @@
 
 export { conv2d_forward, conv2d_transpose, conv2d_scratch, conv2d_uses_winograd, conv2d_keeps_winograd, conv2d_fuses } from './conv';
 export { winograd_weights, winograd_weights_size } from './winograd';
+export { depthwise_forward, depthwise_transpose, depthwise_scratch } from './depthwise';
+export { activation, activation_gradient } from './activation';
 export { linear_forward, linear_transpose } from './linear';
 export { maxpool_forward, maxpool_route, avgpool, gap_forward, gap_transpose } from './pool';
 export { copy, binary, unary, div_stab, split_sum, where_sign, relu, relu_mask, channel_affine, pad_crop, sum, min_value } from './elementwise';

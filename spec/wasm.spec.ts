@@ -23,55 +23,7 @@ import type { Rule } from '../src/rules/types.js';
 import { WasmEngine } from '../src/wasm/engine.js';
 import { fragileNeurons } from './helpers/degenerate.js';
 import { sum } from './helpers/layers.js';
-
-const TOL = 1e-4;
-// Both builds of the kernels (spec/setup.ts lets Node 20 run the relaxed one); each is held to the reference.
-const engines = [await WasmEngine.create(undefined, 'relaxed-simd'), await WasmEngine.create(undefined, 'simd')];
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string) {
-  expect(actual.length, what).toBe(expected.length);
-  let scale = 0;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-  }
-  expect(diff, `${what}: max difference ${diff} vs scale ${scale}`).toBeLessThanOrEqual(TOL * scale + 1e-30);
-}
-
-/** Runs forward and one backward pass with `rules` on the reference and both wasm builds and compares them. */
-function compare(graph: Graph, x: Float32Array, batch: number, rules: Map<string, Rule>, start: Float64Array, what: string) {
-  const ref = referenceEngine.run(graph, x, batch);
-  try {
-    const logits = ref.logits();
-    const relevance = propagate(ref, rules, start).relevance;
-    for (const e of engines) {
-      const wasm = e.run(graph, x, batch);
-      try {
-        expectClose(wasm.logits(), logits, `${what} forward (${e.build})`);
-        expectClose(propagate(wasm, rules, start).relevance, relevance, `${what} relevance (${e.build})`);
-      } finally {
-        wasm.release();
-      }
-    }
-  } finally {
-    ref.release();
-  }
-}
-
-const AFFINE_RULES: RuleSpec[] = [
-  'lrp0',
-  { rule: 'epsilon', epsilon: 0.01 },
-  { rule: 'gamma', gamma: 0.25 },
-  { rule: 'alpha-beta', alpha: 2, beta: 1 },
-  { rule: 'alpha-beta', alpha: 1, beta: 0, ignoreBias: true },
-  'zplus',
-  'flat',
-  'wsquare',
-  { rule: 'zbox', low: -1, high: 1 },
-  'zbox',
-  'gradient',
-];
+import { AFFINE_RULES, compare, engines, expectWasmClose } from './helpers/engines.js';
 
 const conv = fc.record({
   batch: fc.integer({ min: 1, max: 3 }),
@@ -324,16 +276,16 @@ describe('whole models: wasm equals the reference under every composite', () => 
         const r = await model.explain(x, { ...opts, backend: 'reference' });
         for (const kernels of ['relaxed-simd', 'simd'] as const) {
           const w = await model.explain(x, { ...opts, backend: 'wasm', kernels });
-          expectClose(w.logits, r.logits, `logits (${kernels})`);
-          expectClose(w.relevance.subarray(0, x.length / 2), r.relevance.subarray(0, x.length / 2), `relevance, image 0 (${kernels})`);
-          expectClose(w.relevance.subarray(x.length / 2), r.relevance.subarray(x.length / 2), `relevance, image 1 (${kernels})`);
+          expectWasmClose(w.logits, r.logits, `logits (${kernels})`);
+          expectWasmClose(w.relevance.subarray(0, x.length / 2), r.relevance.subarray(0, x.length / 2), `relevance, image 0 (${kernels})`);
+          expectWasmClose(w.relevance.subarray(x.length / 2), r.relevance.subarray(x.length / 2), `relevance, image 1 (${kernels})`);
         }
       });
     }
     it(`${arch}: gradient`, async () => {
       const [w, r] = await Promise.all([model.gradient(x, { batch: 2, backend: 'wasm' }), model.gradient(x, { batch: 2, backend: 'reference' })]);
       expect(w.targets).toEqual(r.targets);
-      expectClose(w.gradient, r.gradient, 'gradient');
+      expectWasmClose(w.gradient, r.gradient, 'gradient');
     });
   }
 });

@@ -27,7 +27,7 @@ export function convLayer(x: number[], h: number, w: number, kernel: number[][],
   const kw = kernel[0].length;
   const ho = h + pads[0] + pads[2] - kh + 1;
   const wo = w + pads[1] + pads[3] - kw + 1;
-  const g: ConvGeometry = { batch: 1, cin: 1, h, w, cout: 1, ho, wo, kernel: [kh, kw], stride: [1, 1], pads, dilation: [1, 1] };
+  const g: ConvGeometry = { batch: 1, cin: 1, h, w, cout: 1, ho, wo, kernel: [kh, kw], stride: [1, 1], pads, dilation: [1, 1], groups: 1 };
   const weight = Float64Array.from(kernel.flat());
   return {
     name: 'hand-conv',

@@ -94,7 +94,8 @@ export function size(shape: Shape): number {
 function nonNegativeValues(nodes: readonly GraphNode[]): Set<string> {
   const set = new Set<string>();
   for (const node of nodes) {
-    const sign = opOf(node).sign;
+    const declared = opOf(node).sign;
+    const sign = typeof declared === 'function' ? declared(node) : declared;
     if (sign === 'always' || (sign === 'keeps' && node.inputs.every((src) => set.has(src)))) set.add(node.name);
   }
   return set;

@@ -21,7 +21,10 @@ export interface Conv2dNode extends NodeBase {
   bias: Float32Array | null;
 }
 
-/** z = W * x + b over a sliding window; affine rules apply (BatchNorm after it folds in). */
+/**
+ * z = W * x + b over a sliding window, in `groups` independent channel groups (depthwise: one input
+ * channel a group); affine rules apply (BatchNorm after it folds in), per group as the weights say.
+ */
 export const conv2dOp = defineOp<Conv2dNode>({
   type: 'Conv2d',
   arity: 1,
@@ -29,9 +32,12 @@ export const conv2dOp = defineOp<Conv2dNode>({
   accepts: ['affine'],
   shape(node, [s]) {
     const [c, h, w] = expectMap(node, s);
-    if (node.groups !== 1) fail('UNSUPPORTED', `${where(node)} has groups=${node.groups}; only groups=1 convolutions are supported for now`);
+    const G = node.groups;
+    if (!Number.isInteger(G) || G < 1 || node.inChannels % G !== 0 || node.outChannels % G !== 0) {
+      fail('BAD_GRAPH', `${where(node)} has groups=${G}, which must be a positive integer dividing its ${node.inChannels} input and ${node.outChannels} output channels`);
+    }
     if (c !== node.inChannels) fail('BAD_GRAPH', `${where(node)} expects ${node.inChannels} input channels, got ${c}`);
-    checkLength(node, 'weight', node.weight.length, node.outChannels * node.inChannels * node.kernel[0] * node.kernel[1]);
+    checkLength(node, 'weight', node.weight.length, node.outChannels * (node.inChannels / G) * node.kernel[0] * node.kernel[1]);
     checkLength(node, 'bias', node.bias, node.outChannels);
     const [ho, wo] = spatial(node, h, w, node.kernel, node.stride, node.pads, node.dilation);
     return [node.outChannels, ho, wo];

@@ -9,6 +9,12 @@ import { globalAvgPoolOp, type GlobalAvgPoolNode } from './global-avgpool.js';
 import { identityOp, type IdentityNode } from './identity.js';
 import { linearOp, type LinearNode } from './linear.js';
 import { maxPoolOp, type MaxPool2dNode } from './maxpool.js';
+import { clipOp, type ClipNode } from './clip.js';
+import { leakyReluOp, type LeakyReLUNode } from './leaky-relu.js';
+import { sigmoidOp, type SigmoidNode } from './sigmoid.js';
+import { hardSigmoidOp, type HardSigmoidNode } from './hard-sigmoid.js';
+import { hardSwishOp, type HardSwishNode } from './hard-swish.js';
+import { siluOp, type SiLUNode } from './silu.js';
 import type { OpDefinition } from './op.js';
 import { padOp, type PadNode } from './pad.js';
 import { reluOp, type ReLUNode } from './relu.js';
@@ -27,6 +33,12 @@ export type GraphNode =
   | FlattenNode
   | PadNode
   | SoftmaxNode
+  | ClipNode
+  | LeakyReLUNode
+  | SigmoidNode
+  | HardSigmoidNode
+  | HardSwishNode
+  | SiLUNode
   | IdentityNode;
 
 export type OpType = GraphNode['op'];
@@ -43,6 +55,12 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   Flatten: flattenOp,
   Pad: padOp,
   Softmax: softmaxOp,
+  Clip: clipOp,
+  LeakyReLU: leakyReluOp,
+  Sigmoid: sigmoidOp,
+  HardSigmoid: hardSigmoidOp,
+  HardSwish: hardSwishOp,
+  SiLU: siluOp,
   Identity: identityOp,
 };
 
@@ -55,5 +73,5 @@ export function opOf(node: GraphNode): OpDefinition<GraphNode> {
   return def;
 }
 
-export type { AddNode, AvgPool2dNode, BatchNormNode, Conv2dNode, FlattenNode, GlobalAvgPoolNode, IdentityNode, LinearNode, MaxPool2dNode, PadNode, ReLUNode, SoftmaxNode };
+export type { AddNode, AvgPool2dNode, BatchNormNode, Conv2dNode, FlattenNode, GlobalAvgPoolNode, IdentityNode, LinearNode, MaxPool2dNode, PadNode, ReLUNode, SoftmaxNode, ClipNode };
 export type { Buf, OpDefinition, ReferenceContext, Role, WasmContext } from './op.js';

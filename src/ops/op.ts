@@ -45,13 +45,13 @@ export interface WasmContext {
   readonly arena: Arena;
   value(name: string): Buf;
   /** A buffer of the node's output size, for its forward value. */
-  output(node: GraphNode): Buf;
+  output(node: AnyNode): Buf;
   /** A buffer of the size of the node's first input, for what its backward pass returns. */
-  inputSized(node: GraphNode, what: string): Buf;
+  inputSized(node: AnyNode, what: string): Buf;
   /** What a node's forward keeps for its backward pass (the address of max-pool winners). */
   readonly kept: Map<string, number>;
   /** Per-session constants of a node, made once (BatchNorm's scale and shift in wasm memory). */
-  constants<T>(node: GraphNode, make: () => T): T;
+  constants<T>(node: AnyNode, make: () => T): T;
   /** A Conv2d or Linear node's forward (with a ReLU fused where the graph allows). */
   affineForward(node: GraphNode, x: Buf): Buf;
   /** A Conv2d or Linear node's plain backward-data pass W^T R. */
@@ -67,8 +67,11 @@ export interface OpDefinition<N extends AnyNode = GraphNode> {
   readonly arity: 1 | 'many';
   /** Output shape (per sample) from the input shapes; validates the node's parameters. */
   shape(node: N, ins: Shape[]): Shape;
-  /** 'always': never negative (ReLU, Softmax); 'keeps': non-negative where all its inputs are; else unknown. */
-  readonly sign?: 'always' | 'keeps';
+  /**
+   * 'always': never negative (ReLU, Softmax); 'keeps': non-negative where all its inputs are; else
+   * unknown. A function decides per node (Clip is never negative when its minimum is not).
+   */
+  readonly sign?: 'always' | 'keeps' | ((node: N) => 'always' | 'keeps' | undefined);
   readonly role: Role;
   /** Rule kinds that may apply besides the gradient: 'affine' (weights), 'norm', 'pass'. */
   readonly accepts: readonly ('affine' | 'norm' | 'pass')[];

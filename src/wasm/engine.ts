@@ -5,6 +5,7 @@ import type { AffineNode, GraphNode } from '../model/ops.js';
 import type { Conv2dNode } from '../ops/conv2d.js';
 import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
 import { opOf, type Buf, type WasmContext } from '../ops/index.js';
+import type { AnyNode } from '../ops/op.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { BINARY, GEOM, GEOM_BYTES, transformCode } from './codes.js';
 import { defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
@@ -35,21 +36,59 @@ const NO_BIAS: Code = { code: -1, gamma: 0 };
 
 
 /**
+ * One kernel call of a Conv2d node's pass: `batch` samples of `cin` channels into `cout`, at these byte
+ * offsets from the node's input, weights, bias and output.
+ */
+interface ConvPart {
+  batch: number;
+  cin: number;
+  cout: number;
+  /** Which channel group (0 unless the layer is grouped and runs group by group). */
+  group: number;
+  x: number;
+  w: number;
+  b: number;
+  y: number;
+}
+
+/** Depthwise layers (one input channel a group) run by a kernel of their own. */
+const isDepthwise = (node: Conv2dNode) => node.groups > 1 && node.groups === node.inChannels;
+
+/**
+ * The kernel calls of a Conv2d node's pass. Plain and depthwise layers are one call. Other grouped
+ * layers (ResNeXt's) run a plain convolution per sample and group on that group's channels, which are
+ * contiguous within a sample but not across a batch; each such call is an ordinary convolution, so
+ * Winograd, the flat rule's shortcut and the epilogues apply to it unchanged.
+ */
+function convParts(node: Conv2dNode, batch: number, [cin, h, w]: readonly number[], [cout, ho, wo]: readonly number[]): ConvPart[] {
+  const G = node.groups;
+  if (G === 1 || isDepthwise(node)) return [{ batch, cin, cout, group: 0, x: 0, w: 0, b: 0, y: 0 }];
+  const cinG = cin / G, coutG = cout / G;
+  const parts: ConvPart[] = [];
+  for (let n = 0; n < batch; n++) {
+    for (let g = 0; g < G; g++) {
+      parts.push({ batch: 1, cin: cinG, cout: coutG, group: g, x: ((n * cin + g * cinG) * h * w) * 4, w: g * coutG * cinG * node.kernel[0] * node.kernel[1] * 4, b: g * coutG * 4, y: ((n * cout + g * coutG) * ho * wo) * 4 });
+    }
+  }
+  return parts;
+}
+
+/**
  * A convolution's geometry, transforms, ReLU flag and epilogue (assembly/geometry.ts), in a block of its
  * own from the arena: every call gets its copy, so a convolution run while another's arguments are
  * prepared (a deferred input being computed) cannot change what the other reads.
  */
-function geometryBlock(arena: Arena, graph: Graph, batch: number, node: Conv2dNode, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): number {
+function geometryBlock(arena: Arena, graph: Graph, part: ConvPart, node: Conv2dNode, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): number {
   const geom = arena.alloc(GEOM_BYTES, `the geometry of "${node.name}"`);
-  const [cin, h, w] = graph.shape(node.inputs[0]);
-  const [cout, ho, wo] = graph.shape(node.name);
+  const [, h, w] = graph.shape(node.inputs[0]);
+  const [, ho, wo] = graph.shape(node.name);
   const g = arena.i32(geom, GEOM_BYTES / 4);
   const f = arena.f32(geom, GEOM_BYTES / 4);
-  g[GEOM.batch] = batch;
-  g[GEOM.cin] = cin;
+  g[GEOM.batch] = part.batch;
+  g[GEOM.cin] = part.cin;
   g[GEOM.h] = h;
   g[GEOM.w] = w;
-  g[GEOM.cout] = cout;
+  g[GEOM.cout] = part.cout;
   g[GEOM.ho] = ho;
   g[GEOM.wo] = wo;
   [g[GEOM.kh], g[GEOM.kw]] = node.kernel;
@@ -66,6 +105,9 @@ function geometryBlock(arena: Arena, graph: Graph, batch: number, node: Conv2dNo
   f[GEOM.epilogueEps] = epilogue.eps;
   return geom;
 }
+
+/** The epilogue of one part: its operand is laid out as the part's output, at `offset` bytes. */
+const shifted = (e: Epilogue, offset: number): Epilogue => (e.mode === NO_EPILOGUE.mode ? e : { ...e, operand: e.operand + offset });
 
 /** Bytes of a batch's input and every activation it keeps for the backward pass. */
 function inputAndActivationBytes(graph: Graph, batch: number): number {
@@ -153,7 +195,7 @@ export class WasmEngine implements Engine {
       // The kernels decide which convolutions run by Winograd, and which of those keep their forward U
       // (the others make it in each pass, through WasmSession.winogradU).
       const mark = this.arena.mark();
-      const keeps = node.op === 'Conv2d' && this.kernels.conv2d_keeps_winograd(geometryBlock(this.arena, graph, 1, node, PLAIN, NO_BIAS, false));
+      const keeps = node.op === 'Conv2d' && node.groups === 1 && this.kernels.conv2d_keeps_winograd(geometryBlock(this.arena, graph, convParts(node, 1, graph.shape(node.inputs[0]), graph.shape(node.name))[0], node, PLAIN, NO_BIAS, false));
       this.arena.reset(mark);
       if (keeps) {
         const n = this.kernels.winograd_weights_size(node.inChannels, node.outChannels);
@@ -207,7 +249,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
     this.lowering = new Lowering(this);
     this.ops = wasmOps(this, this.lowering);
     const elementsOf = (name: string) => batch * elements(graph.shape(name));
-    const inputSized = (node: GraphNode, what: string) => this.buffer(elementsOf(node.inputs[0]), what);
+    const inputSized = (node: AnyNode, what: string) => this.buffer(elementsOf(node.inputs[0]), what);
     this.context = {
       graph,
       batch,
@@ -217,7 +259,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
       output: (node) => this.buffer(elementsOf(node.name), `the output of "${node.name}"`),
       inputSized,
       kept: this.kept,
-      constants: <T>(node: GraphNode, make: () => T) => {
+      constants: <T>(node: AnyNode, make: () => T) => {
         if (!this.constants.has(node.name)) this.constants.set(node.name, make());
         return this.constants.get(node.name) as T;
       },
@@ -322,12 +364,25 @@ export class WasmSession implements Session<Buf>, Convolutions {
       k.linear_forward(xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
       return;
     }
-    const geom = geometryBlock(this.arena, this.graph, batch, node, tw, tb, relu, epilogue);
-    const [u, ready] = this.winogradU(node, up, tw, geom, false);
-    const mark = this.arena.mark();
-    const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_forward(geom, xPtr, up.weight, tb.code >= 0 ? up.bias : 0, out.ptr, scratch, u, ready);
-    this.arena.reset(mark);
+    for (const part of this.parts(node)) {
+      const geom = geometryBlock(this.arena, this.graph, part, node, tw, tb, relu, shifted(epilogue, part.y));
+      const bias = tb.code >= 0 ? up.bias + part.b : 0;
+      if (isDepthwise(node)) {
+        const mark = this.arena.mark();
+        k.depthwise_forward(geom, xPtr, up.weight, bias, out.ptr, this.arena.alloc(k.depthwise_scratch(geom), `the convolution scratch of "${node.name}"`));
+        this.arena.reset(mark);
+        continue;
+      }
+      const [u, ready] = this.winogradU(node, part, up, tw, geom, false);
+      const mark = this.arena.mark();
+      const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
+      k.conv2d_forward(geom, xPtr + part.x, up.weight + part.w, bias, out.ptr + part.y, scratch, u, ready);
+      this.arena.reset(mark);
+    }
+  }
+
+  private parts(node: Conv2dNode): ConvPart[] {
+    return convParts(node, this.batch, this.graph.shape(node.inputs[0]), this.graph.shape(node.name));
   }
 
   /**
@@ -336,13 +391,13 @@ export class WasmSession implements Session<Buf>, Convolutions {
    * the call's own, so it outlives the call) and filled by the first pass that needs it. A z-plus node
    * then transforms w+ once for its forward and transposed passes.
    */
-  private winogradU(node: Conv2dNode, up: Uploaded, tw: Code, geom: number, transposed: boolean): [number, number] {
+  private winogradU(node: Conv2dNode, part: ConvPart, up: Uploaded, tw: Code, geom: number, transposed: boolean): [number, number] {
     if (!this.k.conv2d_uses_winograd(geom, transposed ? 1 : 0)) return [0, 0];
     if (tw.code === 0 && up.winograd) return [up.winograd, 1];
-    const key = `${node.name} ${tw.code} ${tw.gamma}`;
+    const key = `${node.name} ${part.group} ${tw.code} ${tw.gamma}`;
     const kept = this.nodeU.get(key);
     if (kept !== undefined) return [kept, 1];
-    const u = this.arena.alloc(this.k.winograd_weights_size(node.inChannels, node.outChannels) * 4, `the Winograd weights of "${node.name}"`);
+    const u = this.arena.alloc(this.k.winograd_weights_size(part.cin, part.cout) * 4, `the Winograd weights of "${node.name}"`);
     this.nodeU.set(key, u);
     return [u, 0];
   }
@@ -353,8 +408,9 @@ export class WasmSession implements Session<Buf>, Convolutions {
    */
   fuses(node: AffineNode, w: Transform, transposed: boolean): boolean {
     if (node.op !== 'Conv2d') return false;
+    if (isDepthwise(node)) return true;
     const mark = this.arena.mark();
-    const fuses = this.k.conv2d_fuses(geometryBlock(this.arena, this.graph, this.batch, node, transformCode(w), NO_BIAS, false), transposed ? 1 : 0) !== 0;
+    const fuses = this.k.conv2d_fuses(geometryBlock(this.arena, this.graph, this.parts(node)[0], node, transformCode(w), NO_BIAS, false), transposed ? 1 : 0) !== 0;
     this.arena.reset(mark);
     return fuses;
   }
@@ -370,12 +426,20 @@ export class WasmSession implements Session<Buf>, Convolutions {
       k.linear_transpose(sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
       return;
     }
-    const geom = geometryBlock(this.arena, this.graph, batch, node, tw, NO_BIAS, false, epilogue);
-    const [u, ready] = this.winogradU(node, up, tw, geom, true);
-    const mark = this.arena.mark();
-    const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
-    k.conv2d_transpose(geom, sPtr, up.weight, out.ptr, scratch, u, ready);
-    this.arena.reset(mark);
+    for (const part of this.parts(node)) {
+      const geom = geometryBlock(this.arena, this.graph, part, node, tw, NO_BIAS, false, shifted(epilogue, part.x));
+      if (isDepthwise(node)) {
+        const mark = this.arena.mark();
+        k.depthwise_transpose(geom, sPtr, up.weight, out.ptr, this.arena.alloc(k.depthwise_scratch(geom), `the convolution scratch of "${node.name}"`));
+        this.arena.reset(mark);
+        continue;
+      }
+      const [u, ready] = this.winogradU(node, part, up, tw, geom, true);
+      const mark = this.arena.mark();
+      const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
+      k.conv2d_transpose(geom, sPtr + part.y, up.weight + part.w, out.ptr + part.x, scratch, u, ready);
+      this.arena.reset(mark);
+    }
   }
 
   // --- Session --------------------------------------------------------------------------------------

@@ -107,6 +107,23 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
   },
   Softmax: (n, w) => w.node('Softmax', n.name, n.inputs, [int('axis', 1)]),
   Identity: (n, w) => w.node('Identity', n.name, n.inputs),
+  Clip(n, w) {
+    w.initializer(floatTensor(`${n.name}.min`, [], Float32Array.of(n.min)));
+    w.initializer(floatTensor(`${n.name}.max`, [], Float32Array.of(n.max)));
+    w.node('Clip', n.name, [n.inputs[0], `${n.name}.min`, `${n.name}.max`]);
+  },
+  LeakyReLU: (n, w) => w.node('LeakyRelu', n.name, n.inputs, [float('alpha', n.alpha)]),
+  Sigmoid: (n, w) => w.node('Sigmoid', n.name, n.inputs),
+  HardSigmoid: (n, w) => w.node('HardSigmoid', n.name, n.inputs, [float('alpha', n.alpha), float('beta', n.beta)]),
+  // Opset 13 has neither HardSwish (14) nor SiLU: each is x times its gate, as PyTorch exports them.
+  HardSwish(n, w) {
+    w.node('HardSigmoid', `${n.name}.gate`, n.inputs, [float('alpha', 1 / 6), float('beta', 0.5)]);
+    w.node('Mul', n.name, [n.inputs[0], `${n.name}.gate`]);
+  },
+  SiLU(n, w) {
+    w.node('Sigmoid', `${n.name}.gate`, n.inputs);
+    w.node('Mul', n.name, [n.inputs[0], `${n.name}.gate`]);
+  },
 };
 
 /** Writes a model's graph as ONNX (opset 13), weights included, with a symbolic batch dimension. */

@@ -13,6 +13,8 @@ export interface ConvGeometry {
   stride: readonly [number, number];
   pads: readonly [number, number, number, number];
   dilation: readonly [number, number];
+  /** Channel groups: output channel co reads the cin / groups input channels of group co / (cout / groups). */
+  groups: number;
 }
 
 export function convGeometry(node: Conv2dNode, batch: number, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
@@ -28,6 +30,7 @@ export function convGeometry(node: Conv2dNode, batch: number, inShape: readonly 
     stride: node.stride,
     pads: node.pads,
     dilation: node.dilation,
+    groups: node.groups,
   };
 }
 
@@ -47,9 +50,10 @@ function tapHi(o: number, stride: number, pad: number, dilation: number, kernel:
   return hi;
 }
 
-/** y = W * x + b (cross-correlation, as every framework's conv). Weight [cout, cin, kh, kw]. */
+/** y = W * x + b (cross-correlation, as every framework's conv). Weight [cout, cin / groups, kh, kw]. */
 export function conv2d(x: Float64Array, g: ConvGeometry, weight: ArrayLike<number>, bias: ArrayLike<number> | null): Float64Array {
-  const { batch, cin, h, w, cout, ho, wo, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl], dilation: [dh, dw] } = g;
+  const { batch, cin, h, w, cout, ho, wo, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl], dilation: [dh, dw], groups } = g;
+  const cinG = cin / groups, coutG = cout / groups;
   const y = new Float64Array(batch * cout * ho * wo);
   for (let n = 0; n < batch; n++) {
     for (let co = 0; co < cout; co++) {
@@ -61,9 +65,10 @@ export function conv2d(x: Float64Array, g: ConvGeometry, weight: ArrayLike<numbe
           const kw0 = tapLo(ow, sw, pl, dw, kw);
           const kw1 = tapHi(ow, sw, pl, dw, kw, w, kw0);
           let acc = b;
-          for (let ci = 0; ci < cin; ci++) {
+          const c0 = Math.floor(co / coutG) * cinG;
+          for (let ci = c0; ci < c0 + cinG; ci++) {
             const xBase = (n * cin + ci) * h * w;
-            const wBase = (co * cin + ci) * kh * kw;
+            const wBase = (co * cinG + ci - c0) * kh * kw;
             for (let i = kh0; i < kh1; i++) {
               const row = xBase + (oh * sh - pt + i * dh) * w + ow * sw - pl;
               for (let j = kw0; j < kw1; j++) acc += x[row + j * dw] * weight[wBase + i * kw + j];
@@ -79,7 +84,8 @@ export function conv2d(x: Float64Array, g: ConvGeometry, weight: ArrayLike<numbe
 
 /** dx = W^T * dy: the transposed convolution (backward-data), used by the gradient and by every rule. */
 export function conv2dTranspose(dy: Float64Array, g: ConvGeometry, weight: ArrayLike<number>): Float64Array {
-  const { batch, cin, h, w, cout, ho, wo, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl], dilation: [dh, dw] } = g;
+  const { batch, cin, h, w, cout, ho, wo, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl], dilation: [dh, dw], groups } = g;
+  const cinG = cin / groups, coutG = cout / groups;
   const dx = new Float64Array(batch * cin * h * w);
   for (let n = 0; n < batch; n++) {
     for (let co = 0; co < cout; co++) {
@@ -91,9 +97,10 @@ export function conv2dTranspose(dy: Float64Array, g: ConvGeometry, weight: Array
           const kw1 = tapHi(ow, sw, pl, dw, kw, w, kw0);
           const gv = dy[((n * cout + co) * ho + oh) * wo + ow];
           if (gv === 0) continue;
-          for (let ci = 0; ci < cin; ci++) {
+          const c0 = Math.floor(co / coutG) * cinG;
+          for (let ci = c0; ci < c0 + cinG; ci++) {
             const xBase = (n * cin + ci) * h * w;
-            const wBase = (co * cin + ci) * kh * kw;
+            const wBase = (co * cinG + ci - c0) * kh * kw;
             for (let i = kh0; i < kh1; i++) {
               const row = xBase + (oh * sh - pt + i * dh) * w + ow * sw - pl;
               for (let j = kw0; j < kw1; j++) dx[row + j * dw] += gv * weight[wBase + i * kw + j];

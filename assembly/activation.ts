@@ -1,0 +1,70 @@
+// Activations other than ReLU (which has its own vector kernels and fuses into convolutions) and their
+// derivatives, for the forward pass and for gradients; LRP passes relevance through all of them
+// unchanged, so these run once a forward and only in gradient-based explanations otherwise. Each
+// matches PyTorch's definition, including which side of a kink the derivative takes. Codes (A_*) are
+// generated from scripts/kernel-constants.mjs; p and q are the op's parameters, as the comments say.
+import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU } from './constants.generated';
+
+@inline function sigmoid(x: f32): f32 {
+  return 1 / (1 + Mathf.exp(-x));
+}
+
+@inline function value(op: i32, x: f32, p: f32, q: f32): f32 {
+  switch (op) {
+    case A_CLIP: // min(max(x, p), q)
+      return min(max(x, p), q);
+    case A_LEAKY: // slope p below 0
+      return x > 0 ? x : p * x;
+    case A_SIGMOID:
+      return sigmoid(x);
+    case A_HARDSIGMOID: // clip(p x + q, 0, 1)
+      return min(max(p * x + q, 0), 1);
+    case A_HARDSWISH: // x relu6(x + 3) / 6
+      return x * min(max(x + 3, 0), 6) / 6;
+    case A_SILU:
+      return x * sigmoid(x);
+    default:
+      return unreachable();
+  }
+}
+
+@inline function slope(op: i32, x: f32, p: f32, q: f32): f32 {
+  switch (op) {
+    case A_CLIP:
+      return x > p && x < q ? 1 : 0;
+    case A_LEAKY:
+      return x > 0 ? 1 : p;
+    case A_SIGMOID: {
+      const s = sigmoid(x);
+      return s * (1 - s);
+    }
+    case A_HARDSIGMOID: {
+      const z = p * x + q;
+      return z > 0 && z < 1 ? p : 0;
+    }
+    case A_HARDSWISH:
+      return x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1;
+    case A_SILU: {
+      const s = sigmoid(x);
+      return s * (1 + x * (1 - s));
+    }
+    default:
+      return unreachable();
+  }
+}
+
+/** y = f(x), n floats. */
+export function activation(op: i32, x: usize, y: usize, n: i32, p: f32, q: f32): void {
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    store<f32>(y + off, value(op, load<f32>(x + off), p, q));
+  }
+}
+
+/** dx = f'(x) dy, n floats. */
+export function activation_gradient(op: i32, x: usize, dy: usize, dx: usize, n: i32, p: f32, q: f32): void {
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    store<f32>(dx + off, slope(op, load<f32>(x + off), p, q) * load<f32>(dy + off));
+  }
+}
