@@ -145,3 +145,45 @@ export function min_value(a: usize, n: i32): f32 {
   for (; i < n; i++) s = min(s, load<f32>(a + (<usize>i << 2)));
   return s;
 }
+
+/** out[p, i] = a[p, i] * s[p]: each of `planes` planes of `plane` floats scaled by its own factor (a gate). */
+export function plane_scale(a: usize, s: usize, out: usize, planes: i32, plane: i32): void {
+  for (let p = 0; p < planes; p++) {
+    const k = f32x4.splat(load<f32>(s + (<usize>p << 2)));
+    const base = <usize>(p * plane) << 2;
+    let i = 0;
+    for (; i + 4 <= plane; i += 4) {
+      const off = base + (<usize>i << 2);
+      v128.store(out + off, f32x4.mul(v128.load(a + off), k));
+    }
+    for (; i < plane; i++) {
+      const off = base + (<usize>i << 2);
+      store<f32>(out + off, load<f32>(a + off) * load<f32>(s + (<usize>p << 2)));
+    }
+  }
+}
+
+/** out[p] = sum_i a[p, i] * b[p, i] over each of `planes` planes (a gate's gradient). */
+export function plane_dot(a: usize, b: usize, out: usize, planes: i32, plane: i32): void {
+  for (let p = 0; p < planes; p++) {
+    const base = <usize>(p * plane) << 2;
+    let acc: f64 = 0;
+    for (let i = 0; i < plane; i++) {
+      const off = base + (<usize>i << 2);
+      acc += <f64>load<f32>(a + off) * <f64>load<f32>(b + off);
+    }
+    store<f32>(out + (<usize>p << 2), <f32>acc);
+  }
+}
+
+/**
+ * Concatenation along channels of one input into out, per sample: `rows` rows (samples) of `n` floats
+ * from src (row stride n) to dst (row stride `stride`), or back (`split`: dst rows to src).
+ */
+export function strided_copy(src: usize, dst: usize, rows: i32, n: i32, stride: i32, split: bool): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + (<usize>(r * n) << 2), d = dst + (<usize>(r * stride) << 2);
+    if (split) memory.copy(s, d, <usize>n << 2);
+    else memory.copy(d, s, <usize>n << 2);
+  }
+}

@@ -79,7 +79,8 @@ describe('bad input gives a clear error', () => {
   it('unknown architectures and unsupported layers', () => {
     expect(() => buildModel('resnet19')).toThrow(/unknown architecture "resnet19"; known: resnet18, .*vgg19_bn/);
     const conv = { op: 'Conv2d' as const, name: 'dw', inputs: ['x'], inChannels: 2, outChannels: 2, kernel: [3, 3] as [number, number], stride: [1, 1] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number], dilation: [1, 1] as [number, number], groups: 2, weight: new Float32Array(18), bias: null };
-    expect(() => new Graph({ name: 'x', shape: [2, 4, 4] }, [conv])).toThrow(/node "dw" \(Conv2d\) has groups=2; only groups=1/);
+    // Grouped convolutions are supported since issue 14; a group count that does not divide the channels is not.
+    expect(() => new Graph({ name: 'x', shape: [2, 4, 4] }, [{ ...conv, groups: 4 }])).toThrow(/node "dw" \(Conv2d\) has groups=4, which must be a positive integer dividing its 2 input and 2 output channels/);
     expect(() => new Graph({ name: 'x', shape: [2, 4, 4] }, [{ ...conv, groups: 1, weight: new Float32Array(5) }])).toThrow(/weight has 5 values, expected 36/);
     expect(() => new Graph({ name: 'x', shape: [2, 2, 2] }, [{ ...conv, groups: 1, weight: new Float32Array(100), kernel: [5, 5], pads: [0, 0, 0, 0], inChannels: 2 }])).toThrow(/does not fit the 2x2 input/);
     expect(() => new Graph({ name: 'x', shape: [2, 4, 4] }, [{ ...conv, groups: 1, weight: new Float32Array(36), inputs: ['y'] }])).toThrow(/reads "y", which is not the graph input or an earlier node/);

@@ -166,7 +166,8 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
     linear: make(specs.linear ?? 'epsilon'),
     sum: make(specs.sum ?? 'norm'),
     pool: make('norm'),
-    batchnorm: make(specs.batchnorm ?? 'pass'),
+    // A BatchNorm left after canonicalization (none before it to fold into) is affine: epsilon, as Linear layers.
+    batchnorm: make(specs.batchnorm ?? eps(options)),
     pass: make('pass'),
     wta: make('wta'),
     gradient: make('gradient'),

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { GraphBuilder } from '../../src/model/builders/layers.js';
+import { GraphBuilder, type Activation } from '../../src/model/builders/layers.js';
 import { Graph } from '../../src/model/graph.js';
 import { Model } from '../../src/model.js';
 import { Random } from '../../src/model/random.js';
@@ -21,7 +21,16 @@ export type Block =
   | { kind: 'conv'; cout: number; k: number; stride: number; pad: number; bn: boolean; relu: boolean }
   | { kind: 'residual'; k: number; stride: number; cout: number; bottleneck: boolean }
   | { kind: 'maxpool'; k: number; stride: number; pad: number }
-  | { kind: 'avgpool'; k: number; stride: number; pad: number; countIncludePad: boolean };
+  | { kind: 'avgpool'; k: number; stride: number; pad: number; countIncludePad: boolean }
+  // The blocks of issue 14 (recipeArb({ newOps: true })):
+  /** MobileNetV2/V3 and EfficientNet's inverted residual: 1x1 expand, depthwise k x k, optional SE gate, 1x1 project. */
+  | { kind: 'inverted'; expand: number; k: number; stride: number; cout: number; act: Activation; se: Activation | null }
+  /** A 1x1 conv to groups * width channels, then a grouped 3x3 conv (ResNeXt). */
+  | { kind: 'grouped'; groups: number; width: number; stride: number }
+  /** A depthwise conv with a depth multiplier (Keras DepthwiseConv2D). */
+  | { kind: 'depthwise'; mult: number; k: number; stride: number; pad: number }
+  /** DenseNet's layer: standalone BN -> ReLU -> 1x1 conv -> BN -> ReLU -> 3x3 conv, concatenated to its input. */
+  | { kind: 'dense'; growth: number };
 
 const k = fc.constantFrom(1, 3, 5, 7);
 const conv = fc.record({ kind: fc.constant('conv' as const), cout: fc.integer({ min: 1, max: 6 }), k, stride: fc.integer({ min: 1, max: 2 }), pad: fc.integer({ min: 0, max: 3 }), bn: fc.boolean(), relu: fc.boolean() });
@@ -29,7 +38,20 @@ const residual = fc.record({ kind: fc.constant('residual' as const), k: fc.const
 const pool = (kind: 'maxpool' | 'avgpool') =>
   fc.record({ kind: fc.constant(kind), k: fc.integer({ min: 2, max: 3 }), stride: fc.integer({ min: 1, max: 2 }), pad: fc.integer({ min: 0, max: 1 }), countIncludePad: fc.boolean() });
 
+const activation = (piecewiseLinear: boolean) => fc.constantFrom<Activation>(...(piecewiseLinear ? (['relu', 'relu6'] as const) : (['relu', 'relu6', 'hardswish', 'silu'] as const)));
+const newBlocks = (piecewiseLinear: boolean): fc.Arbitrary<Block>[] => [
+  fc.record({
+    kind: fc.constant('inverted' as const), expand: fc.integer({ min: 1, max: 3 }), k: fc.constantFrom(3, 5), stride: fc.integer({ min: 1, max: 2 }),
+    cout: fc.integer({ min: 2, max: 6 }), act: activation(piecewiseLinear), se: piecewiseLinear ? fc.constant(null) : fc.option(fc.constantFrom<Activation>('sigmoid', 'hardsigmoid'), { nil: null }),
+  }),
+  fc.record({ kind: fc.constant('grouped' as const), groups: fc.integer({ min: 2, max: 4 }), width: fc.integer({ min: 1, max: 3 }), stride: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ kind: fc.constant('depthwise' as const), mult: fc.integer({ min: 1, max: 3 }), k: fc.constantFrom(1, 3, 5), stride: fc.integer({ min: 1, max: 2 }), pad: fc.integer({ min: 0, max: 2 }) }),
+  fc.record({ kind: fc.constant('dense' as const), growth: fc.integer({ min: 1, max: 3 }) }),
+];
+
 export interface RecipeOptions {
+  /** Also the blocks of issue 14; `piecewiseLinear` keeps their activations to ReLU and ReLU6, without gates. */
+  newOps?: boolean | 'piecewiseLinear';
   residual?: boolean;
   /** Every conv followed by ReLU. */
   reluAfterConv?: boolean;
@@ -37,6 +59,7 @@ export interface RecipeOptions {
 
 export function recipeArb(options: RecipeOptions = {}): fc.Arbitrary<Recipe> {
   const blocks = [conv, pool('maxpool'), pool('avgpool'), ...(options.residual === false ? [] : [residual])] as fc.Arbitrary<Block>[];
+  if (options.newOps) blocks.push(...newBlocks(options.newOps === 'piecewiseLinear'));
   return fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 30 }),
     channels: fc.integer({ min: 1, max: 3 }),
@@ -79,6 +102,43 @@ export function buildRecipe(r: Recipe, options: { zeroBias?: boolean } = {}): Mo
       x = blk.kind === 'maxpool' ? b.maxPool(`pool${n}`, x, blk.k, blk.stride, p) : b.avgPool(`pool${n}`, x, blk.k, blk.stride, p, blk.countIncludePad);
       [h, w] = [windowOut(h, blk.k, blk.stride, p, p), windowOut(w, blk.k, blk.stride, p, p)];
       n++;
+    } else if (blk.kind === 'inverted') {
+      const p = (blk.k - 1) / 2;
+      if (!fits(blk.k, blk.stride, p)) continue;
+      const id = n++;
+      const input = x;
+      const hidden = c * blk.expand;
+      let y = input;
+      if (blk.expand !== 1) y = b.activation(`inv${id}.expand.act`, b.batchNorm(`inv${id}.expand.bn`, b.conv(`inv${id}.expand`, y, c, hidden, 1), hidden), blk.act);
+      y = b.activation(`inv${id}.dw.act`, b.batchNorm(`inv${id}.dw.bn`, b.conv(`inv${id}.dw`, y, hidden, hidden, blk.k, { stride: blk.stride, pad: p, groups: hidden }), hidden), blk.act);
+      if (blk.se) {
+        const squeeze = Math.max(1, Math.floor(hidden / 2));
+        const s1 = b.relu(`inv${id}.se.relu`, b.conv(`inv${id}.se.fc1`, b.globalAvgPool(`inv${id}.se.pool`, y), hidden, squeeze, 1, { bias: true }));
+        y = b.gate(`inv${id}.se`, y, b.activation(`inv${id}.se.gate`, b.conv(`inv${id}.se.fc2`, s1, squeeze, hidden, 1, { bias: true }), blk.se));
+      }
+      y = b.batchNorm(`inv${id}.project.bn`, b.conv(`inv${id}.project`, y, hidden, blk.cout, 1), blk.cout);
+      x = blk.stride === 1 && blk.cout === c ? b.sum(`inv${id}.add`, y, input) : y;
+      [c, h, w] = [blk.cout, windowOut(h, blk.k, blk.stride, p, p), windowOut(w, blk.k, blk.stride, p, p)];
+    } else if (blk.kind === 'grouped') {
+      if (!fits(3, blk.stride, 1)) continue;
+      const id = n++;
+      const mid = blk.groups * blk.width;
+      const y = b.relu(`grp${id}.relu1`, b.batchNorm(`grp${id}.bn1`, b.conv(`grp${id}.conv1`, x, c, mid, 1), mid));
+      x = b.relu(`grp${id}.relu2`, b.batchNorm(`grp${id}.bn2`, b.conv(`grp${id}.conv2`, y, mid, mid, 3, { stride: blk.stride, pad: 1, groups: blk.groups }), mid));
+      [c, h, w] = [mid, windowOut(h, 3, blk.stride, 1, 1), windowOut(w, 3, blk.stride, 1, 1)];
+    } else if (blk.kind === 'depthwise') {
+      const p = Math.min(blk.pad, blk.k - 1);
+      if (!fits(blk.k, blk.stride, p)) continue;
+      const id = n++;
+      x = b.conv(`dw${id}`, x, c, c * blk.mult, blk.k, { stride: blk.stride, pad: p, groups: c, bias: true });
+      [c, h, w] = [c * blk.mult, windowOut(h, blk.k, blk.stride, p, p), windowOut(w, blk.k, blk.stride, p, p)];
+    } else if (blk.kind === 'dense') {
+      const id = n++;
+      const mid = 2 * blk.growth;
+      let y = b.conv(`dense${id}.conv1`, b.relu(`dense${id}.relu1`, b.batchNorm(`dense${id}.norm1`, x, c)), c, mid, 1);
+      y = b.conv(`dense${id}.conv2`, b.relu(`dense${id}.relu2`, b.batchNorm(`dense${id}.norm2`, y, mid)), mid, blk.growth, 3, { pad: 1 });
+      x = b.concat(`dense${id}.cat`, [x, y]);
+      c += blk.growth;
     } else {
       const p = (blk.k - 1) / 2;
       if (!fits(blk.k, blk.stride, p)) continue;

@@ -1,4 +1,5 @@
 import { fail } from '../errors.js';
+import { opOf } from '../ops/index.js';
 import type { Rule } from '../rules/types.js';
 import type { BackwardOptions, LayerRelevance, Session } from './types.js';
 
@@ -20,9 +21,11 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
     const rule = rules.get(node.name);
     if (!rule) fail('BAD_GRAPH', `no rule assigned to node "${node.name}" (${node.op})`);
     let rIn: T[];
+    let to = node.inputs;
     switch (rule.kind) {
       case 'pass':
-        rIn = node.inputs.map(() => R);
+        if (opOf(node).passesTo === 'first') to = node.inputs.slice(0, 1);
+        rIn = to.map(() => R);
         break;
       case 'gradient':
         rIn = session.gradient(node, R);
@@ -38,7 +41,7 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
       const inSums = rIn.map((r) => session.sumPerSample(r));
       layers.push({ name: node.name, op: node.op, rule: rule.label, relevanceOut: session.sumPerSample(R), relevanceIn: inSums[0].map((_, b) => inSums.reduce((s, v) => s + v[b], 0)) });
     }
-    session.accumulate(node.inputs, rIn, R);
+    session.accumulate(to, rIn, R);
     session.endNode();
   }
   const input = session.collected(graph.input.name);

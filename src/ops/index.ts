@@ -15,6 +15,8 @@ import { sigmoidOp, type SigmoidNode } from './sigmoid.js';
 import { hardSigmoidOp, type HardSigmoidNode } from './hard-sigmoid.js';
 import { hardSwishOp, type HardSwishNode } from './hard-swish.js';
 import { siluOp, type SiLUNode } from './silu.js';
+import { concatOp, type ConcatNode } from './concat.js';
+import { gateOp, type GateNode } from './gate.js';
 import type { OpDefinition } from './op.js';
 import { padOp, type PadNode } from './pad.js';
 import { reluOp, type ReLUNode } from './relu.js';
@@ -39,6 +41,8 @@ export type GraphNode =
   | HardSigmoidNode
   | HardSwishNode
   | SiLUNode
+  | ConcatNode
+  | GateNode
   | IdentityNode;
 
 export type OpType = GraphNode['op'];
@@ -61,6 +65,8 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   HardSigmoid: hardSigmoidOp,
   HardSwish: hardSwishOp,
   SiLU: siluOp,
+  Concat: concatOp,
+  Gate: gateOp,
   Identity: identityOp,
 };
 

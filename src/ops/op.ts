@@ -7,7 +7,7 @@
 import type { Graph } from '../model/graph.js';
 import type { AffineNode, GraphNode, NodeBase } from '../model/ops.js';
 import type { Shape } from '../model/shapes.js';
-import type { Vec } from '../rules/types.js';
+import type { Transform, Vec } from '../rules/types.js';
 import type { Arena } from '../wasm/arena.js';
 import type { KernelExports } from '../wasm/load.js';
 
@@ -48,6 +48,8 @@ export interface WasmContext {
   output(node: AnyNode): Buf;
   /** A buffer of the size of the node's first input, for what its backward pass returns. */
   inputSized(node: AnyNode, what: string): Buf;
+  /** A buffer of the size of the named value. */
+  sized(name: string, what: string): Buf;
   /** What a node's forward keeps for its backward pass (the address of max-pool winners). */
   readonly kept: Map<string, number>;
   /** Per-session constants of a node, made once (BatchNorm's scale and shift in wasm memory). */
@@ -61,6 +63,12 @@ export interface WasmContext {
 /** What every node type is: a NodeBase with its op's name. */
 export type AnyNode = NodeBase & { readonly op: string };
 
+/** t(W) x + t'(b) and t(W)^T s of a layer whose weights are not a Conv's or a Linear's (a standalone BatchNorm). */
+export interface AffineMaps<T> {
+  apply(x: T, w: Transform, b: Transform | null): T;
+  transpose(s: T, w: Transform): T;
+}
+
 export interface OpDefinition<N extends AnyNode = GraphNode> {
   readonly type: N['op'];
   /** Inputs: exactly one, or two and more. */
@@ -73,17 +81,21 @@ export interface OpDefinition<N extends AnyNode = GraphNode> {
    */
   readonly sign?: 'always' | 'keeps' | ((node: N) => 'always' | 'keeps' | undefined);
   readonly role: Role;
-  /** Rule kinds that may apply besides the gradient: 'affine' (weights), 'norm', 'pass'. */
+  /** Which inputs the pass rule hands relevance to: all (the default), or only the first (a gated value, not its gate). */
+  readonly passesTo?: 'all' | 'first';
+  /** Rule kinds that may apply besides the gradient: 'affine' (weights; ops other than Conv and Linear give `affine` maps), 'norm', 'pass'. */
   readonly accepts: readonly ('affine' | 'norm' | 'pass')[];
   readonly reference: {
     forward(node: N, xs: Vec[], c: ReferenceContext): Vec;
     gradient(node: N, R: Vec, c: ReferenceContext): Vec[];
     transpose?(node: N, s: Vec, c: ReferenceContext): Vec[];
+    affine?(node: N, c: ReferenceContext): AffineMaps<Vec>;
   };
   readonly wasm: {
     forward(node: N, xs: Buf[], c: WasmContext): Buf;
     gradient(node: N, R: Buf, c: WasmContext): Buf[];
     transpose?(node: N, s: Buf, c: WasmContext): Buf[];
+    affine?(node: N, c: WasmContext): AffineMaps<Buf>;
   };
 }
 

@@ -86,10 +86,15 @@ class ReferenceSession implements Session<Vec> {
 
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<Vec> {
     const { graph, batch } = this;
-    if (node.op !== 'Conv2d' && node.op !== 'Linear') return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
     const x = this.acts.values.get(node.inputs[0])!;
     const inputShape = graph.shape(node.inputs[0]);
     const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
+    const maps = opOf(node).reference.affine;
+    if (node.op !== 'Conv2d' && node.op !== 'Linear') {
+      if (!maps) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
+      const xNonNegative = graph.nonNegative.has(node.inputs[0]);
+      return { name: node.name, ops: referenceOps, x, xNonNegative, batch, inputShape, inputRange, ...maps(node, this.context) };
+    }
     const bias = node.bias;
     const weight = this.context.weight(node);
     const xNonNegative = graph.nonNegative.has(node.inputs[0]);

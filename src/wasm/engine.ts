@@ -258,6 +258,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
       value: (name) => this.value(name),
       output: (node) => this.buffer(elementsOf(node.name), `the output of "${node.name}"`),
       inputSized,
+      sized: (name, what) => this.buffer(elementsOf(name), what),
       kept: this.kept,
       constants: <T>(node: AnyNode, make: () => T) => {
         if (!this.constants.has(node.name)) this.constants.set(node.name, make());
@@ -537,9 +538,15 @@ export class WasmSession implements Session<Buf>, Convolutions {
   }
 
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<Buf> {
-    if (node.op !== 'Conv2d' && node.op !== 'Linear') return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
     const { graph, batch } = this;
     const inputShape = graph.shape(node.inputs[0]);
+    if (node.op !== 'Conv2d' && node.op !== 'Linear') {
+      const maps = opOf(node).wasm.affine;
+      if (!maps) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
+      const x = this.value(node.inputs[0]);
+      const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
+      return { name: node.name, ops: this.ops, x, xNonNegative: graph.nonNegative.has(node.inputs[0]), batch, inputShape, inputRange, ...maps(node, this.context) };
+    }
     const outN = batch * elements(graph.shape(node.name));
     const inN = batch * elements(inputShape);
     return {

@@ -120,6 +120,8 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
     w.node('HardSigmoid', `${n.name}.gate`, n.inputs, [float('alpha', 1 / 6), float('beta', 0.5)]);
     w.node('Mul', n.name, [n.inputs[0], `${n.name}.gate`]);
   },
+  Concat: (n, w) => w.node('Concat', n.name, n.inputs, [int('axis', 1)]),
+  Gate: (n, w) => w.node('Mul', n.name, n.inputs),
   SiLU(n, w) {
     w.node('Sigmoid', `${n.name}.gate`, n.inputs);
     w.node('Mul', n.name, [n.inputs[0], `${n.name}.gate`]);

@@ -2,6 +2,8 @@ import type { BatchNormNode, Conv2dNode, GraphNode, LinearNode } from '../../ops
 import type { Pads } from '../ops.js';
 import type { Random } from '../random.js';
 
+export type Activation = 'relu' | 'relu6' | 'hardswish' | 'silu' | 'sigmoid' | 'hardsigmoid';
+
 /**
  * Appends nodes with seeded random parameters: He-normal weights (so activations keep their scale
  * through deep stacks) and random BatchNorm statistics (so folding is tested on non-trivial numbers).
@@ -18,10 +20,12 @@ export class GraphBuilder {
     return node.name;
   }
 
-  conv(name: string, input: string, cin: number, cout: number, k: number, opts: { stride?: number; pad?: number | Pads; bias?: boolean } = {}): string {
+  conv(name: string, input: string, cin: number, cout: number, k: number, opts: { stride?: number; pad?: number | Pads; bias?: boolean; groups?: number } = {}): string {
     const p = opts.pad ?? 0;
     const pads: Pads = typeof p === 'number' ? [p, p, p, p] : p;
     const s = opts.stride ?? 1;
+    const groups = opts.groups ?? 1;
+    const fanIn = (cin / groups) * k * k;
     const node: Conv2dNode = {
       op: 'Conv2d',
       name,
@@ -32,8 +36,8 @@ export class GraphBuilder {
       stride: [s, s],
       pads,
       dilation: [1, 1],
-      groups: 1,
-      weight: this.rng.normals(cout * cin * k * k, Math.sqrt(2 / (cin * k * k))),
+      groups,
+      weight: this.rng.normals(cout * fanIn, Math.sqrt(2 / fanIn)),
       bias: opts.bias ? this.bias(cout) : null,
     };
     return this.add(node);
@@ -70,6 +74,33 @@ export class GraphBuilder {
 
   relu(name: string, input: string): string {
     return this.add({ op: 'ReLU', name, inputs: [input] });
+  }
+
+  /** An activation: 'relu', 'relu6', 'hardswish', 'silu', 'sigmoid', 'hardsigmoid' (PyTorch's). */
+  activation(name: string, input: string, kind: Activation): string {
+    switch (kind) {
+      case 'relu':
+        return this.relu(name, input);
+      case 'relu6':
+        return this.add({ op: 'Clip', name, inputs: [input], min: 0, max: 6 });
+      case 'hardswish':
+        return this.add({ op: 'HardSwish', name, inputs: [input] });
+      case 'silu':
+        return this.add({ op: 'SiLU', name, inputs: [input] });
+      case 'sigmoid':
+        return this.add({ op: 'Sigmoid', name, inputs: [input] });
+      case 'hardsigmoid':
+        return this.add({ op: 'HardSigmoid', name, inputs: [input], alpha: 1 / 6, beta: 0.5 });
+    }
+  }
+
+  concat(name: string, inputs: string[]): string {
+    return this.add({ op: 'Concat', name, inputs });
+  }
+
+  /** x * g, g a per-channel gate. */
+  gate(name: string, x: string, g: string): string {
+    return this.add({ op: 'Gate', name, inputs: [x, g] });
   }
 
   maxPool(name: string, input: string, k: number, stride: number, pad = 0): string {
