@@ -1,7 +1,7 @@
 /**
- * ONNX to relprop's graph IR. Reads the operators that torchvision-, Paddle- and Keras-style ResNets and
- * VGGs export to (opset 7 and later) and refuses anything else by name, so a model is either explained
- * exactly as its framework computes it or not at all.
+ * ONNX to relprop's graph IR. Reads the operators that torchvision-, Paddle- and Keras-style ResNets,
+ * VGGs, MobileNets, ResNeXts, DenseNets and EfficientNets export to (opset 7 and later) and refuses
+ * anything else by name, so a model is either explained exactly as its framework computes it or not at all.
  *
  * Decoding uses @bufbuild/protobuf with the generated ONNX schema (onnx-buf). Protobuf lengths are
  * checked against the bytes that remain, and tensor sizes are checked against the data they point to
@@ -45,6 +45,14 @@ export const ONNX_OPERATORS = [
   'Dropout',
   'Softmax',
   'Constant',
+  'Clip',
+  'LeakyRelu',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Mul',
+  'ReduceMean',
+  'Concat',
 ] as const;
 
 export const MIN_OPSET = 7;
@@ -210,9 +218,11 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const shapes = new Map<string, Shape>([[input.name, input.shape]]);
   /** ONNX value name -> the graph node (or input) that holds it. */
   const alias = new Map<string, string>([[input.name, input.name]]);
+  const byName = new Map<string, GraphNode>();
   const emit = (node: GraphNode, onnxName: string) => {
     shapes.set(node.name, inferShape(node, node.inputs.map((s) => shapes.get(s)!)));
     nodes.push(node);
+    byName.set(node.name, node);
     alias.set(onnxName, node.name);
   };
 
@@ -430,8 +440,63 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
       }
       case 'Identity':
       case 'Dropout':
-        emit({ op: 'Identity', name: out, inputs: [value(0)] }, out);
+        // PyTorch's exporter names one initializer twice through an Identity (shared weights).
+        if (n.opType === 'Identity' && constants.has(n.input[0])) constants.set(out, constants.get(n.input[0])!);
+        else emit({ op: 'Identity', name: out, inputs: [value(0)] }, out);
         break;
+      case 'Clip': {
+        const x = value(0);
+        // Before opset 11 the bounds are attributes; from 11 optional constant inputs.
+        const bound = (i: number, attr: string, fallback: number) => (opset < 11 ? floatAttr(attrs, attr, fallback) : n.input[i] ? scalar(floats(i, attr), where, attr) : fallback);
+        const [min, max] = [bound(1, 'min', -Infinity), bound(2, 'max', Infinity)];
+        if (min === 0 && max === Infinity) emit({ op: 'ReLU', name: out, inputs: [x] }, out);
+        else if (min === -Infinity && max === Infinity) emit({ op: 'Identity', name: out, inputs: [x] }, out);
+        else emit({ op: 'Clip', name: out, inputs: [x], min, max }, out);
+        break;
+      }
+      case 'LeakyRelu':
+        emit({ op: 'LeakyReLU', name: out, inputs: [value(0)], alpha: floatAttr(attrs, 'alpha', 0.01) }, out);
+        break;
+      case 'Sigmoid':
+        emit({ op: 'Sigmoid', name: out, inputs: [value(0)] }, out);
+        break;
+      case 'HardSigmoid':
+        emit({ op: 'HardSigmoid', name: out, inputs: [value(0)], alpha: floatAttr(attrs, 'alpha', 0.2), beta: floatAttr(attrs, 'beta', 0.5) }, out);
+        break;
+      case 'HardSwish':
+        emit({ op: 'HardSwish', name: out, inputs: [value(0)] }, out);
+        break;
+      case 'Mul': {
+        if (n.input.length !== 2 || n.input.some((v) => constants.has(v))) fail('UNSUPPORTED', `${where} multiplies by a constant; relprop reads Mul only as x * sigmoid(x), x * hardsigmoid(x) or a per-channel gate`);
+        const [a, b] = [value(0), value(1)];
+        const product = mulOf(a, b, byName, shapeOf);
+        if (!product) {
+          fail('UNSUPPORTED', `${where} multiplies "${n.input[0]}" [${shapeOf(a)}] by "${n.input[1]}" [${shapeOf(b)}]; relprop reads Mul only as x * sigmoid(x) (SiLU), x * hardsigmoid(x) (HardSwish) or a squeeze-and-excitation gate (x times a per-channel Sigmoid or HardSigmoid of [C, 1, 1])`);
+        }
+        emit({ ...product, name: out } as GraphNode, out);
+        break;
+      }
+      case 'ReduceMean': {
+        const x = value(0);
+        const xs = shapeOf(x);
+        const axes = (opset < 18 ? intsAttr(attrs, 'axes') : n.input[1] ? constant(1, 'axes')?.ints : undefined)?.map((a) => (a < 0 ? a + 4 : a));
+        if (xs.length !== 3 || !axes || axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) fail('UNSUPPORTED', `${where}: a mean over axes [${axes ?? 'all'}] of a [N, ${xs}] tensor; relprop reads the spatial mean (axes 2 and 3) only`);
+        if (intAttr(attrs, 'keepdims', 1) === 1) emit({ op: 'GlobalAvgPool', name: out, inputs: [x] }, out);
+        else {
+          emit({ op: 'GlobalAvgPool', name: `${out}.pool`, inputs: [x] }, `${out}.pool`);
+          emit({ op: 'Flatten', name: out, inputs: [`${out}.pool`] }, out);
+        }
+        break;
+      }
+      case 'Concat': {
+        const xs = n.input.map((_, i) => value(i));
+        const rank = shapeOf(xs[0]).length + 1;
+        const axis = intAttr(attrs, 'axis', 1);
+        if (axis !== 1 && axis !== 1 - rank) fail('UNSUPPORTED', `${where}: axis=${axis}; relprop concatenates along channels (axis 1) only`);
+        // DenseNet's first layer concatenates a list of one tensor.
+        emit(xs.length === 1 ? { op: 'Identity', name: out, inputs: xs } : { op: 'Concat', name: out, inputs: xs }, out);
+        break;
+      }
       case 'Softmax': {
         const x = value(0);
         if (shapeOf(x).length !== 1) fail('UNSUPPORTED', `${where}: softmax over a [N, ${shapeOf(x)}] tensor; relprop reads a softmax over the class logits only`);
@@ -448,12 +513,41 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   if (output === undefined) fail('BAD_MODEL', `ONNX graph output "${g.output[0].name}" is not produced by any node`);
   const softmaxes = nodes.filter((x) => x.op === 'Softmax');
   if (softmaxes.some((s) => s.name !== output)) fail('UNSUPPORTED', `ONNX model applies Softmax ("${softmaxes[0].name}") before its output; relprop explains logits and reads a Softmax only as the last node`);
+  // x * Sigmoid(x) read as SiLU leaves the Sigmoid unread: only what the output depends on is kept.
+  const live = new Set([output]);
+  for (let i = nodes.length - 1; i >= 0; i--) if (live.has(nodes[i].name)) for (const src of nodes[i].inputs) live.add(src);
   try {
-    return new Graph(input, nodes, output);
+    return new Graph(input, nodes.filter((node) => live.has(node.name)), output);
   } catch (e) {
     if (e instanceof RelpropError) throw new RelpropError(e.code, `ONNX model: ${e.message}`);
     throw e;
   }
+}
+
+/** A bound given as a one-value tensor. */
+function scalar(v: Float32Array, where: string, what: string): number {
+  if (v.length !== 1) fail('BAD_MODEL', `${where}: ${what} has ${v.length} values; it must be one number`);
+  return v[0];
+}
+
+/**
+ * What a product of two values is, from what computes them: x * Sigmoid(x) is SiLU (how PyTorch exports
+ * it before opset 14), x * HardSigmoid(x; 1/6, 1/2) HardSwish, and x * g with g a Sigmoid or HardSigmoid
+ * of one value per channel ([C, 1, 1] against x's [C, H, W]) a gate (src/ops/gate.ts). Anything else
+ * is no op relprop has a rule for: null.
+ */
+function mulOf(a: string, b: string, byName: Map<string, GraphNode>, shapeOf: (name: string) => Shape): Omit<GraphNode, 'name'> | null {
+  for (const [x, g] of [[a, b], [b, a]]) {
+    const gate = byName.get(g);
+    if (!gate || (gate.op !== 'Sigmoid' && gate.op !== 'HardSigmoid')) continue;
+    if (gate.inputs[0] === x) {
+      if (gate.op === 'Sigmoid') return { op: 'SiLU', inputs: [x] };
+      if (Math.abs(gate.alpha - 1 / 6) < 1e-6 && gate.beta === 0.5) return { op: 'HardSwish', inputs: [x] };
+    }
+    const [xs, gs] = [shapeOf(x), shapeOf(g)];
+    if (xs.length === 3 && gs.length === 3 && gs[0] === xs[0] && gs[1] === 1 && gs[2] === 1) return { op: 'Gate', inputs: [x, g] };
+  }
+  return null;
 }
 
 /** Extra bottom/right padding that makes a floor-mode window count equal ceil_mode's (PyTorch's rule). */
