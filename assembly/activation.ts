@@ -20,7 +20,7 @@ import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU } from '
     case A_HARDSIGMOID: // clip(p x + q, 0, 1)
       return min(max(p * x + q, 0), 1);
     case A_HARDSWISH: // x relu6(x + 3) / 6
-      return x * min(max(x + 3, 0), 6) / 6;
+      return x * (min(max(x + 3, 0), 6) * (<f32>1 / 6));
     case A_SILU:
       return x * sigmoid(x);
     default:
@@ -53,9 +53,31 @@ import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU } from '
   }
 }
 
-/** y = f(x), n floats. */
+/** y = f(x), n floats; the piecewise-linear ones four lanes at a time (ReLU6 runs after every conv of a MobileNet). */
 export function activation(op: i32, x: usize, y: usize, n: i32, p: f32, q: f32): void {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (op == A_CLIP) {
+    const lo = f32x4.splat(p), hi = f32x4.splat(q);
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i << 2;
+      v128.store(y + off, f32x4.min(f32x4.max(v128.load(x + off), lo), hi));
+    }
+  } else if (op == A_HARDSWISH) {
+    const three = f32x4.splat(3), six = f32x4.splat(6), zero = f32x4.splat(0), sixth = f32x4.splat(<f32>1 / 6);
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i << 2;
+      const v = v128.load(x + off);
+      v128.store(y + off, f32x4.mul(v, f32x4.mul(f32x4.min(f32x4.max(f32x4.add(v, three), zero), six), sixth)));
+    }
+  } else if (op == A_LEAKY) {
+    const slope = f32x4.splat(p), zero = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) {
+      const off = <usize>i << 2;
+      const v = v128.load(x + off);
+      v128.store(y + off, v128.bitselect(v, f32x4.mul(v, slope), f32x4.gt(v, zero)));
+    }
+  }
+  for (; i < n; i++) {
     const off = <usize>i << 2;
     store<f32>(y + off, value(op, load<f32>(x + off), p, q));
   }

@@ -6,7 +6,7 @@ export function macs(graph: Graph): number {
   for (const node of graph.nodes) {
     if (node.op === 'Conv2d') {
       const [, ho, wo] = graph.shape(node.name);
-      n += node.outChannels * ho * wo * node.inChannels * node.kernel[0] * node.kernel[1];
+      n += node.outChannels * ho * wo * (node.inChannels / node.groups) * node.kernel[0] * node.kernel[1];
     } else if (node.op === 'Linear') {
       n += node.inFeatures * node.outFeatures;
     }

@@ -25,6 +25,11 @@ describe('architectures', () => {
     ['resnet50', 25_557_032],
     ['vgg11', 132_863_336],
     ['vgg16_bn', 138_365_992],
+    ['resnext50_32x4d', 25_028_904],
+    ['mobilenet_v2', 3_504_872],
+    ['mobilenet_v3_small', 2_542_856],
+    ['efficientnet_b0', 5_288_548],
+    ['densenet121', 7_978_856],
   ])('%s at 224x224 has the published %i parameters', (arch, count) => {
     expect(torchParams(buildModel(arch).graph)).toBe(count);
   });

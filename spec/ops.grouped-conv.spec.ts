@@ -101,6 +101,17 @@ describe('grouped convolution', () => {
     compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `Winograd groups ${JSON.stringify(spec)}`);
   });
 
+  // MobileNet's depthwise 3x3 layers at stride 1 and 2 on rows long enough for the kernel's unrolled
+  // vector paths (assembly/depthwise.ts), with a border on every side.
+  it.each([1, 2].flatMap((stride) => AFFINE_RULES.map((spec) => [stride, JSON.stringify(spec), spec] as const)))('depthwise 3x3 at stride %i equals the reference: %s', (stride, _, spec) => {
+    const p: Params = { batch: 2, groups: 5, cinG: 1, coutG: 1, h: 11, w: 37, k: 3, stride, dilation: 1, pads: [1, 1, 1, 1], bias: true, seed: 17 };
+    const { node, ho, wo } = layer(p)!;
+    const graph = new Graph({ name: 'x', shape: [node.inChannels, p.h, p.w] }, [node]);
+    const x = new Random(18).uniforms(p.batch * node.inChannels * p.h * p.w, -1, 1);
+    const start = Float64Array.from(new Random(19).uniforms(p.batch * node.outChannels * ho * wo, -1, 1));
+    compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `depthwise 3x3 stride ${stride} ${JSON.stringify(spec)}`);
+  });
+
   it('refuses a group count that does not divide the channels, naming the node', () => {
     const node: Conv2dNode = {
       op: 'Conv2d', name: 'features.1.conv', inputs: ['x'], inChannels: 6, outChannels: 4, kernel: [3, 3], stride: [1, 1],

@@ -1,13 +1,16 @@
 import { GraphBuilder } from './layers.js';
 
 /**
- * torchvision's ResNet layout: 7x7/2 stem, 3x3/2 max-pool, four stages, global average pool, fc.
+ * torchvision's ResNet layout (and ResNeXt's, with grouped 3x3 convs): 7x7/2 stem, 3x3/2 max-pool, four stages, global average pool, fc.
  * Bottlenecks put the stride in their 3x3 conv (torchvision's "ResNet v1.5"); convs have no bias,
  * each is followed by BatchNorm. Node names follow torchvision's module names.
  */
 export interface ResNetSpec {
   block: 'basic' | 'bottleneck';
   layers: [number, number, number, number];
+  /** ResNeXt: the 3x3 conv of each bottleneck in `groups` groups of `widthPerGroup` x planes / 64 channels. */
+  groups?: number;
+  widthPerGroup?: number;
 }
 
 export const RESNETS: Record<string, ResNetSpec> = {
@@ -16,6 +19,7 @@ export const RESNETS: Record<string, ResNetSpec> = {
   resnet50: { block: 'bottleneck', layers: [3, 4, 6, 3] },
   resnet101: { block: 'bottleneck', layers: [3, 4, 23, 3] },
   resnet152: { block: 'bottleneck', layers: [3, 8, 36, 3] },
+  resnext50_32x4d: { block: 'bottleneck', layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4 },
 };
 
 export function buildResNet(b: GraphBuilder, spec: ResNetSpec, input: string, inChannels: number, width: number, numClasses: number): void {
@@ -36,9 +40,12 @@ export function buildResNet(b: GraphBuilder, spec: ResNetSpec, input: string, in
         y = b.relu(`${p}.relu1`, b.batchNorm(`${p}.bn1`, b.conv(`${p}.conv1`, x, channels, planes, 3, { stride, pad: 1 }), planes));
         y = b.batchNorm(`${p}.bn2`, b.conv(`${p}.conv2`, y, planes, planes, 3, { pad: 1 }), planes);
       } else {
-        y = b.relu(`${p}.relu1`, b.batchNorm(`${p}.bn1`, b.conv(`${p}.conv1`, x, channels, planes, 1), planes));
-        y = b.relu(`${p}.relu2`, b.batchNorm(`${p}.bn2`, b.conv(`${p}.conv2`, y, planes, planes, 3, { stride, pad: 1 }), planes));
-        y = b.batchNorm(`${p}.bn3`, b.conv(`${p}.conv3`, y, planes, planes * expansion, 1), planes * expansion);
+        // torchvision: width = int(planes * base_width / 64) * groups (= planes for plain ResNets).
+        const groups = spec.groups ?? 1;
+        const mid = Math.max(1, Math.floor((planes * (spec.widthPerGroup ?? 64)) / 64)) * groups;
+        y = b.relu(`${p}.relu1`, b.batchNorm(`${p}.bn1`, b.conv(`${p}.conv1`, x, channels, mid, 1), mid));
+        y = b.relu(`${p}.relu2`, b.batchNorm(`${p}.bn2`, b.conv(`${p}.conv2`, y, mid, mid, 3, { stride, pad: 1, groups }), mid));
+        y = b.batchNorm(`${p}.bn3`, b.conv(`${p}.conv3`, y, mid, planes * expansion, 1), planes * expansion);
       }
       let shortcut = identity;
       if (stride !== 1 || channels !== planes * expansion) {
