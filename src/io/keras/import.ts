@@ -28,13 +28,69 @@ export const KERAS_LAYERS = [
   'Dense',
   'Add',
   'Dropout',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'LeakyReLU',
+  'Concatenate',
+  'Multiply',
+  'Reshape',
 ] as const;
+
+/**
+ * Keras activation names (and TF.js's own spellings) as graph nodes; each TF.js definition: hard_sigmoid
+ * is TF.js's clip(0.2 x + 0.5, 0, 1), swish x * sigmoid(x).
+ */
+const ACTIVATIONS: Record<string, (name: string, x: string) => GraphNode> = {
+  relu: (name, x) => ({ op: 'ReLU', name, inputs: [x] }),
+  relu6: (name, x) => ({ op: 'Clip', name, inputs: [x], min: 0, max: 6 }),
+  sigmoid: (name, x) => ({ op: 'Sigmoid', name, inputs: [x] }),
+  hard_sigmoid: (name, x) => ({ op: 'HardSigmoid', name, inputs: [x], alpha: 0.2, beta: 0.5 }),
+  hardSigmoid: (name, x) => ({ op: 'HardSigmoid', name, inputs: [x], alpha: 0.2, beta: 0.5 }),
+  swish: (name, x) => ({ op: 'SiLU', name, inputs: [x] }),
+  silu: (name, x) => ({ op: 'SiLU', name, inputs: [x] }),
+  softmax: (name, x) => ({ op: 'Softmax', name, inputs: [x] }),
+};
 
 interface WeightSpec {
   name: string;
   shape: number[];
   dtype: string;
-  quantization?: unknown;
+  /** TF.js weight quantization: uint8/uint16 values v stand for v * scale + min; float16 for themselves. */
+  quantization?: { dtype?: unknown; scale?: unknown; min?: unknown; original_dtype?: unknown };
+}
+
+/** Bytes per stored value of a weight: 4, or its quantized width. */
+function storedBytes(w: WeightSpec, where: string): 1 | 2 | 4 {
+  const q = w.quantization;
+  if (!q) return 4;
+  if (!isObject(q)) return fail('BAD_MODEL', `${where}: quantization is not an object`);
+  if (q.dtype === 'float16') return 2;
+  if (q.dtype !== 'uint8' && q.dtype !== 'uint16') return fail('UNSUPPORTED', `${where} is quantized as ${JSON.stringify(q.dtype)}; relprop reads uint8, uint16 and float16 quantization`);
+  if (typeof q.scale !== 'number' || typeof q.min !== 'number' || !Number.isFinite(q.scale) || !Number.isFinite(q.min)) {
+    return fail('BAD_MODEL', `${where}: ${q.dtype} quantization needs finite numbers "scale" and "min"`);
+  }
+  return q.dtype === 'uint8' ? 1 : 2;
+}
+
+/** A float16 (IEEE binary16) value. */
+function half(bits: number): number {
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  const sign = bits & 0x8000 ? -1 : 1;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** A quantized weight's values as TF.js dequantizes them: v * scale + min in float64, stored as float32. */
+function dequantize(bytes: Uint8Array, w: WeightSpec, count: number): Float32Array {
+  const q = w.quantization!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count);
+  if (q.dtype === 'float16') for (let i = 0; i < count; i++) out[i] = half(view.getUint16(2 * i, true));
+  else if (q.dtype === 'uint8') for (let i = 0; i < count; i++) out[i] = bytes[i] * (q.scale as number) + (q.min as number);
+  else for (let i = 0; i < count; i++) out[i] = view.getUint16(2 * i, true) * (q.scale as number) + (q.min as number);
+  return out;
 }
 interface WeightGroup {
   paths: string[];
@@ -96,9 +152,8 @@ export async function readWeights(manifest: WeightGroup[], readShard: ShardReade
     let declared = 0;
     for (const w of group.weights) {
       const where = `weight "${w.name}"`;
-      if (w.quantization) fail('UNSUPPORTED', `${where} is quantized; relprop reads float32 weights (convert without quantization)`);
-      if (w.dtype !== 'float32') fail('UNSUPPORTED', `${where} has dtype ${w.dtype}; relprop reads float32 weights`);
-      declared += elementCount(w.shape, where) * 4;
+      if (w.dtype !== 'float32') fail('UNSUPPORTED', `${where} has dtype ${w.dtype}; relprop reads float32 weights (quantized or not)`);
+      declared += elementCount(w.shape, where) * storedBytes(w, where);
     }
     const shards: Uint8Array[] = [];
     let total = 0;
@@ -119,10 +174,18 @@ export async function readWeights(manifest: WeightGroup[], readShard: ShardReade
     for (const w of group.weights) {
       const where = `weight "${w.name}"`;
       const count = elementCount(w.shape, where);
-      const view = count >= VIEW_MIN_ELEMENTS ? viewIn(shards, offset, count) : null;
-      const data = view ?? new Float32Array(count);
-      if (!view) copyRange(shards, offset, new Uint8Array(data.buffer));
-      offset += count * 4;
+      const width = storedBytes(w, where);
+      let data: Float32Array;
+      if (width === 4) {
+        const view = count >= VIEW_MIN_ELEMENTS ? viewIn(shards, offset, count) : null;
+        data = view ?? new Float32Array(count);
+        if (!view) copyRange(shards, offset, new Uint8Array(data.buffer));
+      } else {
+        const stored = new Uint8Array(count * width);
+        copyRange(shards, offset, stored);
+        data = dequantize(stored, w, count);
+      }
+      offset += count * width;
       out.set(w.name, { shape: w.shape, data: checkFinite(data, where) });
     }
   }
@@ -285,9 +348,23 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
     /** A layer's activation; an Activation layer's node keeps the layer's name (overrides use it). */
     const activation = (x: string, act: unknown, own = false): string => {
       if (act === undefined || act === null || act === 'linear') return x;
-      if (act === 'relu') return emit({ op: 'ReLU', name: own ? name : `${name}/relu`, inputs: [x] });
-      if (act === 'softmax') return emit({ op: 'Softmax', name: own ? name : `${name}/softmax`, inputs: [x] });
-      return fail('UNSUPPORTED', `${where}: activation "${String(act)}"; relprop supports relu, linear and a final softmax`);
+      const make = typeof act === 'string' ? ACTIVATIONS[act] : undefined;
+      if (!make) return fail('UNSUPPORTED', `${where}: activation "${String(act)}"; relprop supports linear, ${Object.keys(ACTIVATIONS).join(', ')} (softmax only last)`);
+      return emit(make(own ? name : `${name}/${act}`, x));
+    };
+    /** A 2-D window's padding: Keras's 'same' (TF's SAME_UPPER) or 'valid'. */
+    const windowPads = (h: number, w: number, kernel: Pair, stride: Pair, dilation: Pair): Pads => {
+      if (c.padding === 'same') return samePads('SAME_UPPER', [h, w], kernel, stride, dilation);
+      if (c.padding !== undefined && c.padding !== 'valid') fail('UNSUPPORTED', `${where}: padding "${String(c.padding)}"`);
+      return [0, 0, 0, 0];
+    };
+    /** A depthwise kernel [kh, kw, cin, mult] as a grouped conv's [cin * mult, 1, kh, kw]: output ci * mult + m reads channel ci. */
+    const depthwise = (key: string, cin: number, kernel: Pair, mult: number): Float32Array => {
+      const [kh, kw] = kernel;
+      const k = param(name, key, [kh, kw, cin, mult])!;
+      const weight = new Float32Array(k.length);
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ci = 0; ci < cin; ci++) for (let m = 0; m < mult; m++) weight[((ci * mult + m) * kh + i) * kw + j] = k[((i * kw + j) * cin + ci) * mult + m];
+      return weight;
     };
     let out: string;
 
@@ -310,20 +387,22 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
         const kernel = pairOf(c.kernel_size, where, 'kernel_size');
         const stride = pairOf(c.strides ?? 1, where, 'strides');
         const dilation = pairOf(c.dilation_rate ?? 1, where, 'dilation_rate');
-        if (c.groups !== undefined && c.groups !== 1) fail('UNSUPPORTED', `${where}: groups=${String(c.groups)}`);
+        const groups = Number(c.groups ?? 1);
+        if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0) fail('BAD_MODEL', `${where}: groups=${String(c.groups)} does not divide its ${cin} input channels`);
+        const cinG = cin / groups;
         let pads: Pads = [0, 0, 0, 0];
         if (c.padding === 'same') pads = samePads('SAME_UPPER', [h, w], kernel, stride, dilation);
         else if (c.padding !== 'valid') fail('UNSUPPORTED', `${where}: padding "${String(c.padding)}"`);
-        const k = param(name, 'kernel', [kernel[0], kernel[1], cin, filters])!;
-        // [kh][kw][cin][cout] -> [cout][cin][kh][kw]
+        const k = param(name, 'kernel', [kernel[0], kernel[1], cinG, filters])!;
+        // [kh][kw][cin / groups][cout] -> [cout][cin / groups][kh][kw]
         const weight = new Float32Array(k.length);
         const [kh, kw] = kernel;
         for (let i = 0; i < kh; i++)
           for (let j = 0; j < kw; j++)
-            for (let ci = 0; ci < cin; ci++)
-              for (let co = 0; co < filters; co++) weight[((co * cin + ci) * kh + i) * kw + j] = k[((i * kw + j) * cin + ci) * filters + co];
+            for (let ci = 0; ci < cinG; ci++)
+              for (let co = 0; co < filters; co++) weight[((co * cinG + ci) * kh + i) * kw + j] = k[((i * kw + j) * cinG + ci) * filters + co];
         const bias = c.use_bias === false ? null : param(name, 'bias', [filters]);
-        const conv = emit({ op: 'Conv2d', name, inputs: [one()], inChannels: cin, outChannels: filters, kernel, stride, pads, dilation, groups: 1, weight, bias });
+        const conv = emit({ op: 'Conv2d', name, inputs: [one()], inChannels: cin, outChannels: filters, kernel, stride, pads, dilation, groups, weight, bias });
         out = activation(conv, c.activation);
         break;
       }
@@ -368,10 +447,89 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
         if (out === src[0]) out = emit({ op: 'Identity', name, inputs: [out] });
         break;
       case 'ReLU': {
-        if ((c.max_value ?? null) !== null || Number(c.negative_slope ?? 0) !== 0 || Number(c.threshold ?? 0) !== 0) {
-          fail('UNSUPPORTED', `${where}: a capped, leaky or thresholded ReLU`);
+        const max = c.max_value ?? null;
+        const slope = Number(c.negative_slope ?? 0);
+        if (Number(c.threshold ?? 0) !== 0) fail('UNSUPPORTED', `${where}: a thresholded ReLU (threshold ${String(c.threshold)})`);
+        if (max !== null && slope !== 0) fail('UNSUPPORTED', `${where}: a ReLU both capped (max_value ${String(max)}) and leaky (negative_slope ${slope})`);
+        if (max !== null) out = emit({ op: 'Clip', name, inputs: [one()], min: 0, max: Number(max) });
+        else if (slope !== 0) out = emit({ op: 'LeakyReLU', name, inputs: [one()], alpha: slope });
+        else out = emit({ op: 'ReLU', name, inputs: [one()] });
+        break;
+      }
+      case 'LeakyReLU':
+        // Keras 2 and TF.js call the slope alpha (default 0.3), Keras 3 negative_slope.
+        out = emit({ op: 'LeakyReLU', name, inputs: [one()], alpha: Number(c.alpha ?? c.negative_slope ?? 0.3) });
+        break;
+      case 'DepthwiseConv2D':
+      case 'SeparableConv2D': {
+        const [cin, h, w] = mapShape();
+        const kernel = pairOf(c.kernel_size, where, 'kernel_size');
+        const stride = pairOf(c.strides ?? 1, where, 'strides');
+        const dilation = pairOf(c.dilation_rate ?? 1, where, 'dilation_rate');
+        // TF.js leaves depth_multiplier out of a SeparableConv2D's config: the kernel's shape has it.
+        const stored = [...weights].find(([key]) => key.replace(/:0$/, '').endsWith(`${name}/depthwise_kernel`))?.[1].shape;
+        const mult = Number(c.depth_multiplier ?? stored?.[3] ?? 1);
+        if (!Number.isInteger(mult) || mult < 1) fail('BAD_MODEL', `${where}: depth_multiplier ${String(c.depth_multiplier)}`);
+        const pads = windowPads(h, w, kernel, stride, dilation);
+        const separable = layer.class_name === 'SeparableConv2D';
+        const dwName = separable ? `${name}/depthwise` : name;
+        const dwBias = !separable && c.use_bias !== false ? param(name, 'bias', [cin * mult]) : null;
+        let y = emit({ op: 'Conv2d', name: dwName, inputs: [one()], inChannels: cin, outChannels: cin * mult, kernel, stride, pads, dilation, groups: cin, weight: depthwise('depthwise_kernel', cin, kernel, mult), bias: dwBias });
+        if (separable) {
+          const filters = Number(c.filters);
+          const k = param(name, 'pointwise_kernel', [1, 1, cin * mult, filters])!;
+          const weight = new Float32Array(k.length);
+          for (let ci = 0; ci < cin * mult; ci++) for (let co = 0; co < filters; co++) weight[co * cin * mult + ci] = k[ci * filters + co];
+          const bias = c.use_bias === false ? null : param(name, 'bias', [filters]);
+          y = emit({ op: 'Conv2d', name, inputs: [y], inChannels: cin * mult, outChannels: filters, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight, bias });
         }
-        out = emit({ op: 'ReLU', name, inputs: [one()] });
+        out = activation(y, c.activation);
+        break;
+      }
+      case 'Concatenate': {
+        const rank = shapes.get(src[0])!.length + 1;
+        const axis = Number(c.axis ?? -1);
+        if (axis !== -1 && axis !== rank - 1) fail('UNSUPPORTED', `${where}: axis ${axis}; relprop concatenates along channels (the last axis) only`);
+        out = emit({ op: 'Concat', name, inputs: src });
+        break;
+      }
+      case 'Multiply': {
+        // A squeeze-and-excitation gate: a map times one Sigmoid or HardSigmoid factor per channel.
+        const producer = (v: string): GraphNode | undefined => {
+          const n = nodes.find((m) => m.name === v);
+          return n?.op === 'Identity' ? producer(n.inputs[0]) : n;
+        };
+        const gate = src.length === 2 ? src.findIndex((v) => {
+          const s = shapes.get(v)!;
+          const p = producer(v);
+          return s.length === 3 && s[1] === 1 && s[2] === 1 && (p?.op === 'Sigmoid' || p?.op === 'HardSigmoid');
+        }) : -1;
+        if (gate < 0) {
+          fail('UNSUPPORTED', `${where} multiplies ${src.map((v) => `"${v}" [${shapes.get(v)}]`).join(' by ')}; relprop reads Multiply only as a squeeze-and-excitation gate (a map times a per-channel sigmoid or hard_sigmoid of shape (1, 1, C))`);
+        }
+        out = emit({ op: 'Gate', name, inputs: [src[1 - gate], src[gate]] });
+        break;
+      }
+      case 'Reshape': {
+        const x = one();
+        const s = shapes.get(x)!;
+        const target = c.target_shape;
+        const per = s.reduce((a, b) => a * b, 1);
+        const channels = Array.isArray(target) ? target[target.length - 1] : undefined;
+        const flat = Array.isArray(target) && target.length === 1 && target[0] === per;
+        const unflat = Array.isArray(target) && target.length === 3 && target[0] === 1 && target[1] === 1 && channels === per;
+        if (flat && s.length === 3 && s[1] === 1 && s[2] === 1) out = emit({ op: 'Flatten', name, inputs: [x] });
+        else if (flat && s.length === 1) out = emit({ op: 'Identity', name, inputs: [x] });
+        else if (unflat) {
+          // (C,) -> (1, 1, C), as SE blocks write it: the value before the flattening, when there is one.
+          const before = nodes.find((n) => n.name === x);
+          if (before?.op !== 'Flatten' || shapes.get(before.inputs[0])!.length !== 3) {
+            fail('UNSUPPORTED', `${where} reshapes [${s}] to ${JSON.stringify(target)}; relprop reads (C,) -> (1, 1, C) only of a pooled (C, 1, 1) map`);
+          }
+          out = emit({ op: 'Identity', name, inputs: [before.inputs[0]] });
+        } else {
+          return fail('UNSUPPORTED', `${where} reshapes [${s}] to ${JSON.stringify(target)}; relprop reads reshapes between (1, 1, C) and (C,) only`);
+        }
         break;
       }
       case 'ZeroPadding2D': {
