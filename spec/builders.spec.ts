@@ -34,6 +34,15 @@ describe('architectures', () => {
     expect(torchParams(buildModel(arch).graph)).toBe(count);
   });
 
+  it.each([
+    ['keras-mobilenet', 4_253_864],
+    ['keras-mobilenet-v2', 3_538_984],
+  ])('%s has the published (Keras) %i parameters and ends in a softmax', (arch, count) => {
+    const m = buildModel(arch);
+    expect(kerasParams(m.graph)).toBe(count);
+    expect(m.graph.nodes.at(-1)!.op).toBe('Softmax');
+  });
+
   it('keras-resnet50 has the published 25,636,712 parameters and ends in a softmax', () => {
     const m = buildModel('keras-resnet50');
     expect(kerasParams(m.graph)).toBe(25_636_712);

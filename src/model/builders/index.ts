@@ -8,6 +8,7 @@ import { buildKerasResNet50, buildResNet, RESNETS } from './resnet.js';
 import { buildVgg, VGGS } from './vgg.js';
 import { buildDenseNet121 } from './densenet.js';
 import { buildEfficientNetB0, buildMobileNetV2, buildMobileNetV3Small } from './mobilenet.js';
+import { buildKerasMobileNet, buildKerasMobileNetV2 } from './keras-mobilenet.js';
 
 export interface BuildOptions {
   /** Seed of the random weights and BatchNorm statistics (default 0). */
@@ -31,12 +32,14 @@ export interface BuildOptions {
 const BUILD_OPTIONS = ['seed', 'inputSize', 'inChannels', 'numClasses', 'width', 'hidden', 'zeroBias'] as const satisfies readonly (keyof BuildOptions)[];
 
 /** The architectures whose stem is not 64 channels wide, with theirs. */
-const STEM_WIDTH: Record<string, number> = { mobilenet_v2: 32, mobilenet_v3_small: 16, efficientnet_b0: 32 };
+const STEM_WIDTH: Record<string, number> = { mobilenet_v2: 32, mobilenet_v3_small: 16, efficientnet_b0: 32, 'keras-mobilenet': 32, 'keras-mobilenet-v2': 32 };
 const OTHERS: Record<string, (b: GraphBuilder, input: string, inChannels: number, width: number, numClasses: number) => void> = {
   mobilenet_v2: buildMobileNetV2,
   mobilenet_v3_small: buildMobileNetV3Small,
   efficientnet_b0: buildEfficientNetB0,
   densenet121: buildDenseNet121,
+  'keras-mobilenet': buildKerasMobileNet,
+  'keras-mobilenet-v2': buildKerasMobileNetV2,
 };
 
 export const ARCHITECTURES = [

@@ -123,8 +123,8 @@ export class GraphBuilder {
     return this.add({ op: 'Flatten', name, inputs: [input] });
   }
 
-  pad(name: string, input: string, p: number): string {
-    return this.add({ op: 'Pad', name, inputs: [input], pads: [p, p, p, p] });
+  pad(name: string, input: string, p: number | Pads): string {
+    return this.add({ op: 'Pad', name, inputs: [input], pads: typeof p === 'number' ? [p, p, p, p] : p });
   }
 
   private bias(n: number): Float32Array {
