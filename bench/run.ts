@@ -18,7 +18,7 @@ enableRelaxedSimd();
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.simd = true;
 
-const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,resnet50,keras-resnet50,resnet18,vgg16').split(',');
+const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,resnet50,keras-resnet50,resnet18,vgg16,mobilenet_v2').split(',');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
