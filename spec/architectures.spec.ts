@@ -10,6 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { COMPOSITES, exportOnnx, importOnnx, loadModel } from '../src/index.js';
 import { Random } from '../src/model/random.js';
@@ -119,4 +121,42 @@ describe.each(FIXTURES)('$file (opset $opset: $ops)', (f) => {
       }
     });
   }
+});
+
+describe('ONNX import of the new operators refuses, naming the node', () => {
+  const zoo = () => fromBinary(ModelProtoSchema, read('activations_zoo.onnx'));
+  const load = (m: ReturnType<typeof zoo>) => () => importOnnx(toBinary(ModelProtoSchema, m));
+  const node = (m: ReturnType<typeof zoo>, output: string) => m.graph!.node.find((n) => n.output[0] === output)!;
+
+  it('a product of two values that is not a gate, SiLU or HardSwish', () => {
+    const m = zoo();
+    const se = node(m, 'se');
+    se.name = 'prod';
+    se.input[0] = 'clip';
+    expect(load(m)).toThrow(/ONNX node "prod" \(Mul\) multiplies "clip" \[6,9,8\] by "clip" \[6,9,8\]; relprop reads Mul only as x \* sigmoid\(x\) \(SiLU\)/);
+  });
+  it('a gate of the wrong shape', () => {
+    const m = zoo();
+    // A HardSigmoid of another value, [6, 9, 8]: not one factor per channel of "clip".
+    node(m, 'se').input[0] = 'hs';
+    expect(load(m)).toThrow(/\(Mul\) multiplies "hs" \[6,9,8\] by "clip" \[6,9,8\]; relprop reads Mul only as/);
+  });
+  it('a group count that does not divide the channels', () => {
+    const m = zoo();
+    const conv = node(m, 'c2');
+    conv.name = 'dw';
+    conv.attribute.find((a) => a.name === 'group')!.i = 4n;
+    expect(load(m)).toThrow(/ONNX node "dw" \(Conv\): group=4 with a weight of shape \[6,1,3,3\] reads 4 channels into 6 outputs; its input has 6 channels \(group must divide both\)/);
+  });
+  it('an empty Clip range', () => {
+    const m = zoo();
+    const lo = m.graph!.initializer.find((t) => t.name === 'lo')!;
+    lo.rawData = new Uint8Array(new Float32Array([2]).buffer);
+    expect(load(m)).toThrow(/node "clip" \(Clip\) clips to \[2, 1.5\], which is empty/);
+  });
+  it('a mean over the channels', () => {
+    const m = zoo();
+    node(m, 'mean').attribute.find((a) => a.name === 'axes')!.ints = [1n];
+    expect(load(m)).toThrow(/\(ReduceMean\): a mean over axes \[1\] of a \[N, 10,9,8\] tensor; relprop reads the spatial mean \(axes 2 and 3\) only/);
+  });
 });

@@ -279,6 +279,9 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
         const stride = pair(intsAttr(attrs, 'strides'), 1, where, 'strides');
         const dilation = pair(intsAttr(attrs, 'dilations'), 1, where, 'dilations');
         const xs = shapeOf(x);
+        if (!Number.isInteger(group) || group < 1 || cout % group !== 0 || xs[0] !== cin * group) {
+          fail('BAD_MODEL', `${where}: group=${group} with a weight of shape [${w.dims}] reads ${cin * group} channels into ${cout} outputs; its input has ${xs[0]} channels (group must divide both)`);
+        }
         const { pads } = windowPads(attrs, where, xs, [kh, kw], stride, dilation);
         const b = n.input[2] ? floats(2, 'bias') : null;
         emit(
