@@ -6,7 +6,8 @@
  *     epilogue (EPILOGUE.div), where the kernels say it can;
  *   - a * t(W)^T s with the transpose not yet run: the transposed convolution runs with the product
  *     (EPILOGUE.mul, or EPILOGUE.mac when adding to a slot) as its epilogue;
- *   - a product stored into a relevance slot is computed there, or added there (BINARY.mac);
+ *   - a product stored into a relevance slot is computed there, or added there (BINARY.mac), and so
+ *     is a sum of two products (x+ c+ + x- c-), the second added onto the first;
  *   - Norm's split of a two-input sum, x1 * q and x2 * q with q = R / stab(z), is one split_sum pass.
  * Everything else is computed when first read (Deferred.ptr), into the space reserved for it.
  */
@@ -71,6 +72,22 @@ class Product extends Deferred {
 
   protected compute(out: number): void {
     this.lowering.multiply(this.a, this.b, { ptr: out, n: this.n }, false);
+  }
+}
+
+/** p + q of two products (a rule's sum over input signs): each computed into the result in turn, the second added. */
+class ProductSum extends Deferred {
+  constructor(private readonly lowering: Lowering, at: number, readonly p: Product, readonly q: Product) {
+    super(at, p.n);
+  }
+
+  intoSlot(out: Buf, accumulate: boolean): void {
+    this.lowering.multiply(this.p.a, this.p.b, out, accumulate);
+    this.lowering.multiply(this.q.a, this.q.b, out, true);
+  }
+
+  protected compute(out: number): void {
+    this.intoSlot({ ptr: out, n: this.n }, false);
   }
 }
 
@@ -142,6 +159,11 @@ export class Lowering {
     return new Product(this, at, a, b);
   }
 
+  /** a + b: of two pending products, deferred (the second computed onto the first where they land); else null. */
+  productSum(a: Buf, b: Buf, reserve: () => number): Buf | null {
+    return a instanceof Product && b instanceof Product && a.pending && b.pending ? new ProductSum(this, reserve(), a, b) : null;
+  }
+
   quotient(at: number, R: Buf, z: Buf, eps: number): Buf {
     return new Quotient(this, at, R, z, eps);
   }
@@ -172,6 +194,10 @@ export class Lowering {
   store(r: Buf, slot: Buf, accumulate: boolean): boolean {
     if (r instanceof Product && r.pending) {
       this.multiply(r.a, r.b, slot, accumulate);
+      return true;
+    }
+    if (r instanceof ProductSum && r.pending) {
+      r.intoSlot(slot, accumulate);
       return true;
     }
     if (!accumulate && r instanceof Transposed && r.pending) {
@@ -209,7 +235,7 @@ export function wasmOps(c: Convolutions, lowering: Lowering): Ops<Buf> {
     neg: (a) => unary(UNARY.neg, a),
     ones: (like) => unary(UNARY.fill, like, 1),
     scale: (a, kk) => unary(UNARY.scale, a, kk),
-    add: (a, b) => binary(BINARY.add, a, b),
+    add: (a, b) => lowering.productSum(a, b, () => fresh(a.n).ptr) ?? binary(BINARY.add, a, b),
     sub: (a, b) => binary(BINARY.sub, a, b),
     mul: (a, b) => lowering.product(fresh(a.n).ptr, a, b),
     divStab: (R, z, eps) => lowering.quotient(fresh(R.n).ptr, R, z, eps),
