@@ -3,12 +3,14 @@
 // output nor the step's operand makes an extra trip through memory.
 //
 //   none: out = v      div: out = op / stab(v)      mul: out = op * v      mac: out = out + op * v
+//   add: out = out + v      divsum: out = op / stab(out + v)
 //
 // div is the rules' s = R / stab(z) on a forward pass (v = z, op = R); mul and mac are R_in = x * c on
-// a transposed pass (v = c, op = x), mac adding to relevance already collected. op has out's layout.
+// a transposed pass (v = c, op = x), mac adding to relevance already collected. add and divsum finish
+// a z that is the sum of two convolutions (x+ w+ + x- w-), the first already in out. op has out's layout.
 // Codes must match EPILOGUE in src/wasm/codes.ts.
-import { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC } from './constants.generated';
-export { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC };
+import { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC, EPI_ADD, EPI_DIVSUM } from './constants.generated';
+export { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC, EPI_ADD, EPI_DIVSUM };
 
 /** R / stab(z), stab(z) = z + eps sign(z) with sign(0) = +1, four lanes (eps splat); 0 where stab(z) = 0. */
 @inline export function stabDiv(R: v128, z: v128, eps: v128): v128 {
@@ -29,7 +31,15 @@ export { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC };
     v128.store(at, v);
     return;
   }
+  if (mode == EPI_ADD) {
+    v128.store(at, f32x4.add(v128.load(at), v));
+    return;
+  }
   const op = v128.load(at + delta);
+  if (mode == EPI_DIVSUM) {
+    v128.store(at, stabDiv(op, f32x4.add(v128.load(at), v), eps));
+    return;
+  }
   v128.store(at, mode == EPI_DIV ? stabDiv(op, v, eps) : mode == EPI_MUL ? f32x4.mul(op, v) : f32x4.add(v128.load(at), f32x4.mul(op, v)));
 }
 
@@ -39,7 +49,15 @@ export { EPI_NONE, EPI_DIV, EPI_MUL, EPI_MAC };
     store<f32>(at, v);
     return;
   }
+  if (mode == EPI_ADD) {
+    store<f32>(at, load<f32>(at) + v);
+    return;
+  }
   const op = load<f32>(at + delta);
+  if (mode == EPI_DIVSUM) {
+    store<f32>(at, stabDivScalar(op, load<f32>(at) + v, eps));
+    return;
+  }
   store<f32>(at, mode == EPI_DIV ? stabDivScalar(op, v, eps) : mode == EPI_MUL ? op * v : load<f32>(at) + op * v);
 }
 

@@ -22,8 +22,9 @@ const GEOMETRY = [
 const CODES = {
   // How a rule modifies weights (assembly/transform.ts): w, w+, w-, 1, w^2, w + gamma w+, w + gamma w-.
   TRANSFORM: [['w', 'T_W'], ['w+', 'T_POS'], ['w-', 'T_NEG'], ['ones', 'T_ONES'], ['w^2', 'T_SQUARE'], ['gamma+', 'T_GAMMA_POS'], ['gamma-', 'T_GAMMA_NEG']],
-  // What a convolution does with its values: out = v, op / stab(v), op * v, out + op * v.
-  EPILOGUE: [['none', 'EPI_NONE'], ['div', 'EPI_DIV'], ['mul', 'EPI_MUL'], ['mac', 'EPI_MAC']],
+  // What a convolution does with its values: out = v, op / stab(v), op * v, out + op * v, out + v,
+  // op / stab(out + v).
+  EPILOGUE: [['none', 'EPI_NONE'], ['div', 'EPI_DIV'], ['mul', 'EPI_MUL'], ['mac', 'EPI_MAC'], ['add', 'EPI_ADD'], ['divsum', 'EPI_DIVSUM']],
   // assembly/elementwise.ts binary(): add, sub, mul, mac (out = out + a * b).
   BINARY: [['add', 'OP_ADD'], ['sub', 'OP_SUB'], ['mul', 'OP_MUL'], ['mac', 'OP_MAC']],
   // assembly/elementwise.ts unary(): positive part, negative part, scale by k, fill with k.

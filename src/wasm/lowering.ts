@@ -3,7 +3,8 @@
  * slot can do within its own pass over memory (a product, a quotient, a rule's own convolution or its
  * transpose) are left as deferred values; what consumes one decides, here and only here, how it runs:
  *   - R / stab(z) with z a rule's convolution not yet run: the convolution runs with the divide as its
- *     epilogue (EPILOGUE.div), where the kernels say it can;
+ *     epilogue (EPILOGUE.div), where the kernels say it can; with z the sum of two (x+ w+ + x- w-),
+ *     the first runs plainly and the second adds itself and divides (EPILOGUE.divsum);
  *   - a * t(W)^T s with the transpose not yet run: the transposed convolution runs with the product
  *     (EPILOGUE.mul, or EPILOGUE.mac when adding to a slot) as its epilogue;
  *   - a product stored into a relevance slot is computed there, or added there (BINARY.mac), and so
@@ -75,15 +76,14 @@ class Product extends Deferred {
   }
 }
 
-/** p + q of two products (a rule's sum over input signs): each computed into the result in turn, the second added. */
+/** A sum of products (a rule's x+ c+ + x- c-, gamma's two such): each computed into the result in turn, the later ones added. */
 class ProductSum extends Deferred {
-  constructor(private readonly lowering: Lowering, at: number, readonly p: Product, readonly q: Product) {
-    super(at, p.n);
+  constructor(private readonly lowering: Lowering, at: number, readonly terms: Product[]) {
+    super(at, terms[0].n);
   }
 
   intoSlot(out: Buf, accumulate: boolean): void {
-    this.lowering.multiply(this.p.a, this.p.b, out, accumulate);
-    this.lowering.multiply(this.q.a, this.q.b, out, true);
+    this.terms.forEach((t, i) => this.lowering.multiply(t.a, t.b, out, accumulate || i > 0));
   }
 
   protected compute(out: number): void {
@@ -132,6 +132,27 @@ class Transposed extends Deferred {
   }
 }
 
+/** a + b of two pending rule convolutions of one layer's output (z = x+ w+ + x- w-): the second runs onto the first. */
+class AppliedSum extends Deferred {
+  constructor(private readonly c: Convolutions, at: number, readonly a: Applied, readonly b: Applied) {
+    super(at, a.n);
+  }
+
+  /** The second convolution's epilogue over the first's values already in out: plain add, or a divide. */
+  computeInto(out: number, epilogue: Epilogue): void {
+    this.a.computeInto(out);
+    this.b.computeInto(out, epilogue);
+  }
+
+  protected compute(out: number): void {
+    if (this.c.fuses(this.b.node, this.b.w, false)) {
+      this.computeInto(out, { mode: EPILOGUE.add, operand: 0, eps: 0 });
+      return;
+    }
+    this.c.k.binary(BINARY.add, this.a.ptr, this.b.ptr, out, this.n);
+  }
+}
+
 /** Norm's split of a two-input sum, as split_sum reads it. */
 export interface SumSplit {
   R: Buf;
@@ -159,9 +180,17 @@ export class Lowering {
     return new Product(this, at, a, b);
   }
 
-  /** a + b: of two pending products, deferred (the second computed onto the first where they land); else null. */
-  productSum(a: Buf, b: Buf, reserve: () => number): Buf | null {
-    return a instanceof Product && b instanceof Product && a.pending && b.pending ? new ProductSum(this, reserve(), a, b) : null;
+  /**
+   * a + b, deferred, of pending products or sums of them (each computed onto the first where they land) or
+   * two pending rule convolutions (the second onto the first, and a divide by the sum in the second's
+   * epilogue); else null.
+   */
+  sum(a: Buf, b: Buf, reserve: () => number): Buf | null {
+    const terms = (t: Buf): Product[] | null => (t instanceof Product && t.pending ? [t] : t instanceof ProductSum && t.pending ? t.terms : null);
+    const [ta, tb] = [terms(a), terms(b)];
+    if (ta && tb) return new ProductSum(this, reserve(), [...ta, ...tb]);
+    if (a instanceof Applied && b instanceof Applied && a.pending && b.pending) return new AppliedSum(this.c, reserve(), a, b);
+    return null;
   }
 
   quotient(at: number, R: Buf, z: Buf, eps: number): Buf {
@@ -182,6 +211,10 @@ export class Lowering {
   divide(R: Buf, z: Buf, eps: number, out: number): void {
     if (z instanceof Applied && z.pending && this.c.fuses(z.node, z.w, false)) {
       z.computeInto(out, { mode: EPILOGUE.div, operand: R.ptr, eps });
+      return;
+    }
+    if (z instanceof AppliedSum && z.pending && this.c.fuses(z.b.node, z.b.w, false)) {
+      z.computeInto(out, { mode: EPILOGUE.divsum, operand: R.ptr, eps });
       return;
     }
     this.c.k.div_stab(R.ptr, z.ptr, out, R.n, eps);
@@ -235,7 +268,7 @@ export function wasmOps(c: Convolutions, lowering: Lowering): Ops<Buf> {
     neg: (a) => unary(UNARY.neg, a),
     ones: (like) => unary(UNARY.fill, like, 1),
     scale: (a, kk) => unary(UNARY.scale, a, kk),
-    add: (a, b) => lowering.productSum(a, b, () => fresh(a.n).ptr) ?? binary(BINARY.add, a, b),
+    add: (a, b) => lowering.sum(a, b, () => fresh(a.n).ptr) ?? binary(BINARY.add, a, b),
     sub: (a, b) => binary(BINARY.sub, a, b),
     mul: (a, b) => lowering.product(fresh(a.n).ptr, a, b),
     divStab: (R, z, eps) => lowering.quotient(fresh(R.n).ptr, R, z, eps),
