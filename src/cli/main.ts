@@ -27,7 +27,8 @@ program
 const modelOptions = (cmd: Command) =>
   cmd
     .option('--model <name|file>', 'a known model name (see `relprop models`), an .onnx file or a Keras/TF.js model.json (default: resnet50-imagenet)')
-    .option('--arch <arch>', 'instead of --model: build this architecture with seeded random weights (see `relprop architectures`)')
+    .option('--arch <arch>', 'instead of --model: build this architecture (see `relprop architectures`), with seeded random weights or those of --weights')
+    .option('--weights <file>', 'with --arch: a PyTorch state dict as .safetensors (torchvision names)')
     .addOption(new Option('--input-size <n>', 'with --arch: input height and width').hideHelp())
     .addOption(new Option('--width <n>', 'with --arch: channels of the first stage').hideHelp())
     .addOption(new Option('--seed <n>', 'with --arch: weight seed').hideHelp());

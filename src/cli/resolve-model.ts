@@ -8,6 +8,7 @@ import type { Progress } from './progress.js';
 export interface ModelOptions {
   model?: string;
   arch?: string;
+  weights?: string;
   inputSize?: string;
   width?: string;
   seed?: string;
@@ -19,8 +20,18 @@ const int = (v: string | undefined, what: string): number | undefined => {
   return Number(v);
 };
 
-/** --model NAME|FILE (default resnet50-imagenet), or --arch A: a built architecture with seeded random weights. */
+/**
+ * --model NAME|FILE (default resnet50-imagenet); --arch A --weights FILE: a state dict (.safetensors) in
+ * that architecture; or --arch A alone: a built architecture with seeded random weights.
+ */
 export async function resolveModel(o: ModelOptions, progress: Progress): Promise<Model> {
+  if (o.weights) {
+    if (!o.arch) fail('BAD_OPTION', '--weights FILE needs --arch, the architecture the file fills (see `relprop architectures`)');
+    if (o.model) fail('BAD_OPTION', 'give --model or --arch with --weights, not both');
+    if (o.width || o.seed) fail('BAD_OPTION', '--width and --seed apply to random weights; the file gives the width');
+    const size = int(o.inputSize, '--input-size');
+    return loadModel(o.weights, { arch: o.arch, inputShape: size ? [3, size, size] : undefined });
+  }
   if (o.arch) {
     if (o.model) fail('BAD_OPTION', 'give --model or --arch, not both');
     const model = buildModel(o.arch, { inputSize: int(o.inputSize, '--input-size'), width: int(o.width, '--width'), seed: int(o.seed, '--seed') });

@@ -10,6 +10,10 @@ import { importKeras, parseModelJson, readWeights } from './keras/import.js';
 import { importOnnx } from './onnx/import.js';
 import { checkManifest, parseLabels, type ModelManifest } from './registry/manifest.js';
 import type { FetchProgress } from './registry/npm-fetch.js';
+import { readSafetensors } from './torch/safetensors.js';
+import { modelFromStateDict, type Tensors } from './torch/state-dict.js';
+import { ARCHITECTURES } from '../model/builders/index.js';
+import { PREPROCESSING, preprocessingForSize } from '../model/preprocessing.js';
 import { directoryFiles, fetchBounded, readModelFile, urlFiles, type ModelFiles } from './files.js';
 
 export type { FetchProgress };
@@ -25,9 +29,22 @@ export interface LoadOptions {
   cacheDir?: string;
   /** Called while a named model is fetched. */
   onProgress?: (p: FetchProgress) => void;
+  /** The `buildModel` architecture a weights-only file (`.safetensors`) fills, by torchvision's names. */
+  arch?: string;
 }
 
-const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress'] as const satisfies readonly (keyof LoadOptions)[];
+const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch'] as const satisfies readonly (keyof LoadOptions)[];
+
+/** A state dict's weights into `options.arch`, preprocessed as torchvision's ImageNet models unless told. */
+function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Model {
+  if (!options.arch) fail('BAD_OPTION', `"${name}" holds weights only: pass arch (a buildModel architecture: ${ARCHITECTURES.join(', ')})`);
+  const shape = options.inputShape;
+  if (shape && shape[1] !== shape[2]) fail('BAD_OPTION', `inputShape [${shape}]: the architectures take square inputs`);
+  const built = modelFromStateDict(options.arch, tensors, { inputSize: shape?.[1], where: `"${name}"` });
+  if (shape && shape[0] !== built.inputShape[0]) fail('BAD_OPTION', `inputShape [${shape}] has ${shape[0]} channels; the file's stem reads ${built.inputShape[0]}`);
+  const [, h, w] = built.inputShape;
+  return new Model(built.graph, modelInfo(name, options, { arch: built.info.arch, preprocessing: preprocessingForSize(PREPROCESSING.torchvision, h, w) }));
+}
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
 
@@ -107,6 +124,8 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
   const files = await directoryFiles(path.dirname(file));
   const name = path.basename(file);
   const bytes = await readModelFile(file, MAX_MODEL_FILE_BYTES);
+  if (file.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
+  if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors); "${name}" describes its own graph`);
   if (file.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadKeras(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }

@@ -12,7 +12,7 @@ import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
 import { inferShape, type Shape } from '../../model/shapes.js';
 import { samePads } from '../padding.js';
-import { checkFinite, elementCount } from '../tensor.js';
+import { checkFinite, elementCount, half } from '../tensor.js';
 
 export const KERAS_LAYERS = [
   'InputLayer',
@@ -70,16 +70,6 @@ function storedBytes(w: WeightSpec, where: string): 1 | 2 | 4 {
     return fail('BAD_MODEL', `${where}: ${q.dtype} quantization needs finite numbers "scale" and "min"`);
   }
   return q.dtype === 'uint8' ? 1 : 2;
-}
-
-/** A float16 (IEEE binary16) value. */
-function half(bits: number): number {
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  const sign = bits & 0x8000 ? -1 : 1;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 /** A quantized weight's values as TF.js dequantizes them: v * scale + min in float64, stored as float32. */

@@ -7,8 +7,8 @@ export function makeDivisible(v: number, divisor = 8): number {
 }
 
 /** torchvision's Conv2dNormActivation: conv (no bias), BatchNorm, activation; names prefix.0/1/2. */
-export function convNormAct(b: GraphBuilder, prefix: string, x: string, cin: number, cout: number, k: number, opts: { stride?: number; groups?: number; act: Activation | null }): string {
-  let y = b.batchNorm(`${prefix}.1`, b.conv(`${prefix}.0`, x, cin, cout, k, { stride: opts.stride, pad: (k - 1) / 2, groups: opts.groups }), cout);
+export function convNormAct(b: GraphBuilder, prefix: string, x: string, cin: number, cout: number, k: number, opts: { stride?: number; groups?: number; act: Activation | null; eps?: number }): string {
+  let y = b.batchNorm(`${prefix}.1`, b.conv(`${prefix}.0`, x, cin, cout, k, { stride: opts.stride, pad: (k - 1) / 2, groups: opts.groups }), cout, opts.eps);
   if (opts.act) y = b.activation(`${prefix}.2`, y, opts.act);
   return y;
 }
@@ -69,22 +69,22 @@ export function buildMobileNetV3Small(b: GraphBuilder, input: string, inChannels
   ];
   const adjust = (c: number) => makeDivisible(c * mult);
   const stem = adjust(16);
-  let x = convNormAct(b, 'features.0', input, inChannels, stem, 3, { stride: 2, act: 'hardswish' });
+  let x = convNormAct(b, 'features.0', input, inChannels, stem, 3, { stride: 2, act: 'hardswish', eps: 1e-3 });
   let channels = stem;
   settings.forEach(([, k, expanded, output, se, act, stride], i) => {
     const p = `features.${i + 1}.block`;
     const [exp, out] = [adjust(expanded), adjust(output)];
     let y = x;
     let layer = 0;
-    if (exp !== channels) y = convNormAct(b, `${p}.${layer++}`, y, channels, exp, 1, { act });
-    y = convNormAct(b, `${p}.${layer++}`, y, exp, exp, k, { stride, groups: exp, act });
+    if (exp !== channels) y = convNormAct(b, `${p}.${layer++}`, y, channels, exp, 1, { act, eps: 1e-3 });
+    y = convNormAct(b, `${p}.${layer++}`, y, exp, exp, k, { stride, groups: exp, act, eps: 1e-3 });
     if (se) y = squeezeExcitation(b, `${p}.${layer++}`, y, exp, makeDivisible(Math.floor(exp / 4)), 'relu', 'hardsigmoid');
-    y = convNormAct(b, `${p}.${layer}`, y, exp, out, 1, { act: null });
+    y = convNormAct(b, `${p}.${layer}`, y, exp, out, 1, { act: null, eps: 1e-3 });
     x = stride === 1 && channels === out ? b.sum(`features.${i + 1}.add`, x, y) : y;
     channels = out;
   });
   const lastConv = 6 * channels;
-  x = convNormAct(b, `features.${settings.length + 1}`, x, channels, lastConv, 1, { act: 'hardswish' });
+  x = convNormAct(b, `features.${settings.length + 1}`, x, channels, lastConv, 1, { act: 'hardswish', eps: 1e-3 });
   x = b.flatten('flatten', b.globalAvgPool('avgpool', x));
   const hidden = makeDivisible(1024 * mult);
   x = b.activation('classifier.1', b.linear('classifier.0', x, lastConv, hidden), 'hardswish');
