@@ -19,6 +19,7 @@ import { expectClose, maxDiff } from './helpers/compare.js';
 import { Graph } from '../src/model/graph.js';
 import { Model } from '../src/model.js';
 import { runOrt } from './helpers/ort.js';
+import { fixtureInputs as inputs } from './helpers/fixture-inputs.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/architectures');
 interface Fixture {
@@ -34,13 +35,6 @@ interface Fixture {
 const FIXTURES: Fixture[] = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8')).fixtures;
 const TOL = 1e-5;
 
-/** The fixture script's inputs: x[i] = 2 sin(0.001 i + 0.1 k) for image k. */
-function inputs(shape: number[], batch: number): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(n * batch);
-  for (let k = 0; k < batch; k++) for (let i = 0; i < n; i++) x[k * n + i] = 2 * Math.sin(0.001 * i + 0.1 * k);
-  return x;
-}
 const read = (f: string) => new Uint8Array(readFileSync(join(DIR, f)));
 
 /** The model with every weight scaled by 1 + u 1e-7, u uniform in [-1, 1]: float32 rounding's size. */

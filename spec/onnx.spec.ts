@@ -18,6 +18,7 @@ import { Random } from '../src/model/random.js';
 import { expectClose } from './helpers/compare.js';
 import { fragileNeurons } from './helpers/degenerate.js';
 import { runOrt } from './helpers/ort.js';
+import { fixtureInputs as inputs } from './helpers/fixture-inputs.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/onnx');
 interface Fixture {
@@ -31,13 +32,6 @@ interface Fixture {
 const FIXTURES: Fixture[] = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8')).fixtures;
 const TOL = 1e-5;
 
-/** The fixture script's inputs: x[i] = 2 sin(0.001 i + 0.1 k) for image k. */
-function inputs(shape: number[], batch: number): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(n * batch);
-  for (let k = 0; k < batch; k++) for (let i = 0; i < n; i++) x[k * n + i] = 2 * Math.sin(0.001 * i + 0.1 * k);
-  return x;
-}
 
 const read = (f: string) => new Uint8Array(readFileSync(join(DIR, f)));
 const external = (f: Fixture) => (f.file === 'vgg_bn.onnx' ? [{ path: 'vgg_bn.onnx.data', data: read('vgg_bn.onnx.data') }] : undefined);

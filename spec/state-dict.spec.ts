@@ -16,17 +16,12 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from '../src/index.js';
 import { readSafetensors } from '../src/io/torch/safetensors.js';
 import { expectClose } from './helpers/compare.js';
+import { fixtureInputs as inputs } from './helpers/fixture-inputs.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/torch');
 const META = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8'));
 const FIXTURES: { file: string; arch: string; input: [number, number, number]; batch: number; logits: number[] }[] = META.fixtures;
 
-function inputs(shape: number[], batch: number): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(n * batch);
-  for (let k = 0; k < batch; k++) for (let i = 0; i < n; i++) x[k * n + i] = 2 * Math.sin(0.001 * i + 0.1 * k);
-  return x;
-}
 
 describe.each(FIXTURES)('$file', (f) => {
   const x = inputs(f.input, f.batch);
