@@ -21,6 +21,8 @@ export const BACKENDS: readonly Backend[] = ['wasm', 'reference'];
 export interface ModelInfo {
   name?: string;
   arch?: string;
+  /** Whose layout the weights came in (torchvision, timm, paddle), for state dicts. */
+  origin?: string;
   /** Class names, index by class. */
   labels?: readonly string[];
   /** Range of preprocessed inputs (z-box's default bounds): numbers or one value per channel. */

@@ -2,7 +2,7 @@ import { fail } from '../errors.js';
 import { loadModel } from '../io/load.js';
 import { buildModel } from '../model/builders/index.js';
 import { Model } from '../model.js';
-import { PREPROCESSING, preprocessingForSize } from '../model/preprocessing.js';
+import { defaultPreprocessing } from '../model/preprocessing.js';
 import type { Progress } from './progress.js';
 
 export interface ModelOptions {
@@ -35,9 +35,8 @@ export async function resolveModel(o: ModelOptions, progress: Progress): Promise
   if (o.arch) {
     if (o.model) fail('BAD_OPTION', 'give --model or --arch, not both');
     const model = buildModel(o.arch, { inputSize: int(o.inputSize, '--input-size'), width: int(o.width, '--width'), seed: int(o.seed, '--seed') });
-    const p = o.arch.startsWith('keras') ? PREPROCESSING.caffe : PREPROCESSING.torchvision;
     const [, h, w] = model.inputShape;
-    return new Model(model.graph, { ...model.info, preprocessing: preprocessingForSize(p, h, w) });
+    return new Model(model.graph, { ...model.info, preprocessing: defaultPreprocessing(o.arch, h, w) });
   }
   if (o.inputSize || o.width || o.seed) fail('BAD_OPTION', '--input-size, --width and --seed apply to --arch only');
   return loadModel(o.model ?? 'resnet50-imagenet', { onProgress: progress.fetch });

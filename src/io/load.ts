@@ -5,15 +5,15 @@
 import { fail, RelpropError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { Model, type ModelInfo } from '../model.js';
-import { checkPreprocessing, inputRangeOf, type Preprocessing } from '../model/preprocessing.js';
+import { defaultPreprocessing, inputRangeOf, resolvePreprocessing, type Preprocessing } from '../model/preprocessing.js';
 import { importKeras, parseModelJson, readWeights } from './keras/import.js';
 import { importOnnx } from './onnx/import.js';
 import { checkManifest, parseLabels, type ModelManifest } from './registry/manifest.js';
 import type { FetchProgress } from './registry/npm-fetch.js';
-import { readSafetensors } from './torch/safetensors.js';
-import { modelFromStateDict, type Tensors } from './torch/state-dict.js';
+import { readSafetensors } from './state-dict/safetensors.js';
+import { readTorchFile } from './state-dict/torch-file.js';
+import { modelFromStateDict, type Tensors } from './state-dict/state-dict.js';
 import { ARCHITECTURES } from '../model/builders/index.js';
-import { PREPROCESSING, preprocessingForSize } from '../model/preprocessing.js';
 import { directoryFiles, fetchBounded, readModelFile, urlFiles, type ModelFiles } from './files.js';
 
 export type { FetchProgress };
@@ -23,30 +23,33 @@ export interface LoadOptions {
   inputShape?: readonly [number, number, number];
   /** Class names, one per logit. */
   labels?: readonly string[];
-  /** How photos become inputs (for the image helpers and z-box bounds). */
-  preprocessing?: Preprocessing;
+  /** How photos become inputs (for the image helpers and z-box bounds): a preset's name or your own. */
+  preprocessing?: Preprocessing | string;
   /** Where fetched models are cached (default: $RELPROP_CACHE, else weights/cache in the package). */
   cacheDir?: string;
   /** Called while a named model is fetched. */
   onProgress?: (p: FetchProgress) => void;
-  /** The `buildModel` architecture a weights-only file (`.safetensors`) fills, by torchvision's names. */
+  /** The `buildModel` architecture a weights-only file (.safetensors, .pth/.pt/.bin, .pdparams) fills. */
   arch?: string;
 }
 
 const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch'] as const satisfies readonly (keyof LoadOptions)[];
 
-/** A state dict's weights into `options.arch`, preprocessed as torchvision's ImageNet models unless told. */
+/** A state dict's weights into `options.arch`, preprocessed as its library's ImageNet models unless told. */
 function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Model {
   if (!options.arch) fail('BAD_OPTION', `"${name}" holds weights only: pass arch (a buildModel architecture: ${ARCHITECTURES.join(', ')})`);
   const shape = options.inputShape;
   if (shape && shape[1] !== shape[2]) fail('BAD_OPTION', `inputShape [${shape}]: the architectures take square inputs`);
-  const built = modelFromStateDict(options.arch, tensors, { inputSize: shape?.[1], where: `"${name}"` });
+  const { model: built, origin } = modelFromStateDict(options.arch, tensors, { inputSize: shape?.[1], where: `"${name}"` });
   if (shape && shape[0] !== built.inputShape[0]) fail('BAD_OPTION', `inputShape [${shape}] has ${shape[0]} channels; the file's stem reads ${built.inputShape[0]}`);
   const [, h, w] = built.inputShape;
-  return new Model(built.graph, modelInfo(name, options, { arch: built.info.arch, preprocessing: preprocessingForSize(PREPROCESSING.torchvision, h, w) }));
+  return new Model(built.graph, modelInfo(name, options, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }));
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
+
+/** torch.save files and pickled numpy dicts (Paddle). */
+const STATE_DICT_FILE = /\.(pth|pt|bin|pdparams)$/;
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
 
@@ -54,7 +57,7 @@ const isUrl = (s: string) => /^https?:\/\//.test(s);
 export const MAX_MODEL_FILE_BYTES = 2 * 1024 ** 3;
 
 function modelInfo(name: string | undefined, options: LoadOptions, extra: Partial<ModelInfo> = {}): ModelInfo {
-  const preprocessing = options.preprocessing ? checkPreprocessing(options.preprocessing, 'options.preprocessing') : extra.preprocessing;
+  const preprocessing = options.preprocessing ? resolvePreprocessing(options.preprocessing, 'options.preprocessing') : extra.preprocessing;
   return {
     name,
     ...extra,
@@ -125,7 +128,8 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
   const name = path.basename(file);
   const bytes = await readModelFile(file, MAX_MODEL_FILE_BYTES);
   if (file.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
-  if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors); "${name}" describes its own graph`);
+  if (STATE_DICT_FILE.test(file)) return loadStateDict(readTorchFile(bytes, `"${name}"`), options, name);
+  if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${name}" describes its own graph`);
   if (file.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadKeras(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }

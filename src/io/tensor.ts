@@ -48,3 +48,23 @@ export function half(bits: number): number {
   if (exponent === 31) return fraction ? NaN : sign * Infinity;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
+
+/** The float types weights files store, by safetensors' names. */
+export type FloatType = 'F32' | 'F16' | 'BF16' | 'F64';
+
+/** `count` little-endian (or, with `bigEndian`, big-endian) floats of `type` as float32, from any alignment. */
+export function decodeFloats(bytes: Uint8Array, type: FloatType, count: number, bigEndian = false): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = !bigEndian;
+  const out = new Float32Array(count);
+  if (type === 'F32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, le);
+  else if (type === 'F64') for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, le);
+  else if (type === 'BF16') {
+    const bits = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < count; i++) {
+      bits.setUint32(0, view.getUint16(2 * i, le) << 16);
+      out[i] = bits.getFloat32(0);
+    }
+  } else for (let i = 0; i < count; i++) out[i] = half(view.getUint16(2 * i, le));
+  return out;
+}

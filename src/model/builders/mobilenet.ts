@@ -108,7 +108,8 @@ export function buildEfficientNetB0(b: GraphBuilder, input: string, inChannels: 
     for (let i = 0; i < n; i++) {
       const p = `features.${stage + 1}.${i}.block`;
       const stride = i === 0 ? s : 1;
-      const exp = adjust(channels * t);
+      // torchvision: _make_divisible(input * expand_ratio), the width multiplier already in `channels`.
+      const exp = makeDivisible(channels * t);
       let y = x;
       let layer = 0;
       if (exp !== channels) y = convNormAct(b, `${p}.${layer++}`, y, channels, exp, 1, { act: 'silu' });

@@ -5,13 +5,13 @@
  * leave gaps (as the format's own validation requires).
  */
 import { fail } from '../../errors.js';
-import { checkFinite, elementCount, half } from '../tensor.js';
+import { checkFinite, decodeFloats, elementCount, type FloatType } from '../tensor.js';
 import type { Tensors } from './state-dict.js';
 
 /** A header longer than this is not a state dict's (the format's reference reader caps it at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-const WIDTH: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+const WIDTH: Record<FloatType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
 export function readSafetensors(bytes: Uint8Array, where = 'safetensors file'): Tensors {
   if (bytes.byteLength < 8) fail('BAD_MODEL', `${where}: ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
@@ -41,7 +41,7 @@ export function readSafetensors(bytes: Uint8Array, where = 'safetensors file'): 
     }
     const shape = s.shape as number[];
     const count = elementCount(shape, w);
-    const width = WIDTH[s.dtype];
+    const width = WIDTH[s.dtype as FloatType];
     if (!width) {
       // Integer tensors (BatchNorm's num_batches_tracked) hold no weights relprop reads.
       if (/^[IU](8|16|32|64)$|^BOOL$/.test(s.dtype)) {
@@ -52,7 +52,7 @@ export function readSafetensors(bytes: Uint8Array, where = 'safetensors file'): 
     }
     if ((end as number) - (begin as number) !== count * width) fail('BAD_MODEL', `${w}: shape [${shape}] of ${s.dtype} needs ${count * width} bytes, data_offsets give ${(end as number) - (begin as number)}`);
     spans.push([begin as number, end as number, name]);
-    out.set(name, { shape, data: checkFinite(decode(data.subarray(begin as number, end as number), s.dtype, count), w) });
+    out.set(name, { shape, data: checkFinite(decodeFloats(data.subarray(begin as number, end as number), s.dtype as FloatType, count), w) });
   }
   spans.sort((a, b) => a[0] - b[0]);
   let at = 0;
@@ -61,20 +61,5 @@ export function readSafetensors(bytes: Uint8Array, where = 'safetensors file'): 
     at = end;
   }
   if (at !== data.byteLength) fail('BAD_MODEL', `${where}: ${data.byteLength - at} bytes after the last tensor`);
-  return out;
-}
-
-function decode(bytes: Uint8Array, dtype: string, count: number): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(count);
-  if (dtype === 'F32') for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-  else if (dtype === 'F64') for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
-  else if (dtype === 'BF16') {
-    const bits = new DataView(new ArrayBuffer(4));
-    for (let i = 0; i < count; i++) {
-      bits.setUint32(0, view.getUint16(2 * i, true) << 16);
-      out[i] = bits.getFloat32(0);
-    }
-  } else for (let i = 0; i < count; i++) out[i] = half(view.getUint16(2 * i, true));
   return out;
 }

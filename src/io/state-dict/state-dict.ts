@@ -1,23 +1,19 @@
 /**
- * A PyTorch state dict into a `buildModel` architecture, by torchvision's module names (which the
- * builders use as node names): `<module>.weight` and `.bias` of convs and linear layers, BatchNorm's
- * `.weight`, `.bias`, `.running_mean`, `.running_var`. Widths and class counts come from the file: the
- * stem conv's weight gives the builder's width and input channels, the classifier's its class count.
+ * A state dict into a `buildModel` architecture, by torchvision's module names (which the builders
+ * use as node names; timm's and Paddle's are mapped onto them by names.ts): `<module>.weight` and
+ * `.bias` of convs and linear layers, BatchNorm's `.weight`, `.bias`, `.running_mean`, `.running_var`.
+ * Widths and class counts come from the file: the stem conv's weight gives the builder's width and
+ * input channels, the classifier's its class count.
  */
 import { fail } from '../../errors.js';
 import { buildModel, type BuildOptions } from '../../model/builders/index.js';
 import type { Graph } from '../../model/graph.js';
 import { isAffine } from '../../model/ops.js';
 import type { GraphNode } from '../../model/ops.js';
+import { transpose2d } from '../tensor.js';
+import { torchvisionNames, type Named, type Origin } from './names.js';
 
 export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
-
-/** Prefixes that wrappers add to every name (DataParallel's `module.`). */
-function stripped(tensors: Tensors): Tensors {
-  const names = [...tensors.keys()].filter((k) => !k.endsWith('num_batches_tracked'));
-  if (names.length > 0 && names.every((k) => k.startsWith('module.'))) return new Map([...tensors].map(([k, v]) => [k.replace(/^module\./, ''), v]));
-  return tensors;
-}
 
 /** The parameters each node reads, with the shapes the graph expects. */
 function expected(node: GraphNode): [string, number[], Float32Array | null][] {
@@ -39,8 +35,9 @@ function expected(node: GraphNode): [string, number[], Float32Array | null][] {
 const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** The model of architecture `arch` holding the state dict's weights; every tensor must be used and fit. */
-export function modelFromStateDict(arch: string, raw: Tensors, options: Pick<BuildOptions, 'inputSize'> & { where: string }): ReturnType<typeof buildModel> {
-  const tensors = stripped(raw);
+export function modelFromStateDict(arch: string, raw: Tensors, options: Pick<BuildOptions, 'inputSize'> & { where: string }): { model: ReturnType<typeof buildModel>; origin: Origin } {
+  const named = torchvisionNames(arch, new Map([...raw].filter(([k]) => !k.endsWith('num_batches_tracked'))));
+  const { tensors } = named;
   const probe = buildModel(arch, { inputSize: options.inputSize, width: 8, numClasses: 2 }).graph;
   const affine = probe.upstream(probe.logitsName).filter(isAffine);
   const [stem, head] = [affine[0], affine[affine.length - 1]];
@@ -50,12 +47,15 @@ export function modelFromStateDict(arch: string, raw: Tensors, options: Pick<Bui
     fail('BAD_MODEL', `${options.where} has no "${!stemW ? stem.name : head.name}.weight", which a ${arch} must have; ${suggestion(tensors)}`);
   }
   const width = stemW.shape[0];
-  const model = buildModel(arch, { inputSize: options.inputSize, width, inChannels: stemW.shape[1], numClasses: headW.shape[0] });
-  fill(model.graph, tensors, arch, options.where);
-  return model;
+  const outputs = (w: { shape: number[] }) => w.shape[named.linearInOut ? 1 : 0];
+  // VGG's hidden layers: the first fully connected layer's outputs.
+  const hiddenW = arch.startsWith('vgg') ? tensors.get('classifier.0.weight') : undefined;
+  const model = buildModel(arch, { inputSize: options.inputSize, width, inChannels: stemW.shape[1], numClasses: outputs(headW), hidden: hiddenW && outputs(hiddenW) });
+  fill(model.graph, named, arch, options.where);
+  return { model, origin: named.origin };
 }
 
-function fill(graph: Graph, tensors: Tensors, arch: string, where: string): void {
+function fill(graph: Graph, { tensors, linearInOut, origin }: Named, arch: string, where: string): void {
   const missing: string[] = [];
   const wrong: string[] = [];
   const used = new Set<string>();
@@ -68,12 +68,15 @@ function fill(graph: Graph, tensors: Tensors, arch: string, where: string): void
         continue;
       }
       used.add(name);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) wrong.push(`${name}: ${shapeText(t.shape)} in the file, ${shapeText(shape)} in ${arch}`);
-      else target!.set(t.data);
+      // Paddle's Linear weight is [in, out]: read it as stored, compare transposed.
+      const inOut = linearInOut && node.op === 'Linear' && key === 'weight';
+      const stored = inOut ? [shape[1], shape[0]] : shape;
+      if (t.shape.length !== stored.length || t.shape.some((d, i) => d !== stored[i])) wrong.push(`${name}: ${shapeText(t.shape)} in the file, ${shapeText(stored)} in ${arch}${inOut ? ' (stored [in, out])' : ''}`);
+      else target!.set(inOut ? transpose2d(t.data, stored[0], stored[1]) : t.data);
     }
     // A conv without bias in the architecture that the file gives one: unexpected, listed below.
   }
-  const unexpected = [...tensors.keys()].filter((k) => !used.has(k) && !k.endsWith('num_batches_tracked')).map((k) => `${k} ${shapeText(tensors.get(k)!.shape)}`);
+  const unexpected = [...tensors.keys()].filter((k) => !used.has(k)).map((k) => `${k} ${shapeText(tensors.get(k)!.shape)}`);
   if (missing.length || wrong.length || unexpected.length) {
     const list = (what: string, names: string[]) => (names.length ? `\n  ${what} (${names.length}): ${names.slice(0, 8).join('; ')}${names.length > 8 ? `; ... ${names.length - 8} more` : ''}` : '');
     fail('BAD_MODEL', `${where} does not fit ${arch}:${list('missing', missing)}${list('wrongly shaped', wrong)}${list('unexpected', unexpected)}\n  ${suggestion(tensors)}`);
@@ -84,6 +87,8 @@ function fill(graph: Graph, tensors: Tensors, arch: string, where: string): void
 function suggestion(tensors: Tensors): string {
   const names = [...tensors.keys()];
   const has = (re: RegExp) => names.some((n) => re.test(n));
+  if (has(/^conv_stem\./) && has(/^blocks\.\d+\.\d+\.se\./)) return 'the names look like a timm EfficientNet (efficientnet_b0)';
+  if (has(/^conv_stem\./)) return 'the names look like a timm MobileNetV2 (mobilenet_v2)';
   if (has(/^features\.denseblock/)) return 'the names look like a torchvision DenseNet (densenet121)';
   if (has(/^layer\d\.\d+\.conv3/)) return 'the names look like a torchvision ResNet with bottlenecks (resnet50, resnet101, resnet152, resnext50_32x4d)';
   if (has(/^layer\d\.\d+\.conv2/)) return 'the names look like a torchvision ResNet with basic blocks (resnet18, resnet34)';
