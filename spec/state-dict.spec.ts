@@ -87,6 +87,10 @@ describe('state dicts that do not fit, and broken files, are refused clearly', (
     await expect(loadModel(join(DIR, MOBILENET), { arch: 'resnet18' })).rejects.toThrow(/has no "conv1.weight", which a resnet18 must have; the names look like a torchvision MobileNetV2 \(mobilenet_v2\)/);
     await expect(loadModel(join(DIR, MOBILENET), { arch: 'efficientnet_b0' })).rejects.toThrow(/does not fit efficientnet_b0:\n  missing \(\d+\): .*\n  (wrongly shaped \(\d+\): .*\n  )?unexpected \(\d+\): .*features\.\d+\.conv\..*\n  the names look like a torchvision MobileNetV2/);
   });
+  it('timm and Paddle files for another architecture name their family too', async () => {
+    await expect(loadModel(join(DIR, 'timm_efficientnet_b0.f16.pth'), { arch: 'mobilenet_v2' })).rejects.toThrow(/does not fit mobilenet_v2:[^]*\n  the names look like a timm EfficientNet \(efficientnet_b0\)$/);
+    await expect(loadModel(join(DIR, 'resnet18.pdparams'), { arch: 'resnet50' })).rejects.toThrow(/does not fit resnet50:\n  missing \(\d+\): layer1\.0\.conv3\.weight \[16, 4, 1, 1\][^]*the names look like a torchvision ResNet with basic blocks/);
+  });
   it('weights-only files need an architecture, and an architecture needs a weights-only file', async () => {
     await expect(loadModel(join(DIR, MOBILENET))).rejects.toThrow(/holds weights only: pass arch \(a buildModel architecture: resnet18/);
     await expect(loadModel(join(DIR, GROUPS[0].onnx!), { arch: 'mobilenet_v2' })).rejects.toThrow(/arch applies to weights-only files/);
@@ -169,6 +173,17 @@ describe('relprop explain --arch A --weights FILE', () => {
     const mine = await explainImage(await loadModel(join(DIR, MOBILENET), { arch: 'mobilenet_v2', inputShape: [3, 64, 64] }), join(ROOT, 'examples/chelsea.png'));
     const npy = decodeNpy(new Uint8Array(readFileSync(json.images[0].files.npy)));
     expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
+  });
+  it('relprop info shows whose layout the weights came in and the preprocessing that follows, which --preprocessing overrides', async () => {
+    const r = await relprop('info', '--arch', 'vgg11_bn', '--weights', join(DIR, 'vgg11_bn.pdparams'));
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/^model: vgg11_bn\.pdparams \(vgg11_bn\), paddle weights\ninput: \[3,224,224\]  classes: 10/);
+    expect(r.out).toMatch(/\npreprocessing: paddle: resize shorter side to 256, center-crop 224x224, RGB/);
+    const o = await relprop('info', '--arch', 'resnet18', '--weights', join(DIR, 'resnet18.legacy.pth'), '--input-size', '64', '--preprocessing', 'keras-tf');
+    expect(o.out).toMatch(/torchvision weights\n.*\npreprocessing \(--preprocessing\): keras-tf: resize to 64x64, RGB, \(x \* 0\.007843 - \[1,1,1\]\)/);
+    const bad = await relprop('info', '--arch', 'resnet18', '--weights', join(DIR, 'resnet18.pth'), '--preprocessing', 'nope');
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/no preprocessing preset "nope"; presets: torchvision, timm, paddle, caffe, keras-tf, unit, raw/);
   });
   it('--weights without --arch is a usage error', async () => {
     const r = await relprop('explain', join(ROOT, 'examples/chelsea.png'), '--weights', join(DIR, MOBILENET));

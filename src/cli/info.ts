@@ -19,11 +19,11 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   const model = await resolveModel({ ...o, model: source ?? o.model }, new Progress());
   const g = model.graph;
   const total = g.nodes.reduce((s, n) => s + params(n as never), 0);
-  console.log(`model: ${model.info.name ?? source}${model.info.arch ? ` (${model.info.arch})` : ''}`);
+  console.log(`model: ${model.info.name ?? source}${model.info.arch ? ` (${model.info.arch})` : ''}${model.info.origin ? `, ${model.info.origin} weights` : ''}`);
   console.log(`input: [${model.inputShape}]  classes: ${model.numClasses}${model.info.labels ? ' (labelled)' : ''}  parameters: ${total.toLocaleString('en-US')}`);
   if (model.info.preprocessing) {
     const p = model.info.preprocessing;
-    console.log(`preprocessing: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${p.channelOrder}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
+    console.log(`preprocessing${o.preprocessing ? ' (--preprocessing)' : ''}: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${p.channelOrder}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
   }
   const canonical = model.canonicalGraph(composite.foldBatchNorm);
   const rules = composite.assign(canonical);
@@ -54,5 +54,5 @@ export async function modelsCommand(o: { verify?: boolean } = {}): Promise<void>
     console.log('');
   }
   if (damaged) fail('BAD_MODEL', `${damaged} cached model${damaged > 1 ? 's are' : ' is'} damaged (see above)`);
-  console.log('Any ONNX file or Keras/TF.js model.json can be given as --model FILE too.');
+  console.log('Any ONNX file or Keras/TF.js model.json can be given as --model FILE too, and a state dict as --arch A --weights FILE.');
 }

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../composites.js';
 import { RelpropError } from '../errors.js';
 import { ARCHITECTURES } from '../model/builders/index.js';
+import { PREPROCESSING } from '../model/preprocessing.js';
 import { COLORMAPS } from '../render/colormaps.js';
 import { RULES } from '../rules/index.js';
 import { explainCommand } from './explain.js';
@@ -28,7 +29,8 @@ const modelOptions = (cmd: Command) =>
   cmd
     .option('--model <name|file>', 'a known model name (see `relprop models`), an .onnx file or a Keras/TF.js model.json (default: resnet50-imagenet)')
     .option('--arch <arch>', 'instead of --model: build this architecture (see `relprop architectures`), with seeded random weights or those of --weights')
-    .option('--weights <file>', 'with --arch: a PyTorch state dict as .safetensors (torchvision names)')
+    .option('--weights <file>', 'with --arch: a state dict (.safetensors, .pth/.pt/.bin, .pdparams; torchvision, timm or Paddle names)')
+    .option('--preprocessing <preset>', `how photos become inputs, instead of the model's own: ${Object.keys(PREPROCESSING).join(', ')}`)
     .addOption(new Option('--input-size <n>', 'with --arch: input height and width').hideHelp())
     .addOption(new Option('--width <n>', 'with --arch: channels of the first stage').hideHelp())
     .addOption(new Option('--seed <n>', 'with --arch: weight seed').hideHelp());

@@ -2,7 +2,7 @@ import { fail } from '../errors.js';
 import { loadModel } from '../io/load.js';
 import { buildModel } from '../model/builders/index.js';
 import { Model } from '../model.js';
-import { defaultPreprocessing } from '../model/preprocessing.js';
+import { defaultPreprocessing, inputRangeOf, preprocessingForSize, resolvePreprocessing } from '../model/preprocessing.js';
 import type { Progress } from './progress.js';
 
 export interface ModelOptions {
@@ -12,6 +12,7 @@ export interface ModelOptions {
   inputSize?: string;
   width?: string;
   seed?: string;
+  preprocessing?: string;
 }
 
 const int = (v: string | undefined, what: string): number | undefined => {
@@ -21,10 +22,18 @@ const int = (v: string | undefined, what: string): number | undefined => {
 };
 
 /**
- * --model NAME|FILE (default resnet50-imagenet); --arch A --weights FILE: a state dict (.safetensors) in
+ * --model NAME|FILE (default resnet50-imagenet); --arch A --weights FILE: a state dict (see loadModel) in
  * that architecture; or --arch A alone: a built architecture with seeded random weights.
  */
 export async function resolveModel(o: ModelOptions, progress: Progress): Promise<Model> {
+  const model = await modelOf(o, progress);
+  if (!o.preprocessing) return model;
+  const [, h, w] = model.inputShape;
+  const p = preprocessingForSize(resolvePreprocessing(o.preprocessing, '--preprocessing'), h, w);
+  return new Model(model.graph, { ...model.info, preprocessing: p, inputRange: inputRangeOf(p) });
+}
+
+async function modelOf(o: ModelOptions, progress: Progress): Promise<Model> {
   if (o.weights) {
     if (!o.arch) fail('BAD_OPTION', '--weights FILE needs --arch, the architecture the file fills (see `relprop architectures`)');
     if (o.model) fail('BAD_OPTION', 'give --model or --arch with --weights, not both');

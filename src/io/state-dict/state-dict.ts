@@ -44,18 +44,18 @@ export function modelFromStateDict(arch: string, raw: Tensors, options: Pick<Bui
   const stemW = tensors.get(`${stem.name}.weight`);
   const headW = tensors.get(`${head.name}.weight`);
   if (!stemW || !headW) {
-    fail('BAD_MODEL', `${options.where} has no "${!stemW ? stem.name : head.name}.weight", which a ${arch} must have; ${suggestion(tensors)}`);
+    fail('BAD_MODEL', `${options.where} has no "${!stemW ? stem.name : head.name}.weight", which a ${arch} must have; ${suggestion(raw)}`);
   }
   const width = stemW.shape[0];
   const outputs = (w: { shape: number[] }) => w.shape[named.linearInOut ? 1 : 0];
   // VGG's hidden layers: the first fully connected layer's outputs.
   const hiddenW = arch.startsWith('vgg') ? tensors.get('classifier.0.weight') : undefined;
   const model = buildModel(arch, { inputSize: options.inputSize, width, inChannels: stemW.shape[1], numClasses: outputs(headW), hidden: hiddenW && outputs(hiddenW) });
-  fill(model.graph, named, arch, options.where);
+  fill(model.graph, named, arch, options.where, raw);
   return { model, origin: named.origin };
 }
 
-function fill(graph: Graph, { tensors, linearInOut, origin }: Named, arch: string, where: string): void {
+function fill(graph: Graph, { tensors, linearInOut }: Named, arch: string, where: string, raw: Tensors): void {
   const missing: string[] = [];
   const wrong: string[] = [];
   const used = new Set<string>();
@@ -79,13 +79,13 @@ function fill(graph: Graph, { tensors, linearInOut, origin }: Named, arch: strin
   const unexpected = [...tensors.keys()].filter((k) => !used.has(k)).map((k) => `${k} ${shapeText(tensors.get(k)!.shape)}`);
   if (missing.length || wrong.length || unexpected.length) {
     const list = (what: string, names: string[]) => (names.length ? `\n  ${what} (${names.length}): ${names.slice(0, 8).join('; ')}${names.length > 8 ? `; ... ${names.length - 8} more` : ''}` : '');
-    fail('BAD_MODEL', `${where} does not fit ${arch}:${list('missing', missing)}${list('wrongly shaped', wrong)}${list('unexpected', unexpected)}\n  ${suggestion(tensors)}`);
+    fail('BAD_MODEL', `${where} does not fit ${arch}:${list('missing', missing)}${list('wrongly shaped', wrong)}${list('unexpected', unexpected)}\n  ${suggestion(raw)}`);
   }
 }
 
-/** Which architecture family the names look like. */
+/** Which architecture family the file's own names look like. */
 function suggestion(tensors: Tensors): string {
-  const names = [...tensors.keys()];
+  const names = [...tensors.keys()].map((n) => n.replace(/^module\./, ''));
   const has = (re: RegExp) => names.some((n) => re.test(n));
   if (has(/^conv_stem\./) && has(/^blocks\.\d+\.\d+\.se\./)) return 'the names look like a timm EfficientNet (efficientnet_b0)';
   if (has(/^conv_stem\./)) return 'the names look like a timm MobileNetV2 (mobilenet_v2)';
