@@ -12,6 +12,7 @@ export { softmaxRows as softmax } from './ops/softmax.js';
 export { exportOnnx } from './io/onnx/export.js';
 export { loadModel, knownModels, cacheEntry, verifyCached, type LoadOptions, type ModelSource, type FetchProgress } from './io/load.js';
 export { importOnnx, ONNX_OPERATORS, type OnnxImportOptions } from './io/onnx/import.js';
-export { importKeras, parseModelJson, readWeights, KERAS_LAYERS } from './io/keras/import.js';
+export { importKeras, parseModelJson, KERAS_LAYERS } from './io/tfjs/keras.js';
+export { readWeights } from './io/tfjs/weights.js';
 export type { ModelManifest } from './io/registry/manifest.js';
 export { PREPROCESSING, inputRangeOf, type Preprocessing } from './model/preprocessing.js';

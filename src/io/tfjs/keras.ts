@@ -11,8 +11,9 @@ import { fail, RelpropError } from '../../errors.js';
 import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
 import { inferShape, type Shape } from '../../model/shapes.js';
+import { convKernelFromHWIO, denseKernelFromInOut, depthwiseKernelFromHWCM } from '../nhwc.js';
 import { samePads } from '../padding.js';
-import { checkFinite, elementCount, half } from '../tensor.js';
+import type { WeightGroup } from './weights.js';
 
 export const KERAS_LAYERS = [
   'InputLayer',
@@ -51,41 +52,6 @@ const ACTIVATIONS: Record<string, (name: string, x: string) => GraphNode> = {
   softmax: (name, x) => ({ op: 'Softmax', name, inputs: [x] }),
 };
 
-interface WeightSpec {
-  name: string;
-  shape: number[];
-  dtype: string;
-  /** TF.js weight quantization: uint8/uint16 values v stand for v * scale + min; float16 for themselves. */
-  quantization?: { dtype?: unknown; scale?: unknown; min?: unknown; original_dtype?: unknown };
-}
-
-/** Bytes per stored value of a weight: 4, or its quantized width. */
-function storedBytes(w: WeightSpec, where: string): 1 | 2 | 4 {
-  const q = w.quantization;
-  if (!q) return 4;
-  if (!isObject(q)) return fail('BAD_MODEL', `${where}: quantization is not an object`);
-  if (q.dtype === 'float16') return 2;
-  if (q.dtype !== 'uint8' && q.dtype !== 'uint16') return fail('UNSUPPORTED', `${where} is quantized as ${JSON.stringify(q.dtype)}; relprop reads uint8, uint16 and float16 quantization`);
-  if (typeof q.scale !== 'number' || typeof q.min !== 'number' || !Number.isFinite(q.scale) || !Number.isFinite(q.min)) {
-    return fail('BAD_MODEL', `${where}: ${q.dtype} quantization needs finite numbers "scale" and "min"`);
-  }
-  return q.dtype === 'uint8' ? 1 : 2;
-}
-
-/** A quantized weight's values as TF.js dequantizes them: v * scale + min in float64, stored as float32. */
-function dequantize(bytes: Uint8Array, w: WeightSpec, count: number): Float32Array {
-  const q = w.quantization!;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(count);
-  if (q.dtype === 'float16') for (let i = 0; i < count; i++) out[i] = half(view.getUint16(2 * i, true));
-  else if (q.dtype === 'uint8') for (let i = 0; i < count; i++) out[i] = bytes[i] * (q.scale as number) + (q.min as number);
-  else for (let i = 0; i < count; i++) out[i] = view.getUint16(2 * i, true) * (q.scale as number) + (q.min as number);
-  return out;
-}
-interface WeightGroup {
-  paths: string[];
-  weights: WeightSpec[];
-}
 interface LayerJson {
   class_name: string;
   name?: string;
@@ -98,10 +64,6 @@ export interface KerasModelJson {
   modelTopology: unknown;
   weightsManifest: WeightGroup[];
 }
-
-/** Reads a weight shard named in model.json (a path relative to model.json). */
-/** Reads a weight shard the model names; it must fail if the shard holds more than `limit` bytes. */
-export type ShardReader = (path: string, limit: number) => Uint8Array | Promise<Uint8Array>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -136,83 +98,6 @@ export function parseModelJson(text: string, where = 'model.json'): KerasModelJs
  * Reads every weight group's shards and splits them into named float32 tensors. Declared sizes are
  * checked against the shards before anything is copied.
  */
-export async function readWeights(manifest: WeightGroup[], readShard: ShardReader): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const group of manifest) {
-    let declared = 0;
-    for (const w of group.weights) {
-      const where = `weight "${w.name}"`;
-      if (w.dtype !== 'float32') fail('UNSUPPORTED', `${where} has dtype ${w.dtype}; relprop reads float32 weights (quantized or not)`);
-      declared += elementCount(w.shape, where) * storedBytes(w, where);
-    }
-    const shards: Uint8Array[] = [];
-    let total = 0;
-    for (const p of group.paths) {
-      // No shard may hold more than what the group still lacks: a link to a device cannot fill memory.
-      const bytes = await readShard(p, declared - total);
-      shards.push(bytes);
-      total += bytes.byteLength;
-    }
-    if (total !== declared) {
-      const names = group.paths.length <= 3 ? group.paths.join(', ') : `${group.paths[0]} ... ${group.paths[group.paths.length - 1]} (${group.paths.length} files)`;
-      fail('BAD_MODEL', `weight shards ${names} hold ${total} bytes; model.json declares ${declared} (a truncated or mismatched download?)`);
-    }
-    // No concatenated copy of the whole model: a large weight inside one shard is a view of it (kernels
-    // are converted to relprop's layout right away, after which the shard can go); other weights are
-    // copied out of the shards they span, so that small ones, kept as they are, hold no shard alive.
-    let offset = 0;
-    for (const w of group.weights) {
-      const where = `weight "${w.name}"`;
-      const count = elementCount(w.shape, where);
-      const width = storedBytes(w, where);
-      let data: Float32Array;
-      if (width === 4) {
-        const view = count >= VIEW_MIN_ELEMENTS ? viewIn(shards, offset, count) : null;
-        data = view ?? new Float32Array(count);
-        if (!view) copyRange(shards, offset, new Uint8Array(data.buffer));
-      } else {
-        const stored = new Uint8Array(count * width);
-        copyRange(shards, offset, stored);
-        data = dequantize(stored, w, count);
-      }
-      offset += count * width;
-      out.set(w.name, { shape: w.shape, data: checkFinite(data, where) });
-    }
-  }
-  return out;
-}
-
-/** Weights of at least this many floats (256 KB) may be views of their shard: kernels, not biases. */
-const VIEW_MIN_ELEMENTS = 65536;
-
-/** `count` floats at `offset` of the shards laid end to end, as a view, if they lie in one shard, aligned. */
-function viewIn(shards: Uint8Array[], offset: number, count: number): Float32Array | null {
-  for (const shard of shards) {
-    if (offset < shard.byteLength) {
-      const at = shard.byteOffset + offset;
-      return offset + count * 4 <= shard.byteLength && at % 4 === 0 ? new Float32Array(shard.buffer, at, count) : null;
-    }
-    offset -= shard.byteLength;
-  }
-  return null;
-}
-
-/** Copies dest.length bytes starting at `offset` of the shards laid end to end. */
-function copyRange(shards: Uint8Array[], offset: number, dest: Uint8Array): void {
-  let done = 0;
-  for (const shard of shards) {
-    if (done === dest.length) return;
-    if (offset >= shard.byteLength) {
-      offset -= shard.byteLength;
-      continue;
-    }
-    const n = Math.min(shard.byteLength - offset, dest.length - done);
-    dest.set(shard.subarray(offset, offset + n), done);
-    done += n;
-    offset = 0;
-  }
-}
-
 function layersOf(topology: unknown): { layers: LayerJson[]; functional: boolean; outputs: string[] } {
   const t = isObject(topology) && isObject(topology.model_config) ? topology.model_config : topology;
   if (!isObject(t) || typeof t.class_name !== 'string') fail('BAD_MODEL', 'model.json: modelTopology has no model_config with a class_name');
@@ -349,13 +234,7 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
       return [0, 0, 0, 0];
     };
     /** A depthwise kernel [kh, kw, cin, mult] as a grouped conv's [cin * mult, 1, kh, kw]: output ci * mult + m reads channel ci. */
-    const depthwise = (key: string, cin: number, kernel: Pair, mult: number): Float32Array => {
-      const [kh, kw] = kernel;
-      const k = param(name, key, [kh, kw, cin, mult])!;
-      const weight = new Float32Array(k.length);
-      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let ci = 0; ci < cin; ci++) for (let m = 0; m < mult; m++) weight[((ci * mult + m) * kh + i) * kw + j] = k[((i * kw + j) * cin + ci) * mult + m];
-      return weight;
-    };
+    const depthwise = (key: string, cin: number, kernel: Pair, mult: number): Float32Array => depthwiseKernelFromHWCM(param(name, key, [kernel[0], kernel[1], cin, mult])!, kernel[0], kernel[1], cin, mult);
     let out: string;
 
     switch (layer.class_name) {
@@ -383,14 +262,7 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
         let pads: Pads = [0, 0, 0, 0];
         if (c.padding === 'same') pads = samePads('SAME_UPPER', [h, w], kernel, stride, dilation);
         else if (c.padding !== 'valid') fail('UNSUPPORTED', `${where}: padding "${String(c.padding)}"`);
-        const k = param(name, 'kernel', [kernel[0], kernel[1], cinG, filters])!;
-        // [kh][kw][cin / groups][cout] -> [cout][cin / groups][kh][kw]
-        const weight = new Float32Array(k.length);
-        const [kh, kw] = kernel;
-        for (let i = 0; i < kh; i++)
-          for (let j = 0; j < kw; j++)
-            for (let ci = 0; ci < cinG; ci++)
-              for (let co = 0; co < filters; co++) weight[((co * cinG + ci) * kh + i) * kw + j] = k[((i * kw + j) * cinG + ci) * filters + co];
+        const weight = convKernelFromHWIO(param(name, 'kernel', [kernel[0], kernel[1], cinG, filters])!, kernel[0], kernel[1], cinG, filters);
         const bias = c.use_bias === false ? null : param(name, 'bias', [filters]);
         const conv = emit({ op: 'Conv2d', name, inputs: [one()], inChannels: cin, outChannels: filters, kernel, stride, pads, dilation, groups, weight, bias });
         out = activation(conv, c.activation);
@@ -402,12 +274,8 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
         if (s.length !== 1) fail('UNSUPPORTED', `${where} reads a [${s}] tensor; relprop reads Dense layers on flat inputs (add a Flatten)`);
         const units = Number(c.units);
         const nin = s[0];
-        const k = param(name, 'kernel', [nin, units])!;
-        const from = flattenedFrom.get(x);
         // Keras rows are in the order of the flattened NHWC map; relprop's are in NCHW order.
-        const row = from ? (r: number) => nchwToNhwcIndex(r, from) : (r: number) => r;
-        const weight = new Float32Array(k.length);
-        for (let o = 0; o < units; o++) for (let r = 0; r < nin; r++) weight[o * nin + r] = k[row(r) * units + o];
+        const weight = denseKernelFromInOut(param(name, 'kernel', [nin, units])!, nin, units, flattenedFrom.get(x));
         const bias = c.use_bias === false ? null : param(name, 'bias', [units]);
         const dense = emit({ op: 'Linear', name, inputs: [x], inFeatures: nin, outFeatures: units, weight, bias });
         out = activation(dense, c.activation);
@@ -467,9 +335,7 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
         let y = emit({ op: 'Conv2d', name: dwName, inputs: [one()], inChannels: cin, outChannels: cin * mult, kernel, stride, pads, dilation, groups: cin, weight: depthwise('depthwise_kernel', cin, kernel, mult), bias: dwBias });
         if (separable) {
           const filters = Number(c.filters);
-          const k = param(name, 'pointwise_kernel', [1, 1, cin * mult, filters])!;
-          const weight = new Float32Array(k.length);
-          for (let ci = 0; ci < cin * mult; ci++) for (let co = 0; co < filters; co++) weight[co * cin * mult + ci] = k[ci * filters + co];
+          const weight = convKernelFromHWIO(param(name, 'pointwise_kernel', [1, 1, cin * mult, filters])!, 1, 1, cin * mult, filters);
           const bias = c.use_bias === false ? null : param(name, 'bias', [filters]);
           y = emit({ op: 'Conv2d', name, inputs: [y], inChannels: cin * mult, outChannels: filters, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight, bias });
         }
@@ -583,11 +449,4 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
     if (e instanceof RelpropError) throw new RelpropError(e.code, `Keras model: ${e.message}`);
     throw e;
   }
-}
-
-/** Index in a flattened [H, W, C] map of element r of the flattened [C, H, W] map. */
-function nchwToNhwcIndex(r: number, [ch, h, w]: [number, number, number]): number {
-  const c = Math.floor(r / (h * w));
-  const rest = r % (h * w);
-  return rest * ch + c;
 }
