@@ -153,7 +153,7 @@ describe('Keras import refuses what it cannot read, by name', () => {
     await expect(edit((j) => (j.modelTopology.config.layers[3].config.units = 8))).rejects.toThrow(/Keras layer "d1": weight "kernel" has shape \[\d+,7\], expected \[\d+,8\]/);
   });
   it('a graph model instead of a layers model', () => {
-    expect(() => parseModelJson('{"format":"graph-model","modelTopology":{},"weightsManifest":[]}')).toThrow(/format "graph-model"; relprop reads TF.js layers models/);
+    expect(() => parseModelJson('{"format":"saved-model","modelTopology":{},"weightsManifest":[]}')).toThrow(/format "saved-model"; relprop reads TF.js layers models and graph models/);
   });
   it('NaN in the weights', async () => {
     const s = await base();

@@ -8,6 +8,7 @@ import { Model, type ModelInfo } from '../model.js';
 import { defaultPreprocessing, inputRangeOf, resolvePreprocessing, type Preprocessing } from '../model/preprocessing.js';
 import { importKeras, parseModelJson } from './tfjs/keras.js';
 import { readWeights } from './tfjs/weights.js';
+import { graphPreprocessing, importGraphModel, isGraphModel } from './tfjs/graph-model.js';
 import { importOnnx } from './onnx/import.js';
 import { checkManifest, parseLabels, type ModelManifest } from './registry/manifest.js';
 import type { FetchProgress } from './registry/npm-fetch.js';
@@ -75,9 +76,15 @@ export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: M
   return new Model(graph, modelInfo(name, options));
 }
 
-async function loadKeras(text: string, files: ModelFiles, options: LoadOptions, name: string | undefined, extra: Partial<ModelInfo> = {}): Promise<Model> {
+/** A TF.js model.json: a Keras layers model, or a graph model. */
+async function loadTfjs(text: string, files: ModelFiles, options: LoadOptions, name: string | undefined, extra: Partial<ModelInfo> = {}): Promise<Model> {
   const json = parseModelJson(text);
   const weights = await readWeights(json.weightsManifest, (p, limit) => files.read(p, limit));
+  if (isGraphModel(json)) {
+    const graph = importGraphModel(json, weights, { inputShape: options.inputShape });
+    const [, h, w] = graph.input.shape;
+    return new Model(graph, modelInfo(name, options, { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }));
+  }
   const { graph } = importKeras(json, weights);
   return new Model(graph, modelInfo(name, options, extra));
 }
@@ -98,7 +105,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     if (isUrl(source)) {
       const files = urlFiles(source);
       const bytes = await fetchBounded(source, MAX_MODEL_FILE_BYTES);
-      if (/\.json([?#]|$)/.test(source)) return await loadKeras(new TextDecoder().decode(bytes), files, options, source);
+      if (/\.json([?#]|$)/.test(source)) return await loadTfjs(new TextDecoder().decode(bytes), files, options, source);
       return loadOnnx(bytes, options, undefined, source);
     }
     return await loadPath(source, options);
@@ -131,7 +138,7 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
   if (file.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
   if (STATE_DICT_FILE.test(file)) return loadStateDict(readTorchFile(bytes, `"${name}"`), options, name);
   if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${name}" describes its own graph`);
-  if (file.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadKeras(new TextDecoder().decode(bytes), files, options, name);
+  if (file.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadTfjs(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }
 
@@ -210,7 +217,7 @@ async function loadCached(manifest: ModelManifest, dir: string, options: LoadOpt
   const files = await directoryFiles(path.dirname(modelFile));
   const bytes = await files.read(path.basename(modelFile), MAX_MODEL_FILE_BYTES);
   const extra: Partial<ModelInfo> = { arch: manifest.arch, labels, preprocessing: manifest.preprocessing };
-  if (manifest.format === 'keras') return loadKeras(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
+  if (manifest.format === 'keras') return loadTfjs(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
   const model = loadOnnx(bytes, options, files, manifest.name);
   return new Model(model.graph, modelInfo(manifest.name, options, extra));
 }

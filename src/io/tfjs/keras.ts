@@ -68,6 +68,7 @@ export interface KerasModelJson {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Parses model.json text, refusing what is not a TF.js layers model. */
+/** A TF.js model.json, layers or graph model, with its weights manifest checked. */
 export function parseModelJson(text: string, where = 'model.json'): KerasModelJson {
   let json: unknown;
   try {
@@ -78,8 +79,8 @@ export function parseModelJson(text: string, where = 'model.json'): KerasModelJs
   if (!isObject(json) || !isObject(json.modelTopology) || !Array.isArray(json.weightsManifest)) {
     fail('BAD_MODEL', `${where}: not a TF.js layers model (expected "modelTopology" and "weightsManifest")`);
   }
-  if (json.format !== undefined && json.format !== 'layers-model') {
-    fail('UNSUPPORTED', `${where}: format "${String(json.format)}"; relprop reads TF.js layers models (graph models have no layers to map rules to)`);
+  if (json.format !== undefined && json.format !== 'layers-model' && json.format !== 'graph-model') {
+    fail('UNSUPPORTED', `${where}: format "${String(json.format)}"; relprop reads TF.js layers models and graph models`);
   }
   for (const [i, g] of (json.weightsManifest as unknown[]).entries()) {
     if (!isObject(g) || !Array.isArray(g.paths) || !Array.isArray(g.weights) || !g.paths.every((p) => typeof p === 'string')) {
