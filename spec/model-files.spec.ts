@@ -4,7 +4,7 @@
  * declares. Each hostile layout ends in a clear BAD_MODEL error before any large read; the URL cases
  * run against a server on 127.0.0.1 that records what it was asked for.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,7 @@ describe('files under a model URL', () => {
         '/far/model.json': () => res.end(kerasModel([`http://localhost:${port()}/m/a.bin`, 'b.bin'])),
         '/rooted/model.json': () => res.end(kerasModel(['/m/a.bin', 'b.bin'])),
         '/endless/model.json': () => res.end(kerasModel()),
+        '/w/resnet18.pth': () => res.end(readFileSync(join(import.meta.dirname, 'fixtures/torch/resnet18.pth'))),
         // A shard that never ends: chunks until the client hangs up.
         '/endless/a.bin': () => {
           const chunk = Buffer.alloc(65536);
@@ -119,7 +120,7 @@ describe('files under a model URL', () => {
           pump();
         },
       };
-      (files[req.url ?? ''] ?? (() => ((res.statusCode = 404), res.end())))();
+      (files[(req.url ?? '').split('?')[0]] ?? (() => ((res.statusCode = 404), res.end())))();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${port()}`;
@@ -130,6 +131,11 @@ describe('files under a model URL', () => {
   it('a model.json and its shards load from a URL', async () => {
     const model = await loadModel(`${base}/m/model.json`);
     expect(Array.from(await model.forward(new Float32Array(16).fill(1)))).toEqual([2.25, 2.25]);
+  });
+  it('a state dict loads from a URL, into the architecture given', async () => {
+    const model = await loadModel(`${base}/w/resnet18.pth?download=1`, { arch: 'resnet18', inputShape: [3, 64, 64] });
+    expect(model.info.origin).toBe('torchvision');
+    expect(model.numClasses).toBe(10);
   });
   it('shards named with "..", another host or an absolute path are refused before any request for them', async () => {
     asked.length = 0;

@@ -105,7 +105,10 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     if (isUrl(source)) {
       const files = urlFiles(source);
       const bytes = await fetchBounded(source, MAX_MODEL_FILE_BYTES);
-      if (/\.json([?#]|$)/.test(source)) return await loadTfjs(new TextDecoder().decode(bytes), files, options, source);
+      const path = new URL(source).pathname;
+      if (path.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${source}"`), options, source);
+      if (STATE_DICT_FILE.test(path)) return loadStateDict(readTorchFile(bytes, `"${source}"`), options, source);
+      if (/\.json$/.test(path)) return await loadTfjs(new TextDecoder().decode(bytes), files, options, source);
       return loadOnnx(bytes, options, undefined, source);
     }
     return await loadPath(source, options);
