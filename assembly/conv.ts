@@ -1,14 +1,20 @@
 // Convolution forward (im2col packed straight into GEMM panels) and its transpose, the backward-data
 // pass every LRP rule uses (packed GEMM with the transposed weights, then col2im).
-import { gemmBlock, MC, NC, NR, packBPlain } from './gemm';
+import { gemmBlock, MC, MR, NC, NR, packBPlain } from './gemm';
 import { onesForward, onesScratch, onesTranspose, oneChannel } from './ones';
 import { tf, T_ONES } from './transform';
 import { EPI_MAC, EPI_NONE, put1 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { keepsU, transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
+import { own, shareBegin } from './thread';
+import { MAX_THREADS } from './constants.generated';
 
 /** The geometry of a layer's transposed convolution, when it runs by Winograd. */
-const tgeom = memory.data(GEOM_SLOTS * 4, 16);
+const tgeomAll = memory.data((GEOM_SLOTS * 4) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function tgeom(): usize {
+  return own(tgeomAll, GEOM_SLOTS * 4);
+}
 
 /**
  * Packs columns [j0, j0 + nc) of im2col(x) (one image) into NR-column panels. A panel whose 8 output
@@ -169,28 +175,35 @@ export function conv2d_scratch(geom: usize): usize {
   const transpose = tmp + (<usize>(MC * cout) << 2) + 16 + (<usize>(NC * cout) << 2) + 16 + (<usize>(K * NC) << 2) + 16;
   const sampled: usize = isSampled(geom) ? (<usize>(cin * gi(geom, G_HO) * gi(geom, G_WO)) << 2) + 16 : 0;
   let wino: usize = useWinograd(geom) ? winograd_scratch(geom) : 0;
-  if (transposeByWinograd(geom)) wino = max(wino, winograd_scratch(tgeom));
+  if (transposeByWinograd(geom)) wino = max(wino, winograd_scratch(tgeom()));
   return max(max(forward, transpose) + sampled, wino);
 }
 
-/** Whether the transposed convolution runs by Winograd; leaves its geometry in tgeom. */
+/** Whether the transposed convolution runs by Winograd; leaves its geometry in tgeom(). */
 function transposeByWinograd(geom: usize): bool {
   if (gi(geom, G_KH) != 3 || gi(geom, G_KW) != 3 || gi(geom, G_SH) != 1 || gi(geom, G_SW) != 1 || gi(geom, G_DH) != 1 || gi(geom, G_DW) != 1) return false;
-  transposedGeometry(geom, tgeom);
-  return useWinograd(tgeom);
+  transposedGeometry(geom, tgeom());
+  return useWinograd(tgeom());
 }
 
 /**
  * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0; u is the
  * layer's Winograd U of t(W) where conv2d_uses_winograd, filled here unless uReady, or 0.
+ *
+ * Share `part` of `parts` (threads): the column blocks (image, NC output positions) when there are at
+ * least as many as parts, else the output channels, in 4-row panels; every output is computed as with
+ * one part, bit for bit. Each part uses its own conv2d_scratch(geom) bytes at scratch + part * that.
+ * With several parts, U must be ready (winograd_weights_transformed first).
  */
-export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool): void {
+export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, part: i32, parts: i32): void {
   if (gi(geom, G_TW) == T_ONES) {
-    onesForward(geom, x, bias, y, scratch, conv2d_forward);
+    // Its single-channel convolution runs whole, on part 0.
+    if (part == 0) onesForward(geom, x, bias, y, scratch, conv2d_forward1);
     return;
   }
+  scratch += <usize>part * conv2d_scratch(geom);
   if (useWinograd(geom)) {
-    winograd_forward(geom, x, weight, bias, y, scratch, u, uReady);
+    winograd_forward(geom, x, weight, bias, y, scratch, u, uReady, false, part, parts);
     return;
   }
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
@@ -213,37 +226,48 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
   const sampled = isSampled(geom);
   const xs = align16(bp + (<usize>(NC * K) << 2));
   const pointwise = sampled || isPointwise(geom);
-  for (let n = 0; n < batch; n++) {
+  const perImage = (P + NC - 1) / NC, blocks = batch * perImage;
+  const byColumns = blocks >= parts;
+  const b0 = byColumns ? shareBegin(blocks, 1, part, parts) : 0, b1 = byColumns ? shareBegin(blocks, 1, part + 1, parts) : blocks;
+  const m0 = byColumns ? 0 : shareBegin(cout, MR, part, parts), m1 = byColumns ? cout : shareBegin(cout, MR, part + 1, parts);
+  if (m0 >= m1) return;
+  const rows = weight + (<usize>(m0 * K) << 2), rowBias = useBias ? biasT + (<usize>m0 << 2) : 0;
+  let sampledImage = -1;
+  for (let b = b0; b < b1; b++) {
+    const n = b / perImage, jc = (b % perImage) * NC;
     let xn = x + (<usize>(n * cin * h * w) << 2);
-    const yn = y + (<usize>(n * cout * P) << 2);
+    const yn = y + (<usize>((n * cout + m0) * P) << 2);
     if (sampled) {
-      sample(xn, xs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), false);
+      if (sampledImage != n) sample(xn, xs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), false);
+      sampledImage = n;
       xn = xs;
     }
-    for (let jc = 0; jc < P; jc += NC) {
-      const nc = min(NC, P - jc);
-      if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
-      else packBIm2col(xn, geom, jc, nc, bp);
-      gemmBlock(weight, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), cout, K, bp, nc, yn + (<usize>jc << 2), P, useBias ? biasT : 0, relu, ap, mode, delta, eps, tmp);
-    }
+    const nc = min(NC, P - jc);
+    if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
+    else packBIm2col(xn, geom, jc, nc, bp);
+    gemmBlock(rows, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), m1 - m0, K, bp, nc, yn + (<usize>jc << 2), P, rowBias, relu, ap, mode, delta, eps, tmp);
   }
 }
 
+/** conv2d_forward on one part: the single-channel convolution of the flat rule (assembly/ones.ts). */
+function conv2d_forward1(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool): void {
+  conv2d_forward(geom, x, weight, bias, y, scratch, u, uReady, 0, 1);
+}
+
 /**
- * Scatter-adds columns [j0, j0 + nc) of col ([K][nc]) into dx (one image): the transpose of im2col.
- * Columns are taken a run of one output row at a time; at stride 1 a run lands on consecutive inputs
- * and is added four lanes at a time.
+ * Scatter-adds columns [j0, j0 + nc) of col ([K][nc], rows of input channels [ci0, ci1) only) into dx
+ * (one image): the transpose of im2col. Columns are taken a run of one output row at a time; at stride
+ * 1 a run lands on consecutive inputs and is added four lanes at a time.
  */
-function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
-  const cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W), wo = gi(geom, G_WO);
+function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize, ci0: i32, ci1: i32): void {
+  const h = gi(geom, G_H), w = gi(geom, G_W), wo = gi(geom, G_WO);
   const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL), dh = gi(geom, G_DH), dw = gi(geom, G_DW);
-  for (let ci = 0; ci < cin; ci++) {
+  for (let ci = ci0; ci < ci1; ci++) {
     const plane = dx + (<usize>(ci * h * w) << 2);
     for (let i = 0; i < kh; i++) {
       for (let jj = 0; jj < kw; jj++) {
-        const k = (ci * kh + i) * kw + jj;
-        const src = col + (<usize>(k * nc) << 2);
+        const k = ((ci - ci0) * kh + i) * kw + jj;        const src = col + (<usize>(k * nc) << 2);
         let c = 0;
         while (c < nc) {
           const j = j0 + c;
@@ -285,15 +309,19 @@ function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize): void {
 /**
  * dx = t(W)^T dy for a batch: the transposed convolution (backward-data). dx is overwritten. u: as for
  * conv2d_forward, the layer's own U (not a transposed one), where conv2d_uses_winograd(geom, true).
+ *
+ * Share `part` of `parts`: the input channels (dx's planes; col2im adds into overlapping windows, so
+ * only whole planes can be shared out), in 4-channel runs; scratch and U as for conv2d_forward.
  */
-export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool): void {
+export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool, part: i32, parts: i32): void {
   if (gi(geom, G_TW) == T_ONES) {
-    onesTranspose(geom, dy, dx, scratch, conv2d_transpose);
+    if (part == 0) onesTranspose(geom, dy, dx, scratch, conv2d_transpose1);
     return;
   }
+  scratch += <usize>part * conv2d_scratch(geom);
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
-  const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
+  const kk = gi(geom, G_KH) * gi(geom, G_KW), K = cin * kk;
   const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS);
   const delta = <usize>gi(geom, G_EPI_OPERAND) - dx;
   const tmp = align16(scratch);
@@ -306,27 +334,36 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   const pointwise = sampled || isPointwise(geom);
   const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W);
   if (transposeByWinograd(geom)) {
-    winograd_forward(tgeom, dy, weight, 0, dx, scratch, u, uReady, true);
+    winograd_forward(tgeom(), dy, weight, 0, dx, scratch, u, uReady, true, part, parts);
     return;
   }
   // col2im adds into dx and a sampled one's scatter skips positions, so dx starts at zero, unless the
   // scatter adds to relevance already there (EPI_MAC); a pointwise GEMM writes all of it.
   if (!pointwise && mode != EPI_NONE) unreachable(); // conv2d_fuses said no
-  if (!pointwise || (sampled && mode != EPI_MAC)) memory.fill(dx, 0, <usize>(batch * cin * h * w) << 2);
+  const ci0 = shareBegin(cin, MR, part, parts), ci1 = shareBegin(cin, MR, part + 1, parts);
+  if (ci0 >= ci1) return;
+  const planes = ci1 - ci0, rows = weight + (<usize>(ci0 * kk) << 2);
   for (let n = 0; n < batch; n++) {
     const dyn = dy + (<usize>(n * cout * P) << 2);
     const dxn = dx + (<usize>(n * cin * h * w) << 2);
+    const dxOwn = dxn + (<usize>(ci0 * h * w) << 2);
+    if (!pointwise || (sampled && mode != EPI_MAC)) memory.fill(dxOwn, 0, <usize>(planes * h * w) << 2);
     for (let jc = 0; jc < P; jc += NC) {
       const nc = min(NC, P - jc);
       packBPlain(dyn, P, cout, jc, nc, bp);
       if (pointwise) {
-        if (sampled) gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, cs + (<usize>jc << 2), P, 0, false, ap);
-        else gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, dxn + (<usize>jc << 2), P, 0, false, ap, mode, delta, eps, tmp);
+        if (sampled) gemmBlock(rows, 1, K, tW, gW, planes, cout, bp, nc, cs + (<usize>(ci0 * P + jc) << 2), P, 0, false, ap);
+        else gemmBlock(rows, 1, K, tW, gW, planes, cout, bp, nc, dxOwn + (<usize>jc << 2), P, 0, false, ap, mode, delta, eps, tmp);
       } else {
-        gemmBlock(weight, 1, K, tW, gW, K, cout, bp, nc, col, nc, 0, false, ap);
-        col2im(col, geom, jc, nc, dxn);
+        gemmBlock(rows, 1, K, tW, gW, planes * kk, cout, bp, nc, col, nc, 0, false, ap);
+        col2im(col, geom, jc, nc, dxn, ci0, ci1);
       }
     }
-    if (sampled) sample(dxn, cs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), true, mode, delta);
+    if (sampled) sample(dxOwn, cs + (<usize>(ci0 * P) << 2), planes, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), true, mode, delta);
   }
+}
+
+/** conv2d_transpose on one part: the single-channel transpose of the flat rule (assembly/ones.ts). */
+function conv2d_transpose1(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool): void {
+  conv2d_transpose(geom, dy, weight, dx, scratch, u, uReady, 0, 1);
 }

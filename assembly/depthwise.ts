@@ -5,6 +5,8 @@
 import { put1, put4 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf } from './transform';
+import { own, shareBegin } from './thread';
+import { MAX_THREADS } from './constants.generated';
 
 /** First output index o with 0 <= o * s + off, i.e. o >= ceil(-off / s). */
 @inline function firstValid(off: i32, s: i32): i32 {
@@ -48,7 +50,11 @@ function upsampledBytes(geom: usize): usize {
 }
 
 /** The geometry of a stride-1 transpose run as a forward depthwise convolution. */
-const tgeom = memory.data(GEOM_SLOTS * 4, 16);
+const tgeomAll = memory.data((GEOM_SLOTS * 4) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function tgeom(): usize {
+  return own(tgeomAll, GEOM_SLOTS * 4);
+}
 
 /**
  * y = t(W) * x + t'(b) (ReLU) through the epilogue, for a batch, NCHW; weight [cout][1][kh][kw]; output
@@ -59,7 +65,13 @@ const tgeom = memory.data(GEOM_SLOTS * 4, 16);
  * GMAC/s; register blocking with scalar borders at 0.2 (7x7 maps) to 2.2 GMAC/s, the borders taking
  * half the time.
  */
-export function depthwise_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize): void {
+export function depthwise_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, part: i32, parts: i32): void {
+  const cout = gi(geom, G_COUT);
+  forwardChannels(geom, x, weight, bias, y, scratch + <usize>part * depthwise_scratch(geom), shareBegin(cout, 1, part, parts), shareBegin(cout, 1, part + 1, parts));
+}
+
+/** depthwise_forward of output channels [c0, c1): a part's share (threads split the channels). */
+function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, c0: i32, c1: i32): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
@@ -77,7 +89,7 @@ export function depthwise_forward(geom: usize, x: usize, weight: usize, bias: us
   const t3 = kh == 3 && kw == 3 && dh == 1 && dw == 1;
   for (let n = 0; n < batch; n++) {
     let ready = -1;
-    for (let co = 0; co < cout; co++) {
+    for (let co = c0; co < c1; co++) {
       const ci = co / mult;
       if (ci != ready) {
         padPlane(x + (<usize>((n * cin + ci) * h * w) << 2), padded, h, w, rows, cols, pt, pl);
@@ -235,7 +247,9 @@ function padPlane(src: usize, dst: usize, h: i32, w: i32, rows: i32, cols: i32, 
  * dx = t(W)^T dy through the epilogue: each input plane collects from its `cout / cin` output channels
  * in the scratch plane, then goes through the epilogue once (so `mac` adds the finished value).
  */
-export function depthwise_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize): void {
+export function depthwise_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, part: i32, parts: i32): void {
+  scratch += <usize>part * depthwise_scratch(geom);
+  const c0 = shareBegin(gi(geom, G_CIN), 1, part, parts), c1 = shareBegin(gi(geom, G_CIN), 1, part + 1, parts);
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
@@ -250,7 +264,7 @@ export function depthwise_transpose(geom: usize, dy: usize, weight: usize, dx: u
     // of dy with s - 1 zeros between its values (4x the multiply-adds at stride 2, measured still 3x
     // faster than scattering one value at a time).
     const flipped = align16(scratch);
-    for (let c = 0; c < cout; c++) {
+    for (let c = c0; c < c1; c++) {
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           store<f32>(flipped + (<usize>((c * kh + kh - 1 - i) * kw + kw - 1 - j) << 2), load<f32>(weight + (<usize>((c * kh + i) * kw + j) << 2)));
@@ -264,8 +278,9 @@ export function depthwise_transpose(geom: usize, dy: usize, weight: usize, dx: u
       uh = (ho - 1) * sh + 1;
       uw = (wo - 1) * sw + 1;
       src = rest;
-      memory.fill(src, 0, <usize>(batch * cout * uh * uw) << 2);
       for (let p = 0; p < batch * cout; p++) {
+        if (p % cout < c0 || p % cout >= c1) continue;
+        memory.fill(src + (<usize>(p * uh * uw) << 2), 0, <usize>(uh * uw) << 2);
         for (let oh = 0; oh < ho; oh++) {
           const from = dy + (<usize>((p * ho + oh) * wo) << 2);
           const to = src + (<usize>((p * uh + oh * sh) * uw) << 2);
@@ -274,24 +289,24 @@ export function depthwise_transpose(geom: usize, dy: usize, weight: usize, dx: u
       }
       after = align16(src + (<usize>(batch * cout * uh * uw) << 2));
     }
-    memory.copy(tgeom, geom, GEOM_SLOTS * 4);
-    store<i32>(tgeom + (<usize>G_H << 2), uh);
-    store<i32>(tgeom + (<usize>G_W << 2), uw);
-    store<i32>(tgeom + (<usize>G_SH << 2), 1);
-    store<i32>(tgeom + (<usize>G_SW << 2), 1);
-    store<i32>(tgeom + (<usize>G_HO << 2), h);
-    store<i32>(tgeom + (<usize>G_WO << 2), w);
-    store<i32>(tgeom + (<usize>G_PT << 2), (kh - 1) * dh - pt);
-    store<i32>(tgeom + (<usize>G_PL << 2), (kw - 1) * dw - pl);
-    store<i32>(tgeom + (<usize>G_TB << 2), -1);
-    store<i32>(tgeom + (<usize>G_RELU << 2), 0);
-    depthwise_forward(tgeom, src, flipped, 0, dx, after);
+    memory.copy(tgeom(), geom, GEOM_SLOTS * 4);
+    store<i32>(tgeom() + (<usize>G_H << 2), uh);
+    store<i32>(tgeom() + (<usize>G_W << 2), uw);
+    store<i32>(tgeom() + (<usize>G_SH << 2), 1);
+    store<i32>(tgeom() + (<usize>G_SW << 2), 1);
+    store<i32>(tgeom() + (<usize>G_HO << 2), h);
+    store<i32>(tgeom() + (<usize>G_WO << 2), w);
+    store<i32>(tgeom() + (<usize>G_PT << 2), (kh - 1) * dh - pt);
+    store<i32>(tgeom() + (<usize>G_PL << 2), (kw - 1) * dw - pl);
+    store<i32>(tgeom() + (<usize>G_TB << 2), -1);
+    store<i32>(tgeom() + (<usize>G_RELU << 2), 0);
+    forwardChannels(tgeom(), src, flipped, 0, dx, after, c0, c1);
     return;
   }
   const acc = align16(scratch);
   const hw = h * w;
   for (let n = 0; n < batch; n++) {
-    for (let ci = 0; ci < cin; ci++) {
+    for (let ci = c0; ci < c1; ci++) {
       memory.fill(acc, 0, <usize>hw << 2);
       for (let m = 0; m < mult; m++) {
         const co = ci * mult + m;

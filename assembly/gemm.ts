@@ -7,6 +7,8 @@
 // is applied once when the tile is stored.
 import { epilogueBlock, EPI_NONE } from './epilogue';
 import { tf, tfv } from './transform';
+import { own } from './thread';
+import { MAX_THREADS } from './constants.generated';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
@@ -15,7 +17,11 @@ export const MC: i32 = 64;
 /** Columns of B packed at once. */
 export const NC: i32 = 256;
 
-const tile = memory.data(MR * NR * 4, 16);
+const tileAll = memory.data((MR * NR * 4) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function tile(): usize {
+  return own(tileAll, MR * NR * 4);
+}
 
 /**
  * Packs rows [i0, i0 + mc) of t(A), with A(i, k) at a[(i * rs + k * cs)], into MR-row panels.
@@ -220,16 +226,16 @@ export function kernel4x8(ap: usize, bp: usize, K: i32, c: usize, ldc: i32, rows
     v128.store(c + 3 * row, c31, 16);
     return;
   }
-  v128.store(tile, c00);
-  v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32);
-  v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64);
-  v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96);
-  v128.store(tile, c31, 112);
+  v128.store(tile(), c00);
+  v128.store(tile(), c01, 16);
+  v128.store(tile(), c10, 32);
+  v128.store(tile(), c11, 48);
+  v128.store(tile(), c20, 64);
+  v128.store(tile(), c21, 80);
+  v128.store(tile(), c30, 96);
+  v128.store(tile(), c31, 112);
   for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < cols; j++) store<f32>(c + <usize>r * row + (<usize>j << 2), load<f32>(tile + (<usize>(r * NR + j) << 2)));
+    for (let j = 0; j < cols; j++) store<f32>(c + <usize>r * row + (<usize>j << 2), load<f32>(tile() + (<usize>(r * NR + j) << 2)));
   }
 }
 
@@ -253,11 +259,12 @@ export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, 
 }
 
 /**
- * gemmBlock for an A packed whole beforehand ([panel][k][4] over all M rows, e.g. Winograd's U): it is
- * still walked MC rows at a time, so the rows in use stay in L2 while B's panels stream past them.
+ * gemmBlock for an A packed whole beforehand ([panel][k][4] over all rows, e.g. Winograd's U), rows
+ * [i0, i1) of C (i0 a multiple of MR): still walked MC rows at a time, so the rows in use stay in L2
+ * while B's panels stream past them.
  */
-export function gemmPacked(ap: usize, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32): void {
-  for (let ic = 0; ic < M; ic += MC) kernels(ap + (<usize>(ic * K) << 2), ic, min(MC, M - ic), K, bp, nc, c, ldc, 0, false);
+export function gemmPacked(ap: usize, i0: i32, i1: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32): void {
+  for (let ic = i0; ic < i1; ic += MC) kernels(ap + (<usize>(ic * K) << 2), ic, min(MC, i1 - ic), K, bp, nc, c, ldc, 0, false);
 }
 
 /**
@@ -265,9 +272,9 @@ export function gemmPacked(ap: usize, M: i32, K: i32, bp: usize, nc: i32, c: usi
  * floats of k each): the transposed Winograd convolution reads the layer's own U this way instead of
  * transforming its weights again in the transposed order. MC rows at a time are repacked into ap.
  */
-export function gemmPackedTransposed(u: usize, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, ap: usize): void {
-  for (let ic = 0; ic < M; ic += MC) {
-    const mc = min(MC, M - ic);
+export function gemmPackedTransposed(u: usize, M: i32, i0: i32, i1: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, ap: usize): void {
+  for (let ic = i0; ic < i1; ic += MC) {
+    const mc = min(MC, i1 - ic);
     packAFromU(u, M, ic, mc, K, ap);
     kernels(ap, ic, mc, K, bp, nc, c, ldc, 0, false);
   }

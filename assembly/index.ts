@@ -3,7 +3,8 @@
 // kernels only compute.
 
 export { conv2d_forward, conv2d_transpose, conv2d_scratch, conv2d_uses_winograd, conv2d_keeps_winograd, conv2d_fuses } from './conv';
-export { winograd_weights, winograd_weights_size } from './winograd';
+export { winograd_weights, winograd_weights_size, winograd_weights_transformed } from './winograd';
+export { set_thread } from './thread';
 export { depthwise_forward, depthwise_transpose, depthwise_scratch } from './depthwise';
 export { activation, activation_gradient } from './activation';
 export { linear_forward, linear_transpose } from './linear';

@@ -5,20 +5,26 @@
 import { EPI_NONE } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_EPI, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, T_W } from './transform';
+import { own } from './thread';
+import { MAX_THREADS } from './constants.generated';
 
-const ogeom = memory.data(GEOM_SLOTS * 4, 16);
+const ogeomAll = memory.data((GEOM_SLOTS * 4) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function ogeom(): usize {
+  return own(ogeomAll, GEOM_SLOTS * 4);
+}
 
-/** The one-channel geometry, in ogeom: one image, one channel in and out, plain weights, no bias. */
+/** The one-channel geometry, in ogeom(): one image, one channel in and out, plain weights, no bias. */
 export function oneChannel(geom: usize): usize {
-  memory.copy(ogeom, geom, GEOM_SLOTS << 2);
-  store<i32>(ogeom + (<usize>G_BATCH << 2), 1);
-  store<i32>(ogeom + (<usize>G_CIN << 2), 1);
-  store<i32>(ogeom + (<usize>G_COUT << 2), 1);
-  store<i32>(ogeom + (<usize>G_TW << 2), T_W);
-  store<i32>(ogeom + (<usize>G_TB << 2), -1);
-  store<i32>(ogeom + (<usize>G_RELU << 2), 0);
-  store<i32>(ogeom + (<usize>G_EPI << 2), EPI_NONE);
-  return ogeom;
+  memory.copy(ogeom(), geom, GEOM_SLOTS << 2);
+  store<i32>(ogeom() + (<usize>G_BATCH << 2), 1);
+  store<i32>(ogeom() + (<usize>G_CIN << 2), 1);
+  store<i32>(ogeom() + (<usize>G_COUT << 2), 1);
+  store<i32>(ogeom() + (<usize>G_TW << 2), T_W);
+  store<i32>(ogeom() + (<usize>G_TB << 2), -1);
+  store<i32>(ogeom() + (<usize>G_RELU << 2), 0);
+  store<i32>(ogeom() + (<usize>G_EPI << 2), EPI_NONE);
+  return ogeom();
 }
 
 /** Scratch bytes of onesForward / onesTranspose beyond the one-channel convolution's own (`inner`). */

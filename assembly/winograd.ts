@@ -16,6 +16,8 @@ import { gemmPacked, gemmPackedTransposed, MC, MR, NC, storeTransposed } from '.
 import { put1, put4 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
+import { own, shareBegin } from './thread';
+import { MAX_THREADS } from './constants.generated';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
 const NT: i32 = NC;
@@ -107,22 +109,26 @@ function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, ga
       for (; k < fullIn; k += 4) {
         let src = weight + (<usize>((p * layerIn + k) * 9) << 2);
         for (let b = 0; b < 9; b++, src += 16) {
-          storeTransposed(taps + (<usize>b << 6), v128.load(src), v128.load(src + rowBytes), v128.load(src + 2 * rowBytes), v128.load(src + 3 * rowBytes));
+          storeTransposed(taps() + (<usize>b << 6), v128.load(src), v128.load(src + rowBytes), v128.load(src + 2 * rowBytes), v128.load(src + 3 * rowBytes));
         }
-        for (let j = 0; j < 4; j++) transformFour(taps + (<usize>(9 * j) << 4), t, gv, u + (<usize>(p * layerIn + (k + j) * MR) << 2), plane);
+        for (let j = 0; j < 4; j++) transformFour(taps() + (<usize>(9 * j) << 4), t, gv, u + (<usize>(p * layerIn + (k + j) * MR) << 2), plane);
       }
     }
     for (; k < layerIn; k++) {
       const g0 = kernelOf(weight, layerIn, layerOut, p, k), g1 = kernelOf(weight, layerIn, layerOut, p + 1, k);
       const g2 = kernelOf(weight, layerIn, layerOut, p + 2, k), g3 = kernelOf(weight, layerIn, layerOut, p + 3, k);
-      for (let i = 0; i < 9; i++) v128.store(taps + (<usize>i << 4), tap(g0, g1, g2, g3, i));
-      transformFour(taps, t, gv, u + (<usize>(p * layerIn + k * MR) << 2), plane);
+      for (let i = 0; i < 9; i++) v128.store(taps() + (<usize>i << 4), tap(g0, g1, g2, g3, i));
+      transformFour(taps(), t, gv, u + (<usize>(p * layerIn + k * MR) << 2), plane);
     }
   }
 }
 
 /** The nine taps of four kernels for transformFour (tap i at i * 16 bytes, one kernel per lane); 4 sets. */
-const taps = memory.data(36 * 16, 16);
+const tapsAll = memory.data((36 * 16) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function taps(): usize {
+  return own(tapsAll, 36 * 16);
+}
 
 /**
  * U_t of four kernels, tap i of all four at src + 16 i, t = 0 .. 15 written to dst + t * stride. Row by
@@ -242,13 +248,13 @@ function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, ti
         const yy = y0 + r;
         for (let c = 0; c < 4; c++) {
           const xx = x0 + c;
-          store<f32>(patch + (<usize>(r * 4 + c) << 2), yy >= 0 && yy < h && xx >= 0 && xx < w ? load<f32>(src + (<usize>(yy * w + xx) << 2)) : 0);
+          store<f32>(patch() + (<usize>(r * 4 + c) << 2), yy >= 0 && yy < h && xx >= 0 && xx < w ? load<f32>(src + (<usize>(yy * w + xx) << 2)) : 0);
         }
       }
-      const d00 = load<f32>(patch, 0), d01 = load<f32>(patch, 4), d02 = load<f32>(patch, 8), d03 = load<f32>(patch, 12);
-      const d10 = load<f32>(patch, 16), d11 = load<f32>(patch, 20), d12 = load<f32>(patch, 24), d13 = load<f32>(patch, 28);
-      const d20 = load<f32>(patch, 32), d21 = load<f32>(patch, 36), d22 = load<f32>(patch, 40), d23 = load<f32>(patch, 44);
-      const d30 = load<f32>(patch, 48), d31 = load<f32>(patch, 52), d32 = load<f32>(patch, 56), d33 = load<f32>(patch, 60);
+      const d00 = load<f32>(patch(), 0), d01 = load<f32>(patch(), 4), d02 = load<f32>(patch(), 8), d03 = load<f32>(patch(), 12);
+      const d10 = load<f32>(patch(), 16), d11 = load<f32>(patch(), 20), d12 = load<f32>(patch(), 24), d13 = load<f32>(patch(), 28);
+      const d20 = load<f32>(patch(), 32), d21 = load<f32>(patch(), 36), d22 = load<f32>(patch(), 40), d23 = load<f32>(patch(), 44);
+      const d30 = load<f32>(patch(), 48), d31 = load<f32>(patch(), 52), d32 = load<f32>(patch(), 56), d33 = load<f32>(patch(), 60);
       // B^T d: rows.
       const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
       const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
@@ -264,16 +270,20 @@ function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, ti
   }
 }
 
-const patch = memory.data(16 * 4, 16);
+const patchAll = memory.data((16 * 4) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function patch(): usize {
+  return own(patchAll, 16 * 4);
+}
 
 /**
- * y tiles from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU, stored through the epilogue
- * (mode, operand at y + delta, eps); four tiles at once.
+ * y tiles of channels [co0, co1) from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU,
+ * stored through the epilogue (mode, operand at y + delta, eps); four tiles at once.
  */
-function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, nb: i32, bias: usize, relu: bool, y: usize, mode: i32, delta: usize, eps: f32): void {
+function transformOutput(m: usize, cout: i32, co0: i32, co1: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, nb: i32, bias: usize, relu: bool, y: usize, mode: i32, delta: usize, eps: f32): void {
   const plane = planeStride(cout * nb);
   const zero = f32x4.splat(0), e = f32x4.splat(eps);
-  for (let co = 0; co < cout; co++) {
+  for (let co = co0; co < co1; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
     const out = y + (<usize>(co * ho * wo) << 2);
     for (let j = 0; j < nt; j += 4) {
@@ -305,27 +315,31 @@ function transformOutput(m: usize, cout: i32, ho: i32, wo: i32, tilesW: i32, t0:
         put4(q + 16, v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), mode, delta, e);
         continue;
       }
-      v128.store(lanes, y00);
-      v128.store(lanes, y01, 16);
-      v128.store(lanes, y10, 32);
-      v128.store(lanes, y11, 48);
+      v128.store(lanes(), y00);
+      v128.store(lanes(), y01, 16);
+      v128.store(lanes(), y10, 32);
+      v128.store(lanes(), y11, 48);
       for (let l = 0; l < 4 && j + l < nt; l++) {
         const tl = tile + l;
         const oyl = (tl / tilesW) * 2, oxl = (tl % tilesW) * 2;
         const p = out + (<usize>(oyl * wo + oxl) << 2);
-        put1(p, load<f32>(lanes + (<usize>l << 2)), mode, delta, eps);
-        if (oxl + 1 < wo) put1(p + 4, load<f32>(lanes + (<usize>(4 + l) << 2)), mode, delta, eps);
+        put1(p, load<f32>(lanes() + (<usize>l << 2)), mode, delta, eps);
+        if (oxl + 1 < wo) put1(p + 4, load<f32>(lanes() + (<usize>(4 + l) << 2)), mode, delta, eps);
         if (oyl + 1 < ho) {
           const q = p + (<usize>wo << 2);
-          put1(q, load<f32>(lanes + (<usize>(8 + l) << 2)), mode, delta, eps);
-          if (oxl + 1 < wo) put1(q + 4, load<f32>(lanes + (<usize>(12 + l) << 2)), mode, delta, eps);
+          put1(q, load<f32>(lanes() + (<usize>(8 + l) << 2)), mode, delta, eps);
+          if (oxl + 1 < wo) put1(q + 4, load<f32>(lanes() + (<usize>(12 + l) << 2)), mode, delta, eps);
         }
       }
     }
   }
 }
 
-const lanes = memory.data(16 * 4, 16);
+const lanesAll = memory.data((16 * 4) * MAX_THREADS, 16);
+/** This thread's copy (assembly/thread.ts). */
+@inline function lanes(): usize {
+  return own(lanesAll, 16 * 4);
+}
 
 /**
  * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). u holds the layer's U of
@@ -333,7 +347,7 @@ const lanes = memory.data(16 * 4, 16);
  * the transposedGeometry of a layer and `weight` and u that layer's: the result is its transposed
  * convolution.
  */
-export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool = false): void {
+export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool, part: i32, parts: i32): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
@@ -354,21 +368,35 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   }
   // Transposed, the geometry's channels are swapped: the layer's weight is [cin][cout] in its terms.
   const layerOut = transposed ? cin : cout, layerIn = transposed ? cout : cin;
-  if (!uReady) transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), u);
+  if (!uReady) {
+    // Several parts would each write U while others read it: the caller transforms it first.
+    if (parts > 1) unreachable();
+    transformWeights(weight, layerIn, layerOut, tW, gf(geom, G_GAMMA_W), u);
+  }
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
   const uPlane = packedPlane(layerIn, layerOut), vPlane = planeStride(cin * nb), mPlane = planeStride(cout * nb);
-  for (let n = 0; n < batch; n++) {
+  // A part's share: blocks of nb tiles when there are at least as many as parts, else output channels.
+  const perImage = (tiles + nb - 1) / nb, blocks = batch * perImage;
+  const byTiles = blocks >= parts;
+  const b0 = byTiles ? shareBegin(blocks, 1, part, parts) : 0, b1 = byTiles ? shareBegin(blocks, 1, part + 1, parts) : blocks;
+  const co0 = byTiles ? 0 : shareBegin(cout, MR, part, parts), co1 = byTiles ? cout : shareBegin(cout, MR, part + 1, parts);
+  if (co0 >= co1) return;
+  for (let b = b0; b < b1; b++) {
+    const n = b / perImage, t0 = (b % perImage) * nb;
     const xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>(n * cout * ho * wo) << 2);
-    for (let t0 = 0; t0 < tiles; t0 += nb) {
-      const nt = min(nb, tiles - t0);
-      transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
-      for (let t = 0; t < 16; t++) {
-        const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
-        if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, cin, vt, nt, mt, nb, ap);
-        else gemmPacked(u + <usize>t * uPlane, cout, cin, vt, nt, mt, nb);
-      }
-      transformOutput(m, cout, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
+    const nt = min(nb, tiles - t0);
+    transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
+    for (let t = 0; t < 16; t++) {
+      const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
+      if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, co0, co1, cin, vt, nt, mt, nb, ap);
+      else gemmPacked(u + <usize>t * uPlane, co0, co1, cin, vt, nt, mt, nb);
     }
+    transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
   }
+}
+
+/** U of a transformed weight (t, gamma) for a layer [layerOut][layerIn][3][3], made before the parts of a threaded pass read it. */
+export function winograd_weights_transformed(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize): void {
+  transformWeights(weight, layerIn, layerOut, t, gamma, u);
 }

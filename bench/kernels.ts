@@ -14,7 +14,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 
 const model = await benchModel(name);
 const x = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001) * 2);
-await model.explain(x, { composite }); // creates the engine, uploads the weights, compiles
+await model.explain(x, { composite, threads: 1 }); // creates the engine, uploads the weights, compiles
 // The model keeps its engine private; a diagnostic may look inside.
 const engine = await (model as unknown as { engine(o: object): Promise<WasmEngine> }).engine({});
 const kernels = engine.kernels as unknown as Record<string, unknown>;
@@ -59,7 +59,7 @@ async function profile(tasks: (() => Promise<unknown>)[]): Promise<Profile[]> {
   return runs.map((r) => r.sort((a, b) => a.total - b.total)[Math.floor(r.length / 2)]);
 }
 
-const [fwd, exp] = await profile([() => model.forward(x), () => model.explain(x, { composite })]);
+const [fwd, exp] = await profile([() => model.forward(x, { threads: 1 }), () => model.explain(x, { composite, threads: 1 })]);
 const keys = [...new Set([...fwd.byKernel.keys(), ...exp.byKernel.keys()])];
 const ms = (p: typeof fwd, k: string) => p.byKernel.get(k)?.ms ?? 0;
 keys.sort((a, b) => ms(exp, b) - ms(exp, a));

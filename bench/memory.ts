@@ -13,6 +13,6 @@ const hwm = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/statu
 const before = hwm();
 const model = await benchModel(arch);
 const x = new Float32Array(3 * 224 * 224).fill(0.1);
-await model.explain(x, { composite });
+await model.explain(x, { composite, threads: 1 });
 const graph = model.canonicalGraph(composite !== 'interpretdl');
 console.log(JSON.stringify({ arch, composite, peakRss: hwm(), baselineRss: before, weights: weightBytes(model.graph), activations: activationBytes(graph) }));

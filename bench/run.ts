@@ -1,4 +1,5 @@
-// relprop's benchmark: `npm run bench` (never part of `npm test`). Batch 1, 224x224, single thread.
+// relprop's benchmark: `npm run bench` (never part of `npm test`). Batch 1, 224x224, single thread
+// (threads: bench/threads.ts).
 // For each model: onnxruntime-web (wasm backend, SIMD, one thread) running the same weights, exported by
 // exportOnnx, measured in the same run, then our forward and explanations. Medians of several runs;
 // ratios are medians of the ratio within each round, since the machines are shared and noisy. Our
@@ -56,10 +57,10 @@ for (const arch of ARCHS) {
   // every measurement alike instead of one of them.
   const times = await interleaved(RUNS, [
     () => session.run(feeds),
-    () => model.forward(x),
-    () => model.forward(x, { kernels: 'simd' }),
-    () => model.explain(x, { composite: 'epsilon-plus-flat' }),
-    () => model.explain(x, { composite: 'epsilon-gamma-box' }),
+    () => model.forward(x, { threads: 1 }),
+    () => model.forward(x, { kernels: 'simd', threads: 1 }),
+    () => model.explain(x, { composite: 'epsilon-plus-flat', threads: 1 }),
+    () => model.explain(x, { composite: 'epsilon-gamma-box', threads: 1 }),
   ]);
   const [ortMs, fwdMs, simdMs, flatMs, boxMs] = times.map(median);
   const [ortT, fwdT, simdT, flatT, boxT] = times;

@@ -3,11 +3,9 @@
  * then on resnet50-imagenet with examples/chelsea.png. Checks what it prints, the files it writes (the
  * panel's size, the .npy read back against the library's own numbers) and its errors and exit codes.
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Jimp } from 'jimp';
 import { describe, expect, it, vi } from 'vitest';
 import { Progress } from '../src/cli/progress.js';
@@ -16,19 +14,10 @@ import { buildModel, loadModel, Model } from '../src/index.js';
 import { PREPROCESSING } from '../src/model/preprocessing.js';
 import { decodeNpy } from '../src/render/npy.js';
 import { expectClose } from './helpers/compare.js';
+import { relprop, ROOT } from './helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..');
 const CHELSEA = join(ROOT, 'examples/chelsea.png');
 
-async function relprop(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const SMALL = ['--arch', 'resnet18', '--input-size', '64', '--width', '8'];
 /** The model `--arch resnet18 --input-size 64 --width 8` builds, as the CLI prepares it. */

@@ -87,10 +87,10 @@ describe('bad input gives a clear error', () => {
   });
 
   it('a misspelt option is an error naming it, the nearest known one and all of them', async () => {
-    expect(() => buildModel('resnet18', { threds: 2 } as never)).toThrow(/buildModel: unknown option "threds"; known options: seed, inputSize/);
+    expect(() => buildModel('resnet18', { threds: 2 } as never)).toThrow(/buildModel: unknown option "threds" \(did you mean "threads"\?\); known options: seed, inputSize/);
     expect(() => buildModel('resnet18', { sed: 2 } as never)).toThrow(/unknown option "sed" \(did you mean "seed"\?\)/);
-    await rejects(model.explain(good, { compsite: 'epsilon' } as never), 'BAD_OPTION', /model\.explain: unknown option "compsite" \(did you mean "composite"\?\); known options: batch, backend, memoryLimit, kernels, target, initial, composite, layers/);
-    await rejects(model.forward(good, { composite: 'epsilon' } as never), 'BAD_OPTION', /model\.forward: unknown option "composite"; known options: batch, backend, memoryLimit, kernels$/);
+    await rejects(model.explain(good, { compsite: 'epsilon' } as never), 'BAD_OPTION', /model\.explain: unknown option "compsite" \(did you mean "composite"\?\); known options: batch, backend, memoryLimit, kernels, threads, target, initial, composite, layers/);
+    await rejects(model.forward(good, { composite: 'epsilon' } as never), 'BAD_OPTION', /model\.forward: unknown option "composite"; known options: batch, backend, memoryLimit, kernels, threads$/);
     await rejects(model.gradient(good, { layers: true } as never), 'BAD_OPTION', /model\.gradient: unknown option "layers"/);
     await rejects(model.predict(good, { bacth: 1 } as never), 'BAD_OPTION', /unknown option "bacth" \(did you mean "batch"\?\)/);
     await rejects(loadModel('resnet50-imagenet', { cachedir: '/tmp' } as never), 'BAD_OPTION', /loadModel: unknown option "cachedir" \(did you mean "cacheDir"\?\)/);

@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { fc, it } from '@fast-check/vitest';
+// Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
+import { fc, it as property } from '@fast-check/vitest';
 import { ModelProtoSchema } from 'onnx-buf';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { importKeras, importOnnx, Model, parseModelJson, readWeights, RelpropError } from '../src/index.js';
 import { layersModelJson } from './helpers/keras-json.js';
 
@@ -43,21 +44,21 @@ const flips = (bytes: Uint8Array) =>
   });
 
 describe('ONNX files', () => {
-  it.prop([fc.nat({ max: ZOO.length - 1 })])('truncated ops_zoo.onnx', async (cut) => {
+  property.prop([fc.nat({ max: ZOO.length - 1 })])('truncated ops_zoo.onnx', async (cut) => {
     await endsCleanly(() => importAndRun(ZOO.subarray(0, cut)));
   });
-  it.prop([fc.nat({ max: RESNET.length - 1 })])('truncated resnet_basic.onnx', async (cut) => {
+  property.prop([fc.nat({ max: RESNET.length - 1 })])('truncated resnet_basic.onnx', async (cut) => {
     await endsCleanly(() => importAndRun(RESNET.subarray(0, cut)));
   });
-  it.prop([flips(ZOO)])('bit-flipped ops_zoo.onnx', async (bytes) => {
+  property.prop([flips(ZOO)])('bit-flipped ops_zoo.onnx', async (bytes) => {
     await endsCleanly(() => importAndRun(bytes));
   });
-  it.prop([flips(RESNET.subarray(0, 4096))])('bit-flipped headers of resnet_basic.onnx', async (head) => {
+  property.prop([flips(RESNET.subarray(0, 4096))])('bit-flipped headers of resnet_basic.onnx', async (head) => {
     const bytes = RESNET.slice();
     bytes.set(head);
     await endsCleanly(() => importAndRun(bytes));
   });
-  it.prop([fc.nat({ max: 40 }), fc.nat({ max: 3 }), fc.constantFrom(2 ** 31, 2 ** 40, 2 ** 53, -5, 0)])(
+  property.prop([fc.nat({ max: 40 }), fc.nat({ max: 3 }), fc.constantFrom(2 ** 31, 2 ** 40, 2 ** 53, -5, 0)])(
     'size-inflated tensors and attributes',
     async (which, dim, huge) => {
       const m = fromBinary(ModelProtoSchema, RESNET);
@@ -107,13 +108,13 @@ describe('TF.js model.json and weights', () => {
   it('the unmutated model loads (so the mutations below start from a valid file)', async () => {
     await load(json, weights);
   });
-  it.prop([fc.nat({ max: json.length - 1 })])('truncated model.json', async (cut) => {
+  property.prop([fc.nat({ max: json.length - 1 })])('truncated model.json', async (cut) => {
     await endsCleanly(() => load(json.slice(0, cut), weights));
   });
-  it.prop([fc.nat({ max: weights.length })])('truncated weights', async (cut) => {
+  property.prop([fc.nat({ max: weights.length })])('truncated weights', async (cut) => {
     await endsCleanly(() => load(json, weights.subarray(0, cut)));
   });
-  it.prop([fc.array(fc.record({ at: fc.nat({ max: json.length - 1 }), ch: fc.constantFrom('0', '9', '-', '"', ']', '}', ',', 'x', ' ') }), { minLength: 1, maxLength: 5 })])(
+  property.prop([fc.array(fc.record({ at: fc.nat({ max: json.length - 1 }), ch: fc.constantFrom('0', '9', '-', '"', ']', '}', ',', 'x', ' ') }), { minLength: 1, maxLength: 5 })])(
     'characters of model.json replaced',
     async (edits) => {
       const chars = [...json];
@@ -121,12 +122,12 @@ describe('TF.js model.json and weights', () => {
       await endsCleanly(() => load(chars.join(''), weights));
     },
   );
-  it.prop([fc.nat({ max: 3 }), fc.constantFrom(1e9, 2 ** 31, 2 ** 53, -1, 1.5)])('size-inflated weight shapes', async (which, huge) => {
+  property.prop([fc.nat({ max: 3 }), fc.constantFrom(1e9, 2 ** 31, 2 ** 53, -1, 1.5)])('size-inflated weight shapes', async (which, huge) => {
     const j = JSON.parse(json);
     j.weightsManifest[0].weights[which].shape[0] = huge;
     await endsCleanly(() => load(JSON.stringify(j), weights));
   });
-  it.prop([flips(weights)])('bit-flipped weights', async (w) => {
+  property.prop([flips(weights)])('bit-flipped weights', async (w) => {
     await endsCleanly(() => load(json, w));
   });
 });

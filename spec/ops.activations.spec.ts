@@ -5,8 +5,9 @@
  * gradient equal the reference (1e-4 of scale, spec/helpers/engines.ts), on inputs that include the
  * kinks exactly; relevance passes through unchanged on both engines.
  */
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+// Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
+import { fc, it as property } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/model/graph.js';
 import type { GraphNode } from '../src/model/ops.js';
 import { OPS } from '../src/ops/index.js';
@@ -36,7 +37,7 @@ function inputs(seed: number, n: number, kinks: number[]): Float32Array {
 describe.each(CASES.map((c) => [c.node.name, c] as const))('%s', (_, { node, kinks }) => {
   const def = OPS[node.op as 'Clip'] as unknown as { reference: { forward: (n: GraphNode, xs: Float64Array[], c: unknown) => Float64Array; gradient: (n: GraphNode, R: Float64Array, c: unknown) => Float64Array[] } };
 
-  it.prop([fc.double({ min: -8, max: 8, noNaN: true })])('its derivative is the slope of its function', (x) => {
+  property.prop([fc.double({ min: -8, max: 8, noNaN: true })])('its derivative is the slope of its function', (x) => {
     fc.pre(kinks.every((k) => Math.abs(x - k) > 1e-3));
     const h = 1e-5;
     const f = (v: number) => def.reference.forward(node, [Float64Array.of(v)], {})[0];
@@ -45,7 +46,7 @@ describe.each(CASES.map((c) => [c.node.name, c] as const))('%s', (_, { node, kin
     expect(Math.abs(slope - (f(x + h) - f(x - h)) / (2 * h))).toBeLessThanOrEqual(1e-6);
   });
 
-  it.prop([fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.nat(), fc.constantFrom('gradient', 'pass')])('wasm equals the reference, kinks included', (batch, n, seed, rule) => {
+  property.prop([fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.nat(), fc.constantFrom('gradient', 'pass')])('wasm equals the reference, kinks included', (batch, n, seed, rule) => {
     const graph = new Graph({ name: 'x', shape: [1, 1, n] }, [node]);
     const x = inputs(seed, batch * n, kinks);
     const start = Float64Array.from(new Random(seed + 1).uniforms(batch * n, -1, 1));

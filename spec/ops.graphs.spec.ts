@@ -8,8 +8,9 @@
  *     value reaches 6, no gates): 1e-5 of scale on the reference, 1e-4 on wasm;
  *   - wasm equals the reference under every composite (1e-4 of scale), on well-conditioned cases.
  */
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+// Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
+import { fc, it as property } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { COMPOSITES } from '../src/composites.js';
 import { referenceForward } from '../src/reference/forward.js';
 import { buildRecipe, randomInput, recipeArb } from './helpers/random-graph.js';
@@ -28,7 +29,7 @@ for (const { backend, gxi: gxiTol } of [
 ]) {
   describe(`on the ${backend} engine`, () => {
     for (const c of COMPOSITES) {
-      it.prop([withNewOps, fc.integer({ min: 0, max: 1000 })])(`${c.name} conserves total relevance with zero biases`, async (recipe, inputSeed) => {
+      property.prop([withNewOps, fc.integer({ min: 0, max: 1000 })])(`${c.name} conserves total relevance with zero biases`, async (recipe, inputSeed) => {
         const model = buildRecipe(recipe, { zeroBias: true });
         const x = randomInput(model, inputSeed);
         const composite = { name: c.name, epsilon: 1e-9, stabilizer: 1e-9 };
@@ -40,7 +41,7 @@ for (const { backend, gxi: gxiTol } of [
       });
     }
 
-    it.prop([recipeArb({ newOps: 'piecewiseLinear' }), fc.integer({ min: 0, max: 1000 })])('LRP-0 equals gradient x input on piecewise-linear graphs', async (recipe, inputSeed) => {
+    property.prop([recipeArb({ newOps: 'piecewiseLinear' }), fc.integer({ min: 0, max: 1000 })])('LRP-0 equals gradient x input on piecewise-linear graphs', async (recipe, inputSeed) => {
       const model = buildRecipe(recipe);
       const x = randomInput(model, inputSeed);
       // ReLU6 is linear only below 6: where a value reaches it, the gradient is 0 but relevance passes.
@@ -70,7 +71,7 @@ for (const { backend, gxi: gxiTol } of [
 
 describe('wasm equals the reference on graphs with the new ops', () => {
   for (const c of COMPOSITES) {
-    it.prop([withNewOps, fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 2 })], { numRuns: 40 })(c.name, async (recipe, inputSeed, batch) => {
+    property.prop([withNewOps, fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 2 })], { numRuns: 40 })(c.name, async (recipe, inputSeed, batch) => {
       const model = buildRecipe(recipe);
       const x = randomInput(model, inputSeed, batch);
       const image0 = x.subarray(0, x.length / batch);

@@ -5,8 +5,9 @@
  * kernels 1-5, depth multipliers 1-3, batch 1-3. Tolerances: float64 against float64 1e-12 of scale;
  * wasm as every wasm comparison (spec/helpers/engines.ts, 1e-4 of scale).
  */
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+// Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
+import { fc, it as property } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { Graph } from '../src/model/graph.js';
 import type { Conv2dNode } from '../src/ops/index.js';
 import type { Pads } from '../src/model/ops.js';
@@ -50,7 +51,7 @@ function layer(p: Params): { node: Conv2dNode; ho: number; wo: number } | null {
 }
 
 describe('grouped convolution', () => {
-  it.prop([grouped])('the reference equals one plain convolution per group, forward and transposed', (p) => {
+  property.prop([grouped])('the reference equals one plain convolution per group, forward and transposed', (p) => {
     const made = layer(p);
     fc.pre(made !== null);
     const { node, ho, wo } = made!;
@@ -78,7 +79,7 @@ describe('grouped convolution', () => {
     expectClose(dx, dxWant, 1e-12, 'transposed');
   });
 
-  it.prop([grouped, fc.constantFrom(...AFFINE_RULES)])('wasm equals the reference under every affine rule', (p, spec) => {
+  property.prop([grouped, fc.constantFrom(...AFFINE_RULES)])('wasm equals the reference under every affine rule', (p, spec) => {
     const made = layer(p);
     fc.pre(made !== null);
     const { node, ho, wo } = made!;

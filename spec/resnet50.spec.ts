@@ -55,6 +55,22 @@ describe('resnet50-imagenet', () => {
     expect(existsSync(dest)).toBe(false);
   }, 300_000);
 
+  it('explains chelsea.png the same, bit for bit, on 1, 2 and 3 threads (every composite\'s passes; batch 2 splits across images too)', async () => {
+    const x = await input('chelsea.png');
+    const two = new Float32Array(2 * x.length);
+    two.set(x);
+    two.set(await input('coffee.png'), x.length);
+    const run = async (threads: number) => [
+      (await model.explain(x, { threads })).relevance,
+      (await model.explain(x, { threads, composite: 'epsilon-plus-flat' })).relevance,
+      (await model.explain(two, { threads, batch: 2, composite: 'epsilon-alpha2-beta1' })).relevance,
+      (await model.gradient(x, { threads })).gradient,
+    ];
+    const one = await run(1);
+    expect(await run(2)).toEqual(one);
+    expect(await run(3)).toEqual(one);
+  }, 300_000);
+
   it('classifies the example photos: chelsea.png Egyptian_cat (about 0.96), coffee.png espresso', async () => {
     const [cat, pCat] = top(await model.predict(await input('chelsea.png')));
     expect(cat).toBe('Egyptian_cat');

@@ -24,6 +24,7 @@ import { modelFromStateDict } from '../src/io/state-dict/state-dict.js';
 import { DAMAGES, damagedFilesEndCleanly } from './helpers/damage.js';
 import { expectClose } from './helpers/compare.js';
 import { fixtureInputs as inputs } from './helpers/fixture-inputs.js';
+import { relprop, ROOT } from './helpers/cli.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/torch');
 const META = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8'));
@@ -130,24 +131,13 @@ describe('state dicts that do not fit, and broken files, are refused clearly', (
 });
 
 describe('relprop explain --arch A --weights FILE', () => {
-  const ROOT = join(import.meta.dirname, '..');
-  const relprop = async (...args: string[]) => {
-    const { execFile } = await import('node:child_process');
-    const { promisify } = await import('node:util');
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT });
-      return { code: 0, out: stdout };
-    } catch (e) {
-      return { code: (e as { code: number }).code, out: (e as { stderr: string }).stderr };
-    }
-  };
   it('explains with the file\'s weights, the relevance equal to the library\'s', async () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const out = mkdtempSync(join(tmpdir(), 'relprop-weights-'));
     const r = await relprop('explain', join(ROOT, 'examples/chelsea.png'), '--arch', 'mobilenet_v2', '--weights', join(DIR, MOBILENET), '--input-size', '64', '--out', out, '--npy', '--json');
-    expect(r.code, r.out).toBe(0);
-    const json = JSON.parse(r.out);
+    expect(r.code, r.stdout).toBe(0);
+    const json = JSON.parse(r.stdout);
     const { explainImage } = await import('../src/app/index.js');
     const { decodeNpy } = await import('../src/render/npy.js');
     const mine = await explainImage(await loadModel(join(DIR, MOBILENET), { arch: 'mobilenet_v2', inputShape: [3, 64, 64] }), join(ROOT, 'examples/chelsea.png'));
@@ -156,18 +146,18 @@ describe('relprop explain --arch A --weights FILE', () => {
   });
   it('relprop info shows whose layout the weights came in and the preprocessing that follows, which --preprocessing overrides', async () => {
     const r = await relprop('info', '--arch', 'vgg11_bn', '--weights', join(DIR, 'vgg11_bn.pdparams'));
-    expect(r.code, r.out).toBe(0);
-    expect(r.out).toMatch(/^model: vgg11_bn\.pdparams \(vgg11_bn\), paddle weights\ninput: \[3,224,224\]  classes: 10/);
-    expect(r.out).toMatch(/\npreprocessing: paddle: resize shorter side to 256, center-crop 224x224, RGB/);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/^model: vgg11_bn\.pdparams \(vgg11_bn\), paddle weights\ninput: \[3,224,224\]  classes: 10/);
+    expect(r.stdout).toMatch(/\npreprocessing: paddle: resize shorter side to 256, center-crop 224x224, RGB/);
     const o = await relprop('info', '--arch', 'resnet18', '--weights', join(DIR, 'resnet18.legacy.pth'), '--input-size', '64', '--preprocessing', 'keras-tf');
-    expect(o.out).toMatch(/torchvision weights\n.*\npreprocessing \(--preprocessing\): keras-tf: resize to 64x64, RGB, \(x \* 0\.007843 - \[1,1,1\]\)/);
+    expect(o.stdout).toMatch(/torchvision weights\n.*\npreprocessing \(--preprocessing\): keras-tf: resize to 64x64, RGB, \(x \* 0\.007843 - \[1,1,1\]\)/);
     const bad = await relprop('info', '--arch', 'resnet18', '--weights', join(DIR, 'resnet18.pth'), '--preprocessing', 'nope');
     expect(bad.code).toBe(1);
-    expect(bad.out).toMatch(/no preprocessing preset "nope"; presets: torchvision, timm, paddle, caffe, keras-tf, unit, raw/);
+    expect(bad.stderr).toMatch(/no preprocessing preset "nope"; presets: torchvision, timm, paddle, caffe, keras-tf, unit, raw/);
   });
   it('--weights without --arch is a usage error', async () => {
     const r = await relprop('explain', join(ROOT, 'examples/chelsea.png'), '--weights', join(DIR, MOBILENET));
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/--weights FILE needs --arch/);
+    expect(r.stderr).toMatch(/--weights FILE needs --arch/);
   });
 });

@@ -7,8 +7,9 @@
  * and summation against float64). Single elements are not compared relatively: an output near zero
  * after cancellation has no meaningful relative error in float32.
  */
-import { fc, it } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
+// Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
+import { fc, it as property } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
 import { COMPOSITES } from '../src/composites.js';
 import { propagate } from '../src/engine/propagate.js';
 import { buildModel } from '../src/index.js';
@@ -48,7 +49,7 @@ function single(shape: number[], node: GraphNode): Graph {
 }
 
 describe('each layer and rule: wasm equals the reference', () => {
-  it.prop([conv, fc.constantFrom(...AFFINE_RULES)])('Conv2d', (p, spec) => {
+  property.prop([conv, fc.constantFrom(...AFFINE_RULES)])('Conv2d', (p, spec) => {
     const [kh, kw] = [p.k, p.k];
     const ho = windowOut(p.h, kh, p.stride, p.pads[0], p.pads[2], p.dilation);
     const wo = windowOut(p.w, kw, p.stride, p.pads[1], p.pads[3], p.dilation);
@@ -67,7 +68,7 @@ describe('each layer and rule: wasm equals the reference', () => {
   // Strided 1x1 convolutions without top/left padding gather their sampled inputs and run as pointwise
   // ones (their transposes scatter back); widths up to 21 reach the four-lane path at stride 2. Bottom
   // and right padding may leave outputs that sample nothing: those stay on the im2col path.
-  it.prop([
+  property.prop([
     fc.record({
       batch: fc.integer({ min: 1, max: 2 }),
       cin: fc.integer({ min: 1, max: 9 }),
@@ -100,7 +101,7 @@ describe('each layer and rule: wasm equals the reference', () => {
   // by Winograd F(2x2, 3x3) (assembly/winograd.ts), and so do their transposed passes with 16+ input
   // channels (a 3x3 convolution of the relevance), reading the U of the node's forward pass, or, below
   // 16 output channels, filling it themselves; odd sizes leave partial tiles and channel blocks.
-  it.prop([
+  property.prop([
     fc.record({
       batch: fc.integer({ min: 1, max: 2 }),
       cin: fc.integer({ min: 8, max: 26 }),
@@ -145,7 +146,7 @@ describe('each layer and rule: wasm equals the reference', () => {
   // (stride 2, as at the entry of a Keras ResNet stage), so the convolution's then adds to it (the
   // accumulating epilogue), as at a residual block's input. With a ReLU fused into the convolution,
   // epsilon's z is computed again, its divide (epsilon 0.01) fused.
-  it.prop([
+  property.prop([
     fc.record({
       batch: fc.integer({ min: 1, max: 2 }),
       c: fc.integer({ min: 16, max: 21 }),
@@ -179,7 +180,7 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, random(p.seed + 1, n), p.batch, rules, Float64Array.from(random(p.seed + 2, nOut)), `conv into held relevance ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
   });
 
-  it.prop([fc.record({ batch: fc.integer({ min: 1, max: 3 }), nin: fc.integer({ min: 1, max: 45 }), nout: fc.integer({ min: 1, max: 21 }), bias: fc.boolean(), seed: fc.nat() }), fc.constantFrom(...AFFINE_RULES)])(
+  property.prop([fc.record({ batch: fc.integer({ min: 1, max: 3 }), nin: fc.integer({ min: 1, max: 45 }), nout: fc.integer({ min: 1, max: 21 }), bias: fc.boolean(), seed: fc.nat() }), fc.constantFrom(...AFFINE_RULES)])(
     'Linear',
     (p, spec) => {
       const rng = new Random(p.seed);
@@ -204,7 +205,7 @@ describe('each layer and rule: wasm equals the reference', () => {
     seed: fc.nat(),
   });
 
-  it.prop([pool, fc.constantFrom('max', 'avg', 'gap'), fc.constantFrom('norm', 'gradient')])('pools', (p, kind, ruleName) => {
+  property.prop([pool, fc.constantFrom('max', 'avg', 'gap'), fc.constantFrom('norm', 'gradient')])('pools', (p, kind, ruleName) => {
     const pad = Math.min(p.pad, p.k - 1);
     const ho = windowOut(p.h, p.k, p.stride, pad, pad);
     const wo = windowOut(p.w, p.k, p.stride, pad, pad);
@@ -222,7 +223,7 @@ describe('each layer and rule: wasm equals the reference', () => {
 
   const map = fc.record({ batch: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 5 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), seed: fc.nat() });
 
-  it.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Add of a branch and the input', (p, spec) => {
+  property.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Add of a branch and the input', (p, spec) => {
     // Inputs and BatchNorm shift keep both summands positive: where two summands cancel, x_i / (x_1 + x_2)
     // is ill-conditioned and float32 cannot match float64 whatever the kernel does.
     const n = p.c * p.h * p.w;
@@ -234,7 +235,7 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * n)), `add ${JSON.stringify(p)}`);
   });
 
-  it.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Adds whose summand already holds relevance', (p, spec) => {
+  property.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Adds whose summand already holds relevance', (p, spec) => {
     // add3 reaches bn and add2 x before add1 splits its sum: the engine's one-pass split then adds to
     // what both of add1's inputs hold. bn's gradient adds to x last.
     const n = p.c * p.h * p.w;
@@ -248,7 +249,7 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * n)), `adds ${JSON.stringify(p)}`);
   });
 
-  it.prop([map, fc.constantFrom('ReLU', 'BatchNorm', 'Pad', 'Flatten'), fc.constantFrom('pass', 'gradient')])('ReLU, BatchNorm, Pad, Flatten', (p, op, ruleName) => {
+  property.prop([map, fc.constantFrom('ReLU', 'BatchNorm', 'Pad', 'Flatten'), fc.constantFrom('pass', 'gradient')])('ReLU, BatchNorm, Pad, Flatten', (p, op, ruleName) => {
     fc.pre(!(op === 'Pad' && ruleName === 'pass'));
     const node: GraphNode =
       op === 'ReLU' ? { op, name: 'n', inputs: ['x'] }

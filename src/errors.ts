@@ -20,7 +20,9 @@ export type ErrorCode =
   /** Obtaining a model failed: npm, the network or the integrity check. */
   | 'FETCH_FAILED'
   /** An image that cannot be decoded. */
-  | 'BAD_IMAGE';
+  | 'BAD_IMAGE'
+  /** A worker thread failed or stopped answering during a computation. */
+  | 'WORKER_FAILED';
 
 export class RelpropError extends Error {
   readonly code: ErrorCode;

@@ -5,6 +5,7 @@ import type { Engine, LayerRelevance } from './engine/types.js';
 import { referenceEngine } from './reference/engine.js';
 import { DEFAULT_MEMORY_LIMIT, WASM32_MAX } from './wasm/arena.js';
 import { leastRunBytes, WasmEngine } from './wasm/engine.js';
+import { checkThreads, defaultThreads } from './wasm/threads.js';
 import { defaultKernelBuild, type KernelBuild } from './wasm/load.js';
 import { softmaxRows } from './ops/softmax.js';
 import { gradientRule } from './rules/gradient.js';
@@ -43,12 +44,23 @@ export interface RunOptions {
    * relaxed one where the runtime has relaxed SIMD. Each build used keeps its own copy of the weights.
    */
   kernels?: KernelBuild;
+  /**
+   * Threads the wasm engine splits large passes across (default: the model's, see ModelOptions).
+   * Results are the same, bit for bit, for any number.
+   */
+  threads?: number;
+}
+
+/** How a model runs unless a call says otherwise. */
+export interface ModelOptions {
+  /** Threads (default: the machine's cores, at most 8; one where shared memory or workers are missing). */
+  threads?: number;
 }
 
 /** A class index, its digits, a label (case-, space- and underscore-insensitive), or 'top1'. */
 export type Target = number | string;
 
-const RUN_OPTIONS = ['batch', 'backend', 'memoryLimit', 'kernels'] as const satisfies readonly (keyof RunOptions)[];
+const RUN_OPTIONS = ['batch', 'backend', 'memoryLimit', 'kernels', 'threads'] as const satisfies readonly (keyof RunOptions)[];
 const GRADIENT_OPTIONS = [...RUN_OPTIONS, 'target', 'initial'] as const satisfies readonly (keyof ExplainOptions)[];
 const EXPLAIN_OPTIONS = [...GRADIENT_OPTIONS, 'composite', 'layers'] as const satisfies readonly (keyof ExplainOptions)[];
 
@@ -93,9 +105,13 @@ export class Model {
   private disposed = false;
   private readonly wasm = new Map<KernelBuild, Promise<WasmEngine>>();
 
-  constructor(graph: Graph, info: ModelInfo = {}) {
+  /** Threads runs use unless they say (undefined: the default, resolved on first use). */
+  private readonly threads: number | undefined;
+
+  constructor(graph: Graph, info: ModelInfo = {}, options: ModelOptions = {}) {
     this.graph = graph;
     this.info = info;
+    this.threads = options.threads === undefined ? undefined : checkThreads(options.threads, 'model options');
     if (info.labels && info.labels.length !== graph.numClasses) {
       fail('BAD_GRAPH', `model has ${graph.numClasses} classes but ${info.labels.length} labels`);
     }
@@ -124,7 +140,8 @@ export class Model {
     this.check(options, RUN_OPTIONS, 'forward');
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
     // The folded graph: what explanations use too, so one upload of the weights serves both.
-    const session = (await this.engine(options)).run(this.canonicalGraph(true), x, batch);
+    const { engine, threads } = await this.engine(options);
+    const session = engine.run(this.canonicalGraph(true), x, batch, threads);
     try {
       return session.logits();
     } finally {
@@ -175,16 +192,17 @@ export class Model {
   /** Releases engine memory; the model cannot be used afterwards. */
   dispose(): void {
     this.disposed = true;
+    for (const engine of this.wasm.values()) engine.then((e) => e.dispose(), () => {});
     this.wasm.clear();
   }
 
-  private propagate(engine: Engine, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
+  private propagate({ engine, threads }: { engine: Engine; threads: number }, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
     if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
     const k = this.numClasses;
     // Targets are checked before anything runs; only 'top1' waits for the logits.
     const wanted = parseTargets(options.target, batch, k, this.info.labels);
-    const session = engine.run(graph, x, batch);
+    const session = engine.run(graph, x, batch, threads);
     try {
       const logits = session.logits();
       const targets = resolveTargets(wanted, logits, k);
@@ -199,8 +217,10 @@ export class Model {
     }
   }
 
-  private async engine(options: RunOptions): Promise<Engine> {
-    if (options.backend === 'reference') return referenceEngine;
+  /** The engine a call runs on, with the threads it may use started. */
+  private async engine(options: RunOptions): Promise<{ engine: Engine; threads: number }> {
+    if (options.backend === 'reference') return { engine: referenceEngine, threads: 1 };
+    const wanted = options.threads !== undefined ? checkThreads(options.threads, 'options') : (this.threads ?? (await defaultThreads()));
     const limit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
     if (!(limit > 0)) fail('BAD_OPTION', `memoryLimit must be a positive number of bytes, got ${options.memoryLimit}`);
     const build = options.kernels ?? defaultKernelBuild();
@@ -212,7 +232,9 @@ export class Model {
     }
     const engine = await created;
     engine.arena.limit = limit;
-    return engine;
+    const why = await engine.useThreads(wanted);
+    if (why !== null) warnOnce(`relprop: running on one thread, not ${wanted}: ${why}`);
+    return { engine, threads: wanted };
   }
 
   private check(options: RunOptions, known: readonly string[], call: string): void {
@@ -222,4 +244,12 @@ export class Model {
       fail('BAD_OPTION', `unknown backend "${options.backend}"; available: ${BACKENDS.join(', ')}`);
     }
   }
+}
+
+let warned = false;
+/** Says once per process that threads were asked for and cannot run (a page without cross-origin isolation). */
+function warnOnce(message: string): void {
+  if (warned) return;
+  warned = true;
+  console.warn(message);
 }

@@ -43,9 +43,11 @@ export interface ExplainImageOptions {
   target?: Target;
   topk?: number;
   backend?: Backend;
+  /** Threads the explanation runs on (default: the model's). */
+  threads?: number;
 }
 
-const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend'] as const satisfies readonly (keyof ExplainImageOptions)[];
+const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend', 'threads'] as const satisfies readonly (keyof ExplainImageOptions)[];
 
 const PANEL_OPTIONS = ['cmap', 'normalize', 'clipPercentile', 'overlay', 'caption', 'height', 'modelName'] as const;
 
@@ -67,36 +69,57 @@ export function resolveClass(model: Model, spec: Target | undefined): number | u
 
 export async function explainImage(model: Model, source: string | Uint8Array, options: ExplainImageOptions = {}): Promise<ImageExplanation> {
   checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImage');
+  return (await explainImages(model, [source], options))[0];
+}
+
+/**
+ * Explains several photos in one batch (one forward and backward pass over all of them, which keeps
+ * every thread busy); each explanation is the one explainImage would give, bit for bit.
+ */
+export async function explainImages(model: Model, sources: readonly (string | Uint8Array)[], options: ExplainImageOptions = {}): Promise<ImageExplanation[]> {
+  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImages');
   if (model.inputShape[0] !== 3) fail('BAD_INPUT', `the model takes ${model.inputShape[0]}-channel inputs; photos give 3 (RGB)`);
+  if (sources.length === 0) fail('BAD_OPTION', 'explainImages: no photos');
   const topk = options.topk ?? 5;
   if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
-  // Checked before the photo is decoded; one pass then: explain picks the top-1 class itself.
+  // Checked before the photos are decoded; one pass then: explain picks the top-1 class itself.
   const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name;
   const target = resolveClass(model, options.target);
-  if (options.backend !== 'reference') model.checkMemory();
+  const batch = sources.length;
+  if (options.backend !== 'reference') model.checkMemory({ batch });
   const t0 = performance.now();
-  const where = typeof source === 'string' ? source : 'image bytes';
-  const photo = await decodeImage(source, where);
-  const prepared = preprocessImage(photo, preprocessingOf(model));
-  const t1 = performance.now();
-  const e = await model.explain(prepared.input, { composite: options.composite, target, backend: options.backend });
-  const probs = softmax(e.logits, 1);
-  const t2 = performance.now();
-  const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: probs[i], logit: e.logits[i] });
-  const k = Math.min(topk, probs.length);
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
   const [c, h, w] = model.inputShape;
-  return {
-    source: where,
-    composite,
-    photo,
-    prepared,
-    top: order.map(score),
-    target: score(e.target),
-    relevance: e.relevance,
-    map: channelSum(e.relevance, c, h, w),
-    milliseconds: { preprocess: t1 - t0, explain: t2 - t1 },
-  };
+  const n = c * h * w;
+  const photos: RgbImage[] = [];
+  const prepared: PreparedImage[] = [];
+  const input = new Float32Array(batch * n);
+  for (const [b, source] of sources.entries()) {
+    photos.push(await decodeImage(source, typeof source === 'string' ? source : 'image bytes'));
+    prepared.push(preprocessImage(photos[b], preprocessingOf(model)));
+    input.set(prepared[b].input, b * n);
+  }
+  const t1 = performance.now();
+  const e = await model.explain(input, { batch, composite: options.composite, target, backend: options.backend, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
+  const k = model.numClasses;
+  const probs = softmax(e.logits, batch);
+  const t2 = performance.now();
+  return sources.map((source, b) => {
+    const p = probs.subarray(b * k, (b + 1) * k);
+    const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: p[i], logit: e.logits[b * k + i] });
+    const order = Array.from(p.keys()).sort((x, y) => p[y] - p[x]).slice(0, Math.min(topk, k));
+    const relevance = e.relevance.slice(b * n, (b + 1) * n);
+    return {
+      source: typeof source === 'string' ? source : 'image bytes',
+      composite,
+      photo: photos[b],
+      prepared: prepared[b],
+      top: order.map(score),
+      target: score(e.targets[b]),
+      relevance,
+      map: channelSum(relevance, c, h, w),
+      milliseconds: { preprocess: (t1 - t0) / batch, explain: (t2 - t1) / batch },
+    };
+  });
 }
 
 /** The panel PNG of an explanation: photo | heatmap | overlay, captioned with the explained class. */

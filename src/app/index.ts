@@ -1,6 +1,6 @@
 // relprop/app: photos in, heatmaps out. Kept apart from the core entry point so that using the engine
 // alone does not load the image codecs.
-export { explainImage, panelOf, npyOf, resolveClass, preprocessingOf, labelOf, type ImageExplanation, type ExplainImageOptions, type ClassScore } from './explain-image.js';
+export { explainImage, explainImages, panelOf, npyOf, resolveClass, preprocessingOf, labelOf, type ImageExplanation, type ExplainImageOptions, type ClassScore } from './explain-image.js';
 export { decodeImage, MAX_PIXELS, type RgbImage } from '../image/decode.js';
 export { preprocessImage, type PreparedImage, type InputWindow } from '../image/preprocess.js';
 export { resizeBilinear } from '../image/resize.js';

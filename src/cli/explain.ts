@@ -8,6 +8,7 @@ import { NORMALIZATIONS, normalizationOf, type Normalization } from '../render/h
 import { makeDirs, outputStems, prepareOutputDir } from './output.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
+import { MAX_THREADS } from '../wasm/constants.generated.js';
 
 export interface ExplainCliOptions extends ModelOptions {
   composite: string;
@@ -21,6 +22,7 @@ export interface ExplainCliOptions extends ModelOptions {
   npy?: boolean;
   json?: boolean;
   backend: string;
+  threads?: string;
 }
 
 function number(v: string, what: string, lo: number, hi: number, integer = false): number {
@@ -44,6 +46,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
     console.error(`relprop: note: --cmap ${o.cmap} is ${COLORMAPS[o.cmap].signed ? 'signed (zero in its middle)' : 'one-sided'}, and --normalize ${normalize} ${normalize === 'symmetric' ? 'puts zero at its middle colour' : 'puts zero at its first colour'}`);
   }
   if (o.backend !== 'wasm' && o.backend !== 'reference') fail('BAD_OPTION', `--backend must be wasm or reference, got "${o.backend}"`);
+  const threads = o.threads === undefined ? undefined : number(o.threads, '--threads', 1, MAX_THREADS, true);
 
   for (const file of images) if (!existsSync(file)) fail('NOT_FOUND', `no image file "${file}"`);
   const stems = outputStems(images).map((s) => join(o.out, `${s}.${composite}`));
@@ -55,7 +58,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   progress.start(images.length, 'explaining');
   for (const [i, file] of images.entries()) {
     progress.update(i, basename(file));
-    const x = await explainImage(model, file, { composite, target: o.target, topk, backend: o.backend as 'wasm' | 'reference' });
+    const x = await explainImage(model, file, { composite, target: o.target, topk, backend: o.backend as 'wasm' | 'reference', threads });
     const stem = stems[i];
     makeDirs(dirname(stem));
     const panel = await panelOf(x, { modelName, cmap: o.cmap, overlay, normalize, clipPercentile });

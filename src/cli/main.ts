@@ -52,6 +52,7 @@ modelOptions(
   .option('--npy', 'also write the raw relevance as a NumPy .npy file, shape (1, 3, H, W)')
   .option('--json', 'print a machine-readable result instead of text')
   .option('--backend <engine>', 'wasm (SIMD) or reference (float64 TypeScript)', 'wasm')
+  .option('--threads <n>', 'threads the wasm engine uses (default: the cores, at most 8; results do not depend on it)')
   .action(explainCommand);
 
 program

@@ -54,8 +54,11 @@ export interface Session<T> {
 
 export interface Engine {
   readonly name: string;
-  /** Runs the graph up to its logits on a batch and keeps the activations for a backward pass. */
-  run(graph: Graph, input: Float32Array, batch: number): Session<unknown>;
+  /**
+   * Runs the graph up to its logits on a batch and keeps the activations for a backward pass, on up to
+   * `threads` threads where the engine has them (results do not depend on it).
+   */
+  run(graph: Graph, input: Float32Array, batch: number, threads?: number): Session<unknown>;
 }
 
 export type { Rule };

@@ -33,9 +33,11 @@ export interface LoadOptions {
   onProgress?: (p: FetchProgress) => void;
   /** The `buildModel` architecture a weights-only file (.safetensors, .pth/.pt/.bin, .pdparams) fills. */
   arch?: string;
+  /** Threads the model runs on unless a call says (default: the cores, at most 8). */
+  threads?: number;
 }
 
-const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch'] as const satisfies readonly (keyof LoadOptions)[];
+const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch', 'threads'] as const satisfies readonly (keyof LoadOptions)[];
 
 /** A state dict's weights into `options.arch`, preprocessed as its library's ImageNet models unless told. */
 function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Model {
@@ -45,7 +47,7 @@ function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Mo
   const { model: built, origin } = modelFromStateDict(options.arch, tensors, { inputSize: shape?.[1], where: `"${name}"` });
   if (shape && shape[0] !== built.inputShape[0]) fail('BAD_OPTION', `inputShape [${shape}] has ${shape[0]} channels; the file's stem reads ${built.inputShape[0]}`);
   const [, h, w] = built.inputShape;
-  return new Model(built.graph, modelInfo(name, options, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }));
+  return new Model(built.graph, modelInfo(name, options, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }), { threads: options.threads });
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
@@ -73,7 +75,7 @@ function modelInfo(name: string | undefined, options: LoadOptions, extra: Partia
 export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: ModelFiles, name?: string): Model {
   const readExternal = files?.readRangeSync ?? (() => fail('BAD_MODEL', 'this ONNX model keeps its weights in external files; load it from a path'));
   const graph = importOnnx(bytes, { inputShape: options.inputShape, readExternal });
-  return new Model(graph, modelInfo(name, options));
+  return new Model(graph, modelInfo(name, options), { threads: options.threads });
 }
 
 /** A TF.js model.json: a Keras layers model, or a graph model. */
@@ -83,10 +85,10 @@ async function loadTfjs(text: string, files: ModelFiles, options: LoadOptions, n
   if (isGraphModel(json)) {
     const graph = importGraphModel(json, weights, { inputShape: options.inputShape });
     const [, h, w] = graph.input.shape;
-    return new Model(graph, modelInfo(name, options, { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }));
+    return new Model(graph, modelInfo(name, options, { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }), { threads: options.threads });
   }
   const { graph } = importKeras(json, weights);
-  return new Model(graph, modelInfo(name, options, extra));
+  return new Model(graph, modelInfo(name, options, extra), { threads: options.threads });
 }
 
 /**
@@ -222,5 +224,5 @@ async function loadCached(manifest: ModelManifest, dir: string, options: LoadOpt
   const extra: Partial<ModelInfo> = { arch: manifest.arch, labels, preprocessing: manifest.preprocessing };
   if (manifest.format === 'keras') return loadTfjs(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
   const model = loadOnnx(bytes, options, files, manifest.name);
-  return new Model(model.graph, modelInfo(manifest.name, options, extra));
+  return new Model(model.graph, modelInfo(manifest.name, options, extra), { threads: options.threads });
 }

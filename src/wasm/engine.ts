@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail, RelpropError } from '../errors.js';
 import type { BackwardOptions, Engine, Session } from '../engine/types.js';
 import type { Graph } from '../model/graph.js';
 import type { AffineNode, GraphNode } from '../model/ops.js';
@@ -8,7 +8,9 @@ import { opOf, type Buf, type WasmContext } from '../ops/index.js';
 import type { AnyNode } from '../ops/op.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { BINARY, GEOM, GEOM_BYTES, transformCode } from './codes.js';
-import { defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
+import { compiledKernels, defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
+import { threadsUnavailable, WorkerPool, type ThreadedKernel } from './threads.js';
+import { CONTROL_BYTES } from './worker-source.js';
 import { Lowering, NO_EPILOGUE, wasmOps, type Convolutions, type Epilogue } from './lowering.js';
 
 export type { Buf };
@@ -29,6 +31,12 @@ interface Slot {
 }
 
 const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Ends the worker threads of engines that were collected without being disposed. */
+const poolsOfCollectedEngines = new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
+
+/** Passes smaller than this run on one thread (see WasmSession.partsFor). */
+const MIN_THREADED_MACS = 2 ** 20;
 
 type Code = { code: number; gamma: number };
 const PLAIN: Code = { code: 0, gamma: 0 };
@@ -136,29 +144,111 @@ export class WasmEngine implements Engine {
   private readonly uploaded = new WeakMap<Graph, Map<string, Uploaded>>();
   private weightsTop: number;
   private busy = false;
+  /** The worker threads, made by useThreads and kept; null: one thread. */
+  private pool: WorkerPool | null = null;
+  /** A pool being started: calls that come meanwhile wait for it instead of starting another. */
+  private starting: Promise<void> | null = null;
 
   private constructor(
     readonly kernels: KernelExports,
     readonly arena: Arena,
     /** Which build of the kernels runs: 'relaxed-simd' where the runtime has it, else 'simd'. */
     readonly build: KernelBuild,
+    /** Where the threaded build's control block is (shared memory), or null: the single-threaded build. */
+    private readonly control: number | null,
   ) {
     this.weightsTop = arena.mark();
   }
 
+  /**
+   * An engine over shared memory (the threaded build) where the runtime has it, so that any number of
+   * threads can join later; else the single-threaded build, and `why` says why not.
+   */
   static async create(memoryLimit = DEFAULT_MEMORY_LIMIT, build: KernelBuild = defaultKernelBuild()): Promise<WasmEngine> {
-    const kernels = await instantiateKernels(build);
-    return new WasmEngine(kernels, new Arena(kernels, memoryLimit), build);
+    if (threadsUnavailable() !== null) {
+      const kernels = await instantiateKernels(build);
+      return new WasmEngine(kernels, new Arena(kernels, memoryLimit), build, null);
+    }
+    // Shared memory cannot grow past its maximum, and a later call may raise the limit: wasm32's 4 GiB.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const kernels = await instantiateKernels(build, memory);
+    const arena = new Arena(kernels, memoryLimit);
+    const control = arena.alloc(CONTROL_BYTES, 'the threads\' control block');
+    return new WasmEngine(kernels, arena, build, control);
   }
 
-  run(graph: Graph, input: Float32Array, batch: number): WasmSession {
+  /**
+   * Makes `threads` threads available to the next runs (workers are started once and kept), or says
+   * why it cannot: then the runs use one thread.
+   */
+  async useThreads(threads: number): Promise<string | null> {
+    if (threads <= 1) return null;
+    if (this.control === null) return threadsUnavailable() ?? 'this engine was made without shared memory';
+    while (this.starting) await this.starting;
+    if (!this.pool || this.pool.threads < threads) {
+      const control = this.control;
+      this.starting = (async () => {
+        // One pool at a time uses the control block: the old one ends before the new one starts.
+        this.dropPool();
+        const pool = await WorkerPool.create(await compiledKernels(this.build, true), this.kernels.memory, control, threads);
+        // Workers hold no reference to the engine; an engine collected without dispose() ends them.
+        poolsOfCollectedEngines.register(this, pool, pool);
+        this.pool = pool;
+      })();
+      try {
+        await this.starting;
+      } finally {
+        this.starting = null;
+      }
+    }
+    return null;
+  }
+
+  /** How many of `wanted` threads a run gets: those useThreads started. */
+  threadsFor(wanted: number): number {
+    return Math.max(1, Math.min(wanted, this.pool?.threads ?? 1));
+  }
+
+  /** Runs a kernel in `parts` shares on the engine's threads, part 0 on this thread. */
+  parallel(kernel: ThreadedKernel, args: number[], parts: number): void {
+    const fn = this.kernels[kernel] as unknown as (...a: number[]) => void;
+    if (parts <= 1 || !this.pool) {
+      fn(...args, 0, 1);
+      return;
+    }
+    try {
+      this.pool.run(kernel, args, parts, fn);
+    } catch (e) {
+      // A pool whose worker failed is not used again: the next call starts a new one.
+      if (e instanceof RelpropError && e.code === 'WORKER_FAILED') this.dropPool();
+      throw e;
+    }
+  }
+
+  private dropPool(): void {
+    if (!this.pool) return;
+    poolsOfCollectedEngines.unregister(this.pool);
+    this.pool.dispose();
+    this.pool = null;
+  }
+
+  dispose(): void {
+    this.dropPool();
+  }
+
+  /** For tests: stops one worker as a crash would. */
+  killWorkerForTest(index: number): void {
+    this.pool?.killForTest(index);
+  }
+
+  run(graph: Graph, input: Float32Array, batch: number, threads = 1): WasmSession {
     if (this.busy) fail('BAD_OPTION', 'the wasm engine runs one explanation at a time; this one started while another was unreleased');
     this.arena.reset(this.weightsTop);
     const weights = this.upload(graph);
     this.weightsTop = this.arena.mark();
     this.busy = true;
     try {
-      return new WasmSession(this, graph, weights, input, batch, () => {
+      return new WasmSession(this, graph, weights, input, batch, this.threadsFor(threads), () => {
         this.busy = false;
         this.arena.reset(this.weightsTop);
       });
@@ -242,6 +332,8 @@ export class WasmSession implements Session<Buf>, Convolutions {
     private readonly weights: Map<string, Uploaded>,
     input: Float32Array,
     readonly batch: number,
+    /** Threads this run's large passes are split across. */
+    private readonly threads: number,
     private readonly onRelease: () => void,
   ) {
     this.k = engine.kernels;
@@ -362,24 +454,41 @@ export class WasmSession implements Session<Buf>, Convolutions {
     // Winograd U) lies below this call's scratch, which is released after it.
     const xPtr = x.ptr;
     if (node.op === 'Linear') {
-      k.linear_forward(xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0);
+      const parts = this.partsFor(batch * node.inFeatures * node.outFeatures);
+      this.engine.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
       return;
     }
     for (const part of this.parts(node)) {
       const geom = geometryBlock(this.arena, this.graph, part, node, tw, tb, relu, shifted(epilogue, part.y));
       const bias = tb.code >= 0 ? up.bias + part.b : 0;
-      if (isDepthwise(node)) {
-        const mark = this.arena.mark();
-        k.depthwise_forward(geom, xPtr, up.weight, bias, out.ptr, this.arena.alloc(k.depthwise_scratch(geom), `the convolution scratch of "${node.name}"`));
-        this.arena.reset(mark);
-        continue;
-      }
-      const [u, ready] = this.winogradU(node, part, up, tw, geom, false);
+      const parts = this.partsFor(this.macs(node, part));
+      // A U made for this node stays (below the mark) for its other passes; the scratch goes after the call.
+      const [u, ready] = isDepthwise(node) ? [0, 0] : this.winogradU(node, part, up, tw, geom, false, parts);
       const mark = this.arena.mark();
-      const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
-      k.conv2d_forward(geom, xPtr + part.x, up.weight + part.w, bias, out.ptr + part.y, scratch, u, ready);
+      if (isDepthwise(node)) {
+        const scratch = this.arena.alloc(k.depthwise_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
+        this.engine.parallel('depthwise_forward', [geom, xPtr, up.weight, bias, out.ptr, scratch], parts);
+      } else {
+        const scratch = this.arena.alloc(k.conv2d_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
+        this.engine.parallel('conv2d_forward', [geom, xPtr + part.x, up.weight + part.w, bias, out.ptr + part.y, scratch, u, ready], parts);
+      }
       this.arena.reset(mark);
     }
+  }
+
+  /** Multiply-adds of one part of a convolution's pass (either direction: the same). */
+  private macs(node: Conv2dNode, part: ConvPart): number {
+    const [, ho, wo] = this.graph.shape(node.name);
+    return part.batch * part.cout * (isDepthwise(node) ? 1 : part.cin) * node.kernel[0] * node.kernel[1] * ho * wo;
+  }
+
+  /**
+   * How many parts a pass of `macs` multiply-adds runs in: all the run's threads, unless it is too
+   * small to repay waking them (about 20 us of fork-join against ~1 GMAC/s a thread: below 2^20
+   * multiply-adds, about a millisecond, one thread does it).
+   */
+  private partsFor(macs: number): number {
+    return this.threads > 1 && macs >= MIN_THREADED_MACS ? this.threads : 1;
   }
 
   private parts(node: Conv2dNode): ConvPart[] {
@@ -392,7 +501,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
    * the call's own, so it outlives the call) and filled by the first pass that needs it. A z-plus node
    * then transforms w+ once for its forward and transposed passes.
    */
-  private winogradU(node: Conv2dNode, part: ConvPart, up: Uploaded, tw: Code, geom: number, transposed: boolean): [number, number] {
+  private winogradU(node: Conv2dNode, part: ConvPart, up: Uploaded, tw: Code, geom: number, transposed: boolean, parts: number): [number, number] {
     if (!this.k.conv2d_uses_winograd(geom, transposed ? 1 : 0)) return [0, 0];
     if (tw.code === 0 && up.winograd) return [up.winograd, 1];
     const key = `${node.name} ${part.group} ${tw.code} ${tw.gamma}`;
@@ -400,7 +509,10 @@ export class WasmSession implements Session<Buf>, Convolutions {
     if (kept !== undefined) return [kept, 1];
     const u = this.arena.alloc(this.k.winograd_weights_size(part.cin, part.cout) * 4, `the Winograd weights of "${node.name}"`);
     this.nodeU.set(key, u);
-    return [u, 0];
+    if (parts === 1) return [u, 0];
+    // The parts of a threaded pass all read U: it is made first, by the same transform the pass would use.
+    this.k.winograd_weights_transformed(up.weight + part.w, part.cin, part.cout, tw.code, tw.gamma, u);
+    return [u, 1];
   }
 
   /**
@@ -424,21 +536,22 @@ export class WasmSession implements Session<Buf>, Convolutions {
     // s is usually a deferred quotient, computed by the node's forward convolution: first, as in affine().
     const sPtr = s.ptr;
     if (node.op === 'Linear') {
-      k.linear_transpose(sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma);
+      const parts = this.partsFor(batch * node.inFeatures * node.outFeatures);
+      this.engine.parallel('linear_transpose', [sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
       return;
     }
     for (const part of this.parts(node)) {
       const geom = geometryBlock(this.arena, this.graph, part, node, tw, NO_BIAS, false, shifted(epilogue, part.x));
-      if (isDepthwise(node)) {
-        const mark = this.arena.mark();
-        k.depthwise_transpose(geom, sPtr, up.weight, out.ptr, this.arena.alloc(k.depthwise_scratch(geom), `the convolution scratch of "${node.name}"`));
-        this.arena.reset(mark);
-        continue;
-      }
-      const [u, ready] = this.winogradU(node, part, up, tw, geom, true);
+      const parts = this.partsFor(this.macs(node, part));
+      const [u, ready] = isDepthwise(node) ? [0, 0] : this.winogradU(node, part, up, tw, geom, true, parts);
       const mark = this.arena.mark();
-      const scratch = this.arena.alloc(k.conv2d_scratch(geom), `the convolution scratch of "${node.name}"`);
-      k.conv2d_transpose(geom, sPtr + part.y, up.weight + part.w, out.ptr + part.x, scratch, u, ready);
+      if (isDepthwise(node)) {
+        const scratch = this.arena.alloc(k.depthwise_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
+        this.engine.parallel('depthwise_transpose', [geom, sPtr, up.weight, out.ptr, scratch], parts);
+      } else {
+        const scratch = this.arena.alloc(k.conv2d_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
+        this.engine.parallel('conv2d_transpose', [geom, sPtr + part.y, up.weight + part.w, out.ptr + part.x, scratch, u, ready], parts);
+      }
       this.arena.reset(mark);
     }
   }

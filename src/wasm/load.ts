@@ -1,5 +1,5 @@
 import { RelpropError } from '../errors.js';
-import { wasmBase64, wasmRelaxedBase64 } from './module.generated.js';
+import { wasmBase64, wasmRelaxedBase64, wasmRelaxedThreadsBase64, wasmThreadsBase64 } from './module.generated.js';
 
 import type { KernelExports } from './kernels.generated.js';
 
@@ -11,7 +11,7 @@ export type { KernelExports };
  */
 export type KernelBuild = 'relaxed-simd' | 'simd';
 
-const compiled = new Map<KernelBuild, Promise<WebAssembly.Module>>();
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
 let relaxedBytes: Uint8Array | null = null;
 let relaxedValid: boolean | null = null;
 
@@ -35,22 +35,38 @@ function decodeBase64(b64: string): Uint8Array {
   return bytes;
 }
 
-/** Compiles an embedded build once per process and instantiates a fresh instance (own memory). */
-export async function instantiateKernels(build: KernelBuild = defaultKernelBuild()): Promise<KernelExports> {
+/** The compiled module of a build, single-threaded or over an imported shared memory (`threaded`); once per process. */
+export function compiledKernels(build: KernelBuild, threaded: boolean): Promise<WebAssembly.Module> {
   if (build === 'relaxed-simd' && !relaxedSimdSupported()) {
     throw new RelpropError('UNSUPPORTED', 'this runtime has no relaxed SIMD for the "relaxed-simd" kernels (Node 20 needs --experimental-wasm-relaxed-simd); use "simd"');
   }
-  let module = compiled.get(build);
+  const key = `${build}${threaded ? ' threaded' : ''}`;
+  let module = compiled.get(key);
   if (!module) {
-    module = WebAssembly.compile((build === 'relaxed-simd' ? relaxedBytes! : decodeBase64(wasmBase64)) as BufferSource);
-    compiled.set(build, module);
+    const b64 = threaded ? (build === 'relaxed-simd' ? wasmRelaxedThreadsBase64 : wasmThreadsBase64) : build === 'relaxed-simd' ? wasmRelaxedBase64 : wasmBase64;
+    module = WebAssembly.compile((build === 'relaxed-simd' && !threaded ? relaxedBytes! : decodeBase64(b64)) as BufferSource);
+    compiled.set(key, module);
   }
-  const instance = await WebAssembly.instantiate(await module, {
-    env: {
-      abort(_msg: number, _file: number, line: number, column: number) {
-        throw new RelpropError('UNSUPPORTED', `wasm kernel aborted at line ${line}:${column}`);
-      },
+  return module;
+}
+
+/** What a kernel's abort reports (the kernels are built with noAssert: an unreachable() is a trap instead). */
+export const kernelImports = (memory?: WebAssembly.Memory) => ({
+  env: {
+    ...(memory ? { memory } : {}),
+    abort(_msg: number, _file: number, line: number, column: number) {
+      throw new RelpropError('UNSUPPORTED', `wasm kernel aborted at line ${line}:${column}`);
     },
-  });
-  return instance.exports as unknown as KernelExports;
+  },
+});
+
+/**
+ * A fresh instance of an embedded build: with its own memory, or over `memory` (shared, for threads:
+ * the threaded build, whose instances on the main thread and the workers all compute in it).
+ */
+export async function instantiateKernels(build: KernelBuild = defaultKernelBuild(), memory?: WebAssembly.Memory): Promise<KernelExports> {
+  const instance = await WebAssembly.instantiate(await compiledKernels(build, !!memory), kernelImports(memory));
+  const exports = instance.exports as unknown as KernelExports;
+  // An imported memory is not re-exported under the raw bindings' name unless asked: keep one shape.
+  return memory ? ({ ...exports, memory } as KernelExports) : exports;
 }

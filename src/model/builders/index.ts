@@ -27,9 +27,11 @@ export interface BuildOptions {
   hidden?: number;
   /** All biases and BatchNorm shifts/means zero, so LRP's conservation can be checked exactly. */
   zeroBias?: boolean;
+  /** Threads the model runs on unless a call says (see ModelOptions). */
+  threads?: number;
 }
 
-const BUILD_OPTIONS = ['seed', 'inputSize', 'inChannels', 'numClasses', 'width', 'hidden', 'zeroBias'] as const satisfies readonly (keyof BuildOptions)[];
+const BUILD_OPTIONS = ['seed', 'inputSize', 'inChannels', 'numClasses', 'width', 'hidden', 'zeroBias', 'threads'] as const satisfies readonly (keyof BuildOptions)[];
 
 /** The architectures whose stem is not 64 channels wide, with theirs. */
 const STEM_WIDTH: Record<string, number> = { mobilenet_v2: 32, mobilenet_v3_small: 16, efficientnet_b0: 32, 'keras-mobilenet': 32, 'keras-mobilenet-v2': 32 };
@@ -65,5 +67,5 @@ export function buildModel(arch: string, options: BuildOptions = {}): Model {
   else if (name === 'keras-resnet50') buildKerasResNet50(b, input, inChannels, width, numClasses);
   else if (name.replace(/_bn$/, '') in VGGS) buildVgg(b, VGGS[name.replace(/_bn$/, '')], name.endsWith('_bn'), input, inChannels, inputSize, width, hidden, numClasses);
   else fail('UNKNOWN_ARCH', `unknown architecture "${arch}"; known: ${ARCHITECTURES.join(', ')}`);
-  return new Model(new Graph({ name: input, shape: [inChannels, inputSize, inputSize] }, b.nodes), { name: `${name} (random, seed ${seed})`, arch: name });
+  return new Model(new Graph({ name: input, shape: [inChannels, inputSize, inputSize] }, b.nodes), { name: `${name} (random, seed ${seed})`, arch: name }, { threads: options.threads });
 }

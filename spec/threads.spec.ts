@@ -1,0 +1,175 @@
+/**
+ * Threads (issue 16): the wasm kernels split their large passes across worker threads over one shared
+ * memory, each part writing outputs no other part touches, so results must be the same bit for bit for
+ * any number of threads: checked with toEqual on random convolution layers (every kernel path: direct
+ * GEMM, Winograd, strided 1x1, col2im transposes, depthwise, grouped, large dense layers) and on every
+ * architecture buildModel knows, for forward, explain and gradient; concurrent calls; a worker killed
+ * mid-use (an error on the call within seconds, then the model works again); no shared memory (one
+ * thread, said once). The real ResNet-50 is checked in spec/resnet50.spec.ts.
+ */
+// Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property.
+import { fc, it as property } from '@fast-check/vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildModel, Model, RelpropError } from '../src/index.js';
+import { GraphBuilder } from '../src/model/builders/layers.js';
+import { ARCHITECTURES } from '../src/model/builders/index.js';
+import { Graph } from '../src/model/graph.js';
+import { Random } from '../src/model/random.js';
+import { windowOut } from '../src/model/shapes.js';
+
+const input = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + seed) + 0.3 * Math.cos(0.05 * i));
+
+interface Layers {
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pad: number;
+  size: number;
+  batch: number;
+  second: 'winograd' | 'depthwise' | 'grouped' | 'sampled';
+  dense: boolean;
+  seed: number;
+}
+
+const layers = fc.record({
+  cin: fc.integer({ min: 3, max: 24 }),
+  cout: fc.integer({ min: 8, max: 48 }).map((c) => c - (c % 4)),
+  k: fc.constantFrom(1, 3, 5, 7),
+  stride: fc.integer({ min: 1, max: 3 }),
+  pad: fc.integer({ min: 0, max: 3 }),
+  size: fc.integer({ min: 16, max: 40 }),
+  batch: fc.integer({ min: 1, max: 3 }),
+  second: fc.constantFrom('winograd' as const, 'depthwise' as const, 'grouped' as const, 'sampled' as const),
+  dense: fc.boolean(),
+  seed: fc.integer({ min: 0, max: 1000 }),
+});
+
+/** conv (any geometry) -> ReLU -> a second conv of the chosen kind -> ReLU -> a large dense layer or global pooling -> logits. */
+function model({ cin, cout, k, stride, pad, size, second, dense, seed }: Layers): Model {
+  const b = new GraphBuilder(new Random(seed));
+  const p = Math.min(pad, k - 1);
+  let x = b.relu('relu1', b.conv('conv1', 'input', cin, cout, k, { stride, pad: p, bias: true }));
+  let s = windowOut(size, k, stride, p, p);
+  if (second === 'winograd') x = b.conv('conv2', x, cout, cout, 3, { pad: 1 });
+  else if (second === 'depthwise') [x, s] = [b.conv('conv2', x, cout, cout * 2, 3, { stride: 2, pad: 1, groups: cout }), windowOut(s, 3, 2, 1, 1)];
+  else if (second === 'grouped') x = b.conv('conv2', x, cout, cout, 3, { pad: 1, groups: 4 });
+  else [x, s] = [b.conv('conv2', x, cout, cout, 1, { stride: 2 }), windowOut(s, 1, 2, 0, 0)];
+  const c2 = second === 'depthwise' ? cout * 2 : cout;
+  x = b.relu('relu2', x);
+  if (dense) b.linear('fc2', b.relu('relu3', b.linear('fc1', b.flatten('flat', x), c2 * s * s, 384)), 384, 5);
+  else b.linear('fc', b.flatten('flat', b.globalAvgPool('gap', x)), c2, 5);
+  return new Model(new Graph({ name: 'input', shape: [cin, size, size] }, b.nodes));
+}
+
+async function everything(m: Model, x: Float32Array, batch: number, threads: number): Promise<Float32Array[]> {
+  const out = [await m.forward(x, { batch, threads })];
+  for (const composite of ['epsilon-plus-flat', 'epsilon-gamma-box', 'epsilon-alpha2-beta1']) out.push((await m.explain(x, { batch, threads, composite, target: 1 })).relevance);
+  out.push((await m.gradient(x, { batch, threads, target: 2 })).gradient);
+  return out;
+}
+
+describe('results do not depend on the number of threads', () => {
+  property.prop([layers], { numRuns: 20 })('random layers: forward, three composites and the gradient on 1, 2 and 3 threads, bit for bit', async (l) => {
+    fc.pre(windowOut(l.size, l.k, l.stride, Math.min(l.pad, l.k - 1), Math.min(l.pad, l.k - 1)) >= 4);
+    const m = model(l);
+    const x = input(l.batch * l.cin * l.size * l.size, l.seed);
+    const one = await everything(m, x, l.batch, 1);
+    expect(await everything(m, x, l.batch, 2)).toEqual(one);
+    expect(await everything(m, x, l.batch, 3)).toEqual(one);
+    m.dispose();
+  });
+
+  it.each(ARCHITECTURES.filter((a) => !/^vgg1[369]|resnet1[05][12]|resnet34/.test(a)))('%s: explanation and logits on 1 and 3 threads, bit for bit', async (arch) => {
+    const m = buildModel(arch, { inputSize: 64, numClasses: 10, hidden: 256, width: arch.startsWith('keras-mobilenet') || arch.startsWith('mobilenet') || arch.startsWith('efficientnet') ? 16 : 32 });
+    const x = input(2 * 3 * 64 * 64, 1);
+    const run = async (threads: number) => [await m.forward(x, { batch: 2, threads }), (await m.explain(x, { batch: 2, threads })).relevance];
+    expect(await run(3)).toEqual(await run(1));
+    m.dispose();
+  });
+});
+
+describe('calls and workers', () => {
+  const m = () => buildModel('resnet18', { inputSize: 64, width: 32, numClasses: 10, seed: 5 });
+  it('concurrent explanations on one model (Promise.all, threads on) equal sequential ones', async () => {
+    const model = m();
+    const x = input(3 * 64 * 64, 2);
+    const calls = [
+      { composite: 'epsilon-gamma-box', target: 1 },
+      { composite: 'epsilon-plus-flat', target: 4 },
+      { composite: 'epsilon-alpha2-beta1', target: 1 },
+      { composite: 'epsilon-gamma-box', target: 7 },
+    ];
+    const sequential: Float32Array[] = [];
+    for (const c of calls) sequential.push((await model.explain(x, { ...c, threads: 1 })).relevance);
+    const together = await Promise.all(calls.map((c) => model.explain(x, { ...c, threads: 2 })));
+    expect(together.map((e) => e.relevance)).toEqual(sequential);
+    model.dispose();
+  });
+
+  it('a worker that dies fails the call that needed it within seconds, and the model then works again', async () => {
+    const model = m();
+    const x = input(3 * 64 * 64, 3);
+    const before = (await model.explain(x, { threads: 2 })).relevance;
+    // The engine is internal: reach it to kill one worker as a crash would.
+    const engine = await (model as unknown as { wasm: Map<string, Promise<{ killWorkerForTest(i: number): void }>> }).wasm.values().next().value!;
+    engine.killWorkerForTest(1);
+    const began = Date.now();
+    const error = await model.explain(x, { threads: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RelpropError);
+    expect((error as RelpropError).code).toBe('WORKER_FAILED');
+    expect((error as Error).message).toMatch(/worker thread 1 stopped answering during \w+ \(killed or out of memory\?\)/);
+    expect(Date.now() - began).toBeLessThan(20_000);
+    expect((await model.explain(x, { threads: 2 })).relevance).toEqual(before);
+    model.dispose();
+  }, 30_000);
+
+  it('threads must be an integer from 1 to 16', async () => {
+    const model = m();
+    const x = input(3 * 64 * 64, 4);
+    for (const threads of [0, 1.5, 17, -1]) await expect(model.forward(x, { threads })).rejects.toThrow(/threads must be an integer from 1 to 16/);
+    expect(() => new Model(model.graph, {}, { threads: 0 })).toThrow(/threads must be an integer from 1 to 16/);
+  });
+});
+
+describe('without shared memory', () => {
+  const saved = globalThis.SharedArrayBuffer;
+  afterEach(() => {
+    globalThis.SharedArrayBuffer = saved;
+  });
+  it('runs on one thread, says so once, and gives the threaded result', async () => {
+    const x = input(3 * 64 * 64, 5);
+    const threaded = buildModel('resnet18', { inputSize: 64, width: 16, numClasses: 10 });
+    const expected = (await threaded.explain(x, { threads: 2 })).relevance;
+    threaded.dispose();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    // A page without cross-origin isolation has no SharedArrayBuffer.
+    (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer = undefined;
+    const lone = buildModel('resnet18', { inputSize: 64, width: 16, numClasses: 10 });
+    expect((await lone.explain(x, { threads: 2 })).relevance).toEqual(expected);
+    expect((await lone.explain(x, { threads: 3 })).relevance).toEqual(expected);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(/relprop: running on one thread, not 2: this runtime has no SharedArrayBuffer/);
+    warn.mockRestore();
+    lone.dispose();
+  });
+});
+
+describe('relprop explain --threads N', () => {
+  it('writes the same relevance, byte for byte, on 1 and 3 threads; a bad count is a usage error', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { relprop } = await import('./helpers/cli.js');
+    const npy = async (threads: string) => {
+      const out = mkdtempSync(join(tmpdir(), 'relprop-threads-'));
+      const r = await relprop('explain', 'examples/chelsea.png', '--arch', 'resnet18', '--input-size', '96', '--width', '32', '--threads', threads, '--out', out, '--npy', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(JSON.parse(r.stdout).images[0].files.npy);
+    };
+    expect((await npy('3')).equals(await npy('1'))).toBe(true);
+    const bad = await relprop('explain', 'examples/chelsea.png', '--arch', 'resnet18', '--threads', '0');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--threads must be a whole number from 1 to 16, got "0"/);
+  });
+});

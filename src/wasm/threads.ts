@@ -1,0 +1,203 @@
+/**
+ * Worker threads for the wasm kernels: persistent workers, each with an instance of the threaded build
+ * over the engine's shared memory, and a fork-join over a control block in that memory. The main thread
+ * writes a job (which kernel, its arguments, into how many parts), wakes the workers, runs part 0 itself
+ * and waits until every worker has counted itself done. Kernels split their own work by part (see
+ * assembly/conv.ts), so every part writes outputs no other part touches, and the result is the same, bit
+ * for bit, whatever the number of parts. Planning and allocation stay on the main thread.
+ *
+ * Waiting: Node, Deno and Bun let the main thread block in Atomics.wait; a browser page's main thread
+ * may not, and spins on the done count instead (run the engine in a Web Worker there). A worker that
+ * throws (a wasm trap) reports it in the control block and the call fails; one that stops answering
+ * (killed, out of memory) is noticed after a timeout, and the call fails instead of hanging.
+ */
+import { fail, RelpropError } from '../errors.js';
+import { MAX_THREADS } from './constants.generated.js';
+import { CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, WORKER_SOURCE } from './worker-source.js';
+
+/** The kernels a job may run: each takes its arguments, then (part, parts). */
+export const THREADED_KERNELS = ['conv2d_forward', 'conv2d_transpose', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose'] as const;
+export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
+
+/** How long a worker may take to start a job it was woken for before it counts as gone. */
+const START_TIMEOUT_MS = 5_000;
+/** How long one kernel call may take in all before the workers count as stuck. */
+const CALL_TIMEOUT_MS = 600_000;
+
+interface AnyWorker {
+  postMessage(m: unknown): void;
+  terminate(): unknown;
+}
+
+const isNodeLike = () => typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
+
+/** Why threads cannot run here, or null: shared memory needs SharedArrayBuffer (in a page, cross-origin isolation) and workers. */
+export function threadsUnavailable(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') {
+    return typeof (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === 'boolean' ? 'this page is not cross-origin isolated (serve it with COOP/COEP headers), so it has no shared memory' : 'this runtime has no SharedArrayBuffer';
+  }
+  if (!isNodeLike() && typeof Worker === 'undefined') return 'this runtime has no Worker';
+  return null;
+}
+
+/** The default number of threads: the machine's cores, at most 8. */
+export async function defaultThreads(): Promise<number> {
+  let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (!cores && isNodeLike()) {
+    const os = await import('node:os');
+    cores = os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return Math.max(1, Math.min(8, cores || 1));
+}
+
+export function checkThreads(n: unknown, where: string): number {
+  if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_THREADS) fail('BAD_OPTION', `${where}: threads must be an integer from 1 to ${MAX_THREADS}, got ${String(n)}`);
+  return n as number;
+}
+
+export class WorkerPool {
+  private readonly c: Int32Array;
+  private readonly args: Float64Array;
+  private broken: string | null = null;
+  private readonly canBlock: boolean;
+
+  private constructor(
+    memory: WebAssembly.Memory,
+    private readonly workers: AnyWorker[],
+    private readonly errors: string[],
+    control: number,
+  ) {
+    this.c = new Int32Array(memory.buffer, control, CONTROL_ARGS / 4);
+    this.args = new Float64Array(memory.buffer, control + CONTROL_ARGS, CONTROL_MAX_ARGS);
+    this.canBlock = mayBlock(this.c);
+  }
+
+  /** Threads in all, the main one included. */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Starts `threads - 1` workers on the module over `memory`; the control block is at byte `control`. */
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, threads: number): Promise<WorkerPool> {
+    const workers: AnyWorker[] = [];
+    const errors: string[] = [];
+    try {
+      const starting: Promise<void>[] = [];
+      const epoch = Atomics.load(new Int32Array(memory.buffer, control, CONTROL_ARGS / 4), CONTROL.epoch);
+      for (let index = 1; index < threads; index++) {
+        const { worker, started } = await spawn(errors);
+        workers.push(worker);
+        worker.postMessage({ module, memory, control, index, kernels: THREADED_KERNELS, epoch });
+        starting.push(started);
+      }
+      await Promise.all(starting);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e instanceof RelpropError ? e : new RelpropError('WORKER_FAILED', `could not start worker threads: ${(e as Error).message}`);
+    }
+    return new WorkerPool(memory, workers, errors, control);
+  }
+
+  /** Runs `kernel(...args, part, parts)` for every part, part 0 here; returns when all are done. */
+  run(kernel: ThreadedKernel, args: readonly number[], parts: number, own: (...a: number[]) => void): void {
+    if (this.broken) fail('WORKER_FAILED', this.broken);
+    if (parts > this.threads) fail('BAD_OPTION', `${parts} parts on ${this.threads} threads`);
+    if (args.length > CONTROL_MAX_ARGS) fail('BAD_OPTION', `${kernel}: ${args.length} arguments, more than a job holds`);
+    const { c } = this;
+    this.args.set(args);
+    c[CONTROL.kernel] = THREADED_KERNELS.indexOf(kernel);
+    c[CONTROL.argc] = args.length;
+    c[CONTROL.parts] = parts;
+    Atomics.store(c, CONTROL.done, 0);
+    Atomics.store(c, CONTROL.failed, 0);
+    const generation = Atomics.add(c, CONTROL.generation, 1) + 1;
+    Atomics.notify(c, CONTROL.generation);
+    try {
+      own(...args, 0, parts);
+    } finally {
+      this.join(kernel, generation);
+    }
+    const failed = Atomics.load(c, CONTROL.failed);
+    if (failed) fail('WORKER_FAILED', `worker ${failed} failed running ${kernel}${this.errors.length ? `: ${this.errors.at(-1)}` : ''}`);
+  }
+
+  /** Waits until every worker has counted itself done with this generation's job. */
+  private join(kernel: ThreadedKernel, generation: number): void {
+    const { c } = this;
+    const begun = Date.now();
+    for (;;) {
+      const done = Atomics.load(c, CONTROL.done);
+      if (done >= this.workers.length) return;
+      if (this.canBlock) Atomics.wait(c, CONTROL.done, done, 50);
+      const waited = Date.now() - begun;
+      if (waited > START_TIMEOUT_MS) {
+        const gone = this.workers.map((_, i) => i + 1).filter((i) => Atomics.load(c, CONTROL.started + i) !== generation);
+        if (gone.length || waited > CALL_TIMEOUT_MS) {
+          this.broken = `worker thread${gone.length > 1 ? 's' : ''} ${gone.join(', ') || '(all)'} stopped answering during ${kernel} (killed or out of memory?); this engine's threads are stopped, and the model makes new ones on its next call`;
+          this.dispose();
+          fail('WORKER_FAILED', this.broken);
+        }
+      }
+    }
+  }
+
+  /** Ends the workers (the control block's next pool starts from the next epoch). */
+  dispose(): void {
+    if (this.workers.length === 0) return;
+    Atomics.add(this.c, CONTROL.epoch, 1);
+    Atomics.add(this.c, CONTROL.generation, 1);
+    Atomics.notify(this.c, CONTROL.generation);
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+  }
+
+  /** For tests: stops worker `index` without telling the pool, as a crash would. */
+  killForTest(index: number): void {
+    this.workers[index - 1]?.terminate();
+  }
+}
+
+/** Whether this thread may block in Atomics.wait (a browser page's main thread may not). */
+function mayBlock(c: Int32Array): boolean {
+  try {
+    Atomics.wait(c, CONTROL.epoch, -1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function spawn(errors: string[]): Promise<{ worker: AnyWorker; started: Promise<void> }> {
+  if (isNodeLike()) {
+    const { Worker } = await import('node:worker_threads');
+    // No inherited flags: the parent's --import or --input-type have nothing to do with this code.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    const started = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: { ready?: boolean; failed?: string; error?: string }) => {
+        if (m.ready) {
+          // Started, the pool's workers must not keep a process alive that is otherwise done (a
+          // listener refs a worker again, so this comes after them; before it, the start is awaited).
+          worker.unref();
+          resolve();
+        }
+        else if (m.failed) reject(new RelpropError('WORKER_FAILED', `a worker could not instantiate the kernels: ${m.failed}`));
+        else if (m.error) errors.push(m.error);
+      });
+      worker.once('error', (e) => reject(new RelpropError('WORKER_FAILED', `a worker failed to start: ${e.message}`)));
+    });
+    return { worker, started };
+  }
+  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+  const worker = new Worker(url, { type: 'module' });
+  const started = new Promise<void>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<{ ready?: boolean; failed?: string; error?: string }>) => {
+      if (e.data.ready) {
+        URL.revokeObjectURL(url);
+        resolve();
+      } else if (e.data.failed) reject(new RelpropError('WORKER_FAILED', `a worker could not instantiate the kernels: ${e.data.failed}`));
+      else if (e.data.error) errors.push(e.data.error);
+    };
+    worker.onerror = (e) => reject(new RelpropError('WORKER_FAILED', `a worker failed to start: ${e.message}`));
+  });
+  return { worker, started };
+}
