@@ -39,7 +39,7 @@ modelOptions(
   program
     .command('explain')
     .description('explain what a model sees in photos: prints the top classes, writes photo | heatmap | overlay panels')
-    .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files'),
+    .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files, folders (searched recursively) or glob patterns'),
 )
   .option('--composite <name>', 'LRP composite (see `relprop composites`)', DEFAULT_COMPOSITE)
   .option('--target <top1|index|label>', 'class to explain', 'top1')
@@ -53,6 +53,8 @@ modelOptions(
   .option('--json', 'print a machine-readable result instead of text')
   .option('--backend <engine>', 'wasm (SIMD) or reference (float64 TypeScript)', 'wasm')
   .option('--threads <n>', 'threads the wasm engine uses (default: the cores, at most 8; results do not depend on it)')
+  .option('--batch <n>', 'images explained together in one pass (default 1; results do not depend on it)')
+  .option('--shard <K/N>', 'explain only the K-th of N deterministic slices of the images (for array jobs); finished outputs are skipped, so a killed run resumes; writes OUT/relprop-summary-K-of-N.json')
   .action(explainCommand);
 
 program

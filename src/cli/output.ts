@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fail } from '../errors.js';
 
@@ -72,4 +72,14 @@ export function outputStems(images: readonly string[]): string[] {
   const rel = full.map((f) => relative(root, f));
   stems = rel.map(strip);
   return clash(stems) ? rel : stems;
+}
+
+/**
+ * Writes a file whole or not at all: into a temporary name beside it, then renamed into place (atomic
+ * on one file system), so a run killed mid-write leaves no truncated output that a restart would skip.
+ */
+export function writeAtomically(path: string, bytes: Uint8Array): void {
+  const partial = `${path}.partial-${process.pid}`;
+  writeFileSync(partial, bytes);
+  renameSync(partial, path);
 }
