@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-web';
 import { exportOnnx, Graph } from '../src/index.js';
 import { benchModel } from './models.js';
+import { interleaved, median, ratio } from './interleaved.js';
 import { macs } from './flops.js';
 import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
 import { defaultKernelBuild } from '../src/wasm/load.js';
@@ -21,28 +22,6 @@ ort.env.wasm.simd = true;
 
 const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,resnet50,keras-resnet50,resnet18,vgg16,mobilenet_v2').split(',');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-
-/**
- * `runs` timings of each task, the tasks taking turns (one warm-up round first): times[task][round].
- * Ratios are medians over rounds of the ratio within a round, whose tasks ran moments apart, so a
- * busy spell of the shared machine scales both sides instead of one.
- */
-async function interleaved(runs: number, tasks: (() => Promise<unknown>)[]): Promise<number[][]> {
-  for (const f of tasks) await f(); // warm-up: compilation, arena growth, weight upload
-  const times = tasks.map(() => [] as number[]);
-  for (let i = 0; i < runs; i++) {
-    for (const [k, f] of tasks.entries()) {
-      const t = performance.now();
-      await f();
-      times[k].push(performance.now() - t);
-    }
-  }
-  return times;
-}
-
-const ratio = (num: number[], den: number[]) => median(num.map((v, i) => v / den[i]));
 
 const rows: string[] = [];
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web ?? ''}; relprop kernels: ${defaultKernelBuild()}`);

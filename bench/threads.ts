@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-web';
 import { exportOnnx, Graph } from '../src/index.js';
 import { benchModel } from './models.js';
+import { interleaved, median, ratio } from './interleaved.js';
 import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
 
 enableRelaxedSimd();
@@ -19,21 +20,6 @@ ort.env.wasm.simd = true;
 
 const ARCHS = (process.env.BENCH_ARCHS ?? 'resnet50-imagenet,mobilenet_v2').split(',');
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-const ratio = (num: number[], den: number[]) => median(num.map((v, i) => v / den[i]));
-
-async function interleaved(runs: number, tasks: (() => Promise<unknown>)[]): Promise<number[][]> {
-  for (const f of tasks) await f();
-  const times = tasks.map(() => [] as number[]);
-  for (let i = 0; i < runs; i++) {
-    for (const [k, f] of tasks.entries()) {
-      const t = performance.now();
-      await f();
-      times[k].push(performance.now() - t);
-    }
-  }
-  return times;
-}
 
 console.log(`machine: ${cpus()[0].model}, ${cpus().length} cores; node ${process.version}; onnxruntime-web ${ort.env.versions.web ?? ''}; ${N} threads`);
 const rows: string[] = [];
