@@ -17,6 +17,7 @@ import { importKeras, Model, parseModelJson, readWeights } from '../src/index.js
 import { Random } from '../src/model/random.js';
 import { referenceForward } from '../src/reference/forward.js';
 import { expectClose } from './helpers/compare.js';
+import { quantizeTensor } from './helpers/quantize.js';
 
 type Sym = tf.SymbolicTensor;
 type Quantization = 'uint8' | 'uint16' | 'float16' | null;
@@ -38,27 +39,6 @@ async function artifacts(model: tf.LayersModel): Promise<Artifacts> {
   return out!;
 }
 
-/** float32 to IEEE binary16 bits, rounding to nearest even (as numpy's astype(float16)). */
-function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = ((x >>> 23) & 0xff) - 127 + 15;
-  let mant = x & 0x7fffff;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - exp;
-    const half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (rem > mid || (rem === mid && half & 1) ? half + 1 : half);
-  }
-  const rounded = mant + 0xfff + ((mant >>> 13) & 1);
-  if (rounded & 0x800000) return exp + 1 >= 31 ? sign | 0x7c00 : sign | ((exp + 1) << 10);
-  return exp >= 31 ? sign | 0x7c00 : sign | (exp << 10) | (rounded >>> 13);
-}
-
 /** The weights quantized per tensor as tensorflowjs_converter does: affine uint8/uint16 over [min, max], or float16. */
 function quantize(a: Artifacts, dtype: Quantization): Artifacts {
   if (!dtype) return a;
@@ -69,17 +49,9 @@ function quantize(a: Artifacts, dtype: Quantization): Artifacts {
     const n = spec.shape.reduce((x, y) => x * y, 1);
     const values = src.subarray(offset, offset + n);
     offset += n;
-    if (dtype === 'float16') {
-      parts.push(new Uint8Array(Uint16Array.from(values, toHalf).buffer));
-      return { ...spec, quantization: { dtype } };
-    }
-    const levels = dtype === 'uint8' ? 255 : 65535;
-    const min = Math.min(...values);
-    const max = Math.max(...values);
-    const scale = max > min ? (max - min) / levels : 1;
-    const q = Array.from(values, (v) => Math.round((v - min) / scale));
-    parts.push(dtype === 'uint8' ? Uint8Array.from(q) : new Uint8Array(Uint16Array.from(q).buffer));
-    return { ...spec, quantization: { dtype, scale, min } };
+    const { bytes, quantization } = quantizeTensor(values, dtype);
+    parts.push(bytes);
+    return { ...spec, quantization };
   });
   const data = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
   let at = 0;

@@ -4,6 +4,7 @@
  * weights manifest and one shard, float32 or quantized as the converter's --quantize_* flags do.
  */
 import { Random } from '../../src/model/random.js';
+import { quantizeTensor } from './quantize.js';
 
 type Attr = Record<string, unknown>;
 export interface GraphModelFiles {
@@ -40,17 +41,9 @@ export class GraphDefBuilder {
     const data = Float32Array.from(values ?? Array.from({ length: n }, () => this.random.normal() * Math.sqrt(2 / fanIn)));
     const spec: Record<string, unknown> = { name, shape, dtype: 'float32' };
     if (this.quantization && !values) {
-      const [min, max] = [Math.min(...data), Math.max(...data)];
-      if (this.quantization === 'float16') {
-        spec.quantization = { dtype: 'float16', original_dtype: 'float32' };
-        this.chunks.push(new Uint8Array(new Uint16Array([...data].map(toHalf)).buffer));
-      } else {
-        const levels = this.quantization === 'uint8' ? 255 : 65535;
-        const scale = (max - min) / levels || 1;
-        spec.quantization = { dtype: this.quantization, min, scale, original_dtype: 'float32' };
-        const q = [...data].map((v) => Math.round((v - min) / scale));
-        this.chunks.push(this.quantization === 'uint8' ? Uint8Array.from(q) : new Uint8Array(Uint16Array.from(q).buffer));
-      }
+      const { bytes, quantization } = quantizeTensor(data, this.quantization);
+      spec.quantization = quantization;
+      this.chunks.push(bytes);
     } else this.chunks.push(new Uint8Array(data.buffer));
     this.specs.push(spec);
     this.nodes.push({ name, op: 'Const', attr: { value: { tensor: { dtype: 'DT_FLOAT', tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } }, dtype: attr.float32 } });
@@ -106,16 +99,6 @@ export class GraphDefBuilder {
   }
 }
 
-function toHalf(v: number): number {
-  const f = new Float32Array([v]);
-  const bits = new Uint32Array(f.buffer)[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = ((bits >>> 23) & 0xff) - 127 + 15;
-  const mant = bits & 0x7fffff;
-  if (exp <= 0) return sign;
-  if (exp >= 31) return sign | 0x7c00;
-  return sign | (exp << 10) | Math.round(mant / 8192);
-}
 
 /**
  * A MobileNet-like classifier on 32x32x3: the input scaled to [-1, 1] in the graph (Mul, Sub), an

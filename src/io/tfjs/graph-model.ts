@@ -13,7 +13,8 @@
 import { fail, RelpropError } from '../../errors.js';
 import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
-import { inferShape, type Shape } from '../../model/shapes.js';
+import type { Shape } from '../../model/shapes.js';
+import { Emitted } from './emitted.js';
 import { convKernelFromHWIO, denseKernelFromInOut, depthwiseKernelFromHWCM } from '../nhwc.js';
 import { samePads } from '../padding.js';
 import { transpose2d } from '../tensor.js';
@@ -91,24 +92,13 @@ export function importGraphModel(json: GraphModelJson, weights: Map<string, Cons
   for (const n of tf.values()) for (const s of dataInputs(n)) readers.set(s, (readers.get(s) ?? 0) + 1);
 
   const outputName = outputOf(json, tf, readers);
-  const nodes: GraphNode[] = [];
-  const shapes = new Map<string, Shape>();
-  const byName = new Map<string, GraphNode>();
+  const emitted = new Emitted('graph model');
+  const { nodes, shapes, byName } = emitted;
+  const emit = (node: GraphNode) => emitted.add(node);
   const flattenedFrom = new Map<string, [number, number, number]>();
   const values = new Map<string, Value>();
   let input: { name: string; shape: Shape } | null = null;
 
-  const emit = (node: GraphNode): string => {
-    try {
-      shapes.set(node.name, inferShape(node, node.inputs.map((s) => shapes.get(s)!)));
-    } catch (e) {
-      if (e instanceof RelpropError) throw new RelpropError(e.code, `graph model: ${e.message}`);
-      throw e;
-    }
-    nodes.push(node);
-    byName.set(node.name, node);
-    return node.name;
-  };
 
   const convert = (n: TfNode): Value => {
     const where = `graph node "${n.name}" (${n.op})`;

@@ -10,7 +10,8 @@
 import { fail, RelpropError } from '../../errors.js';
 import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
-import { inferShape, type Shape } from '../../model/shapes.js';
+import type { Shape } from '../../model/shapes.js';
+import { Emitted } from './emitted.js';
 import { convKernelFromHWIO, denseKernelFromInOut, depthwiseKernelFromHWCM } from '../nhwc.js';
 import { samePads } from '../padding.js';
 import type { WeightGroup } from './weights.js';
@@ -148,8 +149,8 @@ export interface KerasImport {
 /** Maps a parsed model.json and its weights to a graph (NCHW). Takes the weights it uses out of the map. */
 export function importKeras(json: KerasModelJson, weights: Map<string, { shape: number[]; data: Float32Array }>): KerasImport {
   const { layers, functional, outputs } = layersOf(json.modelTopology);
-  const nodes: GraphNode[] = [];
-  const shapes = new Map<string, Shape>();
+  const emitted = new Emitted('Keras model');
+  const { nodes, shapes } = emitted;
   /** Keras layer name -> the graph value that holds its output. */
   const value = new Map<string, string>();
   /** Graph values that are flattened NCHW maps: [C, H, W] before the Flatten (for Dense row order). */
@@ -158,16 +159,7 @@ export function importKeras(json: KerasModelJson, weights: Map<string, { shape: 
   let inputHWC: [number, number, number] = [0, 0, 0];
   let previous: string | null = null;
 
-  const emit = (node: GraphNode): string => {
-    try {
-      shapes.set(node.name, inferShape(node, node.inputs.map((s) => shapes.get(s)!)));
-    } catch (e) {
-      if (e instanceof RelpropError) throw new RelpropError(e.code, `Keras model: ${e.message}`);
-      throw e;
-    }
-    nodes.push(node);
-    return node.name;
-  };
+  const emit = (node: GraphNode) => emitted.add(node);
   const param = (layer: string, key: string, shape: number[] | null, optional = false): Float32Array | null => {
     let w = weights.get(`${layer}/${key}`);
     if (!w) {
