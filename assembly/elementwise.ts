@@ -73,7 +73,7 @@ export function split_sum(R: usize, z: usize, eps: f32, a1: usize, out1: usize, 
 }
 
 /** out = R where z > 0 (sign = 1) or z < 0 (sign = -1), else 0. */
-export function where_sign(R: usize, z: usize, out: usize, n: i32, sign: i32): void {
+function where_sign(R: usize, z: usize, out: usize, n: i32, sign: i32): void {
   const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -186,4 +186,44 @@ export function strided_copy(src: usize, dst: usize, rows: i32, n: i32, stride: 
     if (split) memory.copy(s, d, <usize>n << 2);
     else memory.copy(d, s, <usize>n << 2);
   }
+}
+
+/**
+ * The gamma rule's quotients in one pass (src/rules/gamma.ts): where z > 0, s = R / stab(z + g q),
+ * a = s, d = g s; where z < 0, s = R / stab(z + g (z - q)), a = (1 + g) s, d = -g s; else 0.
+ */
+export function gamma_quotients(R: usize, z: usize, q: usize, a: usize, d: usize, n: i32, g: f32, eps: f32): void {
+  const e = f32x4.splat(eps), gv = f32x4.splat(g), g1 = f32x4.splat(1 + g), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    const zv = v128.load(z + off), qv = v128.load(q + off);
+    const up = f32x4.gt(zv, zero), down = f32x4.lt(zv, zero);
+    const den = v128.bitselect(f32x4.add(zv, f32x4.mul(gv, qv)), f32x4.add(zv, f32x4.mul(gv, f32x4.sub(zv, qv))), up);
+    const s = v128.and(stabDiv(v128.load(R + off), den, e), v128.or(up, down));
+    v128.store(a + off, v128.bitselect(s, f32x4.mul(g1, s), up));
+    v128.store(d + off, f32x4.mul(v128.bitselect(gv, f32x4.neg(gv), up), s));
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    const zv = load<f32>(z + off), qv = load<f32>(q + off);
+    const s = zv != 0 ? stabDivScalar(load<f32>(R + off), zv > 0 ? zv + g * qv : zv + g * (zv - qv), eps) : <f32>0;
+    store<f32>(a + off, zv > 0 ? s : (1 + g) * s);
+    store<f32>(d + off, zv > 0 ? g * s : -g * s);
+  }
+}
+
+/** 1 if R_i = 0 wherever z_i <= 0 (relevance that came through a ReLU), else 0. */
+export function only_where_positive(R: usize, z: usize, n: i32): i32 {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const off = <usize>i << 2;
+    if (v128.any_true(v128.and(f32x4.ne(v128.load(R + off), zero), f32x4.le(v128.load(z + off), zero)))) return 0;
+  }
+  for (; i < n; i++) {
+    const off = <usize>i << 2;
+    if (load<f32>(R + off) != 0 && load<f32>(z + off) <= 0) return 0;
+  }
+  return 1;
 }

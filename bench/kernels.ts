@@ -16,7 +16,7 @@ const model = await benchModel(name);
 const x = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001) * 2);
 await model.explain(x, { composite, threads: 1 }); // creates the engine, uploads the weights, compiles
 // The model keeps its engine private; a diagnostic may look inside.
-const engine = await (model as unknown as { engine(o: object): Promise<WasmEngine> }).engine({});
+const { engine } = await (model as unknown as { engine(o: object): Promise<{ engine: WasmEngine }> }).engine({ threads: 1 });
 const kernels = engine.kernels as unknown as Record<string, unknown>;
 /** Convolutions are told apart by shape with BENCH_SHAPES=1: kernel, stride, channels, output size. */
 const byShape = process.env.BENCH_SHAPES === '1';

@@ -202,7 +202,8 @@ export class Model {
     const k = this.numClasses;
     // Targets are checked before anything runs; only 'top1' waits for the logits.
     const wanted = parseTargets(options.target, batch, k, this.info.labels);
-    const session = engine.run(graph, x, batch, threads);
+    // Rules read each layer's z (the epsilon and gamma rules, z-box): kept from the forward pass, not computed again.
+    const session = engine.run(graph, x, batch, threads, true);
     try {
       const logits = session.logits();
       const targets = resolveTargets(wanted, logits, k);

@@ -56,9 +56,10 @@ export interface Engine {
   readonly name: string;
   /**
    * Runs the graph up to its logits on a batch and keeps the activations for a backward pass, on up to
-   * `threads` threads where the engine has them (results do not depend on it).
+   * `threads` threads where the engine has them (results do not depend on it). With `keepZ`, every
+   * Conv/Linear's z = W x + b is kept for the rules that read it, not only the activation after it.
    */
-  run(graph: Graph, input: Float32Array, batch: number, threads?: number): Session<unknown>;
+  run(graph: Graph, input: Float32Array, batch: number, threads?: number, keepZ?: boolean): Session<unknown>;
 }
 
 export type { Rule };

@@ -9,6 +9,18 @@
  *   for z_k = 0:  the relevance R_k is dropped.
  *
  * z_k is the layer's plain output. With non-negative inputs and z_k > 0 this is the original gamma rule.
+ *
+ * Computed as written, that is four modified convolutions and four transposed ones a layer. Both
+ * directions share terms, the rule's own algebra with w = w^+ + w^- and x = x^+ + x^-:
+ *   q = sum_i x_i^+ w_ik^+ + x_i^- w_ik^- + b_k^+   (the contributions that raise z_k), so
+ *   z^up = z + g q   and   z^down = z + g (z - q);
+ *   with s_up, s_down the two quotients (each zero where the other is not), a = s_up + (1 + g) s_down
+ *   and d = g (s_up - s_down):
+ *   R_j = x_j (W^T a)_j + x_j^+ (W^+T d)_j + x_j^- (W^-T d)_j.
+ * z is the forward pass's: one modified convolution and two transposed ones after a ReLU (x^- = 0),
+ * two and three otherwise. Relevance that came through a ReLU is zero wherever z_k <= 0, so s_down is:
+ * then the rule is its z_k > 0 line alone, one modified convolution and one transposed (x^- = 0), as
+ * cheap as z-plus. In ResNet-50 that is every convolution but the two before each residual sum.
  */
 import { signParts } from './sign-parts.js';
 import { DEFAULT_STABILIZER } from './stabilizer.js';
@@ -24,18 +36,18 @@ export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignor
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops, x } = layer;
       const { xp, xn } = signParts(layer);
-      const zOf = (tPos: Transform, tNeg: Transform) => {
-        const zp = layer.apply(xp, tPos, ignoreBias ? null : tPos);
-        return xn ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
-      };
-      const rOf = (s: T, tPos: Transform, tNeg: Transform) => {
-        const rp = ops.mul(xp, layer.transpose(s, tPos));
-        return xn ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
-      };
       const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
-      const sUp = ops.divStab(ops.where(R, z, '+'), zOf(up, down), stabilizer);
-      const sDown = ops.divStab(ops.where(R, z, '-'), zOf(down, up), stabilizer);
-      return ops.add(rOf(sUp, up, down), rOf(sDown, down, up));
+      if (ops.onlyWherePositive(R, z)) {
+        const zUp = layer.apply(xp, up, ignoreBias ? null : up);
+        const s = ops.divStab(R, xn ? ops.add(zUp, layer.apply(xn, down, null)) : zUp, stabilizer);
+        const r = ops.mul(xp, layer.transpose(s, up));
+        return xn ? ops.add(r, ops.mul(xn, layer.transpose(s, down))) : r;
+      }
+      const qp = layer.apply(xp, 'w+', ignoreBias ? null : 'w+');
+      const q = xn ? ops.add(qp, layer.apply(xn, 'w-', null)) : qp;
+      const [a, d] = ops.gammaQuotients(R, z, q, gamma, stabilizer);
+      const r = ops.add(ops.mul(x, layer.transpose(a, 'w')), ops.mul(xp, layer.transpose(d, 'w+')));
+      return xn ? ops.add(r, ops.mul(xn, layer.transpose(d, 'w-'))) : r;
     },
   };
 }

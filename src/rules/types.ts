@@ -19,8 +19,14 @@ export interface Ops<T> {
   scale(a: T, k: number): T;
   /** R / stab(z, eps); with eps = 0 an exact division whose zero denominators give 0. */
   divStab(R: T, z: T, eps: number): T;
-  /** R where z has the given sign (z > 0 for '+', z < 0 for '-'), else 0. */
-  where(R: T, z: T, sign: '+' | '-'): T;
+  /** Whether R is 0 wherever z <= 0 (relevance that came through a ReLU): rules may skip their z <= 0 terms. */
+  onlyWherePositive(R: T, z: T): boolean;
+  /**
+   * The gamma rule's quotients from z and q (see gamma.ts): s_up = R / stab(z + g q) where z > 0,
+   * s_down = R / stab(z + g (z - q)) where z < 0, both 0 elsewhere; returned as
+   * [s_up + (1 + g) s_down, g (s_up - s_down)], what its transposed passes read.
+   */
+  gammaQuotients(R: T, z: T, q: T, gamma: number, eps: number): [T, T];
   fromHost(values: Float64Array): T;
   toHost(a: T): Float64Array;
   /** Whether no element is negative: rules then skip the terms of x^- (as after a ReLU). */

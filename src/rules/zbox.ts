@@ -4,7 +4,13 @@
  *   R_j = sum_k (x_j w_jk - l_j w_jk^+ - h_j w_jk^-) / stab(z_k) * R_k,
  *   z_k = sum_i  x_i w_ik - l_i w_ik^+ - h_i w_ik^-
  *
- * (the bias cancels out of z_k). Bounds are per element and zero-padded like the input, so padding
+ * (the bias cancels out of z_k), computed with w^- = w - w^+ as two convolutions and two transposed
+ * ones instead of three each:
+ *
+ *   R_j = sum_k ((x_j - h_j) w_jk + (h_j - l_j) w_jk^+) / stab(z_k) * R_k,
+ *   z_k = sum_i  (x_i - h_i) w_ik + (h_i - l_i) w_ik^+.
+ *
+ * Bounds are per element and zero-padded like the input, so padding
  * gets no relevance. Without explicit bounds: the model's input range from its preprocessing when known,
  * else each sample's own min and max.
  */
@@ -28,9 +34,9 @@ export function zBoxRule({ low, high, sampleBounds = false, stabilizer = DEFAULT
     relevance<T>(layer: AffineLayer<T>, R: T): T {
       const { ops, x } = layer;
       const { l, h } = bounds(layer, low, high, sampleBounds);
-      const z = ops.sub(ops.sub(layer.apply(x, 'w', null), layer.apply(l, 'w+', null)), layer.apply(h, 'w-', null));
-      const s = ops.divStab(R, z, stabilizer);
-      return ops.sub(ops.sub(ops.mul(x, layer.transpose(s, 'w')), ops.mul(l, layer.transpose(s, 'w+'))), ops.mul(h, layer.transpose(s, 'w-')));
+      const [xh, hl] = [ops.sub(x, h), ops.sub(h, l)];
+      const s = ops.divStab(R, ops.add(layer.apply(xh, 'w', null), layer.apply(hl, 'w+', null)), stabilizer);
+      return ops.add(ops.mul(xh, layer.transpose(s, 'w')), ops.mul(hl, layer.transpose(s, 'w+')));
     },
   };
 }

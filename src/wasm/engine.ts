@@ -241,14 +241,14 @@ export class WasmEngine implements Engine {
     this.pool?.killForTest(index);
   }
 
-  run(graph: Graph, input: Float32Array, batch: number, threads = 1): WasmSession {
+  run(graph: Graph, input: Float32Array, batch: number, threads = 1, keepZ = false): WasmSession {
     if (this.busy) fail('BAD_OPTION', 'the wasm engine runs one explanation at a time; this one started while another was unreleased');
     this.arena.reset(this.weightsTop);
     const weights = this.upload(graph);
     this.weightsTop = this.arena.mark();
     this.busy = true;
     try {
-      return new WasmSession(this, graph, weights, input, batch, this.threadsFor(threads), () => {
+      return new WasmSession(this, graph, weights, input, batch, this.threadsFor(threads), keepZ, () => {
         this.busy = false;
         this.arena.reset(this.weightsTop);
       });
@@ -334,6 +334,8 @@ export class WasmSession implements Session<Buf>, Convolutions {
     readonly batch: number,
     /** Threads this run's large passes are split across. */
     private readonly threads: number,
+    /** Whether each Conv keeps its z rather than applying the ReLU after it in place. */
+    private readonly keepZ: boolean,
     private readonly onRelease: () => void,
   ) {
     this.k = engine.kernels;
@@ -394,13 +396,15 @@ export class WasmSession implements Session<Buf>, Convolutions {
 
   /**
    * A Conv2d or Linear node's forward. A Conv read only by a ReLU writes the ReLU's output directly;
-   * both names share it. A Linear keeps its z (a few thousand values): the epsilon rule reads it instead
+   * both names share it, unless the run keeps z for the rules: z then costs an activation's memory
+   * and the ReLU a pass over it, where computing z again cost a convolution per layer (ResNet-50's
+   * epsilon-plus-flat explanation: 3.1x a forward before, measured). A Linear keeps its z (a few thousand values): the epsilon rule reads it instead
    * of computing it again, which for VGG's first dense layer means reading 400 MB of weights once less.
    */
   private affineForward(node: AffineNode, x: Buf): Buf {
     const { graph } = this;
     const readers = graph.consumers.get(node.name) ?? [];
-    const fuse = node.op === 'Conv2d' && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
+    const fuse = !this.keepZ && node.op === 'Conv2d' && readers.length === 1 && readers[0].op === 'ReLU' && node.name !== graph.logitsName;
     const out = this.buffer(this.batch * elements(graph.shape(node.name)), `the output of "${node.name}"`);
     // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
     const top = this.arena.mark();

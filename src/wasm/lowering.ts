@@ -272,10 +272,11 @@ export function wasmOps(c: Convolutions, lowering: Lowering): Ops<Buf> {
     sub: (a, b) => binary(BINARY.sub, a, b),
     mul: (a, b) => lowering.product(fresh(a.n).ptr, a, b),
     divStab: (R, z, eps) => lowering.quotient(fresh(R.n).ptr, R, z, eps),
-    where: (R, z, sign) => {
-      const out = fresh(R.n);
-      k.where_sign(R.ptr, z.ptr, out.ptr, R.n, sign === '+' ? 1 : -1);
-      return out;
+    onlyWherePositive: (R, z) => k.only_where_positive(R.ptr, z.ptr, R.n) !== 0,
+    gammaQuotients: (R, z, q, g, eps) => {
+      const [a, d] = [fresh(R.n), fresh(R.n)];
+      k.gamma_quotients(R.ptr, z.ptr, q.ptr, a.ptr, d.ptr, R.n, g, eps);
+      return [a, d];
     },
     fromHost: (values) => {
       const out = fresh(values.length);
