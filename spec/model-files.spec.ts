@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, RelpropError } from '../src/index.js';
+import { loadModel, loadModelFiles, RelpropError } from '../src/index.js';
 import { layersModelJson } from './helpers/keras-json.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/onnx');
@@ -148,5 +148,40 @@ describe('files under a model URL', () => {
     const rss = process.memoryUsage().rss;
     await refused(loadModel(`${base}/endless/model.json`), /\/endless\/a\.bin sends more than the 40 bytes/);
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 ** 2);
+  });
+});
+
+describe('files a user picked (loadModelFiles: a browser file input)', () => {
+  const picked = (entries: [string, Uint8Array | string][]) => new Map(entries.map(([n, b]) => [n, typeof b === 'string' ? new TextEncoder().encode(b) : b]));
+  const error = async (p: Promise<unknown>) => (await p.then(() => undefined, (e: unknown) => e)) as RelpropError;
+
+  it('finds the model among them and reads its shards by name; the result equals loading from disk', async () => {
+    const files = picked([['a.bin', SHARD_A], ['model.json', kerasModel()], ['b.bin', SHARD_B]]);
+    const model = await loadModelFiles(files);
+    expect(Array.from(await model.forward(new Float32Array(16).fill(1)))).toEqual([2.25, 2.25]);
+    // Pickers give no folders: a shard named with one is found by its last part.
+    const nested = await loadModelFiles(picked([['model.json', kerasModel(['w/a.bin', 'w/b.bin'])], ['a.bin', SHARD_A], ['b.bin', SHARD_B]]));
+    expect(Array.from(await nested.forward(new Float32Array(16).fill(1)))).toEqual([2.25, 2.25]);
+    const onnx = readFileSync(join(FIXTURES, 'resnet_basic.onnx'));
+    const fromFiles = await loadModelFiles(picked([['resnet_basic.onnx', onnx]]));
+    const fromBytes = await loadModel(onnx);
+    const x = Float32Array.from({ length: fromBytes.inputShape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i));
+    expect(await fromFiles.forward(x)).toEqual(await fromBytes.forward(x));
+  });
+
+  it('a missing shard, a shard outside, no model, two models and a broken file are errors naming the file', async () => {
+    const missing = await error(loadModelFiles(picked([['model.json', kerasModel()], ['a.bin', SHARD_A]])));
+    expect(missing.code).toBe('NOT_FOUND');
+    expect(missing.message).toMatch(/"b\.bin", which is not among the files given \(model\.json, a\.bin\); pick it too/);
+    const outside = await error(loadModelFiles(picked([['model.json', kerasModel(['../a.bin', 'b.bin'])], ['a.bin', SHARD_A], ['b.bin', SHARD_B]])));
+    expect(outside.message).toMatch(/"\.\.\/a\.bin" \(a path with "\.\."\)/);
+    // A lone shard of a model.json (TF.js names them group1-shard1of2.bin) is no model; a lone .bin would be read as torch's.
+    expect((await error(loadModelFiles(picked([['group1-shard1of2.bin', SHARD_A], ['notes.txt', 'hi']])))).message).toMatch(/none of the files given \(group1-shard1of2\.bin, notes\.txt\) is a model/);
+    expect((await error(loadModelFiles(picked([['x.onnx', 'a'], ['y.onnx', 'b']])))).message).toMatch(/hold 2 models \(x\.onnx, y\.onnx\)/);
+    const broken = await error(loadModelFiles(picked([['broken.onnx', 'not a model']])));
+    expect(broken.code).toBe('BAD_MODEL');
+    expect(broken.message).toMatch(/^"broken\.onnx": /);
+    const long = await error(loadModelFiles(picked([['model.json', kerasModel()], ['a.bin', new Uint8Array(64)], ['b.bin', SHARD_B]])));
+    expect(long.message).toMatch(/a\.bin/);
   });
 });

@@ -1,71 +1,17 @@
 /**
- * Explains photos end to end: decode, preprocess as the model's manifest says, predict, explain the
- * chosen class, and render. The CLI is a thin layer over this; so can a server or a notebook be.
+ * Explains photo files end to end: decode, then explain-photo.ts (preprocess, predict, explain), and
+ * render. The CLI is a thin layer over this; so can a server or a notebook be.
  */
-import { fail } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { decodeImage, type RgbImage } from '../image/decode.js';
-import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
-import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../composites.js';
-import type { Backend, Model, Target } from '../model.js';
-import { classOf } from '../validate.js';
-import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
-import { softmaxRows as softmax } from '../ops/softmax.js';
-import { channelSum } from '../render/heatmap.js';
+import { decodeImage } from '../image/decode.js';
+import type { Model } from '../model.js';
 import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
 import { encodeNpy } from '../render/npy.js';
+import { captionOf, EXPLAIN_IMAGE_OPTIONS, explainPhotos, type ExplainImageOptions, type ImageExplanation } from './explain-photo.js';
 
-export interface ClassScore {
-  index: number;
-  label: string;
-  probability: number;
-  logit: number;
-}
-
-export interface ImageExplanation {
-  source: string;
-  /** The composite's name. */
-  composite: string;
-  photo: RgbImage;
-  prepared: PreparedImage;
-  top: ClassScore[];
-  target: ClassScore;
-  /** Relevance of the network input, [3, H, W]. */
-  relevance: Float32Array;
-  /** Relevance summed over channels, [H, W]. */
-  map: Float32Array;
-  milliseconds: { preprocess: number; explain: number };
-}
-
-export interface ExplainImageOptions {
-  composite?: CompositeSpec;
-  /** 'top1' (default), a class index, or a label. */
-  target?: Target;
-  topk?: number;
-  backend?: Backend;
-  /** Threads the explanation runs on (default: the model's). */
-  threads?: number;
-}
-
-const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend', 'threads'] as const satisfies readonly (keyof ExplainImageOptions)[];
+export { captionOf, labelOf, preprocessingOf, resolveClass, explainPhotos, type ClassScore, type ExplainImageOptions, type ImageExplanation } from './explain-photo.js';
 
 const PANEL_OPTIONS = ['cmap', 'normalize', 'clipPercentile', 'overlay', 'caption', 'height', 'modelName'] as const;
-
-export function labelOf(model: Model, index: number): string {
-  return model.info.labels?.[index] ?? `class ${index}`;
-}
-
-/** The preprocessing a model asks for; ImageNet torchvision's for models that do not say. */
-export function preprocessingOf(model: Model): Preprocessing {
-  const p = model.info.preprocessing ?? PREPROCESSING.torchvision;
-  const [, h, w] = model.inputShape;
-  return preprocessingForSize(p, h, w);
-}
-
-/** The class a target names (see classOf), or undefined for 'top1'. */
-export function resolveClass(model: Model, spec: Target | undefined): number | undefined {
-  return classOf(spec, model.numClasses, model.info.labels);
-}
 
 export async function explainImage(model: Model, source: string | Uint8Array, options: ExplainImageOptions = {}): Promise<ImageExplanation> {
   checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImage');
@@ -78,57 +24,14 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
  */
 export async function explainImages(model: Model, sources: readonly (string | Uint8Array)[], options: ExplainImageOptions = {}): Promise<ImageExplanation[]> {
   checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImages');
-  if (model.inputShape[0] !== 3) fail('BAD_INPUT', `the model takes ${model.inputShape[0]}-channel inputs; photos give 3 (RGB)`);
-  if (sources.length === 0) fail('BAD_OPTION', 'explainImages: no photos');
-  const topk = options.topk ?? 5;
-  if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
-  // Checked before the photos are decoded; one pass then: explain picks the top-1 class itself.
-  const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name;
-  const target = resolveClass(model, options.target);
-  const batch = sources.length;
-  if (options.backend !== 'reference') model.checkMemory({ batch });
-  const t0 = performance.now();
-  const [c, h, w] = model.inputShape;
-  const n = c * h * w;
-  const photos: RgbImage[] = [];
-  const prepared: PreparedImage[] = [];
-  const input = new Float32Array(batch * n);
-  for (const [b, source] of sources.entries()) {
-    photos.push(await decodeImage(source, typeof source === 'string' ? source : 'image bytes'));
-    prepared.push(preprocessImage(photos[b], preprocessingOf(model)));
-    input.set(prepared[b].input, b * n);
-  }
-  const t1 = performance.now();
-  const e = await model.explain(input, { batch, composite: options.composite, target, backend: options.backend, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
-  const k = model.numClasses;
-  const probs = softmax(e.logits, batch);
-  const t2 = performance.now();
-  return sources.map((source, b) => {
-    const p = probs.subarray(b * k, (b + 1) * k);
-    const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: p[i], logit: e.logits[b * k + i] });
-    const order = Array.from(p.keys()).sort((x, y) => p[y] - p[x]).slice(0, Math.min(topk, k));
-    const relevance = e.relevance.slice(b * n, (b + 1) * n);
-    return {
-      source: typeof source === 'string' ? source : 'image bytes',
-      composite,
-      photo: photos[b],
-      prepared: prepared[b],
-      top: order.map(score),
-      target: score(e.targets[b]),
-      relevance,
-      map: channelSum(relevance, c, h, w),
-      milliseconds: { preprocess: (t1 - t0) / batch, explain: (t2 - t1) / batch },
-    };
-  });
+  const names = sources.map((s) => (typeof s === 'string' ? s : 'image bytes'));
+  return explainPhotos(model, names, (b) => decodeImage(sources[b], names[b]), options);
 }
 
 /** The panel PNG of an explanation: photo | heatmap | overlay, captioned with the explained class. */
 export async function panelOf(x: ImageExplanation, options: PanelOptions & { modelName?: string } = {}): Promise<RenderedPanel> {
   checkOptions(options, PANEL_OPTIONS, 'panelOf');
-  const caption =
-    options.caption ??
-    `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${x.composite}${options.modelName ? ` | ${options.modelName}` : ''}`;
-  return renderPanel(x.photo, x.map, x.prepared.height, x.prepared.width, x.prepared.window, { ...options, caption });
+  return renderPanel(x.photo, x.map, x.prepared.height, x.prepared.width, x.prepared.window, { ...options, caption: options.caption ?? captionOf(x, options.modelName) });
 }
 
 /** The raw relevance as a .npy file of shape (1, C, H, W). */

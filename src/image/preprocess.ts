@@ -1,6 +1,6 @@
 import type { Preprocessing } from '../model/preprocessing.js';
 import { fail } from '../errors.js';
-import { MAX_PIXELS, type RgbImage } from './decode.js';
+import { MAX_PIXELS, type RgbImage } from './rgb.js';
 import { resizeBilinear } from './resize.js';
 
 /** Where the network's input came from in the photo, so a heatmap can be laid back onto it. */

@@ -111,6 +111,33 @@ export async function readModelFile(file: string, limit: number): Promise<Uint8A
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * Files a user picked together (a browser's file input, a drop), by name: what a model names must be
+ * one of them, found by the name's last part (pickers give no folders); none is read twice over its size.
+ */
+export function pickedFiles(files: ReadonlyMap<string, Uint8Array>): ModelFiles {
+  const find = (rel: string): Uint8Array => {
+    checkRelative(rel);
+    const base = rel.split(/[\\/]/).pop()!;
+    const bytes = files.get(rel) ?? files.get(base);
+    if (!bytes) return fail('NOT_FOUND', `the model names the file "${rel}", which is not among the files given (${[...files.keys()].join(', ')}); pick it too`);
+    return bytes;
+  };
+  return {
+    async read(rel, limit) {
+      const bytes = find(rel);
+      if (bytes.byteLength > limit) fail('BAD_MODEL', `"${rel}" holds ${bytes.byteLength} bytes, more than the ${limit} the model declares`);
+      return bytes;
+    },
+    readRangeSync(rel, offset, length) {
+      const bytes = find(rel);
+      const end = length === undefined ? bytes.byteLength : offset + length;
+      if (!(offset >= 0 && end <= bytes.byteLength && end >= offset)) fail('BAD_MODEL', `the model reads bytes ${offset} to ${end} of "${rel}", which holds ${bytes.byteLength}`);
+      return bytes.subarray(offset, end);
+    },
+  };
+}
+
 /** Files under a model's URL: same origin, same directory or below it. */
 export function urlFiles(modelUrl: string): ModelFiles {
   const base = new URL('.', modelUrl);

@@ -16,7 +16,7 @@ import { readSafetensors } from './state-dict/safetensors.js';
 import { readTorchFile } from './state-dict/torch-file.js';
 import { modelFromStateDict, type Tensors } from './state-dict/state-dict.js';
 import { ARCHITECTURES } from '../model/builders/index.js';
-import { directoryFiles, fetchBounded, readModelFile, urlFiles, type ModelFiles } from './files.js';
+import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
 
 export type { FetchProgress };
 
@@ -117,6 +117,38 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   } catch (e) {
     if (e instanceof RelpropError) throw e;
     throw new RelpropError('BAD_MODEL', `cannot load model "${typeof source === 'string' ? source : 'bytes'}": ${(e as Error).message}`);
+  }
+}
+
+/** Which of a set of files is the model: a model.json, else the one .onnx or weights file. */
+function mainFile(names: readonly string[]): string {
+  const json = names.filter((n) => n.endsWith('.json'));
+  const models = json.length ? json : names.filter((n) => /\.(onnx|safetensors|pth|pt|bin|pdparams)$/.test(n) && !/-shard\d+of\d+(\.bin)?$/.test(n));
+  if (models.length === 1) return models[0];
+  if (models.length === 0) return fail('BAD_MODEL', `none of the files given (${names.join(', ')}) is a model: give an .onnx file, a model.json with its shards, or a .safetensors/.pth/.pt/.bin/.pdparams file`);
+  return fail('BAD_MODEL', `the files given hold ${models.length} models (${models.join(', ')}); give one`);
+}
+
+/**
+ * Loads a model from files held in memory, by name: a browser's file picker or drop. The model file
+ * is found among them (a model.json, an .onnx file, a weights file), and what it names (a model.json's
+ * shards, ONNX external data) is read from the others; nothing is fetched.
+ */
+export async function loadModelFiles(files: ReadonlyMap<string, Uint8Array>, options: LoadOptions = {}): Promise<Model> {
+  checkOptions(options, LOAD_OPTIONS, 'loadModelFiles');
+  const main = mainFile([...files.keys()]);
+  try {
+    const bytes = files.get(main)!;
+    const picked = pickedFiles(files);
+    if (main.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${main}"`), options, main);
+    if (STATE_DICT_FILE.test(main)) return loadStateDict(readTorchFile(bytes, `"${main}"`), options, main);
+    if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${main}" describes its own graph`);
+    if (main.endsWith('.json')) return await loadTfjs(new TextDecoder().decode(bytes), picked, options, main);
+    return loadOnnx(bytes, options, picked, main);
+  } catch (e) {
+    // Named by the file, as the picker showed it: the importers' messages say what, not which file.
+    if (e instanceof RelpropError) throw e.message.includes(main) ? e : new RelpropError(e.code, `"${main}": ${e.message}`);
+    throw new RelpropError('BAD_MODEL', `cannot load model "${main}": ${(e as Error).message}`);
   }
 }
 

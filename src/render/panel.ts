@@ -1,20 +1,10 @@
 import { Jimp, loadFont } from 'jimp';
 import { SANS_16_BLACK } from 'jimp/fonts';
-import { fail } from '../errors.js';
-import type { RgbImage } from '../image/decode.js';
+import type { RgbImage } from '../image/rgb.js';
 import type { InputWindow } from '../image/preprocess.js';
-import { resizeBilinear } from '../image/resize.js';
-import { colormap } from './colormaps.js';
-import { normalizationOf, normalizeMap, type HeatmapOptions } from './heatmap.js';
+import { panelPixels, type PanelOptions } from './panel-pixels.js';
 
-export interface PanelOptions extends HeatmapOptions {
-  /** Opacity of the heatmap over the photo (default 0.5). */
-  overlay?: number;
-  /** Caption under the images (class, probability, composite ...). */
-  caption?: string;
-  /** Height of each image in the panel: the photo's, kept between 224 and 512 unless given. */
-  height?: number;
-}
+export type { PanelOptions };
 
 export interface RenderedPanel {
   png: Uint8Array;
@@ -22,75 +12,14 @@ export interface RenderedPanel {
   height: number;
 }
 
-const GAP = 8;
-/** Panel heights accepted, and most pixels a panel may have (48 million: 192 MB of RGBA). */
-const MIN_HEIGHT = 16;
-const MAX_HEIGHT = 4096;
-const MAX_PANEL_PIXELS = 48e6;
-const CAPTION = 28;
-
-/**
- * Photo | heatmap | overlay, side by side at the photo's aspect ratio, with a caption. The heatmap
- * (computed on the network's input) is mapped back onto the part of the photo the input showed.
- */
+/** The panel (panel-pixels.ts) as a PNG, its caption set in jimp's font. */
 export async function renderPanel(photo: RgbImage, map: Float32Array, mapHeight: number, mapWidth: number, window: InputWindow, options: PanelOptions = {}): Promise<RenderedPanel> {
-  const alpha = options.overlay ?? 0.5;
-  if (!(alpha >= 0 && alpha <= 1)) fail('BAD_OPTION', `overlay opacity must be between 0 and 1, got ${alpha}`);
-  if (options.height !== undefined && !(Number.isInteger(options.height) && options.height >= MIN_HEIGHT && options.height <= MAX_HEIGHT)) {
-    fail('BAD_OPTION', `panel height must be an integer from ${MIN_HEIGHT} to ${MAX_HEIGHT} pixels, got ${options.height}`);
-  }
-  // Kept under MAX_PANEL_PIXELS: the default height shrinks for a very wide photo; a given one fails.
-  const fit = Math.floor(Math.sqrt(MAX_PANEL_PIXELS / 3 / (photo.width / photo.height)));
-  const dh = options.height ?? Math.max(1, Math.min(Math.max(photo.height, 224), 512, fit));
-  const scale = dh / photo.height;
-  const dw = Math.max(1, Math.round(photo.width * scale));
-  if (3 * dw * dh > MAX_PANEL_PIXELS) {
-    fail('BAD_OPTION', `a panel of the ${photo.width}x${photo.height} photo at height ${dh} would have ${3 * dw}x${dh} pixels, more than ${MAX_PANEL_PIXELS / 1e6} million${options.height !== undefined ? '; give a smaller height' : ''}`);
-  }
-  const shown = resizeBilinear(photo.data, photo.height, photo.width, 3, dh, dw);
-
-  // Heatmap positions (0..1 on the colour map) resized onto the window the network saw.
-  const t = normalizeMap(map, options);
-  const wx = Math.round(window.x * scale);
-  const wy = Math.round(window.y * scale);
-  const ww = Math.max(1, Math.round(window.width * scale));
-  const wh = Math.max(1, Math.round(window.height * scale));
-  const tWin = resizeBilinear(t, mapHeight, mapWidth, 1, wh, ww);
-  const cmap = colormap(options.cmap ?? 'bwr');
-  const zero = cmap(normalizationOf(options) === 'symmetric' ? 0.5 : 0);
-  const heat = new Float32Array(dh * dw * 3);
-  const inside = new Uint8Array(dh * dw);
-  for (let y = 0; y < dh; y++) {
-    for (let x = 0; x < dw; x++) {
-      const i = y * dw + x;
-      const u = x - wx;
-      const v = y - wy;
-      const c = u >= 0 && v >= 0 && u < ww && v < wh ? ((inside[i] = 1), cmap(tWin[v * ww + u])) : zero;
-      heat[i * 3] = c[0] * 255;
-      heat[i * 3 + 1] = c[1] * 255;
-      heat[i * 3 + 2] = c[2] * 255;
-    }
-  }
-
-  const width = 3 * dw + 2 * GAP;
-  const height = dh + (options.caption ? CAPTION : 0);
+  const { rgba, width, height, imageHeight } = panelPixels(photo, map, mapHeight, mapWidth, window, options);
   const image = new Jimp({ width, height, color: 0xffffffff });
-  const px = image.bitmap.data;
-  const put = (x0: number, src: (i: number, c: number) => number) => {
-    for (let y = 0; y < dh; y++) {
-      for (let x = 0; x < dw; x++) {
-        const o = ((y * width + x0 + x) * 4) | 0;
-        for (let c = 0; c < 3; c++) px[o + c] = Math.round(Math.min(Math.max(src(y * dw + x, c), 0), 255));
-        px[o + 3] = 255;
-      }
-    }
-  };
-  put(0, (i, c) => shown[i * 3 + c]);
-  put(dw + GAP, (i, c) => heat[i * 3 + c]);
-  put(2 * (dw + GAP), (i, c) => (inside[i] ? (1 - alpha) * shown[i * 3 + c] + alpha * heat[i * 3 + c] : shown[i * 3 + c]));
+  image.bitmap.data.set(rgba);
   if (options.caption) {
     const font = await loadFont(SANS_16_BLACK);
-    image.print({ font, x: 6, y: dh + 6, text: options.caption, maxWidth: width - 12 });
+    image.print({ font, x: 6, y: imageHeight + 6, text: options.caption, maxWidth: width - 12 });
   }
   const png = new Uint8Array(await image.getBuffer('image/png'));
   return { png, width, height };

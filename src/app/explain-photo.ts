@@ -1,0 +1,129 @@
+/**
+ * Explains decoded photos: preprocess as the model says, predict, explain the chosen class. Shared by
+ * Node's explainImage (explain-image.ts, which decodes files) and the browser demo's worker (which
+ * decodes with the platform): one implementation of everything after decoding.
+ */
+import { fail } from '../errors.js';
+import { checkOptions } from '../options.js';
+import type { RgbImage } from '../image/rgb.js';
+import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
+import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../composites.js';
+import type { Backend, Model, Target } from '../model.js';
+import type { LayerRelevance } from '../engine/types.js';
+import { classOf } from '../validate.js';
+import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
+import { softmaxRows as softmax } from '../ops/softmax.js';
+import { channelSum } from '../render/heatmap.js';
+
+export interface ClassScore {
+  index: number;
+  label: string;
+  probability: number;
+  logit: number;
+}
+
+export interface ImageExplanation {
+  source: string;
+  /** The composite's name. */
+  composite: string;
+  photo: RgbImage;
+  prepared: PreparedImage;
+  top: ClassScore[];
+  target: ClassScore;
+  /** Relevance of the network input, [3, H, W]. */
+  relevance: Float32Array;
+  /** Relevance summed over channels, [H, W]. */
+  map: Float32Array;
+  milliseconds: { preprocess: number; explain: number };
+  /** Relevance in and out of every node (with the `layers` option): where it is absorbed. */
+  layers?: LayerRelevance[];
+}
+
+export interface ExplainImageOptions {
+  composite?: CompositeSpec;
+  /** 'top1' (default), a class index, or a label. */
+  target?: Target;
+  topk?: number;
+  backend?: Backend;
+  /** Threads the explanation runs on (default: the model's). */
+  threads?: number;
+  /** Report relevance in and out of every node (one batch's: each sample's numbers). */
+  layers?: boolean;
+}
+
+export const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend', 'threads', 'layers'] as const satisfies readonly (keyof ExplainImageOptions)[];
+
+export function labelOf(model: Model, index: number): string {
+  return model.info.labels?.[index] ?? `class ${index}`;
+}
+
+/** The preprocessing a model asks for; ImageNet torchvision's for models that do not say. */
+export function preprocessingOf(model: Model): Preprocessing {
+  const p = model.info.preprocessing ?? PREPROCESSING.torchvision;
+  const [, h, w] = model.inputShape;
+  return preprocessingForSize(p, h, w);
+}
+
+/** The class a target names (see classOf), or undefined for 'top1'. */
+export function resolveClass(model: Model, spec: Target | undefined): number | undefined {
+  return classOf(spec, model.numClasses, model.info.labels);
+}
+
+/**
+ * Explains decoded photos in one batch (one forward and backward pass over all of them, which keeps
+ * every thread busy); each explanation is the one a batch of one would give, bit for bit. `decode`
+ * gives each photo when its turn comes, after the options and the memory are checked.
+ */
+export async function explainPhotos(model: Model, sources: readonly string[], decode: (b: number) => Promise<RgbImage>, options: ExplainImageOptions = {}): Promise<ImageExplanation[]> {
+  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainPhotos');
+  if (model.inputShape[0] !== 3) fail('BAD_INPUT', `the model takes ${model.inputShape[0]}-channel inputs; photos give 3 (RGB)`);
+  if (sources.length === 0) fail('BAD_OPTION', 'explainImages: no photos');
+  const topk = options.topk ?? 5;
+  if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
+  // Checked before the photos are decoded; one pass then: explain picks the top-1 class itself.
+  const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name;
+  const target = resolveClass(model, options.target);
+  const batch = sources.length;
+  if (options.backend !== 'reference') model.checkMemory({ batch });
+  const t0 = performance.now();
+  const [c, h, w] = model.inputShape;
+  const n = c * h * w;
+  const photos: RgbImage[] = [];
+  const prepared: PreparedImage[] = [];
+  const input = new Float32Array(batch * n);
+  for (const [b, source] of sources.entries()) {
+    photos.push(await decode(b));
+    prepared.push(preprocessImage(photos[b], preprocessingOf(model)));
+    input.set(prepared[b].input, b * n);
+  }
+  const t1 = performance.now();
+  const e = await model.explain(input, { batch, composite: options.composite, target, backend: options.backend, layers: options.layers ?? false, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
+  const k = model.numClasses;
+  const probs = softmax(e.logits, batch);
+  const t2 = performance.now();
+  return sources.map((source, b) => {
+    const layers = e.layers?.map((l) => ({ ...l, relevanceOut: [l.relevanceOut[b]], relevanceIn: [l.relevanceIn[b]] }));
+    const p = probs.subarray(b * k, (b + 1) * k);
+    const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: p[i], logit: e.logits[b * k + i] });
+    const order = Array.from(p.keys()).sort((x, y) => p[y] - p[x]).slice(0, Math.min(topk, k));
+    const relevance = e.relevance.slice(b * n, (b + 1) * n);
+    return {
+      source,
+      composite,
+      photo: photos[b],
+      prepared: prepared[b],
+      top: order.map(score),
+      target: score(e.targets[b]),
+      relevance,
+      map: channelSum(relevance, c, h, w),
+      milliseconds: { preprocess: (t1 - t0) / batch, explain: (t2 - t1) / batch },
+      ...(layers ? { layers } : {}),
+    };
+  });
+}
+
+
+/** A panel's caption: the explained class, its probability, the composite (and the model). */
+export function captionOf(x: Pick<ImageExplanation, 'target' | 'composite'>, modelName?: string): string {
+  return `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${x.composite}${modelName ? ` | ${modelName}` : ''}`;
+}
