@@ -85,6 +85,13 @@ program
   });
 
 program
+  .command('demo')
+  .description('serve the demo page: explain a photo in your browser, on your machine (the default model is fetched first if needed)')
+  .option('--port <n>', 'port to listen on (0: any free one)', '8080')
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .action(async (o) => (await import('./demo.js')).demoCommand(o));
+
+program
   .command('architectures')
   .description('list the architectures buildModel() and --arch build with seeded random weights')
   .action(() => console.log(ARCHITECTURES.join('\n')));

@@ -1,0 +1,374 @@
+/**
+ * The demo page: picks a photo, a model, composites and a class; sends the work to worker.ts and draws
+ * what comes back with the library's own panel code (panel-pixels.ts, as Node's PNGs). Nothing is
+ * uploaded anywhere: the only requests are for the page, the examples and the served default model.
+ */
+import { COLORMAPS } from '../src/render/colormaps.js';
+import { panelPixels } from '../src/render/panel-pixels.js';
+import { encodeNpy } from '../src/render/npy.js';
+import { captionOf } from '../src/app/explain-photo.js';
+import type { Explained, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
+
+const EXAMPLES = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'];
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const started = performance.now();
+
+interface State {
+  model: ModelSummary | null;
+  photo: { name: string; bytes: Uint8Array } | null;
+  /** The class explained: undefined for the top-1. */
+  target: number | undefined;
+  /** Results of the current photo and class, by composite. */
+  results: Map<string, Explained>;
+  firstHeatmapMs: number | null;
+  errors: string[];
+}
+const state: State = { model: null, photo: null, target: undefined, results: new Map(), firstHeatmapMs: null, errors: [] };
+// What end-to-end tests (and curious users, from the console) read: the page's own state.
+(globalThis as unknown as { relpropDemo: State }).relpropDemo = state;
+
+// ---- the worker ------------------------------------------------------------------------------------
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let nextId = 1;
+const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+let ready: (r: Extract<Reply, { type: 'ready' }>) => void;
+const readyReply = new Promise<Extract<Reply, { type: 'ready' }>>((r) => (ready = r));
+
+worker.onmessage = ({ data }: MessageEvent<Reply>) => {
+  if (data.type === 'ready') return ready(data);
+  if (data.type === 'progress') return showProgress(data.stage, data.done, data.total);
+  const p = pending.get(data.id);
+  if (!p) return;
+  pending.delete(data.id);
+  if (data.type === 'error') p.reject(new Error(data.message));
+  else p.resolve(data);
+};
+worker.onerror = (e) => showError(`the engine's worker failed: ${e.message || 'it could not start'}`);
+
+type Payload<T extends Request['type']> = Omit<Extract<Request, { type: T }>, 'id'>;
+function ask<T extends Request['type']>(req: Payload<T>, transfer: Transferable[] = []): Promise<Reply> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ ...req, id }, transfer);
+  });
+}
+
+// ---- status ------------------------------------------------------------------------------------------
+
+function showProgress(stage: string, done?: number, total?: number): void {
+  const bar = $<HTMLProgressElement>('progress');
+  if (done !== undefined && total) {
+    bar.value = done / total;
+    $('status').textContent = `${stage}: ${(done / 2 ** 20).toFixed(1)} of ${(total / 2 ** 20).toFixed(1)} MiB`;
+  } else {
+    bar.removeAttribute('value'); // indeterminate while a step runs
+    $('status').textContent = `${stage}…`;
+  }
+}
+
+function done(message: string): void {
+  const bar = $<HTMLProgressElement>('progress');
+  bar.value = 1;
+  $('status').textContent = message;
+}
+
+function showError(message: string): void {
+  state.errors.push(message);
+  const box = $('error');
+  box.textContent = message;
+  box.style.display = 'block';
+  done('Stopped: see the message below.');
+}
+
+function clearError(): void {
+  $('error').style.display = 'none';
+}
+
+// ---- model ------------------------------------------------------------------------------------------
+
+const kind = $<HTMLSelectElement>('model-kind');
+function showModelFields(): void {
+  $('model-files').hidden = kind.value !== 'files';
+  $('model-url').hidden = kind.value !== 'url';
+  $('model-arch').hidden = kind.value === 'served';
+}
+kind.onchange = showModelFields;
+
+async function modelChoice(): Promise<ModelChoice> {
+  const arch = $<HTMLSelectElement>('arch').value || undefined;
+  if (kind.value === 'served') return { kind: 'served', base: new URL('models/resnet50-imagenet/', location.href).href };
+  if (kind.value === 'url') {
+    const url = $<HTMLInputElement>('url-input').value.trim();
+    if (!url) throw new Error('give the URL of a model file first');
+    return { kind: 'url', url, arch };
+  }
+  const picked = [...($<HTMLInputElement>('model-input').files ?? [])];
+  if (picked.length === 0) throw new Error('pick the model file(s) first');
+  return { kind: 'files', files: await Promise.all(picked.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))), arch };
+}
+
+async function loadModel(): Promise<void> {
+  clearError();
+  $<HTMLButtonElement>('load').disabled = true;
+  try {
+    const choice = await modelChoice();
+    const transfer = choice.kind === 'files' ? choice.files.map((f) => f.bytes.buffer as ArrayBuffer) : [];
+    const reply = await ask<'load'>({ type: 'load', model: choice }, transfer);
+    if (reply.type !== 'loaded') return;
+    state.model = reply.model;
+    state.target = undefined;
+    const m = reply.model;
+    $('model-info').textContent = `${m.name}: input ${m.inputShape.join('x')}, ${m.numClasses} classes${m.labelled ? '' : ' (unlabelled)'}; preprocessing ${m.preprocessing}`;
+    showRules();
+    done(`Model ready: ${m.name}.`);
+    if (state.photo) await explainAll();
+  } catch (e) {
+    showError(`Cannot load the model: ${(e as Error).message}`);
+  } finally {
+    $<HTMLButtonElement>('load').disabled = false;
+  }
+}
+$('load').onclick = () => void loadModel();
+
+// ---- composites and colours --------------------------------------------------------------------------
+
+const compositeSelect = $<HTMLSelectElement>('composite');
+function composites(): string[] {
+  const extra = [...document.querySelectorAll<HTMLInputElement>('#compare input:checked')].map((c) => c.value);
+  return [compositeSelect.value, ...extra.filter((c) => c !== compositeSelect.value)];
+}
+
+function showRules(): void {
+  const rules = $('rules');
+  rules.replaceChildren();
+  const c = state.model?.composites.find((x) => x.name === compositeSelect.value);
+  if (!c) return;
+  for (const r of c.rules) {
+    const li = document.createElement('li');
+    li.textContent = `${r.label}: ${r.layers.length === 1 ? r.layers[0] : `${r.layers.length} layers (${r.layers[0]}, …)`}`;
+    rules.append(li);
+  }
+}
+compositeSelect.onchange = () => {
+  showRules();
+  void explainAll();
+};
+
+for (const name of Object.keys(COLORMAPS)) $<HTMLSelectElement>('cmap').add(new Option(name, name));
+$<HTMLSelectElement>('cmap').onchange = drawPanels;
+$<HTMLInputElement>('opacity').oninput = () => {
+  $('opacity-value').textContent = $<HTMLInputElement>('opacity').value;
+  drawPanels();
+};
+
+// ---- photos ----------------------------------------------------------------------------------------
+
+async function usePhoto(name: string, blob: Blob): Promise<void> {
+  state.photo = { name, bytes: new Uint8Array(await blob.arrayBuffer()) };
+  state.target = undefined;
+  await explainAll();
+}
+
+const drop = $('drop');
+drop.onclick = () => $<HTMLInputElement>('photo').click();
+drop.onkeydown = (e) => {
+  if (e.key === 'Enter' || e.key === ' ') $<HTMLInputElement>('photo').click();
+};
+$<HTMLInputElement>('photo').onchange = () => {
+  const f = $<HTMLInputElement>('photo').files?.[0];
+  if (f) void usePhoto(f.name, f);
+};
+drop.ondragover = (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+};
+drop.ondragleave = () => drop.classList.remove('over');
+drop.ondrop = (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const f = e.dataTransfer?.files[0];
+  if (f) void usePhoto(f.name, f);
+};
+document.onpaste = (e) => {
+  const f = [...(e.clipboardData?.files ?? [])].find((x) => x.type.startsWith('image/'));
+  if (f) void usePhoto(f.name || 'pasted image', f);
+};
+for (const name of EXAMPLES) {
+  const b = document.createElement('button');
+  b.title = `Explain ${name}`;
+  b.dataset.example = name;
+  const img = document.createElement('img');
+  img.src = `examples/${name}`;
+  img.alt = name;
+  b.append(img);
+  b.onclick = async () => {
+    try {
+      const res = await fetch(`examples/${name}`);
+      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+      await usePhoto(name, await res.blob());
+    } catch (e) {
+      showError(`Cannot fetch the example ${name}: ${(e as Error).message}`);
+    }
+  };
+  $('examples').append(b);
+}
+
+// ---- explaining --------------------------------------------------------------------------------------
+
+let generation = 0;
+async function explainAll(): Promise<void> {
+  if (!state.photo || !state.model) return;
+  clearError();
+  const mine = ++generation;
+  state.results = new Map();
+  drawPanels();
+  try {
+    for (const composite of composites()) {
+      const bytes = state.photo.bytes.slice(); // each request transfers its own copy
+      const reply = await ask<'explain'>({ type: 'explain', image: { name: state.photo.name, bytes }, composite, target: state.target, topk: 5 }, [bytes.buffer]);
+      if (mine !== generation || reply.type !== 'explained') return;
+      state.results.set(composite, reply.result);
+      if (state.firstHeatmapMs === null) {
+        state.firstHeatmapMs = performance.now() - started;
+        $('footer').textContent += ` · first heatmap ${(state.firstHeatmapMs / 1000).toFixed(1)} s after the page loaded`;
+      }
+      drawTop(reply.result);
+      drawPanels();
+      drawChart(reply.result);
+    }
+    const r = state.results.get(composites()[0]);
+    if (r) done(`Explained ${r.target.label} with ${[...state.results.keys()].join(', ')} in ${[...state.results.values()].reduce((s, x) => s + x.milliseconds.explain, 0).toFixed(0)} ms.`);
+  } catch (e) {
+    if (mine === generation) showError(`Cannot explain ${state.photo.name}: ${(e as Error).message}`);
+  }
+}
+
+function drawTop(r: Explained): void {
+  const list = $('top');
+  list.replaceChildren();
+  for (const c of r.top) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.className = c.index === r.target.index ? 'on' : '';
+    b.dataset.class = String(c.index);
+    const name = document.createElement('span');
+    name.textContent = `${c.label} (${c.index})`;
+    const p = document.createElement('span');
+    p.textContent = `${(c.probability * 100).toFixed(1)}%`;
+    b.append(name, p);
+    const bar = document.createElement('div');
+    bar.className = 'bar';
+    bar.style.width = `${Math.max(1, c.probability * 100)}%`;
+    b.onclick = () => {
+      state.target = c.index;
+      void explainAll();
+    };
+    li.append(b, bar);
+    list.append(li);
+  }
+}
+
+function drawPanels(): void {
+  const box = $('panels');
+  box.replaceChildren();
+  const cmap = $<HTMLSelectElement>('cmap').value;
+  const overlay = Number($<HTMLInputElement>('opacity').value);
+  for (const [composite, r] of state.results) {
+    const div = document.createElement('div');
+    div.className = 'panel';
+    div.dataset.composite = composite;
+    const px = panelPixels(r.photo, r.map, r.prepared.height, r.prepared.width, r.prepared.window, { cmap, overlay, height: Math.min(320, Math.max(160, r.photo.height)) });
+    const canvas = document.createElement('canvas');
+    canvas.width = px.width;
+    canvas.height = px.height;
+    canvas.getContext('2d')!.putImageData(new ImageData(px.rgba as Uint8ClampedArray<ArrayBuffer>, px.width, px.height), 0, 0);
+    const caption = document.createElement('div');
+    caption.className = 'caption';
+    caption.textContent = captionOf(r, state.model?.name);
+    const downloads = document.createElement('div');
+    downloads.className = 'downloads';
+    const png = document.createElement('button');
+    png.className = 'plain';
+    png.textContent = 'Panel PNG';
+    png.onclick = () => canvas.toBlob((b) => b && save(b, `${stem(r)}.png`), 'image/png');
+    const npy = document.createElement('button');
+    npy.className = 'plain';
+    npy.textContent = 'Relevance .npy';
+    npy.onclick = () => save(new Blob([encodeNpy(r.relevance, [1, 3, r.prepared.height, r.prepared.width]) as Uint8Array<ArrayBuffer>]), `${stem(r)}.npy`);
+    downloads.append(png, npy);
+    div.append(canvas, caption, downloads);
+    box.append(div);
+  }
+  if (state.results.size === 0) box.innerHTML = '<p class="hint">Red: evidence for the class; blue: against it.</p>';
+}
+
+const stem = (r: Explained) => `${r.source.replace(/\.[^.]+$/, '')}.${r.target.index}.${r.composite}`;
+
+function save(blob: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+/** Relevance each layer absorbed (what reached its output minus what it passed on), input side left. */
+function drawChart(r: Explained): void {
+  const canvas = $<HTMLCanvasElement>('chart');
+  const ctx = canvas.getContext('2d')!;
+  // In forward order (input first). Layers whose rule passes relevance on unchanged (activations,
+  // reshapes) keep nothing: left out.
+  const rows = r.layers.filter((l) => l.rule !== 'pass');
+  const kept = rows.map((l) => l.relevanceOut[0] - l.relevanceIn[0]);
+  const w = (canvas.width = canvas.clientWidth * devicePixelRatio || 900);
+  const h = (canvas.height = 180 * devicePixelRatio);
+  ctx.clearRect(0, 0, w, h);
+  const m = Math.max(1e-12, ...kept.map(Math.abs));
+  const mid = h / 2;
+  const bw = w / Math.max(1, kept.length);
+  ctx.fillStyle = '#d9dee3';
+  ctx.fillRect(0, mid, w, 1);
+  kept.forEach((v, i) => {
+    ctx.fillStyle = v >= 0 ? '#c0392b' : '#2457c5';
+    const bh = (Math.abs(v) / m) * (mid - 4);
+    ctx.fillRect(i * bw, v >= 0 ? mid - bh : mid, Math.max(1, bw - 1), bh);
+  });
+  const total = kept.reduce((a, b) => a + b, 0);
+  const start = rows.length ? rows[rows.length - 1].relevanceOut[0] : 0;
+  $('chart-note').textContent = `${rows.length} layers with weights or sums, input side left (red: kept, blue: added); the largest bar is ${m.toPrecision(3)}. Of the ${start.toPrecision(3)} the explanation started with, ${total.toPrecision(3)} was absorbed on the way and ${r.relevance.reduce((a, b) => a + b, 0).toPrecision(3)} reached the input.`;
+}
+
+// Offline use (sw.ts); a page opened from file:// or without a secure context simply has none.
+if ('serviceWorker' in navigator && isSecureContext) navigator.serviceWorker.register('sw.js').catch(() => {});
+
+// ---- start -------------------------------------------------------------------------------------------
+
+void (async () => {
+  const r = await readyReply;
+  for (const a of r.architectures) $<HTMLSelectElement>('arch').add(new Option(a, a));
+  for (const c of r.composites) {
+    compositeSelect.add(new Option(`${c.name}${c.name === r.defaultComposite ? ' (default)' : ''}`, c.name));
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = c.name;
+    box.onchange = () => void explainAll();
+    label.title = c.description;
+    label.append(box, c.name);
+    $('compare').append(label);
+  }
+  compositeSelect.value = r.defaultComposite;
+  $('footer').textContent = `relprop · ${r.threads} thread${r.threads > 1 ? 's' : ''}${r.threadNote ? ` (${r.threadNote})` : ''} · works offline once loaded`;
+  // The default model when the page is served by `relprop demo`; a static copy has none to fetch.
+  const served = await fetch('models/resnet50-imagenet/manifest.json').then((x) => x.ok, () => false);
+  if (!served) {
+    kind.querySelector('option[value=served]')!.remove();
+    kind.value = 'files';
+    showModelFields();
+    done('Pick a model from disk or give a URL, then a photo.');
+  } else {
+    await loadModel();
+  }
+})();

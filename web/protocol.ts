@@ -1,0 +1,52 @@
+/** Messages between the demo page (app.ts) and its worker (worker.ts), which runs the engine. */
+import type { ClassScore } from '../src/app/explain-photo.js';
+import type { InputWindow } from '../src/image/preprocess.js';
+import type { LayerRelevance } from '../src/engine/types.js';
+
+/** Where a model comes from: a known model the demo server holds, a URL, or files from the user's disk. */
+export type ModelChoice =
+  | { kind: 'served'; base: string }
+  | { kind: 'url'; url: string; arch?: string }
+  | { kind: 'files'; files: { name: string; bytes: Uint8Array }[]; arch?: string };
+
+export type Request =
+  | { type: 'load'; id: number; model: ModelChoice }
+  | { type: 'explain'; id: number; image: { name: string; bytes: Uint8Array }; composite: string; target?: number; topk: number };
+
+export interface CompositeRules {
+  name: string;
+  description: string;
+  /** The rules it gives the loaded model's layers: each rule with the layers that get it. */
+  rules: { label: string; layers: string[] }[];
+}
+
+export interface ModelSummary {
+  name: string;
+  inputShape: readonly number[];
+  numClasses: number;
+  labelled: boolean;
+  preprocessing: string;
+  composites: CompositeRules[];
+}
+
+export interface Explained {
+  source: string;
+  composite: string;
+  top: ClassScore[];
+  target: ClassScore;
+  /** [3, H, W] */
+  relevance: Float32Array;
+  /** [H, W] */
+  map: Float32Array;
+  photo: { width: number; height: number; data: Float32Array };
+  prepared: { height: number; width: number; window: InputWindow };
+  layers: LayerRelevance[];
+  milliseconds: { preprocess: number; explain: number };
+}
+
+export type Reply =
+  | { type: 'ready'; architectures: readonly string[]; composites: { name: string; description: string }[]; threads: number; threadNote: string | null; defaultComposite: string }
+  | { type: 'progress'; id: number; stage: string; done?: number; total?: number }
+  | { type: 'loaded'; id: number; model: ModelSummary }
+  | { type: 'explained'; id: number; result: Explained }
+  | { type: 'error'; id: number; message: string };

@@ -1,0 +1,132 @@
+/**
+ * The demo's engine, in a Web Worker so the page never freezes: loads models (the served default with
+ * progress per byte, or the user's files), decodes photos with the platform and explains them with
+ * the library's own code (explain-photo.ts: the preprocessing Node uses). The engine's threads are
+ * workers of this worker, over shared memory when the page is cross-origin isolated.
+ */
+import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../src/composites.js';
+import { explainPhotos } from '../src/app/explain-photo.js';
+import { decodeWithPlatform } from '../src/image/decode-platform.js';
+import { loadModel, loadModelFiles } from '../src/io/load.js';
+import { checkManifest, parseLabels, type ModelManifest } from '../src/io/registry/manifest.js';
+import { ARCHITECTURES } from '../src/model/builders/index.js';
+import type { Model } from '../src/model.js';
+import type { CompositeRules, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
+
+const scope = self as unknown as { postMessage(m: Reply, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
+const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
+
+const cores = Math.min(navigator.hardwareConcurrency || 1, 8);
+const threads = crossOriginIsolated ? cores : 1;
+post({
+  type: 'ready',
+  architectures: ARCHITECTURES,
+  composites: COMPOSITES.map((c) => ({ name: c.name, description: c.description })),
+  threads,
+  threadNote: crossOriginIsolated ? null : 'this page is not cross-origin isolated (no COOP/COEP headers), so shared memory is off and the engine runs on one thread',
+  defaultComposite: DEFAULT_COMPOSITE,
+});
+
+let model: Model | null = null;
+let modelName = '';
+
+/** GETs a URL whole, reporting bytes as they arrive against the total the server declares. */
+async function fetchBytes(url: string, onBytes: (n: number) => void): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`fetching ${url} answered ${res.status} ${res.statusText}`);
+  const reader = res.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** A known model as the demo server holds it: its manifest, labels, model.json and shards, with progress. */
+async function loadServed(id: number, base: string): Promise<{ model: Model; name: string }> {
+  const progress = (stage: string, done?: number, total?: number) => post({ type: 'progress', id, stage, done, total });
+  progress('fetching the model manifest');
+  const served = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('manifest.json', base).href, () => {}))) as ModelManifest & { sizes?: Record<string, number> };
+  const manifest = checkManifest(served, 'the served manifest');
+  const labels = manifest.labels ? parseLabels(new TextDecoder().decode(await fetchBytes(new URL(manifest.labels, base).href, () => {})), `${manifest.name} labels`) : undefined;
+  const modelUrl = new URL(manifest.model, base);
+  const json = new TextDecoder().decode(await fetchBytes(modelUrl.href, () => {}));
+  const paths: string[] = (JSON.parse(json).weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths);
+  // Shard paths are relative to model.json; the sizes the server lists are package paths.
+  const dirOf = manifest.model.split('/').slice(0, -1).join('/');
+  const total = paths.reduce((s, p) => s + (served.sizes?.[dirOf ? `${dirOf}/${p}` : p] ?? 0), 0);
+  let done = 0;
+  const files = new Map<string, Uint8Array>([['model.json', new TextEncoder().encode(json)]]);
+  for (const p of paths) {
+    files.set(p, await fetchBytes(new URL(p, modelUrl).href, (n) => progress(`fetching ${manifest.name}`, (done += n), total)));
+  }
+  progress('building the model');
+  return { model: await loadModelFiles(files, { labels, preprocessing: manifest.preprocessing, threads }), name: manifest.name };
+}
+
+async function load(id: number, choice: ModelChoice): Promise<{ model: Model; name: string }> {
+  if (choice.kind === 'served') return loadServed(id, choice.base);
+  post({ type: 'progress', id, stage: 'reading the model' });
+  if (choice.kind === 'url') return { model: await loadModel(choice.url, { arch: choice.arch, threads }), name: choice.url };
+  const model = await loadModelFiles(new Map(choice.files.map((f) => [f.name, f.bytes])), { arch: choice.arch, threads });
+  return { model, name: choice.files.map((f) => f.name).join(' + ') };
+}
+
+/** Each composite's rules on the loaded model's layers (as `relprop info` lists them). */
+function compositeRules(m: Model): CompositeRules[] {
+  return COMPOSITES.map((c) => {
+    const composite = resolveComposite(c.name);
+    const graph = m.canonicalGraph(composite.foldBatchNorm);
+    const byLabel = new Map<string, string[]>();
+    for (const [node, rule] of composite.assign(graph)) {
+      if (rule.kind !== 'affine' && rule.kind !== 'norm') continue;
+      if (!byLabel.has(rule.label)) byLabel.set(rule.label, []);
+      byLabel.get(rule.label)!.push(node);
+    }
+    return { name: c.name, description: c.description, rules: [...byLabel].map(([label, layers]) => ({ label, layers })) };
+  });
+}
+
+function summary(m: Model): ModelSummary {
+  const p = m.info.preprocessing;
+  return {
+    name: modelName,
+    inputShape: m.inputShape,
+    numClasses: m.numClasses,
+    labelled: !!m.info.labels,
+    preprocessing: p ? `${p.name ?? 'custom'}: ${p.size.join('x')}, ${p.channelOrder}` : 'torchvision (assumed)',
+    composites: compositeRules(m),
+  };
+}
+
+scope.onmessage = async ({ data: req }) => {
+  try {
+    if (req.type === 'load') {
+      // The model in use stays until another has loaded: a file that fails leaves the page as it was.
+      const next = await load(req.id, req.model);
+      model?.dispose();
+      ({ model, name: modelName } = next);
+      post({ type: 'loaded', id: req.id, model: summary(model!) });
+      return;
+    }
+    if (!model) throw new Error('no model is loaded yet');
+    post({ type: 'progress', id: req.id, stage: `explaining with ${req.composite}` });
+    const { name, bytes } = req.image;
+    const [x] = await explainPhotos(model, [name], () => decodeWithPlatform(bytes, name), { composite: req.composite, target: req.target, topk: req.topk, layers: true });
+    const result = { ...x, layers: x.layers ?? [], prepared: { height: x.prepared.height, width: x.prepared.width, window: x.prepared.window } };
+    post({ type: 'explained', id: req.id, result }, [x.relevance.buffer, x.map.buffer, x.photo.data.buffer]);
+  } catch (e) {
+    post({ type: 'error', id: req.id, message: (e as Error)?.message ?? String(e) });
+  }
+};
