@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pngjs from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
-import { explainImage } from '../src/app/index.js';
+import { explainImage, npyOf, panelOf } from '../src/app/index.js';
+import { CAPTION_HEIGHT } from '../src/render/panel-pixels.js';
 import { loadModel } from '../src/index.js';
 import { ROOT } from './helpers/cli.js';
 
@@ -124,6 +125,24 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     const inputSum = node.relevance.reduce((a, b) => a + b, 0);
     expect(await page.textContent('#chart-note')).toMatch(new RegExp(`Of the 1\\.00 the explanation started with, .* and ${inputSum.toPrecision(3).replace('.', '\\.')} reached the input`));
     await screenshot('desktop');
+    // The downloads: the panel as a PNG, the relevance as the .npy Node writes.
+    const saved = async (button: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#panels .panel button:text("${button}")`)]);
+      return readFileSync((await download.path())!);
+    };
+    const panel = await saved('Panel PNG');
+    writeFileSync(join(SHOTS, 'panel.png'), panel);
+    const png = pngjs.PNG.sync.read(panel);
+    // Three images side by side and the caption's strip below them (the one on screen has none).
+    const shown = await page.$eval('#panels canvas', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    expect([png.width, png.height]).toEqual([shown[0], shown[1] + CAPTION_HEIGHT]);
+    // Its images are Node's panel's, pixel for pixel (the same code and relevance; the captions' fonts differ).
+    const ours = pngjs.PNG.sync.read(Buffer.from((await panelOf(node, { height: shown[1], clipPercentile: 99.5, overlay: 0.5, cmap: 'bwr' })).png));
+    expect(ours.width).toBe(png.width);
+    const rows = shown[1] * png.width * 4;
+    expect(Buffer.from(png.data.subarray(0, rows)).equals(Buffer.from(ours.data.subarray(0, rows)))).toBe(true);
+    expect(png.width).toBeGreaterThan(3 * 160);
+    expect(new Uint8Array(await saved('Relevance .npy'))).toEqual(npyOf(node));
   });
 
   it('explains a second class when it is clicked, and a second composite beside the first', async () => {

@@ -169,6 +169,18 @@ describe('files a user picked (loadModelFiles: a browser file input)', () => {
     expect(await fromFiles.forward(x)).toEqual(await fromBytes.forward(x));
   });
 
+  it('a weights file with its architecture, as loadModel reads it from disk', async () => {
+    const file = join(import.meta.dirname, 'fixtures/torch/mobilenet_v2.safetensors');
+    const options = { arch: 'mobilenet_v2', inputShape: [3, 64, 64] as const };
+    const picked = await loadModelFiles(new Map([['mobilenet_v2.safetensors', readFileSync(file)]]), options);
+    const disk = await loadModel(file, options);
+    const x = Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.cos(i * 0.1));
+    expect(await picked.forward(x)).toEqual(await disk.forward(x));
+    expect(picked.info.origin).toBe(disk.info.origin);
+    const noArch = await error(loadModelFiles(new Map([['mobilenet_v2.safetensors', readFileSync(file)]])));
+    expect(noArch.message).toMatch(/holds weights only: pass arch/);
+  });
+
   it('a missing shard, a shard outside, no model, two models and a broken file are errors naming the file', async () => {
     const missing = await error(loadModelFiles(picked([['model.json', kerasModel()], ['a.bin', SHARD_A]])));
     expect(missing.code).toBe('NOT_FOUND');

@@ -4,7 +4,7 @@
  * uploaded anywhere: the only requests are for the page, the examples and the served default model.
  */
 import { COLORMAPS } from '../src/render/colormaps.js';
-import { panelPixels } from '../src/render/panel-pixels.js';
+import { panelPixels, type PanelOptions } from '../src/render/panel-pixels.js';
 import { encodeNpy } from '../src/render/npy.js';
 import { captionOf } from '../src/app/explain-photo.js';
 import type { Explained, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
@@ -158,6 +158,7 @@ compositeSelect.onchange = () => {
 
 for (const name of Object.keys(COLORMAPS)) $<HTMLSelectElement>('cmap').add(new Option(name, name));
 $<HTMLSelectElement>('cmap').onchange = drawPanels;
+$<HTMLSelectElement>('clip').onchange = drawPanels;
 $<HTMLInputElement>('opacity').oninput = () => {
   $('opacity-value').textContent = $<HTMLInputElement>('opacity').value;
   drawPanels();
@@ -275,33 +276,49 @@ function drawPanels(): void {
   box.replaceChildren();
   const cmap = $<HTMLSelectElement>('cmap').value;
   const overlay = Number($<HTMLInputElement>('opacity').value);
+  const clipPercentile = Number($<HTMLSelectElement>('clip').value);
   for (const [composite, r] of state.results) {
     const div = document.createElement('div');
     div.className = 'panel';
     div.dataset.composite = composite;
-    const px = panelPixels(r.photo, r.map, r.prepared.height, r.prepared.width, r.prepared.window, { cmap, overlay, height: Math.min(320, Math.max(160, r.photo.height)) });
-    const canvas = document.createElement('canvas');
-    canvas.width = px.width;
-    canvas.height = px.height;
-    canvas.getContext('2d')!.putImageData(new ImageData(px.rgba as Uint8ClampedArray<ArrayBuffer>, px.width, px.height), 0, 0);
-    const caption = document.createElement('div');
-    caption.className = 'caption';
-    caption.textContent = captionOf(r, state.model?.name);
+    const caption = captionOf(r, state.model?.name);
+    const options = { cmap, overlay, clipPercentile, height: Math.min(320, Math.max(160, r.photo.height)) };
+    const canvas = panelCanvas(r, options);
+    const text = document.createElement('div');
+    text.className = 'caption';
+    text.textContent = caption;
     const downloads = document.createElement('div');
     downloads.className = 'downloads';
     const png = document.createElement('button');
     png.className = 'plain';
     png.textContent = 'Panel PNG';
-    png.onclick = () => canvas.toBlob((b) => b && save(b, `${stem(r)}.png`), 'image/png');
+    // The file is the panel as Node writes it (panelOf): the same pixels, the caption in a strip below.
+    png.onclick = () => panelCanvas(r, { ...options, caption }).toBlob((b) => b && save(b, `${stem(r)}.png`), 'image/png');
     const npy = document.createElement('button');
     npy.className = 'plain';
     npy.textContent = 'Relevance .npy';
     npy.onclick = () => save(new Blob([encodeNpy(r.relevance, [1, 3, r.prepared.height, r.prepared.width]) as Uint8Array<ArrayBuffer>]), `${stem(r)}.npy`);
     downloads.append(png, npy);
-    div.append(canvas, caption, downloads);
+    div.append(canvas, text, downloads);
     box.append(div);
   }
   if (state.results.size === 0) box.innerHTML = '<p class="hint">Red: evidence for the class; blue: against it.</p>';
+}
+
+/** The panel's pixels (panel-pixels.ts) on a canvas, with the caption set in the strip it leaves for one. */
+function panelCanvas(r: Explained, options: PanelOptions): HTMLCanvasElement {
+  const px = panelPixels(r.photo, r.map, r.prepared.height, r.prepared.width, r.prepared.window, options);
+  const canvas = document.createElement('canvas');
+  canvas.width = px.width;
+  canvas.height = px.height;
+  const ctx = canvas.getContext('2d')!;
+  ctx.putImageData(new ImageData(px.rgba as Uint8ClampedArray<ArrayBuffer>, px.width, px.height), 0, 0);
+  if (options.caption) {
+    ctx.fillStyle = '#000';
+    ctx.font = '16px sans-serif';
+    ctx.fillText(options.caption, 6, px.imageHeight + 19);
+  }
+  return canvas;
 }
 
 const stem = (r: Explained) => `${r.source.replace(/\.[^.]+$/, '')}.${r.target.index}.${r.composite}`;
