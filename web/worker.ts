@@ -7,7 +7,8 @@
 import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../src/composites.js';
 import { explainPhotos } from '../src/app/explain-photo.js';
 import { decodeWithPlatform } from '../src/image/decode-platform.js';
-import { loadModel, loadModelFiles } from '../src/io/load.js';
+import { fetchBounded } from '../src/io/files.js';
+import { loadModel, loadModelFiles, MAX_MODEL_FILE_BYTES } from '../src/io/load.js';
 import { checkManifest, parseLabels, type ModelManifest } from '../src/io/registry/manifest.js';
 import { ARCHITECTURES } from '../src/model/builders/index.js';
 import type { Model } from '../src/model.js';
@@ -30,46 +31,25 @@ post({
 let model: Model | null = null;
 let modelName = '';
 
-/** GETs a URL whole, reporting bytes as they arrive against the total the server declares. */
-async function fetchBytes(url: string, onBytes: (n: number) => void): Promise<Uint8Array> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`fetching ${url} answered ${res.status} ${res.statusText}`);
-  const reader = res.body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    total += value.byteLength;
-    onBytes(value.byteLength);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /** A known model as the demo server holds it: its manifest, labels, model.json and shards, with progress. */
 async function loadServed(id: number, base: string): Promise<{ model: Model; name: string }> {
   const progress = (stage: string, done?: number, total?: number) => post({ type: 'progress', id, stage, done, total });
   progress('fetching the model manifest');
-  const served = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('manifest.json', base).href, () => {}))) as ModelManifest & { sizes?: Record<string, number> };
+  const text = async (url: URL) => new TextDecoder().decode(await fetchBounded(url.href, MAX_MODEL_FILE_BYTES));
+  const served = JSON.parse(await text(new URL('manifest.json', base))) as ModelManifest & { sizes?: Record<string, number> };
   const manifest = checkManifest(served, 'the served manifest');
-  const labels = manifest.labels ? parseLabels(new TextDecoder().decode(await fetchBytes(new URL(manifest.labels, base).href, () => {})), `${manifest.name} labels`) : undefined;
+  const labels = manifest.labels ? parseLabels(await text(new URL(manifest.labels, base)), `${manifest.name} labels`) : undefined;
   const modelUrl = new URL(manifest.model, base);
-  const json = new TextDecoder().decode(await fetchBytes(modelUrl.href, () => {}));
+  const json = await text(modelUrl);
   const paths: string[] = (JSON.parse(json).weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths);
   // Shard paths are relative to model.json; the sizes the server lists are package paths.
   const dirOf = manifest.model.split('/').slice(0, -1).join('/');
-  const total = paths.reduce((s, p) => s + (served.sizes?.[dirOf ? `${dirOf}/${p}` : p] ?? 0), 0);
+  const sizeOf = (p: string) => served.sizes?.[dirOf ? `${dirOf}/${p}` : p] ?? 0;
+  const total = paths.reduce((s, p) => s + sizeOf(p), 0);
   let done = 0;
   const files = new Map<string, Uint8Array>([['model.json', new TextEncoder().encode(json)]]);
   for (const p of paths) {
-    files.set(p, await fetchBytes(new URL(p, modelUrl).href, (n) => progress(`fetching ${manifest.name}`, (done += n), total)));
+    files.set(p, await fetchBounded(new URL(p, modelUrl).href, sizeOf(p) || MAX_MODEL_FILE_BYTES, (n) => progress(`fetching ${manifest.name}`, (done += n), total)));
   }
   progress('building the model');
   return { model: await loadModelFiles(files, { labels, preprocessing: manifest.preprocessing, threads }), name: manifest.name };

@@ -153,8 +153,11 @@ export function urlFiles(modelUrl: string): ModelFiles {
   };
 }
 
-/** GETs a URL, reading at most `limit` bytes of its body (a longer one is an error, not a download). */
-export async function fetchBounded(url: string, limit: number): Promise<Uint8Array> {
+/**
+ * GETs a URL, reading at most `limit` bytes of its body (a longer one is an error, not a download);
+ * `onBytes` hears of each chunk as it arrives (a progress bar).
+ */
+export async function fetchBounded(url: string, limit: number, onBytes?: (n: number) => void): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetch(url);
@@ -181,6 +184,7 @@ export async function fetchBounded(url: string, limit: number): Promise<Uint8Arr
         tooLong();
       }
       chunks.push(value);
+      onBytes?.(value.byteLength);
     }
   } catch (e) {
     if (e instanceof RelpropError) throw e;
