@@ -95,12 +95,12 @@ const zeroKernel = memory.data(12 * 4, 16);
  * [layerOut][layerIn][3][3], written as 16 planes of packed GEMM A panels ([panel][k][MR]): A_t's rows
  * are the output channels, k the input channels. Rows past the end get zero kernels.
  */
-function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize): void {
+function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize, p0: i32 = 0, p1: i32 = layerOut): void {
   const plane = packedPlane(layerIn, layerOut);
   const gv = f32x4.splat(gamma);
   const fullOut = layerOut & ~(MR - 1), fullIn = layerIn & ~3;
   const rowBytes = <usize>(layerIn * 9) << 2;
-  for (let p = 0; p < layerOut; p += MR) {
+  for (let p = p0; p < p1; p += MR) {
     let k = 0;
     if (p < fullOut) {
       // Four output by four input channels: each output channel's 36 taps lie in a row, so the block is
@@ -396,7 +396,10 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   }
 }
 
-/** U of a transformed weight (t, gamma) for a layer [layerOut][layerIn][3][3], made before the parts of a threaded pass read it. */
-export function winograd_weights_transformed(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize): void {
-  transformWeights(weight, layerIn, layerOut, t, gamma, u);
+/**
+ * U of a transformed weight (t, gamma) for a layer [layerOut][layerIn][3][3], made before the parts of a
+ * threaded pass read it; share `part` of `parts`: the output channels, in MR-row panels.
+ */
+export function winograd_weights_transformed(weight: usize, layerIn: i32, layerOut: i32, t: i32, gamma: f32, u: usize, part: i32, parts: i32): void {
+  transformWeights(weight, layerIn, layerOut, t, gamma, u, shareBegin(layerOut, MR, part, parts), shareBegin(layerOut, MR, part + 1, parts));
 }

@@ -515,7 +515,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
     this.nodeU.set(key, u);
     if (parts === 1) return [u, 0];
     // The parts of a threaded pass all read U: it is made first, by the same transform the pass would use.
-    this.k.winograd_weights_transformed(up.weight + part.w, part.cin, part.cout, tw.code, tw.gamma, u);
+    this.engine.parallel('winograd_weights_transformed', [up.weight + part.w, part.cin, part.cout, tw.code, tw.gamma, u], parts);
     return [u, 1];
   }
 

@@ -15,13 +15,6 @@ export const CONTROL = { generation: 0, kernel: 1, argc: 2, parts: 3, done: 4, f
 export const CONTROL_ARGS = 128;
 export const CONTROL_MAX_ARGS = 16;
 export const CONTROL_BYTES = CONTROL_ARGS + CONTROL_MAX_ARGS * 8;
-/**
- * How long a thread polls before it blocks, waiting for a job (a worker) or for the workers to finish
- * (the main thread). A pass's jobs come a fraction of a millisecond apart, while waking a blocked thread
- * took 0.3-0.7 ms a job here (ResNet-50's forward on 2 threads, 2 shared cores: 15-36 ms of 200 spent
- * waiting); polling keeps a thread awake through the pass and lets it sleep once the pass is over.
- */
-export const SPIN_MS = 2;
 
 export const WORKER_SOURCE = `
 const C = ${JSON.stringify(CONTROL)};
@@ -46,8 +39,6 @@ const start = ({ module, memory, control, index, kernels, epoch }) => {
   let generation = Atomics.load(c, C.generation);
   post({ ready: true });
   for (;;) {
-    const until = performance.now() + ${SPIN_MS};
-    while (Atomics.load(c, C.generation) === generation && performance.now() < until);
     Atomics.wait(c, C.generation, generation);
     generation = Atomics.load(c, C.generation);
     if (Atomics.load(c, C.epoch) !== epoch) return;
