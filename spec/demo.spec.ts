@@ -106,6 +106,28 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     server?.kill();
   });
 
+  it('serves the page\'s files and the manifest\'s, nothing else', async () => {
+    // Raw paths, as a hostile client sends them (fetch would normalise the dots away first).
+    const { request } = await import('node:http');
+    const status = (path: string, method = 'GET') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(new URL(url), { path: path.startsWith('/') ? path : `/${path}`, method }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status('index.html')).toBe(200);
+    expect(await status('models/resnet50-imagenet/manifest.json')).toBe(200);
+    expect(await status('models/resnet50-imagenet/ResNet50/model.json')).toBe(200);
+    // Out of the page's folder or the model's cache, raw or escaped; a cached file the manifest does not list; not GET.
+    for (const path of ['/../package.json', '/%2e%2e/%2e%2e/package.json', '/models/resnet50-imagenet/%2e%2e/%2e%2e/%2e%2e/package.json', '/models/resnet50-imagenet/.relprop-complete', '/models/resnet50-imagenet/../../../package.json', '/models/other/x', '/%00']) {
+      expect([path, await status(path)]).toEqual([path, 404]);
+    }
+    expect(await status('index.html', 'POST')).toBe(405);
+  });
+
   it('is served with the headers threads need, and loads the default model in a worker', async () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(await page.textContent('#status')).toMatch(/Model ready: resnet50-imagenet/);

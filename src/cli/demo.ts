@@ -5,7 +5,7 @@
  * own files and the files a known model's manifest lists are served: no path leads anywhere else.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
@@ -53,8 +53,7 @@ function inside(root: string, rel: string): string | null {
 const listed = (m: ModelManifest, rel: string) => m.extract.some((e) => (e.endsWith('/') ? rel.startsWith(e) : rel === e));
 
 /** The files of a cached model that its manifest keeps, as package paths. */
-async function listedFiles(dir: string, manifest: ModelManifest): Promise<string[]> {
-  const { readdirSync } = await import('node:fs');
+function listedFiles(dir: string, manifest: ModelManifest): string[] {
   const all = (readdirSync(dir, { recursive: true }) as string[]).map((f) => f.split(sep).join('/'));
   return all.filter((f) => listed(manifest, f) && statSync(join(dir, f)).isFile());
 }
@@ -75,7 +74,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
 
   // The manifest with the size of every file it lists, so the page's progress bar knows the total.
   const sizes: Record<string, number> = {};
-  for (const rel of await listedFiles(dir, manifest)) sizes[rel] = statSync(join(dir, rel)).size;
+  for (const rel of listedFiles(dir, manifest)) sizes[rel] = statSync(join(dir, rel)).size;
   const manifestJson = JSON.stringify({ ...manifest, sizes });
   const served = (rel: string) => (listed(manifest, rel) ? inside(dir, rel) : null);
   const modelRoot = `/models/${manifest.name}/`;
