@@ -11,14 +11,12 @@
 import { fc, it as property } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { COMPOSITES } from '../src/composites.js';
-import { propagate } from '../src/engine/propagate.js';
 import { buildModel } from '../src/index.js';
 import { Graph } from '../src/model/graph.js';
 import { Model } from '../src/model.js';
 import type { GraphNode, Pads } from '../src/model/ops.js';
 import { Random } from '../src/model/random.js';
 import { windowOut } from '../src/model/shapes.js';
-import { referenceEngine } from '../src/reference/engine.js';
 import { createRule, type RuleSpec } from '../src/rules/index.js';
 import type { Rule } from '../src/rules/types.js';
 import { WasmEngine } from '../src/wasm/engine.js';

@@ -91,7 +91,7 @@ export async function explainPhotos(model: Model, sources: readonly string[], de
   const photos: RgbImage[] = [];
   const prepared: PreparedImage[] = [];
   const input = new Float32Array(batch * n);
-  for (const [b, source] of sources.entries()) {
+  for (let b = 0; b < batch; b++) {
     photos.push(await decode(b));
     prepared.push(preprocessImage(photos[b], preprocessingOf(model)));
     input.set(prepared[b].input, b * n);
