@@ -72,26 +72,18 @@ export function split_sum(R: usize, z: usize, eps: f32, a1: usize, out1: usize, 
   }
 }
 
-/** out = R where z > 0 (sign = 1) or z < 0 (sign = -1), else 0. */
-function where_sign(R: usize, z: usize, out: usize, n: i32, sign: i32): void {
+/** out = a where mask > 0, else 0 (ReLU's gradient, with mask = the ReLU's input or output). */
+export function relu_mask(a: usize, mask: usize, out: usize, n: i32): void {
   const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const zv = v128.load(z + off);
-    const m = sign > 0 ? f32x4.gt(zv, zero) : f32x4.lt(zv, zero);
-    v128.store(out + off, v128.and(v128.load(R + off), m));
+    v128.store(out + off, v128.and(v128.load(a + off), f32x4.gt(v128.load(mask + off), zero)));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
-    const zv = load<f32>(z + off);
-    store<f32>(out + off, (sign > 0 ? zv > 0 : zv < 0) ? load<f32>(R + off) : 0);
+    store<f32>(out + off, load<f32>(mask + off) > 0 ? load<f32>(a + off) : 0);
   }
-}
-
-/** out = a where mask > 0, else 0 (ReLU's gradient, with mask = the ReLU's input or output). */
-export function relu_mask(a: usize, mask: usize, out: usize, n: i32): void {
-  where_sign(a, mask, out, n, 1);
 }
 
 /** out = a (n floats; the ranges may overlap). */

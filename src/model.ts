@@ -162,7 +162,7 @@ export class Model {
     const graph = this.canonicalGraph(composite.foldBatchNorm);
     const rules = composite.assign(graph);
     const initial = options.initial ?? composite.initial;
-    return this.propagate(await this.engine(options), graph, input, options, rules, initial, options.layers ?? false);
+    return this.propagate(await this.engine(options), graph, input, options, rules, initial, options.layers ?? false, true);
   }
 
   /** The plain gradient of the target logit with respect to the input. */
@@ -171,7 +171,7 @@ export class Model {
     const graph = this.canonicalGraph(true);
     const rule = gradientRule();
     const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
-    const r = this.propagate(await this.engine(options), graph, input, options, rules, options.initial ?? 'one-hot', false);
+    const r = this.propagate(await this.engine(options), graph, input, options, rules, options.initial ?? 'one-hot', false, false);
     return { gradient: r.relevance, logits: r.logits, targets: r.targets };
   }
 
@@ -196,14 +196,14 @@ export class Model {
     this.wasm.clear();
   }
 
-  private propagate({ engine, threads }: { engine: Engine; threads: number }, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean): Explanation {
+  private propagate({ engine, threads }: { engine: Engine; threads: number }, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean, keepZ: boolean): Explanation {
     if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
     const k = this.numClasses;
     // Targets are checked before anything runs; only 'top1' waits for the logits.
     const wanted = parseTargets(options.target, batch, k, this.info.labels);
-    // Rules read each layer's z (the epsilon and gamma rules, z-box): kept from the forward pass, not computed again.
-    const session = engine.run(graph, x, batch, threads, true);
+    // LRP rules read each layer's z (epsilon, gamma, z-box): kept from the forward pass, not computed again.
+    const session = engine.run(graph, x, batch, threads, keepZ);
     try {
       const logits = session.logits();
       const targets = resolveTargets(wanted, logits, k);

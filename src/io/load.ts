@@ -105,13 +105,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     if (known) return await loadKnown(known, options);
     if (source.startsWith('file://')) source = (await import('node:url')).fileURLToPath(source);
     if (isUrl(source)) {
-      const files = urlFiles(source);
-      const bytes = await fetchBounded(source, MAX_MODEL_FILE_BYTES);
-      const path = new URL(source).pathname;
-      if (path.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${source}"`), options, source);
-      if (STATE_DICT_FILE.test(path)) return loadStateDict(readTorchFile(bytes, `"${source}"`), options, source);
-      if (/\.json$/.test(path)) return await loadTfjs(new TextDecoder().decode(bytes), files, options, source);
-      return loadOnnx(bytes, options, undefined, source);
+      return await loadFile(new URL(source).pathname, await fetchBounded(source, MAX_MODEL_FILE_BYTES), urlFiles(source), options, source);
     }
     return await loadPath(source, options);
   } catch (e) {
@@ -138,13 +132,7 @@ export async function loadModelFiles(files: ReadonlyMap<string, Uint8Array>, opt
   checkOptions(options, LOAD_OPTIONS, 'loadModelFiles');
   const main = mainFile([...files.keys()]);
   try {
-    const bytes = files.get(main)!;
-    const picked = pickedFiles(files);
-    if (main.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${main}"`), options, main);
-    if (STATE_DICT_FILE.test(main)) return loadStateDict(readTorchFile(bytes, `"${main}"`), options, main);
-    if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${main}" describes its own graph`);
-    if (main.endsWith('.json')) return await loadTfjs(new TextDecoder().decode(bytes), picked, options, main);
-    return loadOnnx(bytes, options, picked, main);
+    return await loadFile(main, files.get(main)!, pickedFiles(files), options, main);
   } catch (e) {
     // Named by the file, as the picker showed it: the importers' messages say what, not which file.
     if (e instanceof RelpropError) throw e.message.includes(main) ? e : new RelpropError(e.code, `"${main}": ${e.message}`);
@@ -171,11 +159,19 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
   }
   const files = await directoryFiles(path.dirname(file));
   const name = path.basename(file);
-  const bytes = await readModelFile(file, MAX_MODEL_FILE_BYTES);
-  if (file.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
-  if (STATE_DICT_FILE.test(file)) return loadStateDict(readTorchFile(bytes, `"${name}"`), options, name);
+  return loadFile(file, await readModelFile(file, MAX_MODEL_FILE_BYTES), files, options, name);
+}
+
+/**
+ * A model file's bytes, told apart by the ending of its path (or a JSON opening): a state dict into
+ * options.arch, a TF.js model.json, else ONNX; what it names beside itself is read from `files`.
+ * One dispatch for paths, URLs and picked files.
+ */
+async function loadFile(path: string, bytes: Uint8Array, files: ModelFiles, options: LoadOptions, name: string): Promise<Model> {
+  if (path.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
+  if (STATE_DICT_FILE.test(path)) return loadStateDict(readTorchFile(bytes, `"${name}"`), options, name);
   if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${name}" describes its own graph`);
-  if (file.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadTfjs(new TextDecoder().decode(bytes), files, options, name);
+  if (path.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadTfjs(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }
 

@@ -18,8 +18,8 @@
  *   and d = g (s_up - s_down):
  *   R_j = x_j (W^T a)_j + x_j^+ (W^+T d)_j + x_j^- (W^-T d)_j.
  * z is the forward pass's: one modified convolution and two transposed ones after a ReLU (x^- = 0),
- * two and three otherwise. Relevance that came through a ReLU is zero wherever z_k <= 0, so s_down is:
- * then the rule is its z_k > 0 line alone, one modified convolution and one transposed (x^- = 0), as
+ * two and three otherwise. Relevance that came through a ReLU is zero wherever z_k <= 0, so s_down is
+ * zero: then the rule is its z_k > 0 line alone, one modified convolution and one transposed (x^- = 0), as
  * cheap as z-plus. In ResNet-50 that is every convolution but the two before each residual sum.
  */
 import { signParts } from './sign-parts.js';

@@ -398,8 +398,9 @@ export class WasmSession implements Session<Buf>, Convolutions {
    * A Conv2d or Linear node's forward. A Conv read only by a ReLU writes the ReLU's output directly;
    * both names share it, unless the run keeps z for the rules: z then costs an activation's memory
    * and the ReLU a pass over it, where computing z again cost a convolution per layer (ResNet-50's
-   * epsilon-plus-flat explanation: 3.1x a forward before, measured). A Linear keeps its z (a few thousand values): the epsilon rule reads it instead
-   * of computing it again, which for VGG's first dense layer means reading 400 MB of weights once less.
+   * epsilon-gamma-box explanation: 6.0x a forward before, 5.4x with z kept, measured). A Linear keeps
+   * its z (a few thousand values): the epsilon rule reads it instead of computing it again, which for
+   * VGG's first dense layer means reading 400 MB of weights once less.
    */
   private affineForward(node: AffineNode, x: Buf): Buf {
     const { graph } = this;
