@@ -16,6 +16,7 @@ import { ARCHITECTURES } from '../src/model/builders/index.js';
 import { Graph } from '../src/model/graph.js';
 import { Random } from '../src/model/random.js';
 import { windowOut } from '../src/model/shapes.js';
+import { CONTROL } from '../src/wasm/worker-source.js';
 
 const input = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + seed) + 0.3 * Math.cos(0.05 * i));
 
@@ -123,6 +124,30 @@ describe('calls and workers', () => {
     expect((await model.explain(x, { threads: 2 })).relevance).toEqual(before);
     model.dispose();
   }, 30_000);
+
+  it('workers woken without a new job (Atomics.wait may return so) do not run the last job again', async () => {
+    const model = m();
+    const x = input(3 * 64 * 64, 6);
+    const expected = (await model.explain(x, { threads: 1 })).relevance;
+    await model.explain(x, { threads: 2 });
+    const engine = (await (model as unknown as { wasm: Map<string, Promise<{ kernels: { memory: WebAssembly.Memory }; control: number }>> }).wasm.values().next().value!);
+    // Another thread wakes every waiter on the job counter, over and over, while explanations run.
+    const { Worker } = await import('node:worker_threads');
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const waker = new Worker(
+      `const { workerData: w } = require('node:worker_threads');
+       const c = new Int32Array(w.buffer, w.control, 1), stop = new Int32Array(w.stop);
+       while (Atomics.load(stop, 0) === 0) Atomics.notify(c, ${CONTROL.generation});`,
+      { eval: true, workerData: { buffer: engine.kernels.memory.buffer, control: engine.control, stop: stop.buffer } },
+    );
+    try {
+      for (let i = 0; i < 3; i++) expect((await model.explain(x, { threads: 2 })).relevance).toEqual(expected);
+    } finally {
+      Atomics.store(stop, 0, 1);
+      await waker.terminate();
+      model.dispose();
+    }
+  });
 
   it('threads must be an integer from 1 to 16', async () => {
     const model = m();

@@ -39,8 +39,11 @@ const start = ({ module, memory, control, index, kernels, epoch }) => {
   let generation = Atomics.load(c, C.generation);
   post({ ready: true });
   for (;;) {
-    Atomics.wait(c, C.generation, generation);
-    generation = Atomics.load(c, C.generation);
+    // Atomics.wait may return without a new job (a notify that came late, after this worker had already
+    // seen its job and done it): only a generation that moved is a job, else the last one ran twice.
+    let next;
+    while ((next = Atomics.load(c, C.generation)) === generation) Atomics.wait(c, C.generation, generation);
+    generation = next;
     if (Atomics.load(c, C.epoch) !== epoch) return;
     Atomics.store(c, C.started + index, generation);
     const parts = Atomics.load(c, C.parts);
