@@ -13,7 +13,7 @@
  */
 import { fail, RelpropError } from '../errors.js';
 import { MAX_THREADS } from './constants.generated.js';
-import { CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, WORKER_SOURCE } from './worker-source.js';
+import { CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, WORKER_SOURCE } from './worker-source.js';
 
 /** The kernels a job may run: each takes its arguments, then (part, parts). */
 export const THREADED_KERNELS = ['conv2d_forward', 'conv2d_transpose', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed'] as const;
@@ -125,10 +125,11 @@ export class WorkerPool {
   private join(kernel: ThreadedKernel, generation: number): void {
     const { c } = this;
     const begun = Date.now();
+    const spinUntil = performance.now() + SPIN_MS;
     for (;;) {
       const done = Atomics.load(c, CONTROL.done);
       if (done >= this.workers.length) return;
-      if (this.canBlock) Atomics.wait(c, CONTROL.done, done, 50);
+      if (this.canBlock && performance.now() > spinUntil) Atomics.wait(c, CONTROL.done, done, 50);
       const waited = Date.now() - begun;
       if (waited > START_TIMEOUT_MS) {
         const gone = this.workers.map((_, i) => i + 1).filter((i) => Atomics.load(c, CONTROL.started + i) !== generation);
