@@ -6,7 +6,7 @@ import { tf, T_ONES } from './transform';
 import { EPI_MAC, EPI_NONE, put1 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { keepsU, transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
-import { own, shareBegin } from './thread';
+import { blockLength, own, shareBegin } from './thread';
 import { MAX_THREADS } from './constants.generated';
 
 /** The geometry of a layer's transposed convolution, when it runs by Winograd. */
@@ -226,15 +226,20 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
   const sampled = isSampled(geom);
   const xs = align16(bp + (<usize>(NC * K) << 2));
   const pointwise = sampled || isPointwise(geom);
-  const perImage = (P + NC - 1) / NC, blocks = batch * perImage;
-  const byColumns = blocks >= parts;
-  const b0 = byColumns ? shareBegin(blocks, 1, part, parts) : 0, b1 = byColumns ? shareBegin(blocks, 1, part + 1, parts) : blocks;
+  // A part's share: a run of the batch's 8-column panels, in blocks of up to NC columns within each
+  // image, when every part gets a block's worth, else the output channels (each part then reads only
+  // its rows of the weights, which a few columns use little).
+  const perImage = (P + NR - 1) / NR, allPanels = batch * perImage;
+  const byColumns = parts == 1 || batch * P >= parts * NC;
+  const p0 = byColumns ? shareBegin(allPanels, 1, part, parts) : 0, p1 = byColumns ? shareBegin(allPanels, 1, part + 1, parts) : allPanels;
   const m0 = byColumns ? 0 : shareBegin(cout, MR, part, parts), m1 = byColumns ? cout : shareBegin(cout, MR, part + 1, parts);
   if (m0 >= m1) return;
   const rows = weight + (<usize>(m0 * K) << 2), rowBias = useBias ? biasT + (<usize>m0 << 2) : 0;
   let sampledImage = -1;
-  for (let b = b0; b < b1; b++) {
-    const n = b / perImage, jc = (b % perImage) * NC;
+  for (let p = p0; p < p1; ) {
+    const n = p / perImage, jc = (p - n * perImage) * NR;
+    const nc = blockLength(p, p1, perImage, P, NR, NC);
+    p += (nc + NR - 1) / NR;
     let xn = x + (<usize>(n * cin * h * w) << 2);
     const yn = y + (<usize>((n * cout + m0) * P) << 2);
     if (sampled) {
@@ -242,7 +247,6 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
       sampledImage = n;
       xn = xs;
     }
-    const nc = min(NC, P - jc);
     if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
     else packBIm2col(xn, geom, jc, nc, bp);
     gemmBlock(rows, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), m1 - m0, K, bp, nc, yn + (<usize>jc << 2), P, rowBias, relu, ap, mode, delta, eps, tmp);

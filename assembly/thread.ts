@@ -24,3 +24,14 @@ export function set_thread(index: i32): void {
   const units = (n + align - 1) / align;
   return min(n, <i32>((<i64>units * part) / parts) * align);
 }
+
+/**
+ * How many items the block starting at panel p takes, in a part's run of panels [p, p1): at most
+ * `block` items, within one image (`perImage` panels of `panel` items, the last one short: `items`
+ * items an image). Over a whole batch in one part the blocks are those of a loop over images.
+ */
+@inline export function blockLength(p: i32, p1: i32, perImage: i32, items: i32, panel: i32, block: i32): i32 {
+  const n = p / perImage;
+  const first = (p - n * perImage) * panel;
+  return min(min(block, items - first), (min(p1 - n * perImage, perImage)) * panel - first);
+}
