@@ -33,5 +33,5 @@ export function set_thread(index: i32): void {
 @inline export function blockLength(p: i32, p1: i32, perImage: i32, items: i32, panel: i32, block: i32): i32 {
   const n = p / perImage;
   const first = (p - n * perImage) * panel;
-  return min(min(block, items - first), (min(p1 - n * perImage, perImage)) * panel - first);
+  return min(min(block, items - first), min(p1 - n * perImage, perImage) * panel - first);
 }
