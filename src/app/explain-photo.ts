@@ -122,7 +122,6 @@ export async function explainPhotos(model: Model, sources: readonly string[], de
   });
 }
 
-
 /** A panel's caption: the explained class, its probability, the composite (and the model). */
 export function captionOf(x: Pick<ImageExplanation, 'target' | 'composite'>, modelName?: string): string {
   return `${x.target.label} (${x.target.index}) p=${x.target.probability.toFixed(3)} | ${x.composite}${modelName ? ` | ${modelName}` : ''}`;

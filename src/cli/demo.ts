@@ -44,8 +44,8 @@ function inside(root: string, rel: string): string | null {
   if (rel.includes('\0') || rel.split('/').some((p) => p === '..')) return null;
   const file = join(root, rel);
   if (!existsSync(file)) return null;
-  const real = realpathSync(file);
-  if (real !== realpathSync(root) && !real.startsWith(realpathSync(root) + sep)) return null;
+  const real = realpathSync(file), top = realpathSync(root);
+  if (real !== top && !real.startsWith(top + sep)) return null;
   return statSync(real).isFile() ? real : null;
 }
 
