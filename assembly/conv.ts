@@ -6,11 +6,11 @@ import { tf, T_ONES } from './transform';
 import { EPI_MAC, EPI_NONE, put1 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { keepsU, transposedGeometry, useWinograd, winograd_forward, winograd_scratch } from './winograd';
-import { blockLength, own, shareBegin } from './thread';
+import { blockLength, chunkCount, firstChunk, nextChunk, own, shareBegin, COPY_ALIGN } from './thread';
 import { MAX_THREADS } from './constants.generated';
 
 /** The geometry of a layer's transposed convolution, when it runs by Winograd. */
-const tgeomAll = memory.data((GEOM_SLOTS * 4) * MAX_THREADS, 16);
+const tgeomAll = memory.data(((GEOM_SLOTS * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function tgeom(): usize {
   return own(tgeomAll, GEOM_SLOTS * 4);
@@ -190,12 +190,13 @@ function transposeByWinograd(geom: usize): bool {
  * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW; weight [cout][cin][kh][kw]; bias may be 0; u is the
  * layer's Winograd U of t(W) where conv2d_uses_winograd, filled here unless uReady, or 0.
  *
- * Share `part` of `parts` (threads): the column blocks (image, NC output positions) when there are at
- * least as many as parts, else the output channels, in 4-row panels; every output is computed as with
- * one part, bit for bit. Each part uses its own conv2d_scratch(geom) bytes at scratch + part * that.
+ * Part `part` of `parts` (threads): chunks of the batch's 8-column panels, claimed from `queue` (the
+ * job's counter, see assembly/thread.ts; 0 with one part), when there are at least NC columns a part,
+ * else a fixed share of the output channels, in 4-row panels; every output is computed as with one
+ * part, bit for bit. Each part uses its own conv2d_scratch(geom) bytes at scratch + part * that.
  * With several parts, U must be ready (winograd_weights_transformed first).
  */
-export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, part: i32, parts: i32): void {
+export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, part: i32, parts: i32, queue: usize): void {
   if (gi(geom, G_TW) == T_ONES) {
     // Its single-channel convolution runs whole, on part 0.
     if (part == 0) onesForward(geom, x, bias, y, scratch, conv2d_forward1);
@@ -203,7 +204,7 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
   }
   scratch += <usize>part * conv2d_scratch(geom);
   if (useWinograd(geom)) {
-    winograd_forward(geom, x, weight, bias, y, scratch, u, uReady, false, part, parts);
+    winograd_forward(geom, x, weight, bias, y, scratch, u, uReady, false, part, parts, queue);
     return;
   }
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
@@ -226,36 +227,40 @@ export function conv2d_forward(geom: usize, x: usize, weight: usize, bias: usize
   const sampled = isSampled(geom);
   const xs = align16(bp + (<usize>(NC * K) << 2));
   const pointwise = sampled || isPointwise(geom);
-  // A part's share: a run of the batch's 8-column panels, in blocks of up to NC columns within each
-  // image, when every part gets a block's worth, else the output channels (each part then reads only
-  // its rows of the weights, which a few columns use little).
+  // The work: the batch's 8-column panels, claimed in chunks (assembly/thread.ts) and cut into blocks
+  // of up to NC columns within each image, when every part gets a block's worth; else each part takes
+  // a fixed share of the output channels (and reads only its rows of the weights, which a few columns
+  // use little).
   const perImage = (P + NR - 1) / NR, allPanels = batch * perImage;
   const byColumns = parts == 1 || batch * P >= parts * NC;
-  const p0 = byColumns ? shareBegin(allPanels, 1, part, parts) : 0, p1 = byColumns ? shareBegin(allPanels, 1, part + 1, parts) : allPanels;
+  const chunks = byColumns ? chunkCount(allPanels, parts, 1) : 1, claims = byColumns ? queue : 0;
   const m0 = byColumns ? 0 : shareBegin(cout, MR, part, parts), m1 = byColumns ? cout : shareBegin(cout, MR, part + 1, parts);
   if (m0 >= m1) return;
   const rows = weight + (<usize>(m0 * K) << 2), rowBias = useBias ? biasT + (<usize>m0 << 2) : 0;
   let sampledImage = -1;
-  for (let p = p0; p < p1; ) {
-    const n = p / perImage, jc = (p - n * perImage) * NR;
-    const nc = blockLength(p, p1, perImage, P, NR, NC);
-    p += (nc + NR - 1) / NR;
-    let xn = x + (<usize>(n * cin * h * w) << 2);
-    const yn = y + (<usize>((n * cout + m0) * P) << 2);
-    if (sampled) {
-      if (sampledImage != n) sample(xn, xs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), false);
-      sampledImage = n;
-      xn = xs;
+  for (let c = firstChunk(claims); c < chunks; c = nextChunk(claims, c)) {
+    const p1 = shareBegin(allPanels, 1, c + 1, chunks);
+    for (let p = shareBegin(allPanels, 1, c, chunks); p < p1; ) {
+      const n = p / perImage, jc = (p - n * perImage) * NR;
+      const nc = blockLength(p, p1, perImage, P, NR, NC);
+      p += (nc + NR - 1) / NR;
+      let xn = x + (<usize>(n * cin * h * w) << 2);
+      const yn = y + (<usize>((n * cout + m0) * P) << 2);
+      if (sampled) {
+        if (sampledImage != n) sample(xn, xs, cin, h, w, gi(geom, G_HO), gi(geom, G_WO), gi(geom, G_SH), gi(geom, G_SW), false);
+        sampledImage = n;
+        xn = xs;
+      }
+      if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
+      else packBIm2col(xn, geom, jc, nc, bp);
+      gemmBlock(rows, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), m1 - m0, K, bp, nc, yn + (<usize>jc << 2), P, rowBias, relu, ap, mode, delta, eps, tmp);
     }
-    if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
-    else packBIm2col(xn, geom, jc, nc, bp);
-    gemmBlock(rows, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), m1 - m0, K, bp, nc, yn + (<usize>jc << 2), P, rowBias, relu, ap, mode, delta, eps, tmp);
   }
 }
 
 /** conv2d_forward on one part: the single-channel convolution of the flat rule (assembly/ones.ts). */
 function conv2d_forward1(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool): void {
-  conv2d_forward(geom, x, weight, bias, y, scratch, u, uReady, 0, 1);
+  conv2d_forward(geom, x, weight, bias, y, scratch, u, uReady, 0, 1, 0);
 }
 
 /**
@@ -314,10 +319,12 @@ function col2im(col: usize, geom: usize, j0: i32, nc: i32, dx: usize, ci0: i32, 
  * dx = t(W)^T dy for a batch: the transposed convolution (backward-data). dx is overwritten. u: as for
  * conv2d_forward, the layer's own U (not a transposed one), where conv2d_uses_winograd(geom, true).
  *
- * Share `part` of `parts`: the input channels (dx's planes; col2im adds into overlapping windows, so
- * only whole planes can be shared out), in 4-channel runs; scratch and U as for conv2d_forward.
+ * Part `part` of `parts`: a pointwise one with NC columns a part or more claims chunks of columns from
+ * `queue`, as conv2d_forward; the others take a fixed share of the input channels (dx's planes; col2im
+ * adds into overlapping windows, so only whole planes can be shared out), in 4-channel runs. Scratch
+ * and U as for conv2d_forward.
  */
-export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool, part: i32, parts: i32): void {
+export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool, part: i32, parts: i32, queue: usize): void {
   if (gi(geom, G_TW) == T_ONES) {
     if (part == 0) onesTranspose(geom, dy, dx, scratch, conv2d_transpose1);
     return;
@@ -338,12 +345,28 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   const pointwise = sampled || isPointwise(geom);
   const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W);
   if (transposeByWinograd(geom)) {
-    winograd_forward(tgeom(), dy, weight, 0, dx, scratch, u, uReady, true, part, parts);
+    winograd_forward(tgeom(), dy, weight, 0, dx, scratch, u, uReady, true, part, parts, queue);
     return;
   }
   // col2im adds into dx and a sampled one's scatter skips positions, so dx starts at zero, unless the
   // scatter adds to relevance already there (EPI_MAC); a pointwise GEMM writes all of it.
   if (!pointwise && mode != EPI_NONE) unreachable(); // conv2d_fuses said no
+  const perImage = (P + NR - 1) / NR, allPanels = batch * perImage;
+  if (pointwise && !sampled && (parts == 1 || batch * P >= parts * NC)) {
+    // Every column of dx is its own: the columns are claimed in chunks, as by conv2d_forward.
+    const chunks = chunkCount(allPanels, parts, 1);
+    for (let c = firstChunk(queue); c < chunks; c = nextChunk(queue, c)) {
+      const p1 = shareBegin(allPanels, 1, c + 1, chunks);
+      for (let p = shareBegin(allPanels, 1, c, chunks); p < p1; ) {
+        const n = p / perImage, jc = (p - n * perImage) * NR;
+        const nc = blockLength(p, p1, perImage, P, NR, NC);
+        p += (nc + NR - 1) / NR;
+        packBPlain(dy + (<usize>(n * cout * P) << 2), P, cout, jc, nc, bp);
+        gemmBlock(weight, 1, K, tW, gW, cin, cout, bp, nc, dx + (<usize>(n * cin * P + jc) << 2), P, 0, false, ap, mode, delta, eps, tmp);
+      }
+    }
+    return;
+  }
   const ci0 = shareBegin(cin, MR, part, parts), ci1 = shareBegin(cin, MR, part + 1, parts);
   if (ci0 >= ci1) return;
   const planes = ci1 - ci0, rows = weight + (<usize>(ci0 * kk) << 2);
@@ -369,5 +392,5 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
 
 /** conv2d_transpose on one part: the single-channel transpose of the flat rule (assembly/ones.ts). */
 function conv2d_transpose1(geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool): void {
-  conv2d_transpose(geom, dy, weight, dx, scratch, u, uReady, 0, 1);
+  conv2d_transpose(geom, dy, weight, dx, scratch, u, uReady, 0, 1, 0);
 }

@@ -5,7 +5,7 @@
 import { put1, put4 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf } from './transform';
-import { own, shareBegin } from './thread';
+import { own, shareBegin, COPY_ALIGN } from './thread';
 import { MAX_THREADS } from './constants.generated';
 
 /** First output index o with 0 <= o * s + off, i.e. o >= ceil(-off / s). */
@@ -50,7 +50,7 @@ function upsampledBytes(geom: usize): usize {
 }
 
 /** The geometry of a stride-1 transpose run as a forward depthwise convolution. */
-const tgeomAll = memory.data((GEOM_SLOTS * 4) * MAX_THREADS, 16);
+const tgeomAll = memory.data(((GEOM_SLOTS * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function tgeom(): usize {
   return own(tgeomAll, GEOM_SLOTS * 4);

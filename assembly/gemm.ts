@@ -7,7 +7,7 @@
 // is applied once when the tile is stored.
 import { epilogueBlock, EPI_NONE } from './epilogue';
 import { tf, tfv } from './transform';
-import { own } from './thread';
+import { own, COPY_ALIGN } from './thread';
 import { MAX_THREADS } from './constants.generated';
 
 export const MR: i32 = 4;
@@ -17,7 +17,7 @@ export const MC: i32 = 64;
 /** Columns of B packed at once. */
 export const NC: i32 = 256;
 
-const tileAll = memory.data((MR * NR * 4) * MAX_THREADS, 16);
+const tileAll = memory.data(((MR * NR * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function tile(): usize {
   return own(tileAll, MR * NR * 4);

@@ -5,10 +5,10 @@
 import { EPI_NONE } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_EPI, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, T_W } from './transform';
-import { own } from './thread';
+import { own, COPY_ALIGN } from './thread';
 import { MAX_THREADS } from './constants.generated';
 
-const ogeomAll = memory.data((GEOM_SLOTS * 4) * MAX_THREADS, 16);
+const ogeomAll = memory.data(((GEOM_SLOTS * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function ogeom(): usize {
   return own(ogeomAll, GEOM_SLOTS * 4);

@@ -16,7 +16,7 @@ import { gemmPacked, gemmPackedTransposed, MC, MR, NC, storeTransposed } from '.
 import { put1, put4 } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
-import { blockLength, own, shareBegin } from './thread';
+import { blockLength, chunkCount, firstChunk, nextChunk, own, shareBegin, COPY_ALIGN } from './thread';
 import { MAX_THREADS } from './constants.generated';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
@@ -124,7 +124,7 @@ function transformWeights(weight: usize, layerIn: i32, layerOut: i32, t: i32, ga
 }
 
 /** The nine taps of four kernels for transformFour (tap i at i * 16 bytes, one kernel per lane); 4 sets. */
-const tapsAll = memory.data((36 * 16) * MAX_THREADS, 16);
+const tapsAll = memory.data(((36 * 16 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function taps(): usize {
   return own(tapsAll, 36 * 16);
@@ -270,7 +270,7 @@ function transformInput(x: usize, cin: i32, h: i32, w: i32, pt: i32, pl: i32, ti
   }
 }
 
-const patchAll = memory.data((16 * 4) * MAX_THREADS, 16);
+const patchAll = memory.data(((16 * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function patch(): usize {
   return own(patchAll, 16 * 4);
@@ -335,7 +335,7 @@ function transformOutput(m: usize, cout: i32, co0: i32, co1: i32, ho: i32, wo: i
   }
 }
 
-const lanesAll = memory.data((16 * 4) * MAX_THREADS, 16);
+const lanesAll = memory.data(((16 * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
 @inline function lanes(): usize {
   return own(lanesAll, 16 * 4);
@@ -347,7 +347,7 @@ const lanesAll = memory.data((16 * 4) * MAX_THREADS, 16);
  * the transposedGeometry of a layer and `weight` and u that layer's: the result is its transposed
  * convolution.
  */
-export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool, part: i32, parts: i32): void {
+export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool, part: i32, parts: i32, queue: usize): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
@@ -375,28 +375,34 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   }
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
   const uPlane = packedPlane(layerIn, layerOut), vPlane = planeStride(cin * nb), mPlane = planeStride(cout * nb);
-  // A part's share: a run of the batch's 8-tile panels, cut into blocks of up to nb tiles within each
-  // image, when each part gets two panels or more, else output channels. Split by channels, every part
-  // transforms the whole input (128 channels at 28x28 ran 0.9-1.2x on two threads, 1.5x split by
-  // tiles); split by tiles, every part reads all of U, which at 7x7 (two panels) is most of the work.
+  // The work: chunks of the batch's 8-tile panels claimed from `queue` (cut into blocks of up to nb
+  // tiles within each image) when each part gets two panels or more, else a fixed share of the output
+  // channels. Split by channels, every part transforms the whole input (128 channels at 28x28 ran
+  // 0.9-1.2x on two threads, 1.5x split by tiles); split by tiles, every chunk reads all of U, which at
+  // 7x7 (two panels) is most of the work. The transposed pass repacks all of U^T for every block, so
+  // it takes the channels below 8 panels a part (256 channels at 14x14, 7 panels: 1.29 -> 1.63x on two
+  // threads) and chunks of at least 4 panels.
   const panels = (tiles + 7) >> 3, allPanels = batch * panels;
-  const byTiles = parts == 1 || allPanels >= 2 * parts;
-  const p0 = byTiles ? shareBegin(allPanels, 1, part, parts) : 0, p1 = byTiles ? shareBegin(allPanels, 1, part + 1, parts) : allPanels;
+  const byTiles = parts == 1 || allPanels >= (transposed ? 8 : 2) * parts;
+  const chunks = byTiles ? chunkCount(allPanels, parts, transposed ? 4 : 1) : 1, claims = byTiles ? queue : 0;
   const co0 = byTiles ? 0 : shareBegin(cout, MR, part, parts), co1 = byTiles ? cout : shareBegin(cout, MR, part + 1, parts);
   if (co0 >= co1) return;
-  for (let p = p0; p < p1; ) {
-    const n = p / panels, t0 = (p - n * panels) << 3;
-    const nt = blockLength(p, p1, panels, tiles, 8, nb);
-    const xn = x + (<usize>(n * cin * h * w) << 2);
-    const yn = y + (<usize>(n * cout * ho * wo) << 2);
-    transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
-    for (let t = 0; t < 16; t++) {
-      const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
-      if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, co0, co1, cin, vt, nt, mt, nb, ap);
-      else gemmPacked(u + <usize>t * uPlane, co0, co1, cin, vt, nt, mt, nb);
+  for (let c = firstChunk(claims); c < chunks; c = nextChunk(claims, c)) {
+    const p1 = shareBegin(allPanels, 1, c + 1, chunks);
+    for (let p = shareBegin(allPanels, 1, c, chunks); p < p1; ) {
+      const n = p / panels, t0 = (p - n * panels) << 3;
+      const nt = blockLength(p, p1, panels, tiles, 8, nb);
+      const xn = x + (<usize>(n * cin * h * w) << 2);
+      const yn = y + (<usize>(n * cout * ho * wo) << 2);
+      transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
+      for (let t = 0; t < 16; t++) {
+        const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
+        if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, co0, co1, cin, vt, nt, mt, nb, ap);
+        else gemmPacked(u + <usize>t * uPlane, co0, co1, cin, vt, nt, mt, nb);
+      }
+      transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
+      p += (nt + 7) >> 3;
     }
-    transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
-    p += (nt + 7) >> 3;
   }
 }
 

@@ -185,7 +185,9 @@ export class WasmEngine implements Engine {
     if (threads <= 1) return null;
     if (this.control === null) return threadsUnavailable() ?? 'this engine was made without shared memory';
     while (this.starting) await this.starting;
-    if (!this.pool || this.pool.threads < threads) {
+    // A pool that lost a worker still computes right (the main thread takes the worker's parts); it is
+    // replaced here, between calls, so that the next run has all its threads again.
+    if (!this.pool || this.pool.threads < threads || this.pool.lost) {
       const control = this.control;
       this.starting = (async () => {
         // One pool at a time uses the control block: the old one ends before the new one starts.
@@ -213,7 +215,7 @@ export class WasmEngine implements Engine {
   parallel(kernel: ThreadedKernel, args: number[], parts: number): void {
     const fn = this.kernels[kernel] as unknown as (...a: number[]) => void;
     if (parts <= 1 || !this.pool) {
-      fn(...args, 0, 1);
+      fn(...args, 0, 1, 0);
       return;
     }
     try {
@@ -237,8 +239,8 @@ export class WasmEngine implements Engine {
   }
 
   /** For tests: stops one worker as a crash would. */
-  killWorkerForTest(index: number): void {
-    this.pool?.killForTest(index);
+  killWorkerForTest(index: number): Promise<unknown> {
+    return this.pool?.killForTest(index) ?? Promise.resolve();
   }
 
   run(graph: Graph, input: Float32Array, batch: number, threads = 1, keepZ = false): WasmSession {

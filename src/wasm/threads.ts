@@ -2,25 +2,29 @@
  * Worker threads for the wasm kernels: persistent workers, each with an instance of the threaded build
  * over the engine's shared memory, and a fork-join over a control block in that memory. The main thread
  * writes a job (which kernel, its arguments, into how many parts), wakes the workers, runs part 0 itself
- * and waits until every worker has counted itself done. Kernels split their own work by part (see
- * assembly/conv.ts), so every part writes outputs no other part touches, and the result is the same, bit
- * for bit, whatever the number of parts. Planning and allocation stay on the main thread.
+ * and then any part no worker has claimed yet, and waits until every part is done. Kernels split their
+ * own work by part (see assembly/conv.ts), so every part writes outputs no other part touches, and the
+ * result is the same, bit for bit, whatever the number of parts and whichever thread runs which.
+ * Planning and allocation stay on the main thread.
+ *
+ * Parts are claimed, not assigned: on a shared machine a worker's core may be taken for milliseconds
+ * at a time, and a job waiting for it made two threads 2x slower than one (ResNet-50's forward, 330-370
+ * ms against 180-230, whenever a neighbour held one of the two cores). A worker that is late, asleep or
+ * gone leaves its part to the main thread.
  *
  * Waiting: Node, Deno and Bun let the main thread block in Atomics.wait; a browser page's main thread
- * may not, and spins on the done count instead (run the engine in a Web Worker there). A worker that
- * throws (a wasm trap) reports it in the control block and the call fails; one that stops answering
- * (killed, out of memory) is noticed after a timeout, and the call fails instead of hanging.
+ * may not, and spins on the count instead (run the engine in a Web Worker there). A worker that throws
+ * (a wasm trap) reports it in the control block and the call fails; one that ends (killed, out of
+ * memory) is noticed by its exit event, and the engine replaces the pool before its next call.
  */
 import { fail, RelpropError } from '../errors.js';
 import { MAX_THREADS } from './constants.generated.js';
-import { CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, WORKER_SOURCE } from './worker-source.js';
+import { claim, CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, ticket, WORKER_SOURCE } from './worker-source.js';
 
-/** The kernels a job may run: each takes its arguments, then (part, parts). */
+/** The kernels a job may run: each takes its arguments, then (part, parts) and the job's chunk queue (ignored by those that do not claim chunks). */
 export const THREADED_KERNELS = ['conv2d_forward', 'conv2d_transpose', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed'] as const;
 export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
 
-/** How long a worker may take to start a job it was woken for before it counts as gone. */
-const START_TIMEOUT_MS = 5_000;
 /** How long one kernel call may take in all before the workers count as stuck. */
 const CALL_TIMEOUT_MS = 600_000;
 
@@ -60,16 +64,18 @@ export class WorkerPool {
   private readonly args: Float64Array;
   private broken: string | null = null;
   private readonly canBlock: boolean;
+  private readonly queue: number;
 
   private constructor(
     memory: WebAssembly.Memory,
     private readonly workers: AnyWorker[],
-    private readonly errors: string[],
+    private readonly health: Health,
     control: number,
   ) {
     this.c = new Int32Array(memory.buffer, control, CONTROL_ARGS / 4);
     this.args = new Float64Array(memory.buffer, control + CONTROL_ARGS, CONTROL_MAX_ARGS);
     this.canBlock = mayBlock(this.c);
+    this.queue = control + CONTROL.queue * 4;
   }
 
   /** Threads in all, the main one included. */
@@ -77,15 +83,20 @@ export class WorkerPool {
     return this.workers.length + 1;
   }
 
+  /** Why a worker has ended on its own, or null: such a pool still computes right, on fewer threads. */
+  get lost(): string | null {
+    return this.health.lost;
+  }
+
   /** Starts `threads - 1` workers on the module over `memory`; the control block is at byte `control`. */
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, threads: number): Promise<WorkerPool> {
     const workers: AnyWorker[] = [];
-    const errors: string[] = [];
+    const health: Health = { errors: [], lost: null };
     try {
       const starting: Promise<void>[] = [];
       const epoch = Atomics.load(new Int32Array(memory.buffer, control, CONTROL_ARGS / 4), CONTROL.epoch);
       for (let index = 1; index < threads; index++) {
-        const { worker, started } = await spawn(errors);
+        const { worker, started } = await spawn(index, health);
         workers.push(worker);
         worker.postMessage({ module, memory, control, index, kernels: THREADED_KERNELS, epoch });
         starting.push(started);
@@ -95,10 +106,10 @@ export class WorkerPool {
       for (const w of workers) w.terminate();
       throw e instanceof RelpropError ? e : new RelpropError('WORKER_FAILED', `could not start worker threads: ${(e as Error).message}`);
     }
-    return new WorkerPool(memory, workers, errors, control);
+    return new WorkerPool(memory, workers, health, control);
   }
 
-  /** Runs `kernel(...args, part, parts)` for every part, part 0 here; returns when all are done. */
+  /** Runs `kernel(...args, part, parts, queue)` for every part; returns when all are done. */
   run(kernel: ThreadedKernel, args: readonly number[], parts: number, own: (...a: number[]) => void): void {
     if (this.broken) fail('WORKER_FAILED', this.broken);
     if (parts > this.threads) fail('BAD_OPTION', `${parts} parts on ${this.threads} threads`);
@@ -107,37 +118,42 @@ export class WorkerPool {
     this.args.set(args);
     c[CONTROL.kernel] = THREADED_KERNELS.indexOf(kernel);
     c[CONTROL.argc] = args.length;
-    c[CONTROL.parts] = parts;
-    Atomics.store(c, CONTROL.done, 0);
+    Atomics.store(c, CONTROL.completed, 0);
     Atomics.store(c, CONTROL.failed, 0);
-    const generation = Atomics.add(c, CONTROL.generation, 1) + 1;
+    Atomics.store(c, CONTROL.queue, 0);
+    // The ticket goes out after everything a part reads; part 0 is this thread's.
+    const generation = (Atomics.load(c, CONTROL.generation) + 1) | 0;
+    Atomics.store(c, CONTROL.ticket, ticket(generation, parts, 1));
+    Atomics.store(c, CONTROL.generation, generation);
     Atomics.notify(c, CONTROL.generation);
+    let done = 0;
     try {
-      own(...args, 0, parts);
+      own(...args, 0, parts, this.queue);
+      done++;
+      for (let part; (part = claim(c)) >= 0; done++) own(...args, part, parts, this.queue);
     } finally {
-      this.join(kernel, generation);
+      // After a throw, the parts left are taken and not run, so that no worker starts them now.
+      while (claim(c) >= 0) done++;
+      Atomics.add(c, CONTROL.completed, done);
+      this.join(kernel, parts);
     }
     const failed = Atomics.load(c, CONTROL.failed);
-    if (failed) fail('WORKER_FAILED', `worker ${failed} failed running ${kernel}${this.errors.length ? `: ${this.errors.at(-1)}` : ''}`);
+    if (failed) fail('WORKER_FAILED', `worker ${failed} failed running ${kernel}${this.health.errors.length ? `: ${this.health.errors.at(-1)}` : ''}`);
   }
 
-  /** Waits until every worker has counted itself done with this generation's job. */
-  private join(kernel: ThreadedKernel, generation: number): void {
+  /** Waits until the workers have finished the parts they claimed. */
+  private join(kernel: ThreadedKernel, parts: number): void {
     const { c } = this;
     const begun = Date.now();
     const spinUntil = performance.now() + SPIN_MS;
     for (;;) {
-      const done = Atomics.load(c, CONTROL.done);
-      if (done >= this.workers.length) return;
-      if (this.canBlock && performance.now() > spinUntil) Atomics.wait(c, CONTROL.done, done, 50);
-      const waited = Date.now() - begun;
-      if (waited > START_TIMEOUT_MS) {
-        const gone = this.workers.map((_, i) => i + 1).filter((i) => Atomics.load(c, CONTROL.started + i) !== generation);
-        if (gone.length || waited > CALL_TIMEOUT_MS) {
-          this.broken = `worker thread${gone.length > 1 ? 's' : ''} ${gone.join(', ') || '(all)'} stopped answering during ${kernel} (killed or out of memory?); this engine's threads are stopped, and the model makes new ones on its next call`;
-          this.dispose();
-          fail('WORKER_FAILED', this.broken);
-        }
+      const completed = Atomics.load(c, CONTROL.completed);
+      if (completed >= parts) return;
+      if (this.canBlock && performance.now() > spinUntil) Atomics.wait(c, CONTROL.completed, completed, 50);
+      if (Date.now() - begun > CALL_TIMEOUT_MS) {
+        this.broken = `worker threads stopped answering during ${kernel} (killed or out of memory?); this engine's threads are stopped, and the model makes new ones on its next call`;
+        this.dispose();
+        fail('WORKER_FAILED', this.broken);
       }
     }
   }
@@ -152,9 +168,9 @@ export class WorkerPool {
     this.workers.length = 0;
   }
 
-  /** For tests: stops worker `index` without telling the pool, as a crash would. */
-  killForTest(index: number): void {
-    this.workers[index - 1]?.terminate();
+  /** For tests: stops worker `index` without telling the pool, as a crash would; resolves when it has. */
+  killForTest(index: number): Promise<unknown> {
+    return Promise.resolve(this.workers[index - 1]?.terminate());
   }
 }
 
@@ -168,11 +184,18 @@ function mayBlock(c: Int32Array): boolean {
   }
 }
 
-async function spawn(errors: string[]): Promise<{ worker: AnyWorker; started: Promise<void> }> {
+/** What a pool's workers report outside a job: errors thrown in a part, and a worker that ended. */
+interface Health {
+  errors: string[];
+  lost: string | null;
+}
+
+async function spawn(index: number, health: Health): Promise<{ worker: AnyWorker; started: Promise<void> }> {
   if (isNodeLike()) {
     const { Worker } = await import('node:worker_threads');
     // No inherited flags: the parent's --import or --input-type have nothing to do with this code.
     const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    worker.once('exit', (code) => (health.lost ??= `worker thread ${index} ended (exit code ${code})`));
     const started = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: { ready?: boolean; failed?: string; error?: string }) => {
         if (m.ready) {
@@ -182,9 +205,12 @@ async function spawn(errors: string[]): Promise<{ worker: AnyWorker; started: Pr
           resolve();
         }
         else if (m.failed) reject(new RelpropError('WORKER_FAILED', `a worker could not instantiate the kernels: ${m.failed}`));
-        else if (m.error) errors.push(m.error);
+        else if (m.error) health.errors.push(m.error);
       });
-      worker.once('error', (e) => reject(new RelpropError('WORKER_FAILED', `a worker failed to start: ${e.message}`)));
+      worker.once('error', (e) => {
+        health.lost ??= `worker thread ${index} failed: ${e.message}`;
+        reject(new RelpropError('WORKER_FAILED', `a worker failed to start: ${e.message}`));
+      });
     });
     return { worker, started };
   }
@@ -196,9 +222,12 @@ async function spawn(errors: string[]): Promise<{ worker: AnyWorker; started: Pr
         URL.revokeObjectURL(url);
         resolve();
       } else if (e.data.failed) reject(new RelpropError('WORKER_FAILED', `a worker could not instantiate the kernels: ${e.data.failed}`));
-      else if (e.data.error) errors.push(e.data.error);
+      else if (e.data.error) health.errors.push(e.data.error);
     };
-    worker.onerror = (e) => reject(new RelpropError('WORKER_FAILED', `a worker failed to start: ${e.message}`));
+    worker.onerror = (e) => {
+      health.lost ??= `worker thread ${index} failed: ${e.message}`;
+      reject(new RelpropError('WORKER_FAILED', `a worker failed to start: ${e.message}`));
+    };
   });
   return { worker, started };
 }
