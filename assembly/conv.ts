@@ -351,9 +351,9 @@ export function conv2d_transpose(geom: usize, dy: usize, weight: usize, dx: usiz
   // col2im adds into dx and a sampled one's scatter skips positions, so dx starts at zero, unless the
   // scatter adds to relevance already there (EPI_MAC); a pointwise GEMM writes all of it.
   if (!pointwise && mode != EPI_NONE) unreachable(); // conv2d_fuses said no
-  const perImage = (P + NR - 1) / NR, allPanels = batch * perImage;
   if (pointwise && !sampled && (parts == 1 || batch * P >= parts * NC)) {
     // Every column of dx is its own: the columns are claimed in chunks, as by conv2d_forward.
+    const perImage = (P + NR - 1) / NR, allPanels = batch * perImage;
     const chunks = chunkCount(allPanels, parts, 1);
     for (let c = firstChunk(queue); c < chunks; c = nextChunk(queue, c)) {
       const p1 = shareBegin(allPanels, 1, c + 1, chunks);

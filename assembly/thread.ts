@@ -2,6 +2,7 @@
 // of the main thread (0) and its workers (1, 2, ...), so a static scratch area (a kernel's 4x8 edge
 // tile, a transposed geometry) is allocated once per possible thread and each instance uses its own
 // copy. Globals are per instance: set_thread, called once when a worker starts, is the only state.
+// Also here: how a job's work is shared out (fixed shares, blocks, chunks claimed from a counter).
 import { MAX_THREADS } from './constants.generated';
 
 let threadIndex: i32 = 0;
@@ -81,4 +82,4 @@ export const COPY_ALIGN: i32 = 128;
 }
 
 /** Chunks a part aims at: enough that one running slower hands over a few, few enough to be cheap. */
-export const CHUNKS_PER_PART: i32 = 4;
+const CHUNKS_PER_PART: i32 = 4;
