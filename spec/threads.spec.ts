@@ -128,6 +128,29 @@ describe('calls and workers', () => {
     model.dispose();
   }, 30_000);
 
+  it('a part that traps fails its call, on whichever thread ran it, and the next call works', async () => {
+    const model = m();
+    const x = input(3 * 64 * 64, 8);
+    const before = (await model.explain(x, { threads: 2 })).relevance;
+    const engine = (await engineOf(model)) as unknown as { parallel(k: string, args: number[], parts: number): void; kernels: { memory: WebAssembly.Memory } };
+    const top = engine.kernels.memory.buffer.byteLength;
+    // linear_forward shares out its 8 outputs: part 0 writes the last 16 bytes of memory, part 1 past them.
+    const trap = () => engine.parallel('linear_forward', [0, 0, 0, top - 16, 1, 4, 8, 0, 0, -1, 0, 0], 2);
+    // With the worker asleep and not woken, this thread claims part 1 too and traps in it itself.
+    await new Promise((r) => setTimeout(r, 100));
+    const notify = Atomics.notify;
+    const spy = vi.spyOn(Atomics, 'notify').mockImplementation((a, i, n) => (i === CONTROL.generation ? 0 : notify(a as unknown as Int32Array, i, n)));
+    try {
+      expect(trap).toThrow(/memory access out of bounds/);
+    } finally {
+      spy.mockRestore();
+    }
+    // Woken, the worker may take part 1 first: its trap is a WORKER_FAILED (and the pool is replaced).
+    expect(trap).toThrow(/memory access out of bounds|worker 1 failed running linear_forward/);
+    expect((await model.explain(x, { threads: 2 })).relevance).toEqual(before);
+    model.dispose();
+  });
+
   it('a job does not wait for a worker that has not begun it: with every wake-up lost, the main thread does all the parts', async () => {
     const model = m();
     const x = input(3 * 64 * 64, 7);

@@ -126,11 +126,14 @@ export class WorkerPool {
     Atomics.store(c, CONTROL.ticket, ticket(generation, parts, 1));
     Atomics.store(c, CONTROL.generation, generation);
     Atomics.notify(c, CONTROL.generation);
+    // This thread's parts count as done when claimed: the join waits for the workers' parts only, and a
+    // part of this thread's that throws must not leave the count short.
     let done = 0;
     try {
-      own(...args, 0, parts, this.queue);
-      done++;
-      for (let part; (part = claim(c)) >= 0; done++) own(...args, part, parts, this.queue);
+      for (let part = 0; part >= 0; part = claim(c)) {
+        done++;
+        own(...args, part, parts, this.queue);
+      }
     } finally {
       // After a throw, the parts left are taken and not run, so that no worker starts them now.
       while (claim(c) >= 0) done++;
