@@ -108,8 +108,20 @@ describe('calls and workers', () => {
     model.dispose();
   });
 
-  type Internals = { killWorkerForTest(i: number): Promise<unknown>; pool: { lost: string | null } | null };
+  type Internals = { killWorkerForTest(i: number): Promise<unknown>; pool: { lost: string | null } | null; parallel(k: string, args: number[], parts: number): void; kernels: { memory: WebAssembly.Memory }; control: number };
   const engineOf = async (model: Model) => (await (model as unknown as { wasm: Map<string, Promise<Internals>> }).wasm.values().next().value)!;
+  /** Runs `f` with the worker asleep (past its polling) and every notify that would wake it dropped; returns how many were. */
+  async function withWakeUpsDropped(f: () => unknown): Promise<number> {
+    await new Promise((r) => setTimeout(r, 100));
+    const notify = Atomics.notify;
+    const spy = vi.spyOn(Atomics, 'notify').mockImplementation((a, i, n) => (i === CONTROL.generation ? 0 : notify(a as unknown as Int32Array, i, n)));
+    try {
+      await f();
+      return spy.mock.calls.filter(([, i]) => i === CONTROL.generation).length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
 
   it('a worker that dies costs no call: the main thread takes its parts, and the next call has new workers', async () => {
     const model = m();
@@ -132,19 +144,12 @@ describe('calls and workers', () => {
     const model = m();
     const x = input(3 * 64 * 64, 8);
     const before = (await model.explain(x, { threads: 2 })).relevance;
-    const engine = (await engineOf(model)) as unknown as { parallel(k: string, args: number[], parts: number): void; kernels: { memory: WebAssembly.Memory } };
+    const engine = await engineOf(model);
     const top = engine.kernels.memory.buffer.byteLength;
     // linear_forward shares out its 8 outputs: part 0 writes the last 16 bytes of memory, part 1 past them.
     const trap = () => engine.parallel('linear_forward', [0, 0, 0, top - 16, 1, 4, 8, 0, 0, -1, 0, 0], 2);
     // With the worker asleep and not woken, this thread claims part 1 too and traps in it itself.
-    await new Promise((r) => setTimeout(r, 100));
-    const notify = Atomics.notify;
-    const spy = vi.spyOn(Atomics, 'notify').mockImplementation((a, i, n) => (i === CONTROL.generation ? 0 : notify(a as unknown as Int32Array, i, n)));
-    try {
-      expect(trap).toThrow(/memory access out of bounds/);
-    } finally {
-      spy.mockRestore();
-    }
+    expect(await withWakeUpsDropped(() => expect(trap).toThrow(/memory access out of bounds/))).toBe(1);
     // Woken, the worker may take part 1 first: its trap is a WORKER_FAILED (and the pool is replaced).
     expect(trap).toThrow(/memory access out of bounds|worker 1 failed running linear_forward/);
     expect((await model.explain(x, { threads: 2 })).relevance).toEqual(before);
@@ -156,19 +161,11 @@ describe('calls and workers', () => {
     const x = input(3 * 64 * 64, 7);
     const expected = (await model.explain(x, { threads: 1 })).relevance;
     await model.explain(x, { threads: 2 });
-    // Past its polling, the worker sleeps in Atomics.wait; the notifies that would wake it are dropped.
-    await new Promise((r) => setTimeout(r, 100));
-    const notify = Atomics.notify;
-    const spy = vi.spyOn(Atomics, 'notify').mockImplementation((a, i, n) => (i === CONTROL.generation ? 0 : notify(a as unknown as Int32Array, i, n)));
-    try {
-      const began = Date.now();
-      expect((await model.explain(x, { threads: 2 })).relevance).toEqual(expected);
-      expect(Date.now() - began).toBeLessThan(10_000);
-      expect(spy.mock.calls.filter(([, i]) => i === CONTROL.generation).length).toBeGreaterThan(10);
-    } finally {
-      spy.mockRestore();
-      model.dispose();
-    }
+    const began = Date.now();
+    const dropped = await withWakeUpsDropped(async () => expect((await model.explain(x, { threads: 2 })).relevance).toEqual(expected));
+    expect(Date.now() - began).toBeLessThan(10_000);
+    expect(dropped).toBeGreaterThan(10);
+    model.dispose();
   });
 
   it('workers woken without a new job (Atomics.wait may return so) do not run the last job again', async () => {
@@ -176,7 +173,7 @@ describe('calls and workers', () => {
     const x = input(3 * 64 * 64, 6);
     const expected = (await model.explain(x, { threads: 1 })).relevance;
     await model.explain(x, { threads: 2 });
-    const engine = (await (model as unknown as { wasm: Map<string, Promise<{ kernels: { memory: WebAssembly.Memory }; control: number }>> }).wasm.values().next().value!);
+    const engine = await engineOf(model);
     // Another thread wakes every waiter on the job counter, over and over, while explanations run.
     const { Worker } = await import('node:worker_threads');
     const stop = new Int32Array(new SharedArrayBuffer(4));
