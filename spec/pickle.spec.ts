@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { RelpropError } from '../src/errors.js';
 import { modelFromStateDict } from '../src/io/state-dict/state-dict.js';
 import { readTorchFile } from '../src/io/state-dict/torch-file.js';
 import { DAMAGES, damagedFilesEndCleanly } from './helpers/damage.js';
@@ -46,6 +47,30 @@ describe('hostile pickles are refused, naming what they would run, and run nothi
     const bytes = latin1('\x80\x02}q\x00(X\t\x00\x00\x00__proto__q\x01}q\x02X\x08\x00\x00\x00pollutedq\x03\x88sX\x0b\x00\x00\x00constructorq\x04K\x01u.');
     expect(() => readTorchFile(bytes, 'proto.pkl')).toThrow(/proto\.pkl holds no tensors at its top level .*its keys: __proto__, constructor/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+  describe("numpy's _reconstruct builds an ndarray only", () => {
+    // pickle.dumps({'w': np.array([1.5, -2], dtype='<f4')}, protocol=3): _reconstruct(numpy.ndarray, (0,), b'b'),
+    // then BUILD with the array's state. The hostile copies name another class in ndarray's place, one
+    // the allow-list resolves (so only _reconstruct's own check stands between it and an array); the
+    // pickle is otherwise the same, so if that check went, each would read as [1.5, -2].
+    const genuine = '\x80\x03}q\x00X\x01\x00\x00\x00wq\x01cnumpy.core.multiarray\n_reconstruct\nq\x02cnumpy\nndarray\nq\x03K\x00\x85q\x04C\x01bq\x05\x87q\x06Rq\x07(K\x01K\x02\x85q\x08cnumpy\ndtype\nq\tX\x02\x00\x00\x00f4q\n\x89\x88\x87q\x0bRq\x0c(K\x03X\x01\x00\x00\x00<q\rNNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tq\x0eb\x89C\x08\x00\x00\xc0?\x00\x00\x00\xc0q\x0ftq\x10bs.';
+    it('the genuine pickle reads (the control: the copies below differ from it only in the class)', () => {
+      const w = readTorchFile(latin1(genuine), 'np.pkl').get('w')!;
+      expect(w.shape).toEqual([2]);
+      expect(Array.from(w.data)).toEqual([1.5, -2]);
+    });
+    it.each([
+      ['collections', 'OrderedDict'],
+      ['argparse', 'Namespace'],
+      ['numpy', 'dtype'],
+      ['torch', 'FloatStorage'],
+    ])('_reconstruct of %s.%s is refused', (module, name) => {
+      const hostile = genuine.replace('cnumpy\nndarray\n', `c${module}\n${name}\n`);
+      expect(hostile).not.toBe(genuine);
+      const read = () => readTorchFile(latin1(hostile), 'np.pkl');
+      expect(read).toThrow(RelpropError);
+      expect(read).toThrow(/^np\.pkl: .*numpy _reconstruct of a class other than ndarray/);
+    });
   });
   it('a pickle of something other than a dict says what it holds', () => {
     expect(() => readTorchFile(latin1('\x80\x02]q\x00(K\x01K\x02e.'), 'list.pkl')).toThrow(/list\.pkl holds a list, not a dict of tensors/);
