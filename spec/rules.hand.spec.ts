@@ -86,6 +86,16 @@ describe('affine rules by hand', () => {
     close(affine({ rule: 'gamma', gamma: 0.5, stabilizer: 0 }).relevance(linearLayer(X, W, B), R), [-4 / 9, 1 / 3, 7 / 2]);
   });
 
+  it('gamma (0.5) where the only relevance is at an output with z > 0', () => {
+    // R = [0, 2]: only output 1 (z = 3 > 0) carries relevance, so the rule takes its z > 0 path (the one
+    // every ReLU network runs on most layers), which the case above, with relevance at z = -5.5, does not.
+    // wUp_1 = w_1 + .5 w+_1 = [-1, .75, 3]; wDown_1 = w_1 + .5 w-_1 = [-1.5, .5, 2]
+    // zUp_1 = x+ wUp_1 + x- wDown_1 + b_1 + .5 b+_1 = (1 (-1) + 3 (3)) + (-2) (.5) + (-1) + 0 = 6
+    // R_in = (x+ wUp_1 + x- wDown_1) * 2 / 6 = [1 (-1), -2 (.5), 3 (3)] / 3 = [-1/3, -1/3, 3]
+    // (Taking w- for the up weights instead would give zUp_1 = 2 and [-1.5, -1, 6].)
+    close(affine({ rule: 'gamma', gamma: 0.5, stabilizer: 0 }).relevance(linearLayer(X, W, B), vec(0, 2)), [-1 / 3, -1 / 3, 3]);
+  });
+
   it('gamma drops relevance of outputs that are exactly zero', () => {
     // x = [1, 1], W = [[1, -1]]: z = 0, so the relevance 5 goes nowhere.
     const r = affine({ rule: 'gamma', gamma: 0.25 }).relevance(linearLayer([1, 1], [[1, -1]], null), vec(5));
@@ -222,6 +232,44 @@ describe('explain on a hand-sized model', () => {
     const byPosition = await model.explain(x, { target: 0, composite: { name: 'epsilon', overrides: [{ layer: 'last', rule: 'zplus' }] } });
     close(byPosition.relevance, [2 / 3, 0, 0], 1e-5);
   });
+});
+
+describe('gamma where z > 0, on both engines', () => {
+  // The running example as a model (Linear, and the same weights as a 1x1 Conv2d: the wasm engine has
+  // its own kernels for each), explained for class 1 (z = 3 > 0) from one-hot 1.0 with gamma 0.5 and no
+  // stabilizer. One-hot relevance at a positive logit is the z > 0 path; x = [1, -2, 3] has a negative
+  // element, so its x- terms (the down weights) are in it too. From the rule-level case above, with
+  // R = 1 instead of 2: R_in = [1 (-1), -2 (.5), 3 (3)] / 6 = [-1/6, -1/6, 3/2].
+  // Tolerance 1e-6 (relative to max(1, |expected|)): the wasm engine computes in float32, a few roundings
+  // of 6e-8 each; the reference engine in float64, rounded once to float32 at the end. A wrong weight
+  // part moves an element by 0.3 or more.
+  const rule = { rule: 'gamma', gamma: 0.5, stabilizer: 0 } as const;
+  const weight = Float32Array.from(W.flat());
+  const bias = Float32Array.from(B);
+  const linear = new Model(
+    new Graph({ name: 'x', shape: [3, 1, 1] }, [
+      { op: 'Flatten', name: 'flat', inputs: ['x'] },
+      { op: 'Linear', name: 'fc', inputs: ['flat'], inFeatures: 3, outFeatures: 2, weight, bias },
+    ]),
+  );
+  const conv = new Model(
+    new Graph({ name: 'x', shape: [3, 1, 1] }, [
+      { op: 'Conv2d', name: 'conv', inputs: ['x'], inChannels: 3, outChannels: 2, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight, bias },
+    ]),
+  );
+  const cases = [
+    ['Linear', linear, { name: 'epsilon', overrides: [{ type: 'Linear', rule }] }],
+    ['Conv2d', conv, { name: 'epsilon', overrides: [{ type: 'Conv2d', rule }] }],
+  ] as const;
+  for (const [what, model, composite] of cases) {
+    for (const backend of ['reference', 'wasm'] as const) {
+      it(`${what} (${backend})`, async () => {
+        const e = await model.explain(Float32Array.from(X), { composite: composite as never, backend, target: 1 });
+        expect(Array.from(e.logits)).toEqual([-5.5, 3]);
+        close(e.relevance, [-1 / 6, -1 / 6, 3 / 2], 1e-6);
+      });
+    }
+  }
 });
 
 describe('the stabilizer where contributions cancel exactly: sign(0) = +1 (Zennit)', () => {
