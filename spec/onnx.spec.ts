@@ -2,7 +2,10 @@
  * ONNX import against PyTorch (logits stored by spec/fixtures/onnx/make_fixtures.py) and onnxruntime-web
  * on the same files: torchvision-style ResNets with BasicBlocks and Bottlenecks (one with BatchNorm left
  * in the graph, opset 11), VGGs with folded BatchNorm (opset 9, external data) and without (opset 7),
- * and a hand-built graph of the operators PyTorch does not emit.
+ * a hand-built graph of the operators PyTorch does not emit, and bn_eps, whose BatchNormalization
+ * epsilon matters: 0.1 over running variances of 0.005-0.05 (dropping it moves the logits by 4.6 times
+ * their scale; in resnet_bottleneck_bn, PyTorch's default 1e-5 over variances near 1, by 7e-6 of scale,
+ * under the tolerance). dynamic_hw, exported with symbolic height and width, is loaded at two sizes.
  *
  * Tolerance: max |ours - theirs| <= 1e-5 * max |theirs| on logits. Both sides compute in float32 with
  * different summation orders; the observed differences are about 1e-7 of scale.
@@ -29,7 +32,8 @@ interface Fixture {
   ops: string[];
   logits: number[] | null;
 }
-const FIXTURES: Fixture[] = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8')).fixtures;
+const META = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8'));
+const FIXTURES: Fixture[] = META.fixtures;
 const TOL = 1e-5;
 
 
@@ -88,6 +92,50 @@ describe.each(FIXTURES)('$file (opset $opset: $ops)', (f) => {
     const endsInSoftmax = model.graph.byName.get(model.graph.output)!.op === 'Softmax';
     const ours = endsInSoftmax ? await model.predict(x, { batch: f.batch }) : await model.forward(x, { batch: f.batch });
     expectClose(await runOrt(bytes, x, [f.batch, ...f.input]), ours, TOL, 'onnxruntime-web on exportOnnx');
+  });
+});
+
+describe('dynamic_hw.onnx: height and width left symbolic (PyTorch dynamic_axes)', () => {
+  const f: { file: string; sizes: [number, number][]; batch: number; logits: number[][] } = META.dynamic[0];
+  const bytes = read(f.file);
+
+  it('the file leaves batch, height and width symbolic (else the tests below prove nothing)', () => {
+    const type = fromBinary(ModelProtoSchema, bytes).graph!.input[0].type!.value;
+    expect(type.case).toBe('tensorType');
+    const dims = type.case === 'tensorType' ? type.value.shape!.dim.map((d) => d.value.value) : [];
+    expect(dims).toEqual(['batch', 3n, 'height', 'width']);
+  });
+
+  it('without inputShape, loading from a path or bytes fails saying the size is free and how to give it', async () => {
+    for (const source of [join(DIR, f.file), bytes]) {
+      const error = await loadModel(source).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(RelpropError);
+      expect((error as RelpropError).code).toBe('BAD_OPTION');
+      expect((error as RelpropError).message).toMatch(/ONNX input "input".*\?, \?\].*input(Shape|Size)/);
+    }
+  });
+
+  it.each(f.sizes.map(([h, w], i) => [h, w, i]))('with inputShape [3, %i, %i]: logits equal PyTorch and onnxruntime-web; explain runs', async (h, w, i) => {
+    // Two sizes, neither square, the second odd in both dimensions, where the stride-2 convolutions
+    // round down (as PyTorch computes it).
+    const shape = [3, h, w] as [number, number, number];
+    for (const source of [join(DIR, f.file), bytes]) {
+      const model = await loadModel(source, { inputShape: shape });
+      expect(model.inputShape).toEqual(shape);
+      const x = inputs(shape, f.batch);
+      const ours = await model.forward(x, { batch: f.batch });
+      expectClose(ours, await runOrt(bytes, x, [f.batch, ...shape]), TOL, 'wasm vs onnxruntime-web');
+      expectClose(ours, f.logits[i], TOL, 'wasm vs PyTorch');
+      expectClose(await model.forward(x, { batch: f.batch, backend: 'reference' }), f.logits[i], TOL, 'reference vs PyTorch');
+      const e = await model.explain(x.subarray(0, h * w * 3));
+      expect(e.relevance.length).toBe(3 * h * w);
+      expect(e.relevance.every(Number.isFinite)).toBe(true);
+      expect(e.relevance.some((v) => v !== 0)).toBe(true);
+      expectClose(e.logits, ours.subarray(0, e.logits.length), TOL, 'explain logits vs forward');
+    }
   });
 });
 
