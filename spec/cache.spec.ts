@@ -157,7 +157,7 @@ describe('where the cache is', () => {
         expect((await loadModel('resnet50-imagenet')).numClasses).toBe(1000);
         expect(existsSync(join(xdg, 'relprop'))).toBe(false);
       });
-      const env = { ...process.env, XDG_CACHE_HOME: xdg };
+      const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: xdg };
       delete env.RELPROP_CACHE;
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'models'], { cwd: ROOT, env });
       expect(stdout).toContain(`model cache: ${join(xdg, 'relprop')} ($XDG_CACHE_HOME/relprop)\n`);
