@@ -31,6 +31,8 @@ export interface ModelSummary {
 
 export interface Explained {
   source: string;
+  /** The name of the model that explained it (the one in use when the worker took the request). */
+  model: string;
   composite: string;
   top: ClassScore[];
   target: ClassScore;
