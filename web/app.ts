@@ -21,9 +21,12 @@ interface State {
   /** Results of the current photo and class, by composite. */
   results: Map<string, Explained>;
   firstHeatmapMs: number | null;
+  /** The errors on show (cleared when the next step starts). */
   errors: string[];
+  /** The model being loaded, as the page names it, or null. */
+  loading: string | null;
 }
-const state: State = { model: null, photo: null, target: undefined, results: new Map(), firstHeatmapMs: null, errors: [] };
+const state: State = { model: null, photo: null, target: undefined, results: new Map(), firstHeatmapMs: null, errors: [], loading: null };
 // What end-to-end tests (and curious users, from the console) read: the page's own state.
 (globalThis as unknown as { relpropDemo: State }).relpropDemo = state;
 
@@ -83,35 +86,86 @@ function showError(message: string): void {
 }
 
 function clearError(): void {
-  $('error').style.display = 'none';
+  state.errors = [];
+  const box = $('error');
+  box.textContent = '';
+  box.style.display = 'none';
 }
 
 // ---- model ------------------------------------------------------------------------------------------
 
 const kind = $<HTMLSelectElement>('model-kind');
+const archSelect = $<HTMLSelectElement>('arch');
+const modelInput = $<HTMLInputElement>('model-input');
+const urlInput = $<HTMLInputElement>('url-input');
 function showModelFields(): void {
   $('model-files').hidden = kind.value !== 'files';
   $('model-url').hidden = kind.value !== 'url';
   $('model-arch').hidden = kind.value === 'served';
+  showArch();
 }
 kind.onchange = showModelFields;
 
+/**
+ * Whether the model chosen is weights only, so that the architecture applies: told apart as the loader
+ * tells them (src/io/load.ts): among picked files a model.json wins, else the one model file; a URL by
+ * its path's ending. Null while there is nothing to tell from (or no single model among the files).
+ */
+function weightsOnly(): boolean | null {
+  const weights = /\.(safetensors|pth|pt|bin|pdparams)$/;
+  if (kind.value === 'served') return false;
+  if (kind.value === 'url') {
+    const url = urlInput.value.trim();
+    if (!url) return null;
+    try {
+      return weights.test(new URL(url).pathname);
+    } catch {
+      return weights.test(url);
+    }
+  }
+  const names = [...(modelInput.files ?? [])].map((f) => f.name);
+  if (names.some((n) => n.endsWith('.json'))) return false;
+  const models = names.filter((n) => /\.(onnx|safetensors|pth|pt|bin|pdparams)$/.test(n) && !/-shard\d+of\d+(\.bin)?$/.test(n));
+  return models.length === 1 ? !models[0].endsWith('.onnx') : null;
+}
+
+/** The architecture is offered for weights-only files alone; for any other model the choice is cleared, not carried over. */
+function showArch(): void {
+  const own = weightsOnly() === false;
+  archSelect.disabled = own;
+  if (own) archSelect.value = '';
+  $('arch-note').textContent = own && kind.value !== 'served' ? 'Not needed: this model describes its own layers.' : '';
+}
+modelInput.onchange = showArch;
+urlInput.oninput = showArch;
+
+/** What is being loaded, as the user chose it (the served model's name is known only from its manifest). */
+function choiceName(): string {
+  if (kind.value === 'served') return 'the default model (ResNet-50)';
+  if (kind.value === 'url') return urlInput.value.trim();
+  return [...(modelInput.files ?? [])].map((f) => f.name).join(' + ');
+}
+
 async function modelChoice(): Promise<ModelChoice> {
-  const arch = $<HTMLSelectElement>('arch').value || undefined;
+  const arch = weightsOnly() === true ? archSelect.value || undefined : undefined;
   if (kind.value === 'served') return { kind: 'served', base: new URL('models/resnet50-imagenet/', location.href).href };
   if (kind.value === 'url') {
-    const url = $<HTMLInputElement>('url-input').value.trim();
+    const url = urlInput.value.trim();
     if (!url) throw new Error('give the URL of a model file first');
     return { kind: 'url', url, arch };
   }
-  const picked = [...($<HTMLInputElement>('model-input').files ?? [])];
+  const picked = [...(modelInput.files ?? [])];
   if (picked.length === 0) throw new Error('pick the model file(s) first');
   return { kind: 'files', files: await Promise.all(picked.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))), arch };
 }
 
 async function loadModel(): Promise<void> {
+  // Before anything asynchronous, so the status never shows the last step's outcome over a load under way.
   clearError();
+  state.loading = choiceName() || 'the model';
+  showProgress(`Loading ${state.loading}`);
   $<HTMLButtonElement>('load').disabled = true;
+  let loaded = false;
   try {
     const choice = await modelChoice();
     const transfer = choice.kind === 'files' ? choice.files.map((f) => f.bytes.buffer as ArrayBuffer) : [];
@@ -123,12 +177,17 @@ async function loadModel(): Promise<void> {
     $('model-info').textContent = `${m.name}: input ${m.inputShape.join('x')}, ${m.numClasses} classes${m.labelled ? '' : ' (unlabelled)'}; preprocessing ${m.preprocessing}`;
     showRules();
     done(`Model ready: ${m.name}.`);
-    if (state.photo) await explainAll();
+    loaded = true;
   } catch (e) {
     showError(`Cannot load the model: ${(e as Error).message}`);
   } finally {
+    state.loading = null;
     $<HTMLButtonElement>('load').disabled = false;
   }
+  // The photo on show is explained again by the new model. One that waited for a model that did not
+  // load is explained by the model still in use (its caption says which), under the load's error.
+  if (state.photo && loaded) await explainAll();
+  else if (state.photo && waitingNote !== null) await explainAll({ keepError: true });
 }
 $('load').onclick = () => void loadModel();
 
@@ -219,14 +278,28 @@ for (const name of EXAMPLES) {
 // ---- explaining --------------------------------------------------------------------------------------
 
 let generation = 0;
-async function explainAll(): Promise<void> {
-  if (!state.photo || !state.model) return;
-  clearError();
+/** Why the panels are empty while a photo waits for a model, or null. */
+let waitingNote: string | null = null;
+async function explainAll(options: { keepError?: boolean } = {}): Promise<void> {
+  if (!state.photo) return;
   const mine = ++generation;
   state.results = new Map();
+  if (state.loading !== null || !state.model) {
+    // Never explained by the model about to be replaced: loadModel explains it once the new one is in.
+    waitingNote = state.loading !== null ? `${state.photo.name} will be explained once ${state.loading} has loaded.` : `Load a model to explain ${state.photo.name}.`;
+    $('top').replaceChildren();
+    clearChart();
+    drawPanels();
+    return;
+  }
+  waitingNote = null;
+  if (!options.keepError) clearError();
+  showProgress(`Explaining ${state.photo.name}`);
   drawPanels();
   try {
     for (const composite of composites()) {
+      // A load started meanwhile: the rest waits for its model (what is shown so far names its own).
+      if (state.loading !== null) return;
       const bytes = state.photo.bytes.slice(); // each request transfers its own copy
       const reply = await ask<'explain'>({ type: 'explain', image: { name: state.photo.name, bytes }, composite, target: state.target, topk: 5 }, [bytes.buffer]);
       if (mine !== generation || reply.type !== 'explained') return;
@@ -281,7 +354,8 @@ function drawPanels(): void {
     const div = document.createElement('div');
     div.className = 'panel';
     div.dataset.composite = composite;
-    const caption = captionOf(r, state.model?.name);
+    // The model that made this result, which need not be the one in use now.
+    const caption = captionOf(r, r.model);
     const options = { cmap, overlay, clipPercentile, height: Math.min(320, Math.max(160, r.photo.height)) };
     const canvas = panelCanvas(r, options);
     const text = document.createElement('div');
@@ -302,7 +376,12 @@ function drawPanels(): void {
     div.append(canvas, text, downloads);
     box.append(div);
   }
-  if (state.results.size === 0) box.innerHTML = '<p class="hint">Red: evidence for the class; blue: against it.</p>';
+  if (state.results.size === 0) {
+    const hint = document.createElement('p');
+    hint.className = waitingNote === null ? 'hint' : 'hint waiting';
+    hint.textContent = waitingNote ?? 'Red: evidence for the class; blue: against it.';
+    box.append(hint);
+  }
 }
 
 /** The panel's pixels (panel-pixels.ts) on a canvas, with the caption set in the strip it leaves for one. */
@@ -329,6 +408,14 @@ function save(blob: Blob, name: string): void {
   a.download = name;
   a.click();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+const chartNote = $('chart-note').textContent;
+/** No bars and the chart's explanation back: the photo shown has no result yet. */
+function clearChart(): void {
+  const canvas = $<HTMLCanvasElement>('chart');
+  canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
+  $('chart-note').textContent = chartNote;
 }
 
 /** Relevance each layer absorbed (what reached its output minus what it passed on), input side left. */
@@ -364,7 +451,7 @@ if ('serviceWorker' in navigator && isSecureContext) navigator.serviceWorker.reg
 
 void (async () => {
   const r = await readyReply;
-  for (const a of r.architectures) $<HTMLSelectElement>('arch').add(new Option(a, a));
+  for (const a of r.architectures) archSelect.add(new Option(a, a));
   for (const c of r.composites) {
     compositeSelect.add(new Option(`${c.name}${c.name === r.defaultComposite ? ' (default)' : ''}`, c.name));
     const label = document.createElement('label');
