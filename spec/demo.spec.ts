@@ -18,14 +18,23 @@ import pngjs from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { explainImage, npyOf, panelOf } from '../src/app/index.js';
 import { CAPTION_HEIGHT } from '../src/render/panel-pixels.js';
-import { loadModel } from '../src/index.js';
+import { loadModel, type Model } from '../src/index.js';
+import { decodeImage } from '../src/image/decode.js';
 import { ROOT } from './helpers/cli.js';
+import { countingProxy, type CountingProxy } from './helpers/counting-proxy.js';
+import { layersModelJson } from './helpers/keras-json.js';
+import { lzwTiff } from './helpers/lzw-tiff.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM) || process.env.RELPROP_BROWSER === 'required';
 const CHELSEA = join(ROOT, 'examples/chelsea.png');
 const ONNX = join(ROOT, 'spec/fixtures/architectures/mobilenet_v2.onnx');
+const PTH = join(ROOT, 'spec/fixtures/torch/resnet18.pth');
 const SHOTS = join(ROOT, '.demo-screenshots');
+
+// Node's ResNet-50, loaded once for every comparison (98 MB of weights).
+let nodeResnet: Promise<Model> | undefined;
+const resnet = () => (nodeResnet ??= loadModel('resnet50-imagenet'));
 
 let server: ChildProcess;
 let url: string;
@@ -33,38 +42,57 @@ let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
+/** A TF.js model.json that takes RGB (8x8): a global average pool, then 3 -> 2; its weights in w.bin. */
+function rgbKerasModel(): string {
+  return layersModelJson(
+    [
+      { name: 'in', class_name: 'InputLayer', config: { batch_input_shape: [null, 8, 8, 3] }, inbound_nodes: [] },
+      { name: 'g', class_name: 'GlobalAveragePooling2D', config: {}, inbound_nodes: [[['in', 0, 0, {}]]] },
+      { name: 'fc', class_name: 'Dense', config: { units: 2, activation: 'linear' }, inbound_nodes: [[['g', 0, 0, {}]]] },
+    ],
+    [{ paths: ['w.bin'], weights: [{ name: 'fc/kernel', shape: [3, 2], dtype: 'float32' }, { name: 'fc/bias', shape: [2], dtype: 'float32' }] }],
+  );
+}
+
 /** Starts `relprop demo --port 0` and reads the address it prints. */
-async function startDemo(): Promise<string> {
-  server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnDemo(): { child: ChildProcess; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  return new Promise((resolve, reject) => {
-    server.stdout!.on('data', (d) => {
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
       out += d;
       const m = /http:\/\/[^ ]+\//.exec(out);
       if (m) resolve(m[0]);
     });
-    server.stderr!.on('data', (d) => (out += d));
-    server.on('exit', (code) => reject(new Error(`relprop demo exited (${code}): ${out}`)));
+    child.stderr!.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`relprop demo exited (${code}): ${out}`)));
   });
+  return { child, url };
+}
+async function startDemo(): Promise<string> {
+  const demo = spawnDemo();
+  server = demo.child;
+  return demo.url;
 }
 
-type Result = { composite: string; target: { index: number; label: string }; top: { label: string }[]; relevance: number[] };
-/** What the page holds for a composite, once it is there. */
-async function resultFor(composite: string, target?: number): Promise<Result> {
-  await page.waitForFunction(
-    ([c, t]) => {
-      const d = (globalThis as never as { relpropDemo: { results: Map<string, { target: { index: number } }>; errors: string[] } }).relpropDemo;
+type Result = { composite: string; source: string; model: string; target: { index: number; label: string }; top: { label: string }[]; relevance: number[] };
+/** What the page holds for a composite (of that class, photo and model, when given), once it is there. */
+async function resultFor(composite: string, want: { target?: number; source?: string; model?: string } = {}, on: Page = page): Promise<Result> {
+  await on.waitForFunction(
+    ([c, w]) => {
+      const d = (globalThis as never as { relpropDemo: { results: Map<string, { target: { index: number }; source: string; model: string }>; errors: string[] } }).relpropDemo;
       const r = d.results.get(c as string);
-      return d.errors.length > 0 || (r && (t === null || r.target.index === t));
+      const { target, source, model } = w as { target?: number; source?: string; model?: string };
+      return d.errors.length > 0 || (r && (target === undefined || r.target.index === target) && (source === undefined || r.source === source) && (model === undefined || r.model === model));
     },
-    [composite, target ?? null],
+    [composite, want] as const,
     { timeout: 90_000 },
   );
-  return page.evaluate((c) => {
+  return on.evaluate((c) => {
     const d = (globalThis as never as { relpropDemo: { results: Map<string, Result & { relevance: Float32Array }>; errors: string[] } }).relpropDemo;
     if (d.errors.length) throw new Error(`the page shows an error: ${d.errors.join('; ')}`);
     const r = d.results.get(c)!;
-    return { composite: r.composite, target: r.target, top: r.top, relevance: Array.from(r.relevance) };
+    return { composite: r.composite, source: r.source, model: r.model, target: r.target, top: r.top, relevance: Array.from(r.relevance) };
   }, composite);
 }
 
@@ -80,8 +108,8 @@ function expectClose(page: number[], node: Float32Array): void {
 }
 
 /** A screenshot saved and checked to show something: many colours, not one flat fill. */
-async function screenshot(name: string): Promise<void> {
-  const png = await page.screenshot({ fullPage: true });
+async function screenshot(name: string, on: Page = page): Promise<void> {
+  const png = await on.screenshot({ fullPage: true });
   mkdirSync(SHOTS, { recursive: true });
   writeFileSync(join(SHOTS, `${name}.png`), png);
   const { data, width, height } = pngjs.PNG.sync.read(png);
@@ -140,7 +168,7 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     const r = await resultFor('epsilon-gamma-box');
     expect(r.top[0].label).toBe('Egyptian_cat');
     expect(r.target.label).toBe('Egyptian_cat');
-    const node = await explainImage(await loadModel('resnet50-imagenet'), CHELSEA, { composite: 'epsilon-gamma-box' });
+    const node = await explainImage(await resnet(), CHELSEA, { composite: 'epsilon-gamma-box' });
     expectClose(r.relevance, node.relevance);
     expect(await page.locator('#panels canvas').count()).toBe(1);
     // The chart's books: one-hot relevance 1 at the logits, the input's sum as Node found it.
@@ -171,12 +199,12 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     const second = await page.locator('#top button').nth(1);
     const index = Number(await second.getAttribute('data-class'));
     await second.click();
-    const r = await resultFor('epsilon-gamma-box', index);
+    const r = await resultFor('epsilon-gamma-box', { target: index });
     expect(r.target.index).toBe(index);
     await page.check('#compare input[value="epsilon-plus-flat"]');
-    const flat = await resultFor('epsilon-plus-flat', index);
+    const flat = await resultFor('epsilon-plus-flat', { target: index });
     expect(flat.target.index).toBe(index);
-    const node = await explainImage(await loadModel('resnet50-imagenet'), CHELSEA, { composite: 'epsilon-plus-flat', target: index });
+    const node = await explainImage(await resnet(), CHELSEA, { composite: 'epsilon-plus-flat', target: index });
     expectClose(flat.relevance, node.relevance);
     await page.waitForFunction(() => document.querySelectorAll('#panels canvas').length === 2);
     await page.setViewportSize({ width: 390, height: 844 });
@@ -206,7 +234,7 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     await page.click('#load');
     // The photo shown is explained again with the new model at once, so the status moves on: the model's line says it loaded.
     await page.waitForFunction(() => /^mobilenet_v2\.onnx: input 3x64x64/.test(document.getElementById('model-info')!.textContent!), null, { timeout: 60_000 });
-    const r = await resultFor('epsilon-gamma-box');
+    const r = await resultFor('epsilon-gamma-box', { model: 'mobilenet_v2.onnx' });
     const node = await explainImage(await loadModel(readFileSync(ONNX)), CHELSEA, { composite: 'epsilon-gamma-box' });
     expect(r.target.index).toBe(node.target.index);
     expectClose(r.relevance, node.relevance);
@@ -222,6 +250,157 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     expect(await page.textContent('#model-info')).toMatch(/^mobilenet_v2\.onnx/);
     await screenshot('bad-file');
     expect(pageErrors).toEqual([]);
+  });
+});
+
+/** What the page's state says, read in the page. */
+const demoState = <T>(on: Page, read: (d: { model: { name: string } | null; errors: string[] }) => T) =>
+  on.evaluate(`(${read.toString()})(globalThis.relpropDemo)`) as Promise<T>;
+
+/**
+ * What a new user ran into (issue 26, item 12), each in the order a user meets it, on one page behind a
+ * proxy that counts what the page downloads and holds a download open while the test acts.
+ */
+describe.skipIf(!available)('the demo page while models change', () => {
+  let demo: ChildProcess;
+  let proxy: CountingProxy;
+  let own: Browser;
+  let p: Page;
+  const errors: string[] = [];
+  const ONNX_URL_PATH = '/extra/mobilenet_v2.onnx';
+  const modelIs = (name: string) => p.waitForFunction((n) => (globalThis as never as { relpropDemo: { model: { name: string } | null } }).relpropDemo.model?.name === n, name, { timeout: 90_000 });
+
+  beforeAll(async () => {
+    const started = spawnDemo();
+    demo = started.child;
+    proxy = await countingProxy(await started.url, { [ONNX_URL_PATH]: readFileSync(ONNX) });
+    const { chromium } = await import('playwright-core');
+    own = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    p = await own.newPage({ viewport: { width: 1280, height: 900 } });
+    p.on('pageerror', (e) => errors.push(e.message));
+    await p.goto(proxy.url);
+    await modelIs('resnet50-imagenet');
+    // Settled: the service worker has installed (it caches the model's files as it does).
+    await p.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  });
+  afterAll(async () => {
+    await own?.close();
+    await proxy?.close();
+    demo?.kill();
+  });
+
+  it('explains an LZW-compressed TIFF, which the browser cannot decode, as Node does', async () => {
+    const png = await decodeImage(CHELSEA);
+    const bytes = lzwTiff(png.width, png.height, Uint8Array.from(png.data));
+    // A sound file: relprop's decoder (the CLI's) reads back the PNG's pixels from it.
+    expect((await decodeImage(bytes, 'chelsea.tiff')).data).toEqual(png.data);
+    // And one the platform refuses, so the page's own decoder is what this test exercises.
+    const platform = await p.evaluate((b) => createImageBitmap(new Blob([Uint8Array.from(b)])).then(() => 'decoded', (e: Error) => e.name), Array.from(bytes));
+    expect(platform).toBe('InvalidStateError');
+    await p.setInputFiles('#photo', { name: 'chelsea.tiff', mimeType: 'image/tiff', buffer: Buffer.from(bytes) });
+    const r = await resultFor('epsilon-gamma-box', { source: 'chelsea.tiff' }, p);
+    expect(r.top[0].label).toBe('Egyptian_cat');
+    // Same pixels (checked above), so Node's explanation of the PNG is the TIFF's; the 1e-5 is the file's.
+    expectClose(r.relevance, (await explainImage(await resnet(), CHELSEA, { composite: 'epsilon-gamma-box' })).relevance);
+  });
+
+  it('a photo clicked while another model downloads waits for it; the caption names the model that explained it', async () => {
+    const release = proxy.hold(ONNX_URL_PATH);
+    try {
+      await p.selectOption('#model-kind', 'url');
+      await p.fill('#url-input', new URL(ONNX_URL_PATH, proxy.url).href);
+      await p.click('#load');
+      await proxy.asked(ONNX_URL_PATH, 1);
+      await p.click('button[data-example="coffee.png"]');
+      // Whichever comes first: the page says it waits, or (the bug) coffee.png explained by the model in use.
+      await p.waitForFunction(() => {
+        const d = (globalThis as never as { relpropDemo: { results: Map<string, { source: string }> } }).relpropDemo;
+        return document.querySelector('#panels .waiting') !== null || [...d.results.values()].some((r) => r.source === 'coffee.png');
+      });
+      expect(await p.textContent('#panels')).toMatch(/^coffee\.png will be explained once http:.*\/mobilenet_v2\.onnx has loaded\.$/);
+      expect(await p.locator('#panels canvas').count()).toBe(0);
+      // Nor does the chart keep the last photo's layers under the waiting one.
+      expect(await p.textContent('#chart-note')).toMatch(/^Each bar: /);
+      await screenshot('waiting-for-model', p);
+    } finally {
+      release();
+    }
+    const url = new URL(ONNX_URL_PATH, proxy.url).href;
+    const r = await resultFor('epsilon-gamma-box', { source: 'coffee.png' }, p);
+    expect(r.model).toBe(url);
+    expect(await p.textContent('#panels .caption')).toMatch(new RegExp(`\\| ${url.replace(/[.]/g, '\\.')}$`));
+    // Which model made it: the ONNX file's relevance, as Node finds it (the tolerance as above).
+    expectClose(r.relevance, (await explainImage(await loadModel(readFileSync(ONNX)), join(ROOT, 'examples/coffee.png'), { composite: 'epsilon-gamma-box' })).relevance);
+  });
+
+  it('switching back to the default model does not download it again', async () => {
+    const files = '/models/resnet50-imagenet/';
+    // The page's first load and the service worker's install fetched it; each counted by the proxy.
+    const before = proxy.count(files);
+    expect(before).toBeGreaterThan(0);
+    await p.selectOption('#model-kind', 'served');
+    await p.click('#load');
+    await modelIs('resnet50-imagenet');
+    await p.click('button[data-example="chelsea.png"]');
+    const r = await resultFor('epsilon-gamma-box', { source: 'chelsea.png', model: 'resnet50-imagenet' }, p);
+    expect(proxy.count(files)).toBe(before);
+    // The model kept while the ONNX file was in use still explains as Node does.
+    expectClose(r.relevance, (await explainImage(await resnet(), CHELSEA, { composite: 'epsilon-gamma-box' })).relevance);
+  });
+
+  it('an architecture picked for a .pth does not follow to a model.json', async () => {
+    await p.selectOption('#model-kind', 'files');
+    await p.setInputFiles('#model-input', PTH);
+    expect(await p.isDisabled('#arch')).toBe(false);
+    await p.selectOption('#arch', 'resnet18');
+    await p.click('#load');
+    await modelIs('resnet18.pth');
+    await p.setInputFiles('#model-input', [
+      { name: 'model.json', mimeType: 'application/json', buffer: Buffer.from(rgbKerasModel()) },
+      { name: 'w.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(new Float32Array(3 * 2 + 2).fill(0.5).buffer) },
+    ]);
+    // The choice is cleared (it would not be used), so nothing on the page suggests otherwise.
+    expect(await p.inputValue('#arch')).toBe('');
+    expect(await p.isDisabled('#arch')).toBe(true);
+    await p.click('#load');
+    await p.waitForFunction(() => /model\.json/.test(document.getElementById('model-info')!.textContent!) || getComputedStyle(document.getElementById('error')!).display !== 'none', null, { timeout: 60_000 });
+    expect(await demoState(p, (d) => d.errors)).toEqual([]);
+    expect(await demoState(p, (d) => d.model?.name)).toBe('model.json + w.bin');
+    // A URL is told apart by its ending, as a picked file by its name.
+    await p.selectOption('#model-kind', 'url');
+    await p.fill('#url-input', 'https://example.com/m/model.onnx');
+    expect(await p.isDisabled('#arch')).toBe(true);
+    await p.fill('#url-input', 'https://example.com/m/resnet18.pth');
+    expect(await p.isDisabled('#arch')).toBe(false);
+  });
+
+  it('while a model loads the status says so, and the last error is gone', async () => {
+    await p.selectOption('#model-kind', 'files');
+    await p.setInputFiles('#model-input', { name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an ONNX model') });
+    await p.click('#load');
+    await p.locator('#error').waitFor({ state: 'visible', timeout: 30_000 });
+    expect(await p.textContent('#status')).toMatch(/^Stopped/);
+    const asked = proxy.count(ONNX_URL_PATH);
+    const release = proxy.hold(ONNX_URL_PATH);
+    try {
+      await p.selectOption('#model-kind', 'url');
+      await p.fill('#url-input', new URL(ONNX_URL_PATH, proxy.url).href);
+      // What the page shows the moment Load is clicked (before anything asynchronous), then while the model downloads.
+      const seen = () => {
+        const box = document.getElementById('error')!;
+        return { status: document.getElementById('status')!.textContent, shown: getComputedStyle(box).display !== 'none', text: box.textContent };
+      };
+      const atClick = await p.evaluate(`(document.getElementById('load').click(), (${seen.toString()})())`);
+      expect(atClick).toEqual({ status: expect.stringMatching(/^Loading http:.*\/mobilenet_v2\.onnx/), shown: false, text: '' });
+      await proxy.asked(ONNX_URL_PATH, asked + 1);
+      expect(await p.evaluate(seen)).toEqual({ status: expect.stringMatching(/^Loading http:.*\/mobilenet_v2\.onnx/), shown: false, text: '' });
+      expect(await demoState(p, (d) => d.errors)).toEqual([]);
+      await screenshot('loading-after-error', p);
+    } finally {
+      release();
+    }
+    await modelIs(new URL(ONNX_URL_PATH, proxy.url).href);
+    expect(errors).toEqual([]);
   });
 });
 
