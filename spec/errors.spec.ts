@@ -121,7 +121,14 @@ describe('bad input gives a clear error', () => {
     const wide = { ...(x as object), photo: { width: 200_000, height: 2, data: new Float32Array(1_200_000) } } as never;
     const p = await panelOf(wide);
     expect(p.width * p.height).toBeLessThanOrEqual(48e6 + p.width * 28);
-    await rejects(panelOf(wide, { height: 224 }), 'BAD_OPTION', /would have \d+x224 pixels, more than 48 million; give a smaller height/);
+    expect(p.width).toBeLessThanOrEqual(8192);
+    await rejects(panelOf(wide, { height: 224 }), 'BAD_OPTION', /would be \d+x224 pixels, over 48 million or 8192 wide; give a smaller height/);
+    // The user's 8000x500 panorama: scaled to at most 8192 wide (it was 24016x528), its aspect kept.
+    const panorama = { ...(x as object), photo: { width: 8000, height: 500, data: new Float32Array(8000 * 500 * 3) } } as never;
+    const q = await panelOf(panorama);
+    expect(q.width).toBeLessThanOrEqual(8192);
+    expect(q.width).toBeGreaterThan(8100);
+    expect(Math.abs((q.width - 16) / 3 / (q.height - 28) - 16)).toBeLessThan(0.2);
   });
 
   it('a model whose input cannot fit is refused from its shapes, before the photo is prepared', async () => {
@@ -138,6 +145,6 @@ describe('bad input gives a clear error', () => {
   it('a disposed model refuses work', async () => {
     const m = buildModel('vgg11', { inputSize: 32, width: 2, hidden: 4, numClasses: 3 });
     m.dispose();
-    await rejects(m.forward(new Float32Array(3 * 32 * 32)), 'BAD_OPTION', /disposed/);
+    await rejects(m.forward(new Float32Array(3 * 32 * 32)), 'DISPOSED', /disposed/);
   });
 });

@@ -22,7 +22,9 @@ export type ErrorCode =
   /** An image that cannot be decoded. */
   | 'BAD_IMAGE'
   /** A worker thread failed or stopped answering during a computation. */
-  | 'WORKER_FAILED';
+  | 'WORKER_FAILED'
+  /** A model used after its dispose(). */
+  | 'DISPOSED';
 
 export class RelpropError extends Error {
   readonly code: ErrorCode;

@@ -30,6 +30,8 @@ export interface ModelInfo {
   inputRange?: { low: BoundSpec; high: BoundSpec };
   /** How a photo becomes this model's input. */
   preprocessing?: Preprocessing;
+  /** Set when relprop guessed the preprocessing: on what (the file did not say, the graph's scaling ...). */
+  preprocessingGuess?: string;
 }
 
 export interface RunOptions {
@@ -149,10 +151,15 @@ export class Model {
     }
   }
 
-  /** Class probabilities: softmax of the logits. */
+  /** Class probabilities: a softmax of the logits, or each logit's sigmoid for sigmoid heads (see Graph.head). */
   async predict(input: Float32Array, options: RunOptions = {}): Promise<Float32Array> {
-    const logits = await this.forward(input, options);
-    return Float32Array.from(softmaxRows(logits, options.batch ?? 1));
+    return Float32Array.from(this.probabilities(await this.forward(input, options), options.batch ?? 1));
+  }
+
+  /** The probabilities of logits from forward or explain, `batch` rows, as the model's head gives them. */
+  probabilities(logits: ArrayLike<number>, batch = 1): Float64Array {
+    if (this.graph.head === 'softmax') return softmaxRows(logits, batch);
+    return Float64Array.from(logits, (z) => 1 / (1 + Math.exp(-z)));
   }
 
   /** Layer-wise Relevance Propagation of the target logit back to the input. */
@@ -239,7 +246,7 @@ export class Model {
   }
 
   private check(options: RunOptions, known: readonly string[], call: string): void {
-    if (this.disposed) fail('BAD_OPTION', 'this model was disposed');
+    if (this.disposed) fail('DISPOSED', `model.${call}: this model was disposed (dispose() frees its memory for good); load it again to use it`);
     checkOptions(options, known, `model.${call}`);
     if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
       fail('BAD_OPTION', `unknown backend "${options.backend}"; available: ${BACKENDS.join(', ')}`);

@@ -12,7 +12,6 @@ import type { Backend, Model, Target } from '../model.js';
 import type { LayerRelevance } from '../engine/types.js';
 import { classOf } from '../validate.js';
 import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
-import { softmaxRows as softmax } from '../ops/softmax.js';
 import { channelSum } from '../render/heatmap.js';
 
 export interface ClassScore {
@@ -30,11 +29,15 @@ export interface ImageExplanation {
   prepared: PreparedImage;
   top: ClassScore[];
   target: ClassScore;
-  /** Relevance of the network input, [3, H, W]. */
+  /** Relevance of the network input, [C, H, W] (C = 1 for a model fed the luminance). */
   relevance: Float32Array;
   /** Relevance summed over channels, [H, W]. */
   map: Float32Array;
-  milliseconds: { preprocess: number; explain: number };
+  /**
+   * This photo's decoding and preprocessing; `explain` is its batch's forward and relevance pass
+   * divided by the batch's photos (one pass serves them all; a batch of one is the photo's own).
+   */
+  milliseconds: { decode: number; preprocess: number; explain: number };
   /** Relevance in and out of every node (with the `layers` option): where it is absorbed. */
   layers?: LayerRelevance[];
 }
@@ -57,7 +60,7 @@ export function labelOf(model: Model, index: number): string {
   return model.info.labels?.[index] ?? `class ${index}`;
 }
 
-/** The preprocessing a model asks for; ImageNet torchvision's for models that do not say. */
+/** The preprocessing a model asks for; ImageNet torchvision's for models built without one. */
 export function preprocessingOf(model: Model): Preprocessing {
   const p = model.info.preprocessing ?? PREPROCESSING.torchvision;
   const [, h, w] = model.inputShape;
@@ -76,7 +79,8 @@ export function resolveClass(model: Model, spec: Target | undefined): number | u
  */
 export async function explainPhotos(model: Model, sources: readonly string[], decode: (b: number) => Promise<RgbImage>, options: ExplainImageOptions = {}): Promise<ImageExplanation[]> {
   checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainPhotos');
-  if (model.inputShape[0] !== 3) fail('BAD_INPUT', `the model takes ${model.inputShape[0]}-channel inputs; photos give 3 (RGB)`);
+  const channels = model.inputShape[0];
+  if (channels !== 3 && channels !== 1) fail('BAD_INPUT', `the model takes ${channels}-channel inputs; photos give 3 (RGB) or, for 1-channel models, their luminance`);
   if (sources.length === 0) fail('BAD_OPTION', 'explainImages: no photos');
   const topk = options.topk ?? 5;
   if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
@@ -85,21 +89,24 @@ export async function explainPhotos(model: Model, sources: readonly string[], de
   const target = resolveClass(model, options.target);
   const batch = sources.length;
   if (options.backend !== 'reference') model.checkMemory({ batch });
-  const t0 = performance.now();
   const [c, h, w] = model.inputShape;
   const n = c * h * w;
   const photos: RgbImage[] = [];
   const prepared: PreparedImage[] = [];
+  const times: { decode: number; preprocess: number }[] = [];
   const input = new Float32Array(batch * n);
   for (let b = 0; b < batch; b++) {
+    const t0 = performance.now();
     photos.push(await decode(b));
-    prepared.push(preprocessImage(photos[b], preprocessingOf(model)));
+    const t1 = performance.now();
+    prepared.push(preprocessImage(photos[b], preprocessingOf(model), c as 1 | 3));
     input.set(prepared[b].input, b * n);
+    times.push({ decode: t1 - t0, preprocess: performance.now() - t1 });
   }
   const t1 = performance.now();
   const e = await model.explain(input, { batch, composite: options.composite, target, backend: options.backend, layers: options.layers ?? false, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
   const k = model.numClasses;
-  const probs = softmax(e.logits, batch);
+  const probs = model.probabilities(e.logits, batch);
   const t2 = performance.now();
   return sources.map((source, b) => {
     const layers = e.layers?.map((l) => ({ ...l, relevanceOut: [l.relevanceOut[b]], relevanceIn: [l.relevanceIn[b]] }));
@@ -116,7 +123,7 @@ export async function explainPhotos(model: Model, sources: readonly string[], de
       target: score(e.targets[b]),
       relevance,
       map: channelSum(relevance, c, h, w),
-      milliseconds: { preprocess: (t1 - t0) / batch, explain: (t2 - t1) / batch },
+      milliseconds: { ...times[b], explain: (t2 - t1) / batch },
       ...(layers ? { layers } : {}),
     };
   });

@@ -2,6 +2,7 @@ import { resolveComposite } from '../composites.js';
 import { fail, RelpropError } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
 import { size } from '../model/graph.js';
+import { preprocessingOf } from '../app/explain-photo.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 
@@ -16,15 +17,18 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   const composite = resolveComposite(o.composite);
   if (source !== undefined && o.model !== undefined) fail('BAD_OPTION', `give the model once: as the argument ("${source}") or as --model ("${o.model}")`);
   if (source !== undefined && o.arch !== undefined) fail('BAD_OPTION', `give a model ("${source}") or --arch, not both`);
-  const model = await resolveModel({ ...o, model: source ?? o.model }, new Progress());
+  const { model, labels, notes } = await resolveModel({ ...o, model: source ?? o.model }, new Progress());
   const g = model.graph;
   const total = g.nodes.reduce((s, n) => s + params(n as never), 0);
   console.log(`model: ${model.info.name ?? source}${model.info.arch ? ` (${model.info.arch})` : ''}${model.info.origin ? `, ${model.info.origin} weights` : ''}`);
-  console.log(`input: [${model.inputShape}]  classes: ${model.numClasses}${model.info.labels ? ' (labelled)' : ''}  parameters: ${total.toLocaleString('en-US')}`);
-  if (model.info.preprocessing) {
-    const p = model.info.preprocessing;
-    console.log(`preprocessing${o.preprocessing ? ' (--preprocessing)' : ''}: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${p.channelOrder}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
-  }
+  const classes = `${model.numClasses}${labels === 'none' ? '' : labels === 'imagenet' ? " (ImageNet's labels)" : ' (labelled)'}`;
+  const head = g.head === 'sigmoid' ? `; ${model.numClasses === 1 ? 'one output' : 'outputs'} read as sigmoid probabilit${model.numClasses === 1 ? 'y' : 'ies'}` : '';
+  console.log(`input: [${model.inputShape}]  classes: ${classes}${head}  parameters: ${total.toLocaleString('en-US')}`);
+  const p = preprocessingOf(model);
+  const basis = o.preprocessing ? ' (--preprocessing)' : model.info.preprocessingGuess ? ` (a guess: ${model.info.preprocessingGuess}; --preprocessing sets it)` : '';
+  const feed = model.inputShape[0] === 1 ? 'the luminance (0.299 R + 0.587 G + 0.114 B)' : p.channelOrder;
+  console.log(`preprocessing${basis}: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${feed}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
+  for (const n of notes) if (!n.startsWith('preprocessing')) console.log(`note: ${n}`);
   const canonical = model.canonicalGraph(composite.foldBatchNorm);
   const rules = composite.assign(canonical);
   console.log(`\nlayers as explained under ${composite.name} (${composite.foldBatchNorm ? 'BatchNorm folded into the convolution before it' : 'BatchNorm kept'}):`);
@@ -32,7 +36,7 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['layer', 'op', 'output', 'params'][i].length));
   console.log(`  ${'layer'.padEnd(widths[0])}  ${'op'.padEnd(widths[1])}  ${'output'.padEnd(widths[2])}  ${'params'.padStart(widths[3])}  rule`);
   for (const r of rows) console.log(`  ${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padEnd(widths[2])}  ${r[3].padStart(widths[3])}  ${r[4]}`);
-  console.log(`\n${canonical.nodes.length} layers; output ${g.output} [${g.shape(g.output)}] (${size(g.shape(g.logitsName))} logits)`);
+  console.log(`\n${canonical.nodes.length} layers; output ${g.output} [${g.shape(g.output)}] (${size(g.shape(g.logitsName))} logit${size(g.shape(g.logitsName)) === 1 ? '' : 's'}, ${g.head === 'sigmoid' ? 'sigmoid' : 'softmax'} probabilities)`);
 }
 
 export async function modelsCommand(o: { verify?: boolean } = {}): Promise<void> {

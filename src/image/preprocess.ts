@@ -13,8 +13,10 @@ export interface InputWindow {
 }
 
 export interface PreparedImage {
-  /** [3, H, W] input, channel order and normalisation of the preprocessing. */
+  /** [C, H, W] input, channel order and normalisation of the preprocessing. */
   input: Float32Array;
+  /** 3 (the photo's channels in the preprocessing's order) or 1 (its luminance). */
+  channels: 1 | 3;
   /** The resized (and cropped) RGB photo the network saw, H x W x 3, 0..255. */
   rgb: Float32Array;
   height: number;
@@ -22,8 +24,13 @@ export interface PreparedImage {
   window: InputWindow;
 }
 
-/** Resizes (and crops) a photo and normalises it as the model's preprocessing says. */
-export function preprocessImage(image: RgbImage, p: Preprocessing): PreparedImage {
+/**
+ * Resizes (and crops) a photo and normalises it as the model's preprocessing says. For a 1-channel
+ * model the input is the photo's luminance, 0.299 R + 0.587 G + 0.114 B (ITU-R 601, as PIL's
+ * convert('L') and torchvision's Grayscale), normalised with the preprocessing's first mean and std.
+ */
+export function preprocessImage(image: RgbImage, p: Preprocessing, channels: 1 | 3 = 3): PreparedImage {
+  if (channels !== 1 && channels !== 3) fail('BAD_INPUT', `photos feed models of 3 channels (RGB) or 1 (luminance), not ${channels}`);
   const [outH, outW] = p.size;
   if (outH * outW > MAX_PIXELS) fail('BAD_INPUT', `the model's input is ${outH}x${outW} pixels, more than the ${MAX_PIXELS / 1e6} megapixels a photo is prepared for`);
   let rgb: Float32Array;
@@ -51,13 +58,17 @@ export function preprocessImage(image: RgbImage, p: Preprocessing): PreparedImag
     }
     window = { x: (left * image.width) / rw, y: (top * image.height) / rh, width: (outW * image.width) / rw, height: (outH * image.height) / rh };
   }
-  const input = new Float32Array(3 * outH * outW);
+  const input = new Float32Array(channels * outH * outW);
+  if (channels === 1) {
+    for (let i = 0; i < outH * outW; i++) input[i] = ((0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2]) * p.scale - p.mean[0]) / p.std[0];
+    return { input, channels, rgb, height: outH, width: outW, window };
+  }
   const order = p.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
   for (let c = 0; c < 3; c++) {
     const src = order[c];
     for (let i = 0; i < outH * outW; i++) input[c * outH * outW + i] = (rgb[i * 3 + src] * p.scale - p.mean[c]) / p.std[c];
   }
-  return { input, rgb, height: outH, width: outW, window };
+  return { input, channels, rgb, height: outH, width: outW, window };
 }
 
 /** Python's round(), which torchvision's CenterCrop uses: halves go to the even neighbour. */

@@ -5,7 +5,10 @@
 import { fail, RelpropError } from '../errors.js';
 import { checkOptions } from '../options.js';
 import { Model, type ModelInfo } from '../model.js';
-import { defaultPreprocessing, inputRangeOf, resolvePreprocessing, type Preprocessing } from '../model/preprocessing.js';
+import { defaultPreprocessing, inputRangeOf, PREPROCESSING, preprocessingForSize, resolvePreprocessing, type Preprocessing } from '../model/preprocessing.js';
+import type { Graph } from '../model/graph.js';
+import { sniffFormat } from '../image/header.js';
+import { inputSizeOf, resolveInputShape } from './input-shape.js';
 import { importKeras, parseModelJson } from './tfjs/keras.js';
 import { readWeights } from './tfjs/weights.js';
 import { graphPreprocessing, importGraphModel, isGraphModel } from './tfjs/graph-model.js';
@@ -21,8 +24,10 @@ import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, typ
 export type { FetchProgress };
 
 export interface LoadOptions {
-  /** Per-sample input [C, H, W] for ONNX models whose input has symbolic H and W. */
+  /** Per-sample input [C, H, W] for models whose input leaves dimensions free (ONNX dynamic axes, TF.js -1). */
   inputShape?: readonly [number, number, number];
+  /** Height and width (a number: square) for such models, the channels as the file gives them. */
+  inputSize?: number | readonly [number, number];
   /** Class names, one per logit. */
   labels?: readonly string[];
   /** How photos become inputs (for the image helpers and z-box bounds): a preset's name or your own. */
@@ -37,17 +42,19 @@ export interface LoadOptions {
   threads?: number;
 }
 
-const LOAD_OPTIONS = ['inputShape', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch', 'threads'] as const satisfies readonly (keyof LoadOptions)[];
+const LOAD_OPTIONS = ['inputShape', 'inputSize', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch', 'threads'] as const satisfies readonly (keyof LoadOptions)[];
 
 /** A state dict's weights into `options.arch`, preprocessed as its library's ImageNet models unless told. */
 function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Model {
   if (!options.arch) fail('BAD_OPTION', `"${name}" holds weights only: pass arch (a buildModel architecture: ${ARCHITECTURES.join(', ')})`);
   const shape = options.inputShape;
-  if (shape && shape[1] !== shape[2]) fail('BAD_OPTION', `inputShape [${shape}]: the architectures take square inputs`);
-  const { model: built, origin } = modelFromStateDict(options.arch, tensors, { inputSize: shape?.[1], where: `"${name}"` });
+  const size = shape ? [shape[1], shape[2]] : inputSizeOf(options.inputSize);
+  if (size && size[0] !== size[1]) fail('BAD_OPTION', `an input of ${size[0]}x${size[1]}: the architectures take square inputs`);
+  const { model: built, origin } = modelFromStateDict(options.arch, tensors, { inputSize: size?.[0], where: `"${name}"` });
   if (shape && shape[0] !== built.inputShape[0]) fail('BAD_OPTION', `inputShape [${shape}] has ${shape[0]} channels; the file's stem reads ${built.inputShape[0]}`);
   const [, h, w] = built.inputShape;
-  return new Model(built.graph, modelInfo(name, options, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }), { threads: options.threads });
+  const guess = `state dicts do not record it; ${origin}'s ImageNet transform assumed`;
+  return new Model(built.graph, modelInfo(name, options, built.graph, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }, guess), { threads: options.threads });
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
@@ -60,22 +67,31 @@ const isUrl = (s: string) => /^https?:\/\//.test(s);
 /** Largest model file read whole: a model.json, or an ONNX file (protobuf's own limit is 2 GiB). */
 export const MAX_MODEL_FILE_BYTES = 2 * 1024 ** 3;
 
-function modelInfo(name: string | undefined, options: LoadOptions, extra: Partial<ModelInfo> = {}): ModelInfo {
-  const preprocessing = options.preprocessing ? resolvePreprocessing(options.preprocessing, 'options.preprocessing') : extra.preprocessing;
+/**
+ * A loaded model's info. Its preprocessing: the caller's, else what the source says (`extra`), else
+ * torchvision's ImageNet transform ([0, 1] pixels for 1-channel inputs); `guess` says why the source's
+ * own choice, or that fallback, is a guess (shown by `relprop info` and `explain`).
+ */
+function modelInfo(name: string | undefined, options: LoadOptions, graph: Graph, extra: Partial<ModelInfo> = {}, guess?: string): ModelInfo {
+  const [c, h, w] = graph.input.shape;
+  const given = options.preprocessing ? resolvePreprocessing(options.preprocessing, 'options.preprocessing') : undefined;
+  const preprocessing = preprocessingForSize(given ?? extra.preprocessing ?? PREPROCESSING[c === 1 ? 'unit' : 'torchvision'], h, w);
+  const preprocessingGuess = given ? undefined : extra.preprocessing ? guess : (guess ?? 'the file does not record how its inputs were prepared');
   return {
     name,
     ...extra,
     labels: options.labels ?? extra.labels,
     preprocessing,
-    inputRange: preprocessing ? inputRangeOf(preprocessing) : undefined,
+    ...(preprocessingGuess ? { preprocessingGuess } : {}),
+    inputRange: inputRangeOf(preprocessing),
   };
 }
 
 /** Loads an ONNX model from bytes (external data needs a path or URL source instead). */
 export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: ModelFiles, name?: string): Model {
   const readExternal = files?.readRangeSync ?? (() => fail('BAD_MODEL', 'this ONNX model keeps its weights in external files; load it from a path'));
-  const graph = importOnnx(bytes, { inputShape: options.inputShape, readExternal });
-  return new Model(graph, modelInfo(name, options), { threads: options.threads });
+  const graph = importOnnx(bytes, { inputShape: options.inputShape, inputSize: options.inputSize, readExternal });
+  return new Model(graph, modelInfo(name, options, graph, {}, 'ONNX files do not record how their inputs were prepared; torchvision\'s ImageNet transform assumed'), { threads: options.threads });
 }
 
 /** A TF.js model.json: a Keras layers model, or a graph model. */
@@ -83,12 +99,14 @@ async function loadTfjs(text: string, files: ModelFiles, options: LoadOptions, n
   const json = parseModelJson(text);
   const weights = await readWeights(json.weightsManifest, (p, limit) => files.read(p, limit));
   if (isGraphModel(json)) {
-    const graph = importGraphModel(json, weights, { inputShape: options.inputShape });
+    const graph = importGraphModel(json, weights, { inputShape: options.inputShape, inputSize: options.inputSize });
     const [, h, w] = graph.input.shape;
-    return new Model(graph, modelInfo(name, options, { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }), { threads: options.threads });
+    return new Model(graph, modelInfo(name, options, graph, { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }, 'read from the scaling the graph applies to its own input'), { threads: options.threads });
   }
   const { graph } = importKeras(json, weights);
-  return new Model(graph, modelInfo(name, options, extra), { threads: options.threads });
+  // Keras layers models fix their input in model.json: a size given must be that one.
+  resolveInputShape(graph.input.shape, options, `"${name}" (a Keras layers model)`);
+  return new Model(graph, modelInfo(name, options, graph, extra, extra.preprocessing ? undefined : 'Keras model.json files do not record how their inputs were prepared; torchvision\'s ImageNet transform assumed'), { threads: options.threads });
 }
 
 /**
@@ -171,6 +189,9 @@ async function loadFile(path: string, bytes: Uint8Array, files: ModelFiles, opti
   if (path.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
   if (STATE_DICT_FILE.test(path)) return loadStateDict(readTorchFile(bytes, `"${name}"`), options, name);
   if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${name}" describes its own graph`);
+  if (bytes.byteLength === 0) fail('BAD_MODEL', `"${name}" is empty (0 bytes): not a model file`);
+  const image = sniffFormat(bytes);
+  if (image) fail('BAD_MODEL', `"${name}" is a ${image.toUpperCase()} image, not a model: give images to explain as arguments, and the model (an .onnx file, a model.json, or a state dict with arch) as the model`);
   if (path.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadTfjs(new TextDecoder().decode(bytes), files, options, name);
   return loadOnnx(bytes, options, files, name);
 }
@@ -263,5 +284,5 @@ async function loadCached(manifest: ModelManifest, dir: string, options: LoadOpt
   const extra: Partial<ModelInfo> = { arch: manifest.arch, labels, preprocessing: manifest.preprocessing };
   if (manifest.format === 'keras') return loadTfjs(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
   const model = loadOnnx(bytes, options, files, manifest.name);
-  return new Model(model.graph, modelInfo(manifest.name, options, extra), { threads: options.threads });
+  return new Model(model.graph, modelInfo(manifest.name, options, model.graph, extra), { threads: options.threads });
 }

@@ -64,10 +64,19 @@ export class Graph {
     return s;
   }
 
-  /** The node whose output the explanation starts from: the output, or the input of a final Softmax. */
+  /** The node whose output the explanation starts from: the output, or the input of a final Softmax or Sigmoid. */
   get logitsName(): string {
     const last = this.byName.get(this.output)!;
-    return last.op === 'Softmax' ? last.inputs[0] : this.output;
+    return last.op === 'Softmax' || last.op === 'Sigmoid' ? last.inputs[0] : this.output;
+  }
+
+  /**
+   * How the logits become probabilities: each through a sigmoid where the graph ends in a Sigmoid
+   * (a multi-label or binary head) or has one output (a binary classifier's logit: a softmax over one
+   * value would say 1.0 for every photo); otherwise a softmax over the classes.
+   */
+  get head(): 'softmax' | 'sigmoid' {
+    return this.byName.get(this.output)!.op === 'Sigmoid' || this.numClasses === 1 ? 'sigmoid' : 'softmax';
   }
 
   /** The nodes that the value `name` depends on (including its own node), in topological order. */

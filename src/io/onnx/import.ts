@@ -19,6 +19,7 @@ import {
   type TensorProto,
   type ValueInfoProto,
 } from 'onnx-buf';
+import { resolveInputShape, type InputShapeOptions } from '../input-shape.js';
 import { fail, RelpropError } from '../../errors.js';
 import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
@@ -63,8 +64,9 @@ export interface OnnxImportOptions {
    * (a path relative to the model file); it must fail if the file does not hold them.
    */
   readExternal?: (location: string, offset: number, length: number | undefined) => Uint8Array;
-  /** Per-sample input shape [C, H, W], needed when the model's input has symbolic H or W. */
-  inputShape?: readonly [number, number, number];
+  /** Per-sample input [C, H, W], or its height and width, where the model's input leaves them symbolic. */
+  inputShape?: InputShapeOptions['inputShape'];
+  inputSize?: InputShapeOptions['inputSize'];
 }
 
 /** A constant tensor: float data as float32, integer data as numbers. */
@@ -589,17 +591,7 @@ function inputShape(v: ValueInfoProto, options: OnnxImportOptions): Shape {
   const t = v.type?.value.case === 'tensorType' ? v.type.value.value : undefined;
   if (!t) fail('BAD_MODEL', `ONNX input "${v.name}" is not a tensor`);
   if (t.elemType !== TensorProto_DataType.FLOAT) fail('UNSUPPORTED', `ONNX input "${v.name}" has element type ${TensorProto_DataType[t.elemType] ?? t.elemType}; relprop reads float32 images`);
-  const dims = t.shape?.dim.map((d) => (d.value.case === 'dimValue' ? Number(d.value.value) : null)) ?? [];
+  const dims = t.shape?.dim.map((d) => (d.value.case === 'dimValue' && d.value.value > 0 ? Number(d.value.value) : null)) ?? [];
   if (dims.length !== 4) fail('UNSUPPORTED', `ONNX input "${v.name}" has ${dims.length} dimensions; relprop reads [N, C, H, W] images`);
-  const per = dims.slice(1);
-  if (options.inputShape) {
-    per.forEach((d, i) => {
-      if (d !== null && d !== options.inputShape![i]) fail('BAD_OPTION', `inputShape [${options.inputShape}] disagrees with the model's input [${dims.map((x) => x ?? '?')}]`);
-    });
-    return [...options.inputShape];
-  }
-  if (per.some((d) => d === null || d < 1)) {
-    fail('BAD_OPTION', `ONNX input "${v.name}" has shape [${dims.map((x) => x ?? '?')}]; pass inputShape: [C, H, W]`);
-  }
-  return per as number[];
+  return resolveInputShape(dims.slice(1), options, `ONNX input "${v.name}"`);
 }

@@ -10,6 +10,7 @@
  * a standalone BatchNorm, and which folds into a conv before it): the input scaling of a converted
  * MobileNet, for one.
  */
+import { resolveInputShape, type InputShapeOptions } from '../input-shape.js';
 import { fail, RelpropError } from '../../errors.js';
 import { Graph } from '../../model/graph.js';
 import type { GraphNode, Pads, Pair } from '../../model/ops.js';
@@ -69,7 +70,7 @@ export function isGraphModel(json: unknown): json is GraphModelJson {
   return isObject(json) && json.format === 'graph-model';
 }
 
-export function importGraphModel(json: GraphModelJson, weights: Map<string, Const>, options: { inputShape?: readonly [number, number, number] } = {}): Graph {
+export function importGraphModel(json: GraphModelJson, weights: Map<string, Const>, options: InputShapeOptions = {}): Graph {
   const list = json.modelTopology?.node;
   if (!Array.isArray(list)) fail('BAD_MODEL', 'graph model: modelTopology has no node list');
   const tf = new Map<string, TfNode>();
@@ -178,13 +179,8 @@ export function importGraphModel(json: GraphModelJson, weights: Map<string, Cons
         if (input) fail('UNSUPPORTED', `${where}: a second input ("${input.name}" is the first); relprop explains models with one image input`);
         const dims = (attr.shape?.shape?.dim ?? []).map((d) => Number(d.size ?? -1));
         if (dims.length !== 4) fail('UNSUPPORTED', `${where}: input of rank ${dims.length}; relprop needs an [N, H, W, C] image input`);
-        const [, h, w, c] = dims;
-        let shape: Shape = [c, h, w];
-        if (shape.some((d) => d < 1)) {
-          if (!options.inputShape) fail('BAD_OPTION', `${where}: the input is [${dims}]; give inputShape [C, H, W]`);
-          if (c > 0 && options.inputShape[0] !== c) fail('BAD_OPTION', `${where}: inputShape [${options.inputShape}] has ${options.inputShape[0]} channels, the graph ${c}`);
-          shape = [...options.inputShape];
-        }
+        const [, h, w, c] = dims.map((d) => (d >= 1 ? d : null));
+        const shape = resolveInputShape([c, h, w], options, where);
         input = { name: n.name, shape };
         shapes.set(n.name, shape);
         return { map: n.name };
