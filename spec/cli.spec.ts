@@ -26,6 +26,13 @@ function smallModel(): Model {
   return new Model(m.graph, { ...m.info, preprocessing: { ...PREPROCESSING.torchvision, size: [64, 64], resizeShorter: 73 } });
 }
 
+/** The file a run reports it wrote, matching `pattern` (names carry the run's 8-digit settings key). */
+function wrote(stdout: string, pattern: RegExp): string {
+  const file = stdout.split('\n').map((l) => /^ {2}wrote (.*)$/.exec(l)?.[1]).find((f) => f !== undefined && pattern.test(f));
+  if (!file) throw new Error(`no file matching ${pattern} in:\n${stdout}`);
+  return file;
+}
+
 async function pngSize(file: string): Promise<[number, number]> {
   const img = await Jimp.read(file);
   return [img.bitmap.width, img.bitmap.height];
@@ -36,11 +43,14 @@ describe('relprop explain on a small built model', () => {
     const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
     const r = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--npy', '--topk', '3', '--composite', 'epsilon-gamma-box');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/chelsea\.png\n {3}1\. class \d+ +0\.\d{4} {2}\(class \d+\)\n {3}2\. .*\n {3}3\. /);
-    expect(r.stdout).toContain(`wrote ${join(out, 'chelsea.epsilon-gamma-box.png')}`);
+    // A 1000-class head without labels gets ImageNet's, and says so.
+    expect(r.stdout).toMatch(/chelsea\.png\n {3}1\. \S+ +0\.\d{4} {2}\(class \d+\)\n {3}2\. .*\n {3}3\. /);
+    expect(r.stderr).toMatch(/relprop: note: the model has 1000 classes and no labels: ImageNet's are used/);
+    const panel = wrote(r.stdout, /\/chelsea\.epsilon-gamma-box\.[0-9a-f]{8}\.png$/);
+    expect(panel.startsWith(out)).toBe(true);
     // 451x300 photo: three 451x300 images with two 8-pixel gaps, and a 28-pixel caption.
-    expect(await pngSize(join(out, 'chelsea.epsilon-gamma-box.png'))).toEqual([3 * 451 + 16, 300 + 28]);
-    const npy = decodeNpy(new Uint8Array(readFileSync(join(out, 'chelsea.epsilon-gamma-box.npy'))));
+    expect(await pngSize(panel)).toEqual([3 * 451 + 16, 300 + 28]);
+    const npy = decodeNpy(new Uint8Array(readFileSync(panel.replace(/\.png$/, '.npy'))));
     expect(npy.shape).toEqual([1, 3, 64, 64]);
     const mine = await explainImage(smallModel(), CHELSEA, { composite: 'epsilon-gamma-box' });
     expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
@@ -54,22 +64,34 @@ describe('relprop explain on a small built model', () => {
     expect(j.composite).toBe('epsilon-gamma-box');
     expect(j.images[0].target.index).toBe(7);
     expect(j.images[0].top).toHaveLength(5);
-    expect(j.images[0].files.panel).toBe(join(out, 'chelsea.epsilon-gamma-box.png'));
+    expect(j.images[0].files.panel).toBe(join(out, `chelsea.epsilon-gamma-box.${j.settingsKey}.png`));
+    expect(j.settingsKey).toMatch(/^[0-9a-f]{8}$/);
+    expect(j.settings.target).toBe(7);
+    // Per image: its own decoding, preprocessing and rendering; the batch's pass once, as the batch's.
+    expect(Object.keys(j.images[0].milliseconds)).toEqual(['decode', 'preprocess', 'render']);
+    expect(j.images[0].batch.images).toBe(1);
+    expect(j.images[0].relevance.start).toBe(1);
     expect(j.images[0].panelSize).toEqual([1369, 328]);
   });
 
   it('fails clearly, with exit code 1, on bad input', async () => {
+    const LABELS3 = join(mkdtempSync(join(tmpdir(), 'relprop-cli-')), 'three.txt');
+    writeFileSync(LABELS3, 'a\nb\nc\n');
     const cases: [string[], RegExp][] = [
       [['explain', 'nope.png', ...SMALL], /relprop: error: no image file "nope.png"/],
-      [['explain', join(ROOT, 'examples/CREDITS.md'), ...SMALL], /".*CREDITS.md" is not a readable image: its first bytes are those of no PNG, JPEG, BMP, GIF or TIFF file/],
-      [['explain', CHELSEA, ...SMALL, '--target', 'tabby'], /target "tabby": this model has no labels; give a class index/],
+      [['explain', CHELSEA, ...SMALL, '--target', 'tabbby cat'], /unknown label "tabbby cat"/],
       [['explain', CHELSEA, ...SMALL, '--target', '1000'], /target "1000" is not a class index: the model has classes 0\.\.999/],
-      [['explain', CHELSEA, '--arch', 'resnet18', '--input-size', '30000'], /a run of 1 image of 3x30000x30000 needs at least \d+ MiB of wasm memory/],
+      [['explain', CHELSEA, '--arch', 'resnet18', '--input-size', '8000'], /a run of 1 image of 3x8000x8000 needs at least \d+ MiB of wasm memory/],
+      [['explain', CHELSEA, '--arch', 'resnet18', '--input-size', '64x80'], /--input-size 64x80: the architectures take square inputs/],
+      [['explain', CHELSEA, ...SMALL, '--input-size', '0'], /--input-size must be N or HxW/],
+      [['explain', CHELSEA, '--model', 'weights.pth'], /"weights\.pth" holds weights only: give it as --weights with the architecture it fills, --arch A --weights weights\.pth/],
+      [['explain', CHELSEA, ...SMALL, '--labels', LABELS3], /--labels ".*three\.txt" has 3 labels; the model has 1000 classes/],
+      [['explain', CHELSEA, ...SMALL, '--bogus'], /^relprop: error: unknown option '--bogus'/],
       [['explain', CHELSEA, ...SMALL, '--topk', '1.5'], /--topk must be a whole number from 1 to 1000, got "1\.5"/],
       [['explain', CHELSEA, CHELSEA, ...SMALL], /the image ".*chelsea\.png" is given twice/],
       [['info', 'resnet50-imagenet', '--model', 'x.onnx'], /give the model once: as the argument \("resnet50-imagenet"\) or as --model \("x\.onnx"\)/],
       [['explain', CHELSEA, '--model', 'missing.onnx'], /no model file "missing.onnx", and it is not a known model name/],
-      [['explain', CHELSEA, '--model', join(ROOT, 'examples/chelsea.png')], /ONNX model: not a readable ONNX protobuf/],
+      [['explain', CHELSEA, '--model', join(ROOT, 'examples/chelsea.png')], /"chelsea\.png" is a PNG image, not a model: give images to explain as arguments/],
       [['explain', CHELSEA, ...SMALL, '--composite', 'nonsense'], /unknown composite "nonsense"; known composites: epsilon, /],
       [['explain', CHELSEA, ...SMALL, '--overlay', '2'], /--overlay must be a number from 0 to 1, got "2"/],
       [['explain', CHELSEA, '--arch', 'alexnet'], /unknown architecture "alexnet"/],
@@ -80,6 +102,14 @@ describe('relprop explain on a small built model', () => {
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stdout, args.join(' ')).toBe('');
     }
+  });
+
+  it('an image that cannot be read is a failure of that image: named, exit code 3', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const r = await relprop('explain', join(ROOT, 'examples/CREDITS.md'), ...SMALL, '--out', out);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/relprop: failed: ".*CREDITS\.md" is not a PNG, JPEG, BMP, GIF or TIFF image: it starts with the text "# Example photographs/);
+    expect(r.stderr).toMatch(/1 image could not be explained/);
   });
 
   it('output-folder mistakes are usage errors found before the model loads', async () => {
@@ -116,17 +146,18 @@ describe('relprop explain on a small built model', () => {
     const r = await relprop('explain', join(dir, 'a/chelsea.png'), join(dir, 'b/chelsea.png'), join(dir, 'a/chelsea.jpg'), ...SMALL, '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const panels = JSON.parse(r.stdout).images.map((i: { files: { panel: string } }) => i.files.panel);
-    expect(panels).toEqual(['a/chelsea.png', 'b/chelsea.png', 'a/chelsea.jpg'].map((f) => join(out, `${f}.epsilon-gamma-box.png`)));
+    const key = JSON.parse(r.stdout).settingsKey;
+    expect(panels).toEqual(['a/chelsea.png', 'b/chelsea.png', 'a/chelsea.jpg'].map((f) => join(out, `${f}.epsilon-gamma-box.${key}.png`)));
     for (const p of panels) expect(existsSync(p), p).toBe(true);
     const two = await relprop('explain', join(dir, 'a/chelsea.png'), join(dir, 'b/chelsea.png'), ...SMALL, '--out', out, '--json');
-    expect(JSON.parse(two.stdout).images.map((i: { files: { panel: string } }) => i.files.panel)).toEqual(['a', 'b'].map((f) => join(out, f, 'chelsea.epsilon-gamma-box.png')));
+    expect(JSON.parse(two.stdout).images.map((i: { files: { panel: string } }) => i.files.panel)).toEqual(['a', 'b'].map((f) => join(out, f, `chelsea.epsilon-gamma-box.${key}.png`)));
   });
 
   it('a one-sided colour map is shown as |relevance| by default; asking for symmetric says what it does', async () => {
     const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
     const plain = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--cmap', 'hot');
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stderr).toBe('');
+    expect(plain.stderr).not.toMatch(/--cmap/);
     const asked = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--cmap', 'hot', '--normalize', 'symmetric');
     expect(asked.code, asked.stderr).toBe(0);
     expect(asked.stderr).toMatch(/note: --cmap hot is one-sided, and --normalize symmetric puts zero at its middle colour/);
@@ -154,7 +185,8 @@ describe('relprop explain on a small built model', () => {
   it('info shows layers, shapes, parameter counts and each layer\'s rule', async () => {
     const r = await relprop('info', ...SMALL, '--composite', 'epsilon-gamma-box');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/input: \[3,64,64\] {2}classes: 1000 {2}parameters: [\d,]+/);
+    expect(r.stdout).toMatch(/input: \[3,64,64\] {2}classes: 1000 \(ImageNet's labels\) {2}parameters: [\d,]+/);
+    expect(r.stdout).toMatch(/preprocessing: torchvision: resize shorter side to 73, center-crop 64x64, RGB/);
     expect(r.stdout).toMatch(/conv1 +Conv2d +\[8,32,32\] +1,184 +zbox\(input range\)/);
     expect(r.stdout).toMatch(/fc +Linear +\[1000\] +65,000 +epsilon\(epsilon=0\.000001\)/);
     expect(r.stdout).toMatch(/layer1\.0\.conv1 +Conv2d .* gamma\(gamma=0\.25\)/);
@@ -185,6 +217,8 @@ describe('relprop explain examples/chelsea.png with resnet50-imagenet', () => {
     const mine = await explainImage(await loadModel('resnet50-imagenet'), CHELSEA);
     expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
     const text = await relprop('explain', 'examples/chelsea.png', '--out', out, '--topk', '2');
-    expect(text.stdout).toMatch(/examples\/chelsea\.png\n {3}1\. Egyptian_cat +0\.95\d\d {2}\(class 285\)\n {3}2\. tiger_cat/);
+    // Done before with these settings: not explained again, its record printed (as many classes as asked).
+    expect(text.stdout).toMatch(/examples\/chelsea\.png {2}\(explained before with these settings: .*\.json\)\n {3}1\. Egyptian_cat +0\.95\d\d {2}\(class 285\)\n {3}2\. tiger_cat +\S+ +\(class 282\)\n {2}explained Egyptian_cat/);
+    expect(text.stdout).toMatch(/relevance at the input sums to 0\.0217\d of the 1 put on Egyptian_cat's logit; biases and stabilizers absorbed the other 0\.978\d/);
   }, 300_000);
 });

@@ -1,15 +1,22 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { explainImages, npyOf, panelOf } from '../app/explain-image.js';
+import { explainPhotos, npyOf, panelOf, resolveClass, type ClassScore, type ImageExplanation } from '../app/explain-image.js';
+import { preprocessingOf } from '../app/explain-photo.js';
 import { resolveComposite } from '../composites.js';
-import { fail } from '../errors.js';
+import { fail, RelpropError } from '../errors.js';
+import { decodeImage, type RgbImage } from '../image/decode.js';
 import { COLORMAPS } from '../render/colormaps.js';
 import { NORMALIZATIONS, normalizationOf, type Normalization } from '../render/heatmap.js';
+import { defaultKernelBuild } from '../wasm/load.js';
 import { imagesOf, inShard, parseShard } from './inputs.js';
 import { makeDirs, outputStems, prepareOutputDir, writeAtomically } from './output.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
+import { settingsKey, type RunSettings } from './run-settings.js';
 import { MAX_THREADS } from '../wasm/constants.generated.js';
+
+/** The exit code of a run that finished but could not explain some of its images (1: nothing ran). */
+export const EXIT_SOME_FAILED = 3;
 
 export interface ExplainCliOptions extends ModelOptions {
   composite: string;
@@ -26,6 +33,27 @@ export interface ExplainCliOptions extends ModelOptions {
   threads?: string;
   batch?: string;
   shard?: string;
+  failFast?: boolean;
+}
+
+/** What one finished image leaves beside its outputs (`<stem>.json`, written last). */
+interface ImageRecord {
+  image: string;
+  settingsKey: string;
+  settings: RunSettings;
+  top: ClassScore[];
+  target: ClassScore;
+  relevance: { start: number; sum: number };
+  files: Record<string, string>;
+  panelSize: [number, number];
+  milliseconds: { decode: number; preprocess: number; render: number };
+  batch: { images: number; explainMilliseconds: number };
+}
+
+interface Failure {
+  image: string;
+  code: string;
+  message: string;
 }
 
 function number(v: string, what: string, lo: number, hi: number, integer = false): number {
@@ -36,9 +64,31 @@ function number(v: string, what: string, lo: number, hi: number, integer = false
   return n;
 }
 
+/**
+ * A finished image's record, if its outputs and record are all there (a killed run leaves none
+ * half-written) and it lists the `topk` classes asked for (the only setting that is not in the name:
+ * it changes what is printed, not what is written).
+ */
+function finished(files: Record<string, string>, record: string, topk: number): ImageRecord | undefined {
+  if (!Object.values(files).every((f) => existsSync(f)) || !existsSync(record)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(record, 'utf8')) as ImageRecord;
+    return Array.isArray(r.top) && r.top.length >= topk ? { ...r, top: r.top.slice(0, topk) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The relevance line: what reached the input, of what was put on the target, and where the rest went. */
+function relevanceLine(r: ImageRecord['relevance'], target: ClassScore): string {
+  const diff = r.start - r.sum;
+  const rest = diff >= 0 ? `biases and stabilizers absorbed the other ${diff.toPrecision(4)}` : `biases added ${(-diff).toPrecision(4)}`;
+  return `relevance at the input sums to ${r.sum.toPrecision(4)} of the ${+r.start.toPrecision(4)} put on ${target.label}'s logit; ${rest}`;
+}
+
 export async function explainCommand(images: string[], o: ExplainCliOptions): Promise<void> {
   // Check every option before the (possibly long) model load.
-  const composite = resolveComposite(o.composite).name;
+  const composite = resolveComposite(o.composite);
   const topk = number(o.topk, '--topk', 1, 1000, true);
   const overlay = number(o.overlay, '--overlay', 0, 1);
   const clipPercentile = o.clip === undefined ? undefined : number(o.clip, '--clip', 0.01, 100);
@@ -49,56 +99,142 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
     console.error(`relprop: note: --cmap ${o.cmap} is ${COLORMAPS[o.cmap].signed ? 'signed (zero in its middle)' : 'one-sided'}, and --normalize ${normalize} ${normalize === 'symmetric' ? 'puts zero at its middle colour' : 'puts zero at its first colour'}`);
   }
   if (o.backend !== 'wasm' && o.backend !== 'reference') fail('BAD_OPTION', `--backend must be wasm or reference, got "${o.backend}"`);
+  const backend = o.backend;
   const threads = o.threads === undefined ? undefined : number(o.threads, '--threads', 1, MAX_THREADS, true);
-
   const all = imagesOf(images);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const batch = number(o.batch ?? '1', '--batch', 1, 1024, true);
   // Output names come from the whole list, so that shards name each image as one run of all does.
-  const stems = outputStems(all).map((s) => join(o.out, `${s}.${composite}`));
-  const mine = all.map((file, i) => ({ file, stem: stems[i] })).filter((_, i) => !shard || inShard(i, shard));
-  const outputsOf = (stem: string) => ({ panel: `${stem}.png`, ...(o.npy ? { npy: `${stem}.npy` } : {}) });
+  const stems = outputStems(all);
   prepareOutputDir(o.out);
-  // Every file is renamed into place whole, so a run killed part-way leaves only finished ones. With
-  // --shard (the resumable mode: --shard 1/1 for all) what is finished is skipped, and a restart picks
-  // up where it stopped; without it, outputs are written anew.
-  const todo = shard ? mine.filter(({ stem }) => !Object.values(outputsOf(stem)).every((f) => existsSync(f))) : mine;
-  const skipped = mine.filter((m) => !todo.includes(m));
+
   const progress = new Progress(o.json);
-  const model = await resolveModel(o, progress);
+  const { model, identity, labels, notes } = await resolveModel(o, progress);
+  for (const n of notes) console.error(`relprop: note: ${n}`);
+  const target = resolveClass(model, o.target);
   const modelName = model.info.name ?? o.model ?? o.arch ?? 'model';
+  const settings: RunSettings = {
+    model: identity,
+    input: model.inputShape,
+    labels,
+    preprocessing: preprocessingOf(model),
+    method: 'lrp',
+    composite: { name: composite.name, description: composite.description, initial: composite.initial, foldBatchNorm: composite.foldBatchNorm },
+    target: target ?? 'top1',
+    backend: backend === 'reference' ? 'reference (float64)' : `wasm (${defaultKernelBuild()})`,
+    panel: { cmap: o.cmap, overlay, normalize, clipPercentile: clipPercentile ?? null },
+  };
+  const key = settingsKey(settings);
+  const outputsOf = (stem: string) => ({ panel: `${stem}.png`, ...(o.npy ? { npy: `${stem}.npy` } : {}) });
+  const mine = all
+    .map((file, i) => ({ file, stem: join(o.out, `${stems[i]}.${composite.name}.${key}`) }))
+    .filter((_, i) => !shard || inShard(i, shard))
+    .map((m) => ({ ...m, files: outputsOf(m.stem), record: `${m.stem}.json` }));
+  // What these settings finished before is kept (a killed or failed run resumes); other settings write
+  // other names, so nothing of theirs is replaced or taken for this run's.
+  const before = new Map(mine.map((m) => [m, finished(m.files, m.record, Math.min(topk, model.numClasses))] as const).filter(([, r]) => r !== undefined) as [(typeof mine)[number], ImageRecord][]);
+  const todo = mine.filter((m) => !before.has(m));
   const began = Date.now();
-  const results: Record<string, unknown>[] = skipped.map(({ file, stem }) => ({ image: file, files: outputsOf(stem), skipped: true }));
+  const results: (ImageRecord & { skipped?: boolean; record: string })[] = [...before].map(([m, r]) => ({ ...r, files: m.files, record: m.record, skipped: true }));
+  const failures: Failure[] = [];
+  const say = (r: ImageRecord, extra: string) => {
+    if (o.json) return;
+    progress.stop();
+    console.log(`${r.image}${extra}`);
+    for (const [i, c] of r.top.entries()) console.log(`  ${String(i + 1).padStart(2)}. ${c.label.padEnd(28)} ${c.probability.toFixed(4)}  (class ${c.index})`);
+    console.log(`  explained ${r.target.label} (class ${r.target.index}) with ${composite.name}; ${relevanceLine(r.relevance, r.target)}`);
+  };
+  const failed = (image: string, e: unknown) => {
+    if (o.failFast || !(e instanceof RelpropError)) throw e;
+    failures.push({ image, code: e.code, message: e.message });
+    progress.stop();
+    console.error(`relprop: failed: ${e.message}`);
+  };
+  for (const r of results) say(r, `  (explained before with these settings: ${r.record})`);
+
   const batches = Math.ceil(todo.length / batch);
-  progress.start(todo.length, batches > 1 ? `explaining, batch 1/${batches}` : 'explaining');
+  const label = (b: number) => (batches > 1 ? `explaining, batch ${b + 1}/${batches}` : 'explaining');
+  progress.start(todo.length, label(0));
   for (let b = 0; b < batches; b++) {
     const group = todo.slice(b * batch, (b + 1) * batch);
-    if (batches > 1) progress.start(todo.length, `explaining, batch ${b + 1}/${batches}`);
+    progress.start(todo.length, label(b));
     progress.update(b * batch, group.map(({ file }) => basename(file)).join(', '));
-    const xs = await explainImages(model, group.map(({ file }) => file), { composite, target: o.target, topk, backend: o.backend as 'wasm' | 'reference', threads });
-    for (const [j, x] of xs.entries()) {
-      const { file, stem } = group[j];
-      makeDirs(dirname(stem));
-      const panel = await panelOf(x, { modelName, cmap: o.cmap, overlay, normalize, clipPercentile });
-      const files = outputsOf(stem);
-      writeAtomically(files.panel, panel.png);
-      if (files.npy) writeAtomically(files.npy, npyOf(x));
-      const sum = x.relevance.reduce((a, c) => a + c, 0);
-      results.push({ image: file, top: x.top, target: x.target, relevanceSum: sum, files, panelSize: [panel.width, panel.height], milliseconds: x.milliseconds });
-      progress.update(b * batch + j + 1, basename(file));
-      if (!o.json) {
-        progress.stop();
-        console.log(`${file}`);
-        for (const [r, c] of x.top.entries()) console.log(`  ${String(r + 1).padStart(2)}. ${c.label.padEnd(28)} ${c.probability.toFixed(4)}  (class ${c.index})`);
-        console.log(`  explained ${x.target.label} (class ${x.target.index}) with ${composite}; relevance sums to ${sum.toPrecision(4)}`);
-        for (const f of Object.values(files)) console.log(`  wrote ${f}`);
-        if (b * batch + j + 1 < todo.length) progress.start(todo.length, batches > 1 ? `explaining, batch ${b + 1}/${batches}` : 'explaining');
+    // Each photo decoded on its own: one unreadable file fails alone, not its batch.
+    const photos: { m: (typeof todo)[number]; photo: RgbImage; decode: number }[] = [];
+    for (const m of group) {
+      const t = performance.now();
+      try {
+        photos.push({ m, photo: await decodeImage(m.file), decode: performance.now() - t });
+      } catch (e) {
+        failed(m.file, e);
       }
+    }
+    if (photos.length === 0) continue;
+    // What fails past decoding (memory, the engine, a worker) is the model's or the machine's, and would
+    // fail every image the same way: it stops the run; what is finished stays, and a rerun resumes.
+    const xs: ImageExplanation[] = await explainPhotos(model, photos.map((p) => p.m.file), async (i) => photos[i].photo, { composite: composite.name, target, topk, backend, threads });
+    const explainMilliseconds = xs.reduce((s, x) => s + x.milliseconds.explain, 0);
+    for (const [j, x] of xs.entries()) {
+      const { m, decode } = photos[j];
+      const t = performance.now();
+      let panel;
+      try {
+        panel = await panelOf(x, { modelName, cmap: o.cmap, overlay, normalize, clipPercentile });
+      } catch (e) {
+        failed(m.file, e);
+        continue;
+      }
+      makeDirs(dirname(m.stem));
+      writeAtomically(m.files.panel, panel.png);
+      if (m.files.npy) writeAtomically(m.files.npy, npyOf(x));
+      const start = composite.initial === 'logit' ? x.target.logit : 1;
+      const record: ImageRecord = {
+        image: m.file,
+        settingsKey: key,
+        settings,
+        top: x.top,
+        target: x.target,
+        relevance: { start, sum: x.relevance.reduce((a, c) => a + c, 0) },
+        files: m.files,
+        panelSize: [panel.width, panel.height],
+        milliseconds: { decode, preprocess: x.milliseconds.preprocess, render: performance.now() - t },
+        batch: { images: xs.length, explainMilliseconds },
+      };
+      // The record last: its presence says the image is finished.
+      writeAtomically(m.record, new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+      results.push({ ...record, record: m.record });
+      say(record, '');
+      if (!o.json) for (const f of [...Object.values(m.files), m.record]) console.log(`  wrote ${f}`);
+      progress.start(todo.length, label(b));
+      progress.update(b * batch + j + 1, basename(m.file));
     }
   }
   progress.stop();
-  if (skipped.length && !o.json) console.log(`skipped ${skipped.length} image${skipped.length > 1 ? 's' : ''} whose outputs are in ${o.out} already`);
-  const summary = { model: { name: modelName, arch: model.info.arch, input: model.inputShape }, composite, ...(shard ? { shard: `${shard.k}/${shard.n}` } : {}), explained: todo.length, skipped: skipped.length, seconds: (Date.now() - began) / 1000, images: results };
-  if (shard) writeAtomically(join(o.out, `relprop-summary-${shard.k}-of-${shard.n}.json`), new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
-  if (o.json) console.log(JSON.stringify(summary, null, 2));
+  const explained = results.length - before.size;
+  const summary = {
+    model: { name: modelName, arch: model.info.arch, input: model.inputShape },
+    settingsKey: key,
+    settings,
+    composite: composite.name,
+    ...(shard ? { shard: `${shard.k}/${shard.n}` } : {}),
+    explained,
+    skipped: before.size,
+    failed: failures.length,
+    seconds: (Date.now() - began) / 1000,
+    notes,
+    images: results.map(({ settings: _, settingsKey: __, ...r }) => r),
+    failures,
+  };
+  // A summary for runs over several images and for shards; named by the settings (and shard), so runs
+  // with other settings into the same folder keep theirs.
+  const summaryFile = all.length > 1 || shard ? join(o.out, `relprop-summary.${key}${shard ? `.${shard.k}-of-${shard.n}` : ''}.json`) : undefined;
+  if (summaryFile) writeAtomically(summaryFile, new TextEncoder().encode(JSON.stringify(summary, null, 2) + '\n'));
+  if (o.json) console.log(JSON.stringify({ ...summary, ...(summaryFile ? { summary: summaryFile } : {}) }, null, 2));
+  else if (mine.length > 1 || failures.length) {
+    console.log(`${explained} explained, ${before.size} done before with these settings, ${failures.length} failed${summaryFile ? `; summary in ${summaryFile}` : ''}`);
+  }
+  if (failures.length) {
+    console.error(`relprop: ${failures.length} image${failures.length > 1 ? 's' : ''} could not be explained (listed above${summaryFile ? ` and in ${summaryFile}` : ''}); a rerun with the same settings retries only ${failures.length > 1 ? 'those' : 'that one'}`);
+    process.exitCode = EXIT_SOME_FAILED;
+  }
 }

@@ -8,8 +8,12 @@ import { isAbsolute, join } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { fail } from '../errors.js';
 
-/** The extensions relprop decodes (src/image/decode.ts). */
-const IMAGE = /\.(png|jpe?g|bmp|gif|tiff?)$/i;
+/**
+ * The extensions a folder walk or a pattern picks up: those relprop decodes (src/image/decode.ts), and
+ * photo formats it does not (WebP, AVIF, HEIC), so that those fail by name in the run's list of
+ * failures instead of being passed over without a word.
+ */
+const IMAGE = /\.(png|jpe?g|bmp|gif|tiff?|webp|avif|hei[cf])$/i;
 
 export function imagesOf(args: readonly string[]): string[] {
   const out: string[] = [];
@@ -23,7 +27,7 @@ export function imagesOf(args: readonly string[]): string[] {
     if (st?.isFile()) out.push(arg);
     else if (st?.isDirectory()) {
       const found = walk(arg);
-      if (found.length === 0) fail('NOT_FOUND', `the folder "${arg}" holds no images (.png, .jpg, .bmp, .gif, .tif)`);
+      if (found.length === 0) fail('NOT_FOUND', `the folder "${arg}" holds no images (.png, .jpg, .bmp, .gif, .tif; .webp, .avif and .heic are named and refused)`);
       out.push(...found);
     } else if (isDynamicPattern(arg)) {
       const found = globSync(arg, { onlyFiles: true, expandDirectories: false, absolute: isAbsolute(arg) }).filter((f) => IMAGE.test(f)).sort();

@@ -23,7 +23,9 @@ program
   .name('relprop')
   .description('Layer-wise Relevance Propagation for image classifiers')
   .version('0.1.0')
-  .showHelpAfterError('(add --help for usage)');
+  .showHelpAfterError('(add --help for usage)')
+  // One style for every error: commander's own ("error: unknown option") too.
+  .configureOutput({ outputError: (text, write) => write(`relprop: ${text}`) });
 
 const modelOptions = (cmd: Command) =>
   cmd
@@ -31,7 +33,8 @@ const modelOptions = (cmd: Command) =>
     .option('--arch <arch>', 'instead of --model: build this architecture (see `relprop architectures`), with seeded random weights or those of --weights')
     .option('--weights <file>', 'with --arch: a state dict (.safetensors, .pth/.pt/.bin, .pdparams; torchvision, timm or Paddle names)')
     .option('--preprocessing <preset>', `how photos become inputs, instead of the model's own: ${Object.keys(PREPROCESSING).join(', ')}`)
-    .addOption(new Option('--input-size <n>', 'with --arch: input height and width').hideHelp())
+    .option('--input-size <HxW>', 'input height and width (N for square) for a model that leaves them free (ONNX dynamic axes, TF.js graph models), or the size --arch builds')
+    .option('--labels <file>', 'class names: a JSON list, a JSON object of index -> label, or one label a line (1000-class models without labels get ImageNet\'s)')
     .addOption(new Option('--width <n>', 'with --arch: channels of the first stage').hideHelp())
     .addOption(new Option('--seed <n>', 'with --arch: weight seed').hideHelp());
 
@@ -39,7 +42,7 @@ modelOptions(
   program
     .command('explain')
     .description('explain what a model sees in photos: prints the top classes, writes photo | heatmap | overlay panels')
-    .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files, folders (searched recursively) or glob patterns'),
+    .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files, folders (searched recursively) or glob patterns; images explained before with the same settings are not explained again'),
 )
   .option('--composite <name>', 'LRP composite (see `relprop composites`)', DEFAULT_COMPOSITE)
   .option('--target <top1|index|label>', 'class to explain', 'top1')
@@ -54,7 +57,8 @@ modelOptions(
   .option('--backend <engine>', 'wasm (SIMD) or reference (float64 TypeScript)', 'wasm')
   .option('--threads <n>', 'threads the wasm engine uses (default: the cores, at most 8; results do not depend on it)')
   .option('--batch <n>', 'images explained together in one pass (default 1; results do not depend on it)')
-  .option('--shard <K/N>', 'explain only the K-th of N deterministic slices of the images (for array jobs); finished outputs are skipped, so a killed run resumes; writes OUT/relprop-summary-K-of-N.json')
+  .option('--shard <K/N>', 'explain only the K-th of N deterministic slices of the images (for array jobs); writes OUT/relprop-summary.SETTINGS.K-of-N.json')
+  .option('--fail-fast', 'stop at the first image that cannot be explained (default: go on, list the failures, exit with 3)')
   .action(explainCommand);
 
 program

@@ -79,13 +79,25 @@ export async function decodeImage(source: string | Uint8Array, where = typeof so
     decoded = quietly(() => DECODERS[header.format](bytes));
   } catch (e) {
     if (e instanceof RelpropError) throw e;
-    return fail('BAD_IMAGE', `"${where}" is not a readable ${header.format.toUpperCase()} image: ${(e as Error)?.message ?? String(e)}`);
+    return fail('BAD_IMAGE', `"${where}" is not a readable ${header.format.toUpperCase()} image: ${decoderSays(e, bytes.byteLength)}`);
   }
   const { width, height, data } = decoded;
   if (width !== header.width || height !== header.height || data.length < width * height * 4) {
     fail('BAD_IMAGE', `"${where}" decoded to ${width}x${height} pixels (${data.length} bytes), not the ${header.width}x${header.height} its header declares`);
   }
   return orient(toRgb(width, height, data), header.orientation);
+}
+
+/**
+ * A decoder's message, in words a user can act on where it is one of the decoders' own (pngjs says a
+ * truncated file leaves "read requests waitng on finished stream").
+ */
+function decoderSays(e: unknown, bytes: number): string {
+  const message = (e as Error)?.message ?? String(e);
+  if (/finished stream|unexpected end|end of (file|data|buffer)|offset is outside|out of range|truncated/i.test(message)) {
+    return `it ends early, after ${bytes} bytes (truncated? copy or download it again)`;
+  }
+  return message;
 }
 
 async function readImageFile(file: string, where: string): Promise<Uint8Array> {

@@ -30,6 +30,32 @@ export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/** Formats relprop recognises but does not decode: ISO-BMFF brands (AVIF, HEIC) and RIFF WebP. */
+function undecodedFormat(b: Uint8Array): string | undefined {
+  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'WebP';
+  if (ascii(4, 8) === 'ftyp') {
+    const brand = ascii(8, 12);
+    if (brand.startsWith('avi')) return 'AVIF';
+    if (['heic', 'heix', 'hevc', 'heim', 'heis', 'mif1', 'msf1'].includes(brand)) return 'HEIC/HEIF';
+  }
+  if (ascii(0, 5) === '<?xml' || ascii(0, 4) === '<svg') return 'SVG (or other XML)';
+  if (ascii(0, 4) === '%PDF') return 'PDF';
+  return undefined;
+}
+
+/** Why bytes that are no PNG, JPEG, BMP, GIF or TIFF cannot be explained, and what to do. */
+function whatItIs(b: Uint8Array): string {
+  if (b.length === 0) return 'is empty (0 bytes): not an image; was it written completely?';
+  const other = undecodedFormat(b);
+  const convert = `convert it to PNG or JPEG (with ImageMagick: magick in out.png)`;
+  if (other) return `is a ${other} file, which relprop does not decode (it reads ${IMAGE_FORMATS}): ${convert}`;
+  const head = b.subarray(0, 64);
+  const text = head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127));
+  const shown = text ? `it starts with the text ${JSON.stringify(String.fromCharCode(...head.subarray(0, 24)))}` : `its first bytes (${[...b.subarray(0, 8)].map((c) => c.toString(16).padStart(2, '0')).join(' ')}) are those of no image format relprop knows`;
+  return `is not a ${IMAGE_FORMATS} image: ${shown}; give an image file, or ${convert}`;
+}
+
 /**
  * Reads and checks the header. Everything a decoder will size a buffer or a loop by is bounded here:
  * the picture (at most `maxPixels`), a GIF's first frame, a TIFF's directory structure, tiles and
@@ -37,7 +63,7 @@ export function sniffFormat(b: Uint8Array): ImageFormat | undefined {
  */
 export function readImageHeader(bytes: Uint8Array, where: string, maxPixels: number): ImageHeader {
   const format = sniffFormat(bytes);
-  if (!format) return fail('BAD_IMAGE', `"${where}" is not a readable image: its first bytes are those of no ${IMAGE_FORMATS} file`);
+  if (!format) return fail('BAD_IMAGE', `"${where}" ${whatItIs(bytes)}`);
   const bad = (why: string): never => fail('BAD_IMAGE', `"${where}" is not a readable ${format.toUpperCase()} image: ${why}`);
   let header: ImageHeader;
   if (format === 'tiff') {

@@ -32,6 +32,12 @@ const GAP = 8;
 const MIN_HEIGHT = 16;
 const MAX_HEIGHT = 4096;
 const MAX_PANEL_PIXELS = 48e6;
+/**
+ * Widest panel drawn: a panorama's is scaled down to it (ImageMagick's default policy refuses images
+ * over 16K pixels a side, and browsers shrink such pictures to nothing). The heatmap itself keeps the
+ * network input's resolution in the .npy.
+ */
+export const MAX_PANEL_WIDTH = 8192;
 /** Height of the caption's strip. */
 export const CAPTION_HEIGHT = 28;
 
@@ -45,13 +51,16 @@ export function panelPixels(photo: RgbImage, map: Float32Array, mapHeight: numbe
   if (options.height !== undefined && !(Number.isInteger(options.height) && options.height >= MIN_HEIGHT && options.height <= MAX_HEIGHT)) {
     fail('BAD_OPTION', `panel height must be an integer from ${MIN_HEIGHT} to ${MAX_HEIGHT} pixels, got ${options.height}`);
   }
-  // Kept under MAX_PANEL_PIXELS: the default height shrinks for a very wide photo; a given one fails.
-  const fit = Math.floor(Math.sqrt(MAX_PANEL_PIXELS / 3 / (photo.width / photo.height)));
+  // Kept under MAX_PANEL_PIXELS and MAX_PANEL_WIDTH: the default height shrinks for a very wide photo;
+  // a given one fails.
+  const aspect = photo.width / photo.height;
+  const fit = Math.floor(Math.min(Math.sqrt(MAX_PANEL_PIXELS / 3 / aspect), (MAX_PANEL_WIDTH - 2 * GAP) / 3 / aspect));
   const dh = options.height ?? Math.max(1, Math.min(Math.max(photo.height, 224), 512, fit));
   const scale = dh / photo.height;
-  const dw = Math.max(1, Math.round(photo.width * scale));
-  if (3 * dw * dh > MAX_PANEL_PIXELS) {
-    fail('BAD_OPTION', `a panel of the ${photo.width}x${photo.height} photo at height ${dh} would have ${3 * dw}x${dh} pixels, more than ${MAX_PANEL_PIXELS / 1e6} million${options.height !== undefined ? '; give a smaller height' : ''}`);
+  // Only a photo over 2725 times wider than high still needs the width cut at one pixel's height.
+  const dw = Math.max(1, Math.min(Math.round(photo.width * scale), options.height === undefined ? Math.floor((MAX_PANEL_WIDTH - 2 * GAP) / 3) : Infinity));
+  if (3 * dw * dh > MAX_PANEL_PIXELS || 3 * dw + 2 * GAP > MAX_PANEL_WIDTH) {
+    fail('BAD_OPTION', `a panel of the ${photo.width}x${photo.height} photo at height ${dh} would be ${3 * dw + 2 * GAP}x${dh} pixels, over ${MAX_PANEL_PIXELS / 1e6} million or ${MAX_PANEL_WIDTH} wide${options.height !== undefined ? '; give a smaller height' : ''}`);
   }
   const shown = resizeBilinear(photo.data, photo.height, photo.width, 3, dh, dw);
 
