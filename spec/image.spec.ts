@@ -50,7 +50,17 @@ describe('decoding', () => {
     for (let y = 0; y < 3; y++) for (let x = 0; x < 4; x++) expect(at(flipped, x, y)).toBe(at(plain, 3 - x, 2 - y));
   });
   it('a file that is not an image, and a missing file', async () => {
-    await expect(decodeImage(new TextEncoder().encode('hello'), 'hello.txt')).rejects.toThrow(/"hello.txt" is not a readable image: its first bytes are those of no PNG, JPEG, BMP, GIF or TIFF file/);
+    await expect(decodeImage(new TextEncoder().encode('hello'), 'hello.txt')).rejects.toThrow(/"hello.txt" is not a PNG, JPEG, BMP, GIF or TIFF image: it starts with the text "hello"; give an image file, or convert it/);
+    await expect(decodeImage(new Uint8Array([0, 1, 2, 250, 9, 9, 9, 9, 9]), 'x.bin')).rejects.toThrow(/"x.bin" is not a PNG, JPEG, BMP, GIF or TIFF image: its first bytes \(00 01 02 fa 09 09 09 09\) are those of no image format relprop knows/);
+    await expect(decodeImage(new Uint8Array(0), 'empty.png')).rejects.toThrow(/"empty.png" is empty \(0 bytes\): not an image/);
+    const box = (brand: string) => new Uint8Array([0, 0, 0, 24, ...new TextEncoder().encode(`ftyp${brand}`), 0, 0, 0, 0]);
+    await expect(decodeImage(new TextEncoder().encode('RIFF\0\0\0\0WEBPVP8 '), 'a.webp')).rejects.toThrow(/"a.webp" is a WebP file, which relprop does not decode \(it reads PNG, JPEG, BMP, GIF or TIFF\): convert it to PNG or JPEG/);
+    await expect(decodeImage(box('avif'), 'a.avif')).rejects.toThrow(/is an? AVIF file, which relprop does not decode/);
+    await expect(decodeImage(box('heic'), 'a.heic')).rejects.toThrow(/is a HEIC\/HEIF file/);
+    // pngjs's own words for a cut file ("read requests waitng on finished stream") are not passed on.
+    const chelsea = new Uint8Array(readFileSync(join(import.meta.dirname, '../examples/chelsea.png')));
+    const cut = decodeImage(chelsea.subarray(0, 3000), 'cut-chelsea.png');
+    await expect(cut).rejects.toThrow(/"cut-chelsea.png" is not a readable PNG image: it ends early, after 3000 bytes \(truncated\? copy or download it again\)/);
     await expect(decodeImage('/nonexistent/cat.png')).rejects.toThrow(/no image file "\/nonexistent\/cat.png"/);
     await expect(decodeImage(png(2, 2, 2, [1, 2, 3]).subarray(0, 40), 'cut.png')).rejects.toThrow(/"cut.png" is not a readable PNG image/);
   });

@@ -94,7 +94,7 @@ export async function resolveModel(o: ModelOptions, progress: Progress): Promise
   if (o.preprocessing) {
     const [, h, w] = loaded.inputShape;
     info.preprocessing = preprocessingForSize(resolvePreprocessing(o.preprocessing, '--preprocessing'), h, w);
-    info.inputRange = inputRangeOf(info.preprocessing);
+    info.inputRange = inputRangeOf(info.preprocessing, loaded.inputShape[0]);
     delete info.preprocessingGuess;
   } else if (info.preprocessingGuess && info.preprocessing) {
     notes.push(`preprocessing "${info.preprocessing.name}" is a guess (${info.preprocessingGuess}); give --preprocessing if the model was trained otherwise`);

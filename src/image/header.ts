@@ -49,7 +49,7 @@ function whatItIs(b: Uint8Array): string {
   if (b.length === 0) return 'is empty (0 bytes): not an image; was it written completely?';
   const other = undecodedFormat(b);
   const convert = `convert it to PNG or JPEG (with ImageMagick: magick in out.png)`;
-  if (other) return `is a ${other} file, which relprop does not decode (it reads ${IMAGE_FORMATS}): ${convert}`;
+  if (other) return `is ${/^[AEIOU]/.test(other) ? "an" : "a"} ${other} file, which relprop does not decode (it reads ${IMAGE_FORMATS}): ${convert}`;
   const head = b.subarray(0, 64);
   const text = head.every((c) => c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127));
   const shown = text ? `it starts with the text ${JSON.stringify(String.fromCharCode(...head.subarray(0, 24)))}` : `its first bytes (${[...b.subarray(0, 8)].map((c) => c.toString(16).padStart(2, '0')).join(' ')}) are those of no image format relprop knows`;

@@ -53,7 +53,7 @@ function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Mo
   const { model: built, origin } = modelFromStateDict(options.arch, tensors, { inputSize: size?.[0], where: `"${name}"` });
   if (shape && shape[0] !== built.inputShape[0]) fail('BAD_OPTION', `inputShape [${shape}] has ${shape[0]} channels; the file's stem reads ${built.inputShape[0]}`);
   const [, h, w] = built.inputShape;
-  const guess = `state dicts do not record it; ${origin}'s ImageNet transform assumed`;
+  const guess = `state dicts do not record how inputs were prepared; ${origin}'s ImageNet transform assumed`;
   return new Model(built.graph, modelInfo(name, options, built.graph, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }, guess), { threads: options.threads });
 }
 
@@ -76,14 +76,14 @@ function modelInfo(name: string | undefined, options: LoadOptions, graph: Graph,
   const [c, h, w] = graph.input.shape;
   const given = options.preprocessing ? resolvePreprocessing(options.preprocessing, 'options.preprocessing') : undefined;
   const preprocessing = preprocessingForSize(given ?? extra.preprocessing ?? PREPROCESSING[c === 1 ? 'unit' : 'torchvision'], h, w);
-  const preprocessingGuess = given ? undefined : extra.preprocessing ? guess : (guess ?? 'the file does not record how its inputs were prepared');
+  const preprocessingGuess = given ? undefined : extra.preprocessing ? guess : `${guess ?? 'the file does not record how its inputs were prepared'}; ${preprocessing.name} assumed`;
   return {
     name,
     ...extra,
     labels: options.labels ?? extra.labels,
     preprocessing,
     ...(preprocessingGuess ? { preprocessingGuess } : {}),
-    inputRange: inputRangeOf(preprocessing),
+    inputRange: inputRangeOf(preprocessing, c),
   };
 }
 
@@ -91,7 +91,7 @@ function modelInfo(name: string | undefined, options: LoadOptions, graph: Graph,
 export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: ModelFiles, name?: string): Model {
   const readExternal = files?.readRangeSync ?? (() => fail('BAD_MODEL', 'this ONNX model keeps its weights in external files; load it from a path'));
   const graph = importOnnx(bytes, { inputShape: options.inputShape, inputSize: options.inputSize, readExternal });
-  return new Model(graph, modelInfo(name, options, graph, {}, 'ONNX files do not record how their inputs were prepared; torchvision\'s ImageNet transform assumed'), { threads: options.threads });
+  return new Model(graph, modelInfo(name, options, graph, {}, 'ONNX files do not record how their inputs were prepared'), { threads: options.threads });
 }
 
 /** A TF.js model.json: a Keras layers model, or a graph model. */
@@ -106,7 +106,7 @@ async function loadTfjs(text: string, files: ModelFiles, options: LoadOptions, n
   const { graph } = importKeras(json, weights);
   // Keras layers models fix their input in model.json: a size given must be that one.
   resolveInputShape(graph.input.shape, options, `"${name}" (a Keras layers model)`);
-  return new Model(graph, modelInfo(name, options, graph, extra, extra.preprocessing ? undefined : 'Keras model.json files do not record how their inputs were prepared; torchvision\'s ImageNet transform assumed'), { threads: options.threads });
+  return new Model(graph, modelInfo(name, options, graph, extra, extra.preprocessing ? undefined : 'Keras model.json files do not record how their inputs were prepared'), { threads: options.threads });
 }
 
 /**

@@ -88,10 +88,11 @@ export function preprocessingForSize(p: Preprocessing, h: number, w: number): Pr
   return { ...p, size: [h, w], resizeShorter };
 }
 
-/** The range of preprocessed inputs, per channel: z-box's default bounds. */
-export function inputRangeOf(p: Preprocessing): { low: number[]; high: number[] } {
+/** The range of preprocessed inputs, per channel: z-box's default bounds (a 1-channel input: the first's). */
+export function inputRangeOf(p: Preprocessing, channels = 3): { low: number[]; high: number[] } {
+  const mean = p.mean.slice(0, channels);
   return {
-    low: p.mean.map((m, c) => (0 - m) / p.std[c]),
-    high: p.mean.map((m, c) => (255 * p.scale - m) / p.std[c]),
+    low: mean.map((m, c) => (0 - m) / p.std[c]),
+    high: mean.map((m, c) => (255 * p.scale - m) / p.std[c]),
   };
 }
