@@ -148,7 +148,7 @@ describe('relprop explain --arch A --weights FILE', () => {
     const r = await relprop('info', '--arch', 'vgg11_bn', '--weights', join(DIR, 'vgg11_bn.pdparams'));
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/^model: vgg11_bn\.pdparams \(vgg11_bn\), paddle weights\ninput: \[3,224,224\]  classes: 10/);
-    expect(r.stdout).toMatch(/\npreprocessing: paddle: resize shorter side to 256, center-crop 224x224, RGB/);
+    expect(r.stdout).toMatch(/\npreprocessing \(a guess: state dicts do not record how inputs were prepared; paddle's ImageNet transform assumed; --preprocessing sets it\): paddle: resize shorter side to 256, center-crop 224x224, RGB/);
     const o = await relprop('info', '--arch', 'resnet18', '--weights', join(DIR, 'resnet18.legacy.pth'), '--input-size', '64', '--preprocessing', 'keras-tf');
     expect(o.stdout).toMatch(/torchvision weights\n.*\npreprocessing \(--preprocessing\): keras-tf: resize to 64x64, RGB, \(x \* 0\.007843 - \[1,1,1\]\)/);
     const bad = await relprop('info', '--arch', 'resnet18', '--weights', join(DIR, 'resnet18.pth'), '--preprocessing', 'nope');

@@ -83,7 +83,9 @@ function modelInfo(name: string | undefined, options: LoadOptions, graph: Graph,
     labels: options.labels ?? extra.labels,
     preprocessing,
     ...(preprocessingGuess ? { preprocessingGuess } : {}),
-    inputRange: inputRangeOf(preprocessing, c),
+    // z-box's default bounds from a preprocessing the source gives (or the caller): with the fallback
+    // they stay the sample's own min and max, as before the fallback was made explicit.
+    inputRange: given || extra.preprocessing ? inputRangeOf(preprocessing, c) : undefined,
   };
 }
 
