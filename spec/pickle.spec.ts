@@ -69,7 +69,7 @@ describe('hostile pickles are refused, naming what they would run, and run nothi
       expect(hostile).not.toBe(genuine);
       const read = () => readTorchFile(latin1(hostile), 'np.pkl');
       expect(read).toThrow(RelpropError);
-      expect(read).toThrow(/^np\.pkl: .*numpy _reconstruct of a class other than ndarray/);
+      expect(read).toThrow(`numpy _reconstruct of "${module}.${name}", not numpy.ndarray`);
     });
   });
   it('a pickle of something other than a dict says what it holds', () => {

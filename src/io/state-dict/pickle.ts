@@ -86,7 +86,10 @@ function rebuildTensor(storage: unknown, offset: unknown, shape: unknown, stride
 }
 
 function numpyReconstruct(cls: unknown): NdArray {
-  if (cls !== ALLOWED['numpy.ndarray']) throw new Error('numpy _reconstruct of a class other than ndarray');
+  if (cls !== ALLOWED['numpy.ndarray']) {
+    const name = (cls as { marker?: string } | null)?.marker ?? (typeof cls === 'function' ? Object.keys(ALLOWED).find((k) => ALLOWED[k] === cls) : undefined);
+    throw new Error(`numpy _reconstruct of ${name ? `"${name}"` : `a ${typeof cls}`}, not numpy.ndarray`);
+  }
   return new NdArray();
 }
 
