@@ -3,8 +3,8 @@
 // explanation (canonicalization, the wasm upload and slot plan, forward and relevance passes), and a
 // second one. Every graph pass should be linear in N (issue 13: 100,000 ReLUs took minutes).
 import { exportOnnx, loadModel, Model } from '../src/index.js';
-import { Graph } from '../src/model/graph.js';
-import type { GraphNode } from '../src/model/ops.js';
+import { Graph } from '../src/graph/graph.js';
+import type { GraphNode } from '../src/graph/nodes.js';
 import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';
 
 enableRelaxedSimd();

@@ -1,4 +1,4 @@
-import type { Graph } from '../src/model/graph.js';
+import type { Graph } from '../src/graph/graph.js';
 
 /** Multiply-accumulates of one forward pass per image (Conv2d and Linear only). */
 export function macs(graph: Graph): number {

@@ -14,10 +14,10 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { COMPOSITES, exportOnnx, importOnnx, loadModel } from '../src/index.js';
-import { Random } from '../src/model/random.js';
+import { Random } from '../src/architectures/random.js';
 import { expectClose, maxDiff } from './helpers/compare.js';
-import { Graph } from '../src/model/graph.js';
-import { Model } from '../src/model.js';
+import { Graph } from '../src/graph/graph.js';
+import { Model } from '../src/model/model.js';
 import { runOrt } from './helpers/ort.js';
 import { fixtureInputs as inputs } from './helpers/fixture-inputs.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ARCHITECTURES, buildModel } from '../src/index.js';
-import type { Graph } from '../src/model/graph.js';
+import type { Graph } from '../src/graph/graph.js';
 
 /** Parameters as PyTorch counts them (BatchNorm: gamma and beta; running statistics are buffers). */
 function torchParams(g: Graph): number {

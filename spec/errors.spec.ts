@@ -5,7 +5,7 @@ import { explainImage, panelOf } from '../src/app/index.js';
 import { buildModel, exportOnnx, loadModel, Model, RelpropError } from '../src/index.js';
 
 const CHELSEA = new URL('../examples/chelsea.png', import.meta.url).pathname;
-import { Graph } from '../src/model/graph.js';
+import { Graph } from '../src/graph/graph.js';
 
 const model = buildModel('resnet18', { inputSize: 16, width: 4, numClasses: 5, seed: 3 });
 const good = new Float32Array(3 * 16 * 16).fill(0.5);

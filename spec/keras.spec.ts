@@ -9,7 +9,7 @@
 import { tf } from './helpers/tfjs.js';
 import { describe, expect, it } from 'vitest';
 import { importKeras, Model, parseModelJson, readWeights } from '../src/index.js';
-import { Random } from '../src/model/random.js';
+import { Random } from '../src/architectures/random.js';
 import { expectClose } from './helpers/compare.js';
 
 const TOL = 1e-5;

@@ -17,7 +17,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, OperatorSetIdProtoSchema } from 'onnx-buf';
 import { describe, expect, it } from 'vitest';
 import { COMPOSITES, exportOnnx, importOnnx, loadModel, RelpropError } from '../src/index.js';
-import { Random } from '../src/model/random.js';
+import { Random } from '../src/architectures/random.js';
 import { expectClose } from './helpers/compare.js';
 import { fragileNeurons } from './helpers/degenerate.js';
 import { runOrt } from './helpers/ort.js';

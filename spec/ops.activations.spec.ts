@@ -8,13 +8,13 @@
 // Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
 import { fc, it as property } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../src/model/graph.js';
-import type { GraphNode } from '../src/model/ops.js';
+import { Graph } from '../src/graph/graph.js';
+import type { GraphNode } from '../src/graph/nodes.js';
 import { OPS } from '../src/ops/index.js';
-import { Random } from '../src/model/random.js';
+import { Random } from '../src/architectures/random.js';
 import { createRule } from '../src/rules/index.js';
 import { compare } from './helpers/engines.js';
-import { Model } from '../src/model.js';
+import { Model } from '../src/model/model.js';
 
 /** Each activation with its parameters and the inputs where its derivative jumps. */
 const CASES: { node: GraphNode; kinks: number[] }[] = [

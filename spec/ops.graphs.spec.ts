@@ -17,8 +17,8 @@ import { buildRecipe, randomInput, recipeArb } from './helpers/random-graph.js';
 import { fragileNeurons } from './helpers/degenerate.js';
 import { expectClose } from './helpers/compare.js';
 import { sum } from './helpers/layers.js';
-import { Graph } from '../src/model/graph.js';
-import { Model } from '../src/model.js';
+import { Graph } from '../src/graph/graph.js';
+import { Model } from '../src/model/model.js';
 
 const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 const withNewOps = recipeArb({ newOps: true });

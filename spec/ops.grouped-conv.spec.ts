@@ -8,12 +8,12 @@
 // Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property (40 times).
 import { fc, it as property } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../src/model/graph.js';
+import { Graph } from '../src/graph/graph.js';
 import type { Conv2dNode } from '../src/ops/index.js';
-import type { Pads } from '../src/model/ops.js';
-import { Random } from '../src/model/random.js';
-import { windowOut } from '../src/model/shapes.js';
-import { conv2d, conv2dTranspose, convGeometry } from '../src/reference/ops/conv2d.js';
+import type { Pads } from '../src/graph/nodes.js';
+import { Random } from '../src/architectures/random.js';
+import { windowOut } from '../src/graph/shapes.js';
+import { conv2d, conv2dTranspose, convGeometry } from '../src/reference/kernels/conv2d.js';
 import { createRule } from '../src/rules/index.js';
 import { expectClose } from './helpers/compare.js';
 import { AFFINE_RULES, compare } from './helpers/engines.js';

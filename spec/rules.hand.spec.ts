@@ -8,11 +8,11 @@
  * R = [1, 2] arriving at the two outputs.
  */
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../src/model/graph.js';
-import { Model } from '../src/model.js';
-import { propagate } from '../src/engine/propagate.js';
+import { Graph } from '../src/graph/graph.js';
+import { Model } from '../src/model/model.js';
+import { propagate } from '../src/propagation/propagate.js';
 import { referenceEngine } from '../src/reference/engine.js';
-import { referenceOps } from '../src/reference/ops.js';
+import { referenceArithmetic } from '../src/reference/arithmetic.js';
 import { createRule } from '../src/rules/index.js';
 import { normRule } from '../src/rules/norm.js';
 import type { AffineRule, NormRule, Rule } from '../src/rules/types.js';
@@ -153,7 +153,7 @@ describe('norm, pass and winner-take-all by hand', () => {
     // x1 = [2, -1], x2 = [1, 3], z = [3, 2], R = [3, 4]: R1 = [2 * 3/3, -1 * 4/2], R2 = [1 * 3/3, 3 * 4/2]
     const x1 = vec(2, -1);
     const x2 = vec(1, 3);
-    const [r1, r2] = (normRule({ stabilizer: 0 }) as NormRule).relevance({ name: 'add', ops: referenceOps, inputs: [x1, x2], z: vec(3, 2), transpose: (s) => [s, s] }, vec(3, 4));
+    const [r1, r2] = (normRule({ stabilizer: 0 }) as NormRule).relevance({ name: 'add', math: referenceArithmetic, inputs: [x1, x2], z: vec(3, 2), transpose: (s) => [s, s] }, vec(3, 4));
     close(r1, [2, -2]);
     close(r2, [1, 6]);
   });

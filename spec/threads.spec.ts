@@ -11,11 +11,11 @@
 import { fc, it as property } from '@fast-check/vitest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildModel, Model, RelpropError } from '../src/index.js';
-import { GraphBuilder } from '../src/model/builders/layers.js';
-import { ARCHITECTURES } from '../src/model/builders/index.js';
-import { Graph } from '../src/model/graph.js';
-import { Random } from '../src/model/random.js';
-import { windowOut } from '../src/model/shapes.js';
+import { GraphBuilder } from '../src/architectures/layers.js';
+import { ARCHITECTURES } from '../src/architectures/index.js';
+import { Graph } from '../src/graph/graph.js';
+import { Random } from '../src/architectures/random.js';
+import { windowOut } from '../src/graph/shapes.js';
 import { CONTROL } from '../src/wasm/worker-source.js';
 
 const input = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + seed) + 0.3 * Math.cos(0.05 * i));

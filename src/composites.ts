@@ -5,8 +5,8 @@
  * `interpretdl` scheme, which keeps BatchNorm and passes relevance through it.
  */
 import { fail } from './errors.js';
-import type { Graph } from './model/graph.js';
-import { isAffine, type GraphNode, type OpType } from './model/ops.js';
+import type { Graph } from './graph/graph.js';
+import { isAffine, type GraphNode, type OpType } from './graph/nodes.js';
 import { OP_TYPES } from './ops/index.js';
 import { opOf, type Role } from './ops/index.js';
 import { createRule, type Rule, type RuleParams, type RuleSpec } from './rules/index.js';

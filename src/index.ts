@@ -1,12 +1,12 @@
-export { buildModel, ARCHITECTURES, type BuildOptions } from './model/builders/index.js';
-export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model.js';
-export { Graph, size, type GraphInput } from './model/graph.js';
-export type * from './model/ops.js';
+export { buildModel, ARCHITECTURES, type BuildOptions } from './architectures/index.js';
+export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model/model.js';
+export { Graph, size, type GraphInput } from './graph/graph.js';
+export type * from './graph/nodes.js';
 export type * from './ops/index.js';
-export { canonicalize, type CanonicalizeOptions } from './model/canonicalize.js';
+export { canonicalize, type CanonicalizeOptions } from './graph/canonicalize.js';
 export { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
 export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';
-export type { LayerRelevance } from './engine/types.js';
+export type { LayerRelevance } from './propagation/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';
 export { softmaxRows as softmax } from './ops/softmax.js';
 export { exportOnnx } from './io/onnx/export.js';

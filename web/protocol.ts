@@ -1,7 +1,7 @@
 /** Messages between the demo page (app.ts) and its worker (worker.ts), which runs the engine. */
 import type { ClassScore } from '../src/app/explain-photo.js';
 import type { InputWindow } from '../src/image/preprocess.js';
-import type { LayerRelevance } from '../src/engine/types.js';
+import type { LayerRelevance } from '../src/propagation/types.js';
 
 /** Where a model comes from: a known model the demo server holds, a URL, or files from the user's disk. */
 export type ModelChoice =

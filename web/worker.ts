@@ -12,8 +12,8 @@ import { explainPhotos } from '../src/app/explain-photo.js';
 import { fetchBounded } from '../src/io/files.js';
 import { loadModel, loadModelFiles, MAX_MODEL_FILE_BYTES } from '../src/io/load.js';
 import { checkManifest, parseLabels, type ModelManifest } from '../src/io/registry/manifest.js';
-import { ARCHITECTURES } from '../src/model/builders/index.js';
-import type { Model } from '../src/model.js';
+import { ARCHITECTURES } from '../src/architectures/index.js';
+import type { Model } from '../src/model/model.js';
 import { decodePhoto } from './decode-photo.js';
 import type { CompositeRules, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
 

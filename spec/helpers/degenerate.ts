@@ -1,9 +1,9 @@
 import { resolveComposite, type CompositeSpec } from '../../src/composites.js';
-import type { Model } from '../../src/model.js';
+import type { Model } from '../../src/model/model.js';
 import { referenceForward } from '../../src/reference/forward.js';
-import { foldedWeight } from '../../src/model/canonicalize.js';
-import { conv2d, convGeometry } from '../../src/reference/ops/conv2d.js';
-import { linear } from '../../src/reference/ops/linear.js';
+import { foldedWeight } from '../../src/graph/canonicalize.js';
+import { conv2d, convGeometry } from '../../src/reference/kernels/conv2d.js';
+import { linear } from '../../src/reference/kernels/linear.js';
 
 const pos = (a: ArrayLike<number>) => Float64Array.from(a, (v) => Math.max(v, 0));
 const neg = (a: ArrayLike<number>) => Float64Array.from(a, (v) => Math.min(v, 0));

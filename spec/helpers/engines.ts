@@ -6,8 +6,8 @@
  * and summation against float64). Single elements are not compared relatively: an output near zero
  * after cancellation has no meaningful relative error in float32.
  */
-import { propagate } from '../../src/engine/propagate.js';
-import type { Graph } from '../../src/model/graph.js';
+import { propagate } from '../../src/propagation/propagate.js';
+import type { Graph } from '../../src/graph/graph.js';
 import { referenceEngine } from '../../src/reference/engine.js';
 import type { RuleSpec } from '../../src/rules/index.js';
 import type { Rule } from '../../src/rules/types.js';

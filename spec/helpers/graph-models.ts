@@ -3,7 +3,7 @@
  * protobuf's JSON mapping, strings in base64, the converter's fused ops) whose Const values sit in a
  * weights manifest and one shard, float32 or quantized as the converter's --quantize_* flags do.
  */
-import { Random } from '../../src/model/random.js';
+import { Random } from '../../src/architectures/random.js';
 import { quantizeTensor } from './quantize.js';
 
 type Attr = Record<string, unknown>;

@@ -1,6 +1,6 @@
-import { conv2d, conv2dTranspose, type ConvGeometry } from '../../src/reference/ops/conv2d.js';
-import { linear, linearTranspose } from '../../src/reference/ops/linear.js';
-import { referenceOps } from '../../src/reference/ops.js';
+import { conv2d, conv2dTranspose, type ConvGeometry } from '../../src/reference/kernels/conv2d.js';
+import { linear, linearTranspose } from '../../src/reference/kernels/linear.js';
+import { referenceArithmetic } from '../../src/reference/arithmetic.js';
 import { transformed } from '../../src/reference/weights.js';
 import type { AffineLayer, Vec } from '../../src/rules/types.js';
 
@@ -12,7 +12,7 @@ export function linearLayer(x: number[], W: number[][], b: number[] | null): Aff
   const bias = b ? Float64Array.from(b) : null;
   return {
     name: 'hand',
-    ops: referenceOps,
+    math: referenceArithmetic,
     x: Float64Array.from(x),
     batch: 1,
     inputShape: [nin],
@@ -31,7 +31,7 @@ export function convLayer(x: number[], h: number, w: number, kernel: number[][],
   const weight = Float64Array.from(kernel.flat());
   return {
     name: 'hand-conv',
-    ops: referenceOps,
+    math: referenceArithmetic,
     x: Float64Array.from(x),
     batch: 1,
     inputShape: [1, h, w],

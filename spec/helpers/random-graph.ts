@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { GraphBuilder, type Activation } from '../../src/model/builders/layers.js';
-import { Graph } from '../../src/model/graph.js';
-import { Model } from '../../src/model.js';
-import { Random } from '../../src/model/random.js';
-import { windowOut } from '../../src/model/shapes.js';
+import { GraphBuilder, type Activation } from '../../src/architectures/layers.js';
+import { Graph } from '../../src/graph/graph.js';
+import { Model } from '../../src/model/model.js';
+import { Random } from '../../src/architectures/random.js';
+import { windowOut } from '../../src/graph/shapes.js';
 
 /** A recipe for a small random classifier; weights come from `seed`. */
 export interface Recipe {

@@ -4,7 +4,7 @@
  */
 import { checkOptions } from '../options.js';
 import { decodeImage } from '../image/decode.js';
-import type { Model } from '../model.js';
+import type { Model } from '../model/model.js';
 import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
 import { encodeNpy } from '../render/npy.js';
 import { captionOf, EXPLAIN_IMAGE_OPTIONS, explainPhotos, type ExplainImageOptions, type ImageExplanation } from './explain-photo.js';

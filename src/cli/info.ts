@@ -1,7 +1,7 @@
 import { resolveComposite } from '../composites.js';
 import { fail, RelpropError } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
-import { size } from '../model/graph.js';
+import { size } from '../graph/graph.js';
 import { preprocessingOf } from '../app/explain-photo.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../composites.js';
 import { RelpropError } from '../errors.js';
-import { ARCHITECTURES } from '../model/builders/index.js';
+import { ARCHITECTURES } from '../architectures/index.js';
 import { PREPROCESSING } from '../model/preprocessing.js';
 import { COLORMAPS } from '../render/colormaps.js';
 import { RULES } from '../rules/index.js';

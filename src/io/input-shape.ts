@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { Shape } from '../model/shapes.js';
+import type { Shape } from '../graph/shapes.js';
 
 export interface InputShapeOptions {
   /** The whole per-sample input [C, H, W]. */

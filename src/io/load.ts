@@ -4,9 +4,9 @@
  */
 import { fail, RelpropError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { Model, type ModelInfo } from '../model.js';
+import { Model, type ModelInfo } from '../model/model.js';
 import { defaultPreprocessing, inputRangeOf, PREPROCESSING, preprocessingForSize, resolvePreprocessing, type Preprocessing } from '../model/preprocessing.js';
-import type { Graph } from '../model/graph.js';
+import type { Graph } from '../graph/graph.js';
 import { sniffFormat } from '../image/header.js';
 import { inputSizeOf, resolveInputShape } from './input-shape.js';
 import { importKeras, parseModelJson } from './tfjs/keras.js';
@@ -18,7 +18,7 @@ import type { FetchProgress } from './registry/npm-fetch.js';
 import { readSafetensors } from './state-dict/safetensors.js';
 import { readTorchFile } from './state-dict/torch-file.js';
 import { modelFromStateDict, type Tensors } from './state-dict/state-dict.js';
-import { ARCHITECTURES } from '../model/builders/index.js';
+import { ARCHITECTURES } from '../architectures/index.js';
 import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
 
 export type { FetchProgress };

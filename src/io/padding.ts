@@ -1,4 +1,4 @@
-import type { Pads, Pair } from '../model/ops.js';
+import type { Pads, Pair } from '../graph/nodes.js';
 
 /**
  * "Same" padding (ONNX auto_pad SAME_UPPER/SAME_LOWER, Keras and TensorFlow padding='same'): the output

@@ -1,5 +1,5 @@
-import type { NodeBase, Pads, Pair } from '../model/ops.js';
-import { avgPool, avgPoolTranspose, poolShape } from '../reference/ops/pool.js';
+import type { NodeBase, Pads, Pair } from '../graph/nodes.js';
+import { avgPool, avgPoolTranspose, poolShape } from '../reference/kernels/pool.js';
 import type { Vec } from '../rules/types.js';
 import { defineOp, type Buf, type ReferenceContext, type WasmContext } from './op.js';
 import { expectMap, spatial } from './shapes.js';

@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
-import type { NodeBase } from '../model/ops.js';
-import { batchNorm, batchNormGrad } from '../reference/ops/elementwise.js';
+import type { NodeBase } from '../graph/nodes.js';
+import { batchNorm, batchNormGrad } from '../reference/kernels/elementwise.js';
 import { transformValue } from '../rules/transform.js';
 import type { Transform } from '../rules/types.js';
 import { defineOp, plane, where, type WasmContext } from './op.js';

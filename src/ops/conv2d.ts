@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
-import type { NodeBase, Pads, Pair } from '../model/ops.js';
-import { conv2d, convGeometry } from '../reference/ops/conv2d.js';
+import type { NodeBase, Pads, Pair } from '../graph/nodes.js';
+import { conv2d, convGeometry } from '../reference/kernels/conv2d.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
 import { checkLength, expectMap, spatial } from './shapes.js';

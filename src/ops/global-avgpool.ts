@@ -1,5 +1,5 @@
-import type { NodeBase } from '../model/ops.js';
-import { globalAvgPool, globalAvgPoolTranspose } from '../reference/ops/pool.js';
+import type { NodeBase } from '../graph/nodes.js';
+import { globalAvgPool, globalAvgPoolTranspose } from '../reference/kernels/pool.js';
 import type { Vec } from '../rules/types.js';
 import { defineOp, type Buf, type ReferenceContext, type WasmContext } from './op.js';
 import { expectMap } from './shapes.js';

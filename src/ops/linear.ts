@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
-import type { NodeBase } from '../model/ops.js';
-import { linear } from '../reference/ops/linear.js';
+import type { NodeBase } from '../graph/nodes.js';
+import { linear } from '../reference/kernels/linear.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
 import { checkLength } from './shapes.js';

@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
-import type { NodeBase, Pads, Pair } from '../model/ops.js';
-import { maxPool, maxPoolRoute, poolShape } from '../reference/ops/pool.js';
+import type { NodeBase, Pads, Pair } from '../graph/nodes.js';
+import { maxPool, maxPoolRoute, poolShape } from '../reference/kernels/pool.js';
 import { defineOp, where } from './op.js';
 import { expectMap, spatial } from './shapes.js';
 

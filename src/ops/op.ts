@@ -4,9 +4,9 @@
  * the registry (src/ops/index.ts) instead of switching on op names; the importers map their formats'
  * operators onto these.
  */
-import type { Graph } from '../model/graph.js';
-import type { AffineNode, GraphNode, NodeBase } from '../model/ops.js';
-import type { Shape } from '../model/shapes.js';
+import type { Graph } from '../graph/graph.js';
+import type { AffineNode, GraphNode, NodeBase } from '../graph/nodes.js';
+import type { Shape } from '../graph/shapes.js';
 import type { Transform, Vec } from '../rules/types.js';
 import type { Arena } from '../wasm/arena.js';
 import type { KernelExports } from '../wasm/load.js';

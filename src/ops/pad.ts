@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
-import type { NodeBase, Pads } from '../model/ops.js';
-import { crop, pad } from '../reference/ops/elementwise.js';
+import type { NodeBase, Pads } from '../graph/nodes.js';
+import { crop, pad } from '../reference/kernels/elementwise.js';
 import { defineOp, where } from './op.js';
 import { expectMap } from './shapes.js';
 

@@ -1,5 +1,5 @@
-import type { NodeBase } from '../model/ops.js';
-import { relu, reluGrad } from '../reference/ops/elementwise.js';
+import type { NodeBase } from '../graph/nodes.js';
+import { relu, reluGrad } from '../reference/kernels/elementwise.js';
 import { defineOp } from './op.js';
 
 export interface ReLUNode extends NodeBase {

@@ -1,7 +1,7 @@
 // Shape helpers the op modules share: windows, channel checks, parameter lengths.
 import { fail } from '../errors.js';
-import type { GraphNode, Pads, Pair } from '../model/ops.js';
-import type { Shape } from '../model/shapes.js';
+import type { GraphNode, Pads, Pair } from '../graph/nodes.js';
+import type { Shape } from '../graph/shapes.js';
 import { where } from './op.js';
 
 /** Output length of a sliding window along one axis (floor mode, as PyTorch and ONNX by default). */

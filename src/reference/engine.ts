@@ -1,13 +1,13 @@
 import { fail } from '../errors.js';
-import type { Engine, Session, BackwardOptions } from '../engine/types.js';
-import type { Graph } from '../model/graph.js';
-import type { GraphNode } from '../model/ops.js';
+import type { Engine, Session, BackwardOptions } from '../propagation/types.js';
+import type { Graph } from '../graph/graph.js';
+import type { GraphNode } from '../graph/nodes.js';
 import type { AffineLayer, LinearMap, Transform, Vec } from '../rules/types.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
 import { referenceForward, weightOf, type Activations } from './forward.js';
-import { referenceOps } from './ops.js';
-import { conv2d, conv2dTranspose, convGeometry } from './ops/conv2d.js';
-import { linear, linearTranspose } from './ops/linear.js';
+import { referenceArithmetic } from './arithmetic.js';
+import { conv2d, conv2dTranspose, convGeometry } from './kernels/conv2d.js';
+import { linear, linearTranspose } from './kernels/linear.js';
 import { transformed } from './weights.js';
 
 /** The float64 reference engine: plain loops, the specification the wasm engine is tested against. */
@@ -19,7 +19,7 @@ export const referenceEngine: Engine = {
 };
 
 class ReferenceSession implements Session<Vec> {
-  readonly ops = referenceOps;
+  readonly math = referenceArithmetic;
   readonly batch: number;
   private readonly relevance = new Map<string, Vec>();
 
@@ -93,12 +93,12 @@ class ReferenceSession implements Session<Vec> {
     if (node.op !== 'Conv2d' && node.op !== 'Linear') {
       if (!maps) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
       const xNonNegative = graph.nonNegative.has(node.inputs[0]);
-      return { name: node.name, ops: referenceOps, x, xNonNegative, batch, inputShape, inputRange, ...maps(node, this.context) };
+      return { name: node.name, math: referenceArithmetic, x, xNonNegative, batch, inputShape, inputRange, ...maps(node, this.context) };
     }
     const bias = node.bias;
     const weight = this.context.weight(node);
     const xNonNegative = graph.nonNegative.has(node.inputs[0]);
-    const base = { name: node.name, ops: referenceOps, x, xNonNegative, batch, inputShape, inputRange };
+    const base = { name: node.name, math: referenceArithmetic, x, xNonNegative, batch, inputShape, inputRange };
     const b = (t: Transform | null) => (t === null || bias === null ? null : transformed(bias, t));
     if (node.op === 'Conv2d') {
       const g = convGeometry(node, batch, inputShape, graph.shape(node.name));
@@ -116,6 +116,6 @@ class ReferenceSession implements Session<Vec> {
     const transpose = opOf(node).reference.transpose;
     if (!transpose) return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
     const inputs = node.inputs.map((src) => this.acts.values.get(src)!);
-    return { name: node.name, ops: referenceOps, inputs, z: this.acts.values.get(node.name)!, transpose: (s) => transpose(node, s, this.context) };
+    return { name: node.name, math: referenceArithmetic, inputs, z: this.acts.values.get(node.name)!, transpose: (s) => transpose(node, s, this.context) };
   }
 }

@@ -1,6 +1,6 @@
-import { foldedWeight } from '../model/canonicalize.js';
-import type { Graph } from '../model/graph.js';
-import type { AffineNode } from '../model/ops.js';
+import { foldedWeight } from '../graph/canonicalize.js';
+import type { Graph } from '../graph/graph.js';
+import type { AffineNode } from '../graph/nodes.js';
 import { fail } from '../errors.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
 

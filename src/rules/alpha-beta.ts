@@ -21,20 +21,20 @@ export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABIL
     name: 'alpha-beta',
     label: `alpha-beta(alpha=${alpha}, beta=${beta}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops } = layer;
+      const { math } = layer;
       const { xp, xn } = signParts(layer);
       // sum over both input signs of x^sign * t(W) (and its transpose), with t chosen per sign
       const z = (tPos: Transform, tNeg: Transform, b: Transform | null) => {
         const zp = layer.apply(xp, tPos, ignoreBias ? null : b);
-        return xn ? ops.add(zp, layer.apply(xn, tNeg, null)) : zp;
+        return xn ? math.add(zp, layer.apply(xn, tNeg, null)) : zp;
       };
       const r = (s: T, tPos: Transform, tNeg: Transform) => {
-        const rp = ops.mul(xp, layer.transpose(s, tPos));
-        return xn ? ops.add(rp, ops.mul(xn, layer.transpose(s, tNeg))) : rp;
+        const rp = math.mul(xp, layer.transpose(s, tPos));
+        return xn ? math.add(rp, math.mul(xn, layer.transpose(s, tNeg))) : rp;
       };
-      const sPos = ops.divStab(R, z('w+', 'w-', 'w+'), stabilizer);
-      const sNeg = ops.divStab(R, z('w-', 'w+', 'w-'), stabilizer);
-      return ops.sub(ops.scale(r(sPos, 'w+', 'w-'), alpha), ops.scale(r(sNeg, 'w-', 'w+'), beta));
+      const sPos = math.divStab(R, z('w+', 'w-', 'w+'), stabilizer);
+      const sNeg = math.divStab(R, z('w-', 'w+', 'w-'), stabilizer);
+      return math.sub(math.scale(r(sPos, 'w+', 'w-'), alpha), math.scale(r(sNeg, 'w-', 'w+'), beta));
     },
   };
 }

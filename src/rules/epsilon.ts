@@ -21,9 +21,9 @@ export function epsilonRule({ epsilon = DEFAULT_STABILIZER, ignoreBias = false }
     name: 'epsilon',
     label: `epsilon(epsilon=${epsilon}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops, x } = layer;
+      const { math, x } = layer;
       const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
-      return ops.mul(x, layer.transpose(ops.divStab(R, z, epsilon), 'w'));
+      return math.mul(x, layer.transpose(math.divStab(R, z, epsilon), 'w'));
     },
   };
 }

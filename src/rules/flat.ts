@@ -16,9 +16,9 @@ export function flatRule({ stabilizer = DEFAULT_STABILIZER } = {}): AffineRule {
     name: 'flat',
     label: 'flat',
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops } = layer;
-      const z = layer.apply(ops.ones(layer.x), 'ones', null);
-      return layer.transpose(ops.divStab(R, z, stabilizer), 'ones');
+      const { math } = layer;
+      const z = layer.apply(math.ones(layer.x), 'ones', null);
+      return layer.transpose(math.divStab(R, z, stabilizer), 'ones');
     },
   };
 }

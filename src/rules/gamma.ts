@@ -34,20 +34,20 @@ export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignor
     name: 'gamma',
     label: `gamma(gamma=${gamma}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops, x } = layer;
+      const { math, x } = layer;
       const { xp, xn } = signParts(layer);
       const z = layer.apply(x, 'w', ignoreBias ? null : 'w');
-      if (ops.onlyWherePositive(R, z)) {
+      if (math.onlyWherePositive(R, z)) {
         const zUp = layer.apply(xp, up, ignoreBias ? null : up);
-        const s = ops.divStab(R, xn ? ops.add(zUp, layer.apply(xn, down, null)) : zUp, stabilizer);
-        const r = ops.mul(xp, layer.transpose(s, up));
-        return xn ? ops.add(r, ops.mul(xn, layer.transpose(s, down))) : r;
+        const s = math.divStab(R, xn ? math.add(zUp, layer.apply(xn, down, null)) : zUp, stabilizer);
+        const r = math.mul(xp, layer.transpose(s, up));
+        return xn ? math.add(r, math.mul(xn, layer.transpose(s, down))) : r;
       }
       const qp = layer.apply(xp, 'w+', ignoreBias ? null : 'w+');
-      const q = xn ? ops.add(qp, layer.apply(xn, 'w-', null)) : qp;
-      const [a, d] = ops.gammaQuotients(R, z, q, gamma, stabilizer);
-      const r = ops.add(ops.mul(x, layer.transpose(a, 'w')), ops.mul(xp, layer.transpose(d, 'w+')));
-      return xn ? ops.add(r, ops.mul(xn, layer.transpose(d, 'w-'))) : r;
+      const q = xn ? math.add(qp, layer.apply(xn, 'w-', null)) : qp;
+      const [a, d] = math.gammaQuotients(R, z, q, gamma, stabilizer);
+      const r = math.add(math.mul(x, layer.transpose(a, 'w')), math.mul(xp, layer.transpose(d, 'w+')));
+      return xn ? math.add(r, math.mul(xn, layer.transpose(d, 'w-'))) : r;
     },
   };
 }

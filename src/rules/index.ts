@@ -13,7 +13,7 @@ import { zBoxRule } from './zbox.js';
 import { zPlusRule } from './zplus.js';
 import type { BoundSpec, Rule } from './types.js';
 
-export type { Rule, AffineRule, NormRule, PassRule, GradientRule, AffineLayer, LinearMap, BoundSpec, Ops, Transform, Vec } from './types.js';
+export type { Rule, AffineRule, NormRule, PassRule, GradientRule, AffineLayer, LinearMap, BoundSpec, Arithmetic, Transform, Vec } from './types.js';
 export { stabilize, divideStabilized, DEFAULT_STABILIZER } from './stabilizer.js';
 
 /** Parameters any rule may take; each rule reads the ones it has. */

@@ -16,9 +16,9 @@ export function normRule({ stabilizer = DEFAULT_STABILIZER } = {}): NormRule {
     name: 'norm',
     label: stabilizer === 0 ? 'norm(no epsilon)' : 'norm',
     relevance<T>(map: LinearMap<T>, R: T): T[] {
-      const { ops } = map;
-      const s = ops.divStab(R, map.z, stabilizer);
-      return map.transpose(s).map((c, i) => ops.mul(map.inputs[i], c));
+      const { math } = map;
+      const s = math.divStab(R, map.z, stabilizer);
+      return map.transpose(s).map((c, i) => math.mul(map.inputs[i], c));
     },
   };
 }

@@ -6,7 +6,7 @@ import type { AffineLayer } from './types.js';
  * so the rules leave out the x^- terms, which would be zero, without computing them.
  */
 export function signParts<T>(layer: AffineLayer<T>): { xp: T; xn: T | null } {
-  const { ops, x } = layer;
-  if (layer.xNonNegative || ops.isNonNegative(x)) return { xp: x, xn: null };
-  return { xp: ops.pos(x), xn: ops.neg(x) };
+  const { math, x } = layer;
+  if (layer.xNonNegative || math.isNonNegative(x)) return { xp: x, xn: null };
+  return { xp: math.pos(x), xn: math.neg(x) };
 }

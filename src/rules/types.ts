@@ -9,7 +9,7 @@
 export type Transform = 'w' | 'w+' | 'w-' | 'ones' | 'w^2' | { gamma: number; part: '+' | '-' };
 
 /** Elementwise tensor arithmetic on an engine's buffers (all of one batch). */
-export interface Ops<T> {
+export interface Arithmetic<T> {
   pos(a: T): T;
   neg(a: T): T;
   ones(like: T): T;
@@ -40,7 +40,7 @@ export interface Ops<T> {
  */
 export interface AffineLayer<T> {
   readonly name: string;
-  readonly ops: Ops<T>;
+  readonly math: Arithmetic<T>;
   /** The layer's input activation for the whole batch. */
   readonly x: T;
   /** Whether x is non-negative by construction (read from a ReLU, say): no need to look. */
@@ -59,7 +59,7 @@ export interface AffineLayer<T> {
 /** A parameter-free linear map with one or more inputs (Add, average pools), seen by Norm. */
 export interface LinearMap<T> {
   readonly name: string;
-  readonly ops: Ops<T>;
+  readonly math: Arithmetic<T>;
   readonly inputs: readonly T[];
   /** The map's output z for the stored inputs. */
   readonly z: T;

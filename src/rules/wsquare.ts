@@ -14,9 +14,9 @@ export function wSquareRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = fals
     name: 'wsquare',
     label: `wsquare${ignoreBias ? '(no bias)' : ''}`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops } = layer;
-      const z = layer.apply(ops.ones(layer.x), 'w^2', ignoreBias ? null : 'w^2');
-      return layer.transpose(ops.divStab(R, z, stabilizer), 'w^2');
+      const { math } = layer;
+      const z = layer.apply(math.ones(layer.x), 'w^2', ignoreBias ? null : 'w^2');
+      return layer.transpose(math.divStab(R, z, stabilizer), 'w^2');
     },
   };
 }

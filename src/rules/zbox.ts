@@ -32,22 +32,22 @@ export function zBoxRule({ low, high, sampleBounds = false, stabilizer = DEFAULT
     name: 'zbox',
     label: `zbox(${low !== undefined && high !== undefined ? 'given bounds' : sampleBounds ? 'sample min/max' : 'input range'})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops, x } = layer;
+      const { math, x } = layer;
       const { l, h } = bounds(layer, low, high, sampleBounds);
-      const [xh, hl] = [ops.sub(x, h), ops.sub(h, l)];
-      const s = ops.divStab(R, ops.add(layer.apply(xh, 'w', null), layer.apply(hl, 'w+', null)), stabilizer);
-      return ops.add(ops.mul(xh, layer.transpose(s, 'w')), ops.mul(hl, layer.transpose(s, 'w+')));
+      const [xh, hl] = [math.sub(x, h), math.sub(h, l)];
+      const s = math.divStab(R, math.add(layer.apply(xh, 'w', null), layer.apply(hl, 'w+', null)), stabilizer);
+      return math.add(math.mul(xh, layer.transpose(s, 'w')), math.mul(hl, layer.transpose(s, 'w+')));
     },
   };
 }
 
 function bounds<T>(layer: AffineLayer<T>, low: BoundSpec | undefined, high: BoundSpec | undefined, sampleBounds: boolean): { l: T; h: T } {
   const fallback = sampleBounds ? null : layer.inputRange ?? null;
-  const own = (low === undefined || high === undefined) && !fallback ? sampleRange(layer.ops.toHost(layer.x), layer.batch) : null;
+  const own = (low === undefined || high === undefined) && !fallback ? sampleRange(layer.math.toHost(layer.x), layer.batch) : null;
   const pick = (given: BoundSpec | undefined, known: BoundSpec | undefined, ownValues: Float64Array | undefined, what: string): T => {
-    if (given !== undefined) return layer.ops.fromHost(expandBound(given, layer.batch, layer.inputShape, `z-box ${what} bound for layer "${layer.name}"`));
-    if (known !== undefined) return layer.ops.fromHost(expandBound(known, layer.batch, layer.inputShape, `input range ${what} bound`));
-    return layer.ops.fromHost(ownValues!);
+    if (given !== undefined) return layer.math.fromHost(expandBound(given, layer.batch, layer.inputShape, `z-box ${what} bound for layer "${layer.name}"`));
+    if (known !== undefined) return layer.math.fromHost(expandBound(known, layer.batch, layer.inputShape, `input range ${what} bound`));
+    return layer.math.fromHost(ownValues!);
   };
   return {
     l: pick(low, fallback?.low, own?.low, 'low'),

@@ -17,13 +17,13 @@ export function zPlusRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false 
     name: 'zplus',
     label: `zplus${ignoreBias ? '(no bias)' : ''}`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {
-      const { ops } = layer;
+      const { math } = layer;
       const { xp, xn } = signParts(layer);
       const zp = layer.apply(xp, 'w+', ignoreBias ? null : 'w+');
-      const z = xn ? ops.add(zp, layer.apply(xn, 'w-', null)) : zp;
-      const s = ops.divStab(R, z, stabilizer);
-      const r = ops.mul(xp, layer.transpose(s, 'w+'));
-      return xn ? ops.add(r, ops.mul(xn, layer.transpose(s, 'w-'))) : r;
+      const z = xn ? math.add(zp, layer.apply(xn, 'w-', null)) : zp;
+      const s = math.divStab(R, z, stabilizer);
+      const r = math.mul(xp, layer.transpose(s, 'w+'));
+      return xn ? math.add(r, math.mul(xn, layer.transpose(s, 'w-'))) : r;
     },
   };
 }

@@ -1,9 +1,9 @@
 import { fail, RelpropError } from '../errors.js';
-import type { BackwardOptions, Engine, Session } from '../engine/types.js';
-import type { Graph } from '../model/graph.js';
-import type { AffineNode, GraphNode } from '../model/ops.js';
+import type { BackwardOptions, Engine, Session } from '../propagation/types.js';
+import type { Graph } from '../graph/graph.js';
+import type { AffineNode, GraphNode } from '../graph/nodes.js';
 import type { Conv2dNode } from '../ops/conv2d.js';
-import type { AffineLayer, LinearMap, Ops, Transform } from '../rules/types.js';
+import type { AffineLayer, LinearMap, Arithmetic, Transform } from '../rules/types.js';
 import { opOf, type Buf, type WasmContext } from '../ops/index.js';
 import type { AnyNode } from '../ops/op.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
@@ -11,7 +11,7 @@ import { BINARY, GEOM, GEOM_BYTES, transformCode } from './codes.js';
 import { compiledKernels, defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
 import { threadsUnavailable, WorkerPool, type ThreadedKernel } from './threads.js';
 import { CONTROL_BYTES } from './worker-source.js';
-import { Lowering, NO_EPILOGUE, wasmOps, type Convolutions, type Epilogue } from './lowering.js';
+import { Lowering, NO_EPILOGUE, wasmArithmetic, type Convolutions, type Epilogue } from './lowering.js';
 
 export type { Buf };
 
@@ -302,7 +302,7 @@ export class WasmEngine implements Engine {
 }
 
 export class WasmSession implements Session<Buf>, Convolutions {
-  readonly ops: Ops<Buf>;
+  readonly math: Arithmetic<Buf>;
   private readonly lowering: Lowering;
   readonly k: KernelExports;
   readonly arena: Arena;
@@ -343,7 +343,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
     this.k = engine.kernels;
     this.arena = engine.arena;
     this.lowering = new Lowering(this);
-    this.ops = wasmOps(this, this.lowering);
+    this.math = wasmArithmetic(this, this.lowering);
     const elementsOf = (name: string) => batch * elements(graph.shape(name));
     const inputSized = (node: AnyNode, what: string) => this.buffer(elementsOf(node.inputs[0]), what);
     this.context = {
@@ -572,7 +572,7 @@ export class WasmSession implements Session<Buf>, Convolutions {
   }
 
   start(values: Float64Array): Buf {
-    return this.ops.fromHost(values);
+    return this.math.fromHost(values);
   }
 
   accumulate(names: readonly string[], rs: readonly Buf[], spent?: Buf): void {
@@ -666,13 +666,13 @@ export class WasmSession implements Session<Buf>, Convolutions {
       if (!maps) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
       const x = this.value(node.inputs[0]);
       const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
-      return { name: node.name, ops: this.ops, x, xNonNegative: graph.nonNegative.has(node.inputs[0]), batch, inputShape, inputRange, ...maps(node, this.context) };
+      return { name: node.name, math: this.math, x, xNonNegative: graph.nonNegative.has(node.inputs[0]), batch, inputShape, inputRange, ...maps(node, this.context) };
     }
     const outN = batch * elements(graph.shape(node.name));
     const inN = batch * elements(inputShape);
     return {
       name: node.name,
-      ops: this.ops,
+      math: this.math,
       x: this.value(node.inputs[0]),
       xNonNegative: graph.nonNegative.has(node.inputs[0]),
       batch,
@@ -692,6 +692,6 @@ export class WasmSession implements Session<Buf>, Convolutions {
     const transpose = opOf(node).wasm.transpose;
     if (!transpose) return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
     const inputs = node.inputs.map((src) => this.value(src));
-    return { name: node.name, ops: this.ops, inputs, z: this.value(node.name), transpose: (s) => transpose(node, s, this.context) };
+    return { name: node.name, math: this.math, inputs, z: this.value(node.name), transpose: (s) => transpose(node, s, this.context) };
   }
 }

@@ -12,9 +12,9 @@
  *   - Norm's split of a two-input sum, x1 * q and x2 * q with q = R / stab(z), is one split_sum pass.
  * Everything else is computed when first read (Deferred.ptr), into the space reserved for it.
  */
-import type { AffineNode } from '../model/ops.js';
+import type { AffineNode } from '../graph/nodes.js';
 import type { Buf } from '../ops/index.js';
-import type { Ops, Transform } from '../rules/types.js';
+import type { Arithmetic, Transform } from '../rules/types.js';
 import { BINARY, EPILOGUE, UNARY } from './codes.js';
 import type { Arena } from './arena.js';
 import type { KernelExports } from './load.js';
@@ -250,7 +250,7 @@ export class Lowering {
 }
 
 /** Elementwise arithmetic on wasm buffers; every result is a fresh buffer from the node's scratch. */
-export function wasmOps(c: Convolutions, lowering: Lowering): Ops<Buf> {
+export function wasmArithmetic(c: Convolutions, lowering: Lowering): Arithmetic<Buf> {
   const { k, arena } = c;
   const fresh = (n: number) => c.buffer(n, 'a rule step');
   const unary = (op: number, a: Buf, kk = 0) => {

@@ -17,10 +17,10 @@ import {
   type NodeProto,
   type TensorProto,
 } from 'onnx-buf';
-import { foldedWeight } from '../../model/canonicalize.js';
-import type { Graph } from '../../model/graph.js';
-import type { Model } from '../../model.js';
-import type { GraphNode, OpType, Pads } from '../../model/ops.js';
+import { foldedWeight } from '../../graph/canonicalize.js';
+import type { Graph } from '../../graph/graph.js';
+import type { Model } from '../../model/model.js';
+import type { GraphNode, OpType, Pads } from '../../graph/nodes.js';
 import type { Conv2dNode, LinearNode } from '../../ops/index.js';
 
 const OPSET = 13;

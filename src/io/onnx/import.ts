@@ -21,9 +21,9 @@ import {
 } from 'onnx-buf';
 import { resolveInputShape, type InputShapeOptions } from '../input-shape.js';
 import { fail, RelpropError } from '../../errors.js';
-import { Graph } from '../../model/graph.js';
-import type { GraphNode, Pads, Pair } from '../../model/ops.js';
-import { inferShape, type Shape } from '../../model/shapes.js';
+import { Graph } from '../../graph/graph.js';
+import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
+import { inferShape, type Shape } from '../../graph/shapes.js';
 import { samePads } from '../padding.js';
 import { checkFinite, elementCount, floatsLE, transpose2d } from '../tensor.js';
 

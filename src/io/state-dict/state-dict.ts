@@ -6,10 +6,10 @@
  * input channels, the classifier's its class count.
  */
 import { fail } from '../../errors.js';
-import { buildModel, type BuildOptions } from '../../model/builders/index.js';
-import type { Graph } from '../../model/graph.js';
-import { isAffine } from '../../model/ops.js';
-import type { GraphNode } from '../../model/ops.js';
+import { buildModel, type BuildOptions } from '../../architectures/index.js';
+import type { Graph } from '../../graph/graph.js';
+import { isAffine } from '../../graph/nodes.js';
+import type { GraphNode } from '../../graph/nodes.js';
 import { transpose2d } from '../tensor.js';
 import { torchvisionNames, type Named, type Origin } from './names.js';
 

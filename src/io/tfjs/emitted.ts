@@ -1,6 +1,6 @@
 import { RelpropError } from '../../errors.js';
-import type { GraphNode } from '../../model/ops.js';
-import { inferShape, type Shape } from '../../model/shapes.js';
+import type { GraphNode } from '../../graph/nodes.js';
+import { inferShape, type Shape } from '../../graph/shapes.js';
 
 /**
  * The nodes a TF.js importer emits, in order, each with its shape inferred (and so its parameters

@@ -12,9 +12,9 @@
  */
 import { resolveInputShape, type InputShapeOptions } from '../input-shape.js';
 import { fail, RelpropError } from '../../errors.js';
-import { Graph } from '../../model/graph.js';
-import type { GraphNode, Pads, Pair } from '../../model/ops.js';
-import type { Shape } from '../../model/shapes.js';
+import { Graph } from '../../graph/graph.js';
+import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
+import type { Shape } from '../../graph/shapes.js';
 import { Emitted } from './emitted.js';
 import { convKernelFromHWIO, denseKernelFromInOut, depthwiseKernelFromHWCM } from '../nhwc.js';
 import { samePads } from '../padding.js';

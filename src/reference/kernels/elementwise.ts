@@ -1,4 +1,4 @@
-import type { Pads } from '../../model/ops.js';
+import type { Pads } from '../../graph/nodes.js';
 import type { BatchNormNode } from '../../ops/batchnorm.js';
 
 export function relu(x: Float64Array): Float64Array {

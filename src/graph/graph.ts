@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { GraphNode } from './ops.js';
+import type { GraphNode } from './nodes.js';
 import { opOf } from '../ops/index.js';
 import { inferShape, type Shape } from './shapes.js';
 

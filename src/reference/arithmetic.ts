@@ -1,8 +1,8 @@
 import { divideStabilized, stabilize } from '../rules/stabilizer.js';
-import type { Ops, Vec } from '../rules/types.js';
+import type { Arithmetic, Vec } from '../rules/types.js';
 
 /** The reference engine's tensor arithmetic: plain float64 loops. */
-export const referenceOps: Ops<Vec> = {
+export const referenceArithmetic: Arithmetic<Vec> = {
   pos: (a) => a.map((v) => (v > 0 ? v : 0)),
   neg: (a) => a.map((v) => (v < 0 ? v : 0)),
   ones: (like) => new Float64Array(like.length).fill(1),

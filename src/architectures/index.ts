@@ -1,8 +1,8 @@
-import { fail } from '../../errors.js';
-import { checkOptions } from '../../options.js';
-import { Graph } from '../graph.js';
-import { Model } from '../../model.js';
-import { Random } from '../random.js';
+import { fail } from '../errors.js';
+import { checkOptions } from '../options.js';
+import { Graph } from '../graph/graph.js';
+import { Model } from '../model/model.js';
+import { Random } from './random.js';
 import { GraphBuilder } from './layers.js';
 import { buildKerasResNet50, buildResNet, RESNETS } from './resnet.js';
 import { buildVgg, VGGS } from './vgg.js';

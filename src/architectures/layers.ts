@@ -1,6 +1,6 @@
-import type { BatchNormNode, Conv2dNode, GraphNode, LinearNode } from '../../ops/index.js';
-import type { Pads } from '../ops.js';
-import type { Random } from '../random.js';
+import type { BatchNormNode, Conv2dNode, GraphNode, LinearNode } from '../ops/index.js';
+import type { Pads } from '../graph/nodes.js';
+import type { Random } from './random.js';
 
 export type Activation = 'relu' | 'relu6' | 'hardswish' | 'silu' | 'sigmoid' | 'hardsigmoid';
 

@@ -1,6 +1,6 @@
-import type { Graph } from '../model/graph.js';
-import type { GraphNode } from '../model/ops.js';
-import type { AffineLayer, BoundSpec, LinearMap, Ops, Rule } from '../rules/types.js';
+import type { Graph } from '../graph/graph.js';
+import type { GraphNode } from '../graph/nodes.js';
+import type { AffineLayer, BoundSpec, LinearMap, Arithmetic, Rule } from '../rules/types.js';
 
 /** Total relevance at a node's output and what it passed on to its inputs, per sample. */
 export interface LayerRelevance {
@@ -26,7 +26,7 @@ export interface BackwardOptions {
 export interface Session<T> {
   readonly graph: Graph;
   readonly batch: number;
-  readonly ops: Ops<T>;
+  readonly math: Arithmetic<T>;
   /** Logits (the value the explanation starts from), N x classes. */
   logits(): Float32Array;
   /** Wraps host relevance at the logits as an engine buffer. */

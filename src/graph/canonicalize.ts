@@ -1,6 +1,6 @@
 import { Graph } from './graph.js';
 import type { BatchNormNode, Conv2dNode } from '../ops/index.js';
-import type { AffineNode, GraphNode } from './ops.js';
+import type { AffineNode, GraphNode } from './nodes.js';
 
 export interface CanonicalizeOptions {
   /** Fold BatchNorm into the Conv/Linear before it (Zennit's canonizer). Default true. */

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import { opOf } from '../ops/index.js';
 import { where } from '../ops/op.js';
-import type { GraphNode } from './ops.js';
+import type { GraphNode } from './nodes.js';
 
 /** Per-sample shape: [C, H, W] for feature maps, [F] for feature vectors. */
 export type Shape = readonly number[];
