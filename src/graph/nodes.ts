@@ -8,17 +8,7 @@ import type { Conv2dNode } from '../ops/conv2d.js';
 import type { LinearNode } from '../ops/linear.js';
 
 export type { GraphNode, OpType } from '../ops/index.js';
-
-/** [top, left, bottom, right], as zero padding around the spatial dimensions. */
-export type Pads = [number, number, number, number];
-export type Pair = [number, number];
-
-export interface NodeBase {
-  /** Unique name; also the name of the node's output. */
-  name: string;
-  /** Names of the nodes (or the graph input) this node reads. */
-  inputs: string[];
-}
+export type { AnyNode, NodeBase, Pads, Pair, Shape } from './node.js';
 
 /** Layers with weights that LRP's affine rules (epsilon, z-plus, gamma, ...) apply to. */
 export type AffineNode = Conv2dNode | LinearNode;

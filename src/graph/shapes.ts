@@ -1,10 +1,9 @@
 import { fail } from '../errors.js';
 import { opOf } from '../ops/index.js';
-import { where } from '../ops/op.js';
+import { where, type Shape } from './node.js';
 import type { GraphNode } from './nodes.js';
 
-/** Per-sample shape: [C, H, W] for feature maps, [F] for feature vectors. */
-export type Shape = readonly number[];
+export type { Shape } from './node.js';
 
 export { windowOut } from '../ops/shapes.js';
 

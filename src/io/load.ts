@@ -17,7 +17,8 @@ import { checkManifest, parseLabels, type ModelManifest } from './registry/manif
 import type { FetchProgress } from './registry/npm-fetch.js';
 import { readSafetensors } from './state-dict/safetensors.js';
 import { readTorchFile } from './state-dict/torch-file.js';
-import { modelFromStateDict, type Tensors } from './state-dict/state-dict.js';
+import { modelFromStateDict } from './state-dict/state-dict.js';
+import type { Tensors } from './state-dict/tensors.js';
 import { ARCHITECTURES } from '../architectures/index.js';
 import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
 

@@ -4,7 +4,7 @@
  * op module gives its function and derivative (float64, for the reference) and its kernel code
  * (assembly/activation.ts, the same definitions in float32).
  */
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
 import { ACTIVATION } from '../wasm/codes.js';
 import { defineOp, type AnyNode, type OpDefinition } from './op.js';

@@ -1,4 +1,4 @@
-import type { NodeBase, Pads, Pair } from '../graph/nodes.js';
+import type { NodeBase, Pads, Pair } from '../graph/node.js';
 import { avgPool, avgPoolTranspose, poolShape } from '../reference/kernels/pool.js';
 import type { Vec } from '../rules/types.js';
 import { defineOp, type Buf, type ReferenceContext, type WasmContext } from './op.js';

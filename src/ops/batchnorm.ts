@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { batchNorm, batchNormGrad } from '../reference/kernels/elementwise.js';
 import { transformValue } from '../rules/transform.js';
 import type { Transform } from '../rules/types.js';

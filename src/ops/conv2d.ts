@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase, Pads, Pair } from '../graph/nodes.js';
+import type { NodeBase, Pads, Pair } from '../graph/node.js';
 import { conv2d, convGeometry } from '../reference/kernels/conv2d.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';

@@ -1,4 +1,4 @@
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { defineOp } from './op.js';
 
 export interface FlattenNode extends NodeBase {

@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { defineOp, plane, where } from './op.js';
 
 /**

@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { activationOp } from './activation.js';
 import { where } from './op.js';
 

@@ -1,4 +1,4 @@
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { activationOp } from './activation.js';
 
 /** x relu6(x + 3) / 6 (MobileNetV3). */

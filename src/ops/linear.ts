@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { linear } from '../reference/kernels/linear.js';
 import { f64 } from '../reference/weights.js';
 import { defineOp, where } from './op.js';

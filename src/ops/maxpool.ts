@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase, Pads, Pair } from '../graph/nodes.js';
+import type { NodeBase, Pads, Pair } from '../graph/node.js';
 import { maxPool, maxPoolRoute, poolShape } from '../reference/kernels/pool.js';
 import { defineOp, where } from './op.js';
 import { expectMap, spatial } from './shapes.js';

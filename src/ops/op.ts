@@ -4,9 +4,7 @@
  * the registry (src/ops/index.ts) instead of switching on op names; the importers map their formats'
  * operators onto these.
  */
-import type { Graph } from '../graph/graph.js';
-import type { AffineNode, GraphNode, NodeBase } from '../graph/nodes.js';
-import type { Shape } from '../graph/shapes.js';
+import type { AnyNode, Shape } from '../graph/node.js';
 import type { Transform, Vec } from '../rules/types.js';
 import type { Arena } from '../wasm/arena.js';
 import type { KernelExports } from '../wasm/load.js';
@@ -23,23 +21,28 @@ export interface Buf {
  */
 export type Role = 'conv' | 'linear' | 'sum' | 'pool' | 'batchnorm' | 'wta' | 'gradient' | 'pass';
 
+/** What op modules see of the graph a run is on: every value's per-sample shape. */
+export interface Shapes {
+  shape(name: string): Shape;
+}
+
 /** What a node's reference passes see of a run: float64 values, batch-major. */
 export interface ReferenceContext {
-  readonly graph: Graph;
+  readonly graph: Shapes;
   readonly batch: number;
   /** A value of the forward pass. */
   value(name: string): Vec;
   /** What a node's forward keeps for its backward pass (max-pool winners). */
   readonly kept: Map<string, Int32Array>;
   /** A Conv2d or Linear node's plain backward-data pass W^T R. */
-  affineGradient(node: GraphNode, R: Vec): Vec;
+  affineGradient(node: AnyNode, R: Vec): Vec;
   /** A Conv2d or Linear node's weights with a folded BatchNorm applied (made once a run). */
-  weight(node: AffineNode): Float32Array;
+  weight(node: AnyNode): Float32Array;
 }
 
 /** What a node's wasm passes see of a run. */
 export interface WasmContext {
-  readonly graph: Graph;
+  readonly graph: Shapes;
   readonly batch: number;
   readonly k: KernelExports;
   readonly arena: Arena;
@@ -55,13 +58,12 @@ export interface WasmContext {
   /** Per-session constants of a node, made once (BatchNorm's scale and shift in wasm memory). */
   constants<T>(node: AnyNode, make: () => T): T;
   /** A Conv2d or Linear node's forward (with a ReLU fused where the graph allows). */
-  affineForward(node: GraphNode, x: Buf): Buf;
+  affineForward(node: AnyNode, x: Buf): Buf;
   /** A Conv2d or Linear node's plain backward-data pass W^T R. */
-  affineGradient(node: GraphNode, R: Buf): Buf;
+  affineGradient(node: AnyNode, R: Buf): Buf;
 }
 
-/** What every node type is: a NodeBase with its op's name. */
-export type AnyNode = NodeBase & { readonly op: string };
+export type { AnyNode } from '../graph/node.js';
 
 /** t(W) x + t'(b) and t(W)^T s of a layer whose weights are not a Conv's or a Linear's (a standalone BatchNorm). */
 export interface AffineMaps<T> {
@@ -69,7 +71,7 @@ export interface AffineMaps<T> {
   transpose(s: T, w: Transform): T;
 }
 
-export interface OpDefinition<N extends AnyNode = GraphNode> {
+export interface OpDefinition<N extends AnyNode = AnyNode> {
   readonly type: N['op'];
   /** Inputs: exactly one, or two and more. */
   readonly arity: 1 | 'many';
@@ -104,11 +106,4 @@ export function defineOp<N extends AnyNode>(def: OpDefinition<N>): OpDefinition<
   return def;
 }
 
-/** Elements per channel: H*W for feature maps, 1 for feature vectors. */
-export function plane(shape: readonly number[]): number {
-  return shape.length === 3 ? shape[1] * shape[2] : 1;
-}
-
-export function where(node: AnyNode): string {
-  return `node "${node.name}" (${node.op})`;
-}
+export { plane, where } from '../graph/node.js';

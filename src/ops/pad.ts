@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import type { NodeBase, Pads } from '../graph/nodes.js';
+import type { NodeBase, Pads } from '../graph/node.js';
 import { crop, pad } from '../reference/kernels/elementwise.js';
 import { defineOp, where } from './op.js';
 import { expectMap } from './shapes.js';

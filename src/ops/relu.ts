@@ -1,4 +1,4 @@
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { relu, reluGrad } from '../reference/kernels/elementwise.js';
 import { defineOp } from './op.js';
 

@@ -1,4 +1,4 @@
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { activationOp, sigmoid } from './activation.js';
 
 /** 1 / (1 + e^-x). */

@@ -1,4 +1,4 @@
-import type { NodeBase } from '../graph/nodes.js';
+import type { NodeBase } from '../graph/node.js';
 import { activationOp, sigmoid } from './activation.js';
 
 /** x sigmoid(x), also called Swish (EfficientNet). */

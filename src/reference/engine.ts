@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { Engine, Session, BackwardOptions } from '../propagation/types.js';
 import type { Graph } from '../graph/graph.js';
-import type { GraphNode } from '../graph/nodes.js';
+import type { AffineNode, GraphNode } from '../graph/nodes.js';
 import type { AffineLayer, LinearMap, Transform, Vec } from '../rules/types.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
 import { referenceForward, weightOf, type Activations } from './forward.js';
@@ -36,8 +36,9 @@ class ReferenceSession implements Session<Vec> {
       batch: acts.batch,
       value: (name) => acts.values.get(name)!,
       kept: acts.winners,
-      affineGradient: (node, R) => this.affineLayer(node, {}).transpose(R, 'w'),
-      weight: (node) => weightOf(node, acts.weights),
+      // Only Conv2d's and Linear's modules ask for these, each with its own node.
+      affineGradient: (node, R) => this.affineLayer(node as GraphNode, {}).transpose(R, 'w'),
+      weight: (node) => weightOf(node as AffineNode, acts.weights),
     };
   }
 

@@ -34,7 +34,7 @@ export function referenceForward(graph: Graph, input: Float64Array, batch: numbe
     value: (name) => values.get(name)!,
     kept: winners,
     affineGradient: () => fail('BAD_GRAPH', 'no gradient during a forward pass'),
-    weight: (node) => weightOf(node, weights),
+    weight: (node) => weightOf(node as AffineNode, weights),
   };
   for (const node of graph.nodes) {
     values.set(node.name, opOf(node).reference.forward(node, node.inputs.map(context.value), context));

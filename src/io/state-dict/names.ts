@@ -5,7 +5,7 @@
  * - paddle.vision.models (>= 2.3): torchvision's module names, BatchNorm's `_mean` and `_variance`,
  *   and Linear weights stored [in, out].
  */
-import type { Tensors } from './state-dict.js';
+import type { Tensors } from './tensors.js';
 
 export type Origin = 'torchvision' | 'timm' | 'paddle';
 

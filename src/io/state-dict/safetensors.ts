@@ -6,7 +6,7 @@
  */
 import { fail } from '../../errors.js';
 import { checkFinite, decodeFloats, elementCount, type FloatType } from '../tensor.js';
-import type { Tensors } from './state-dict.js';
+import type { Tensors } from './tensors.js';
 
 /** A header longer than this is not a state dict's (the format's reference reader caps it at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;

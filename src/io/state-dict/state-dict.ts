@@ -12,8 +12,7 @@ import { isAffine } from '../../graph/nodes.js';
 import type { GraphNode } from '../../graph/nodes.js';
 import { transpose2d } from '../tensor.js';
 import { torchvisionNames, type Named, type Origin } from './names.js';
-
-export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
+import type { Tensors } from './tensors.js';
 
 /** The parameters each node reads, with the shapes the graph expects. */
 function expected(node: GraphNode): [string, number[], Float32Array | null][] {

@@ -11,7 +11,7 @@ import { unzipSync } from 'fflate';
 import { fail } from '../../errors.js';
 import { checkFinite, decodeFloats, elementCount, type FloatType } from '../tensor.js';
 import { NdArray, StorageRef, storageTypeOf, TensorRef, unpickle } from './pickle.js';
-import type { Tensors } from './state-dict.js';
+import type { Tensors } from './tensors.js';
 
 /** A legacy file's first pickle: torch.serialization's magic number 0x1950a86a20f9469cfc6c (protocol 2). */
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];

@@ -1,4 +1,4 @@
-import type { Conv2dNode } from '../../ops/conv2d.js';
+import type { Pads, Pair } from '../../graph/node.js';
 
 /** Geometry of a convolution on a batch: everything the loops need besides the numbers. */
 export interface ConvGeometry {
@@ -17,7 +17,16 @@ export interface ConvGeometry {
   groups: number;
 }
 
-export function convGeometry(node: Conv2dNode, batch: number, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
+/** What a convolution's node says of its window (a Conv2d node is one). */
+export interface ConvWindow {
+  kernel: Pair;
+  stride: Pair;
+  pads: Pads;
+  dilation: Pair;
+  groups: number;
+}
+
+export function convGeometry(node: ConvWindow, batch: number, inShape: readonly number[], outShape: readonly number[]): ConvGeometry {
   return {
     batch,
     cin: inShape[0],

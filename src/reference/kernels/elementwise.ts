@@ -1,5 +1,14 @@
-import type { Pads } from '../../graph/nodes.js';
-import type { BatchNormNode } from '../../ops/batchnorm.js';
+import type { Pads } from '../../graph/node.js';
+
+/** An inference-mode BatchNorm's statistics and affine parameters (a BatchNorm node is one). */
+interface BatchNormParams {
+  channels: number;
+  gamma: Float32Array;
+  beta: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+  epsilon: number;
+}
 
 export function relu(x: Float64Array): Float64Array {
   return x.map((v) => (v > 0 ? v : 0));
@@ -11,12 +20,12 @@ export function reluGrad(dy: Float64Array, x: Float64Array): Float64Array {
 }
 
 /** Per-channel scale of an inference-mode BatchNorm: gamma / sqrt(var + eps). */
-export function bnScale(node: BatchNormNode): Float64Array {
+export function bnScale(node: BatchNormParams): Float64Array {
   return Float64Array.from(node.gamma, (g, c) => g / Math.sqrt(node.variance[c] + node.epsilon));
 }
 
 /** y = (x - mean) * s + beta per channel; `plane` is H*W (1 for feature vectors). */
-export function batchNorm(x: Float64Array, node: BatchNormNode, plane: number): Float64Array {
+export function batchNorm(x: Float64Array, node: BatchNormParams, plane: number): Float64Array {
   const s = bnScale(node);
   const c = node.channels;
   return x.map((v, i) => {
@@ -25,7 +34,7 @@ export function batchNorm(x: Float64Array, node: BatchNormNode, plane: number): 
   });
 }
 
-export function batchNormGrad(dy: Float64Array, node: BatchNormNode, plane: number): Float64Array {
+export function batchNormGrad(dy: Float64Array, node: BatchNormParams, plane: number): Float64Array {
   const s = bnScale(node);
   return dy.map((g, i) => g * s[Math.floor(i / plane) % node.channels]);
 }

@@ -1,5 +1,16 @@
-import type { AvgPool2dNode } from '../../ops/avgpool.js';
-import type { MaxPool2dNode } from '../../ops/maxpool.js';
+import type { Pads, Pair } from '../../graph/node.js';
+
+/** What a pooling node says of its window (MaxPool2d and AvgPool2d nodes are ones). */
+interface PoolWindow {
+  kernel: Pair;
+  stride: Pair;
+  pads: Pads;
+}
+
+/** An average pool's window, and whether padded positions count in its mean. */
+interface AvgWindow extends PoolWindow {
+  countIncludePad: boolean;
+}
 
 interface PoolShape {
   batch: number;
@@ -18,7 +29,7 @@ export function poolShape(batch: number, inShape: readonly number[], outShape: r
  * Max pooling; also returns, for every output, the flat input index of its winner (the first maximum
  * in row-major window order, as PyTorch), which both the gradient and LRP's winner-take-all route to.
  */
-export function maxPool(x: Float64Array, s: PoolShape, node: MaxPool2dNode): { y: Float64Array; winners: Int32Array } {
+export function maxPool(x: Float64Array, s: PoolShape, node: PoolWindow): { y: Float64Array; winners: Int32Array } {
   const { batch, c, h, w, ho, wo } = s;
   const [kh, kw] = node.kernel;
   const [sh, sw] = node.stride;
@@ -60,7 +71,7 @@ export function maxPoolRoute(dy: Float64Array, winners: Int32Array, inLength: nu
   return dx;
 }
 
-function avgWindows(s: PoolShape, node: AvgPool2dNode, visit: (o: number, inIndex: number, scale: number) => void): void {
+function avgWindows(s: PoolShape, node: AvgWindow, visit: (o: number, inIndex: number, scale: number) => void): void {
   const { batch, c, h, w, ho, wo } = s;
   const [kh, kw] = node.kernel;
   const [sh, sw] = node.stride;
@@ -86,7 +97,7 @@ function avgWindows(s: PoolShape, node: AvgPool2dNode, visit: (o: number, inInde
   }
 }
 
-export function avgPool(x: Float64Array, s: PoolShape, node: AvgPool2dNode): Float64Array {
+export function avgPool(x: Float64Array, s: PoolShape, node: AvgWindow): Float64Array {
   const y = new Float64Array(s.batch * s.c * s.ho * s.wo);
   avgWindows(s, node, (o, i, scale) => {
     y[o] += x[i] * scale;
@@ -94,7 +105,7 @@ export function avgPool(x: Float64Array, s: PoolShape, node: AvgPool2dNode): Flo
   return y;
 }
 
-export function avgPoolTranspose(dy: Float64Array, s: PoolShape, node: AvgPool2dNode): Float64Array {
+export function avgPoolTranspose(dy: Float64Array, s: PoolShape, node: AvgWindow): Float64Array {
   const dx = new Float64Array(s.batch * s.c * s.h * s.w);
   avgWindows(s, node, (o, i, scale) => {
     dx[i] += dy[o] * scale;
