@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheEntry, knownModels, loadModel, RelpropError, verifyCached, type ModelManifest } from '../src/index.js';
 import { removeStaleFetches, userCacheRoot } from '../src/io/registry/cache.js';
 
+import { CLI } from './helpers/cli.js';
+
 const ROOT = join(import.meta.dirname, '..');
 let manifest: ModelManifest;
 let source: string;
@@ -55,7 +57,7 @@ describe('cached files are checked', () => {
     writeFileSync(shard, bytes);
     await verifyCached(manifest, { cacheDir });
     await fails(verifyCached(manifest, { cacheDir, hashes: true }), /group1-shard7of25\.bin does not match the SHA-256 recorded when it was fetched \(changed\); delete the cache entry/);
-    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'models', '--verify'], { cwd: ROOT, env: { ...process.env, RELPROP_CACHE: cacheDir } }).then(
+    const r = await promisify(execFile)(process.execPath, [...CLI, 'models', '--verify'], { cwd: ROOT, env: { ...process.env, RELPROP_CACHE: cacheDir } }).then(
       () => ({ code: 0, stdout: '', stderr: '' }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
@@ -159,7 +161,7 @@ describe('where the cache is', () => {
       });
       const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: xdg };
       delete env.RELPROP_CACHE;
-      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'models'], { cwd: ROOT, env });
+      const { stdout } = await promisify(execFile)(process.execPath, [...CLI, 'models'], { cwd: ROOT, env });
       expect(stdout).toContain(`model cache: ${join(xdg, 'relprop')} ($XDG_CACHE_HOME/relprop)\n`);
       expect(stdout).toContain(`cached in ${old} (the old place, inside the package; still used: not fetched again)`);
 

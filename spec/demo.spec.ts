@@ -20,7 +20,7 @@ import { explainImage, npyOf, panelOf } from '../src/app/index.js';
 import { CAPTION_HEIGHT } from '../src/render/panel-pixels.js';
 import { loadModel, type Model } from '../src/index.js';
 import { decodeImage } from '../src/image/decode.js';
-import { ROOT } from './helpers/cli.js';
+import { CLI, ROOT } from './helpers/cli.js';
 import { countingProxy, type CountingProxy } from './helpers/counting-proxy.js';
 import { layersModelJson } from './helpers/keras-json.js';
 import { lzwTiff } from './helpers/lzw-tiff.js';
@@ -56,7 +56,7 @@ function rgbKerasModel(): string {
 
 /** Starts `relprop demo --port 0` and reads the address it prints. */
 function spawnDemo(): { child: ChildProcess; url: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'demo', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
