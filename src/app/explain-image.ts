@@ -7,15 +7,15 @@ import { decodeImage } from '../image/decode.js';
 import type { Model } from '../model/model.js';
 import { renderPanel, type PanelOptions, type RenderedPanel } from '../render/panel.js';
 import { encodeNpy } from '../render/npy.js';
-import { captionOf, EXPLAIN_IMAGE_OPTIONS, explainPhotos, type ExplainImageOptions, type ImageExplanation } from './explain-photo.js';
+import { captionOf, explainRequested, imageRequest, type ExplainImageOptions, type ImageExplanation } from './explain-photo.js';
 
-export { captionOf, labelOf, preprocessingOf, resolveClass, explainPhotos, type ClassScore, type ExplainImageOptions, type ImageExplanation } from './explain-photo.js';
+export { captionOf, labelOf, preprocessingOf, resolveClass, explainPhotos, explainRequested, imageRequest, type ClassScore, type ExplainImageOptions, type ImageExplanation, type ImageRequest } from './explain-photo.js';
 
 const PANEL_OPTIONS = ['cmap', 'normalize', 'clipPercentile', 'overlay', 'caption', 'height', 'modelName'] as const;
 
 export async function explainImage(model: Model, source: string | Uint8Array, options: ExplainImageOptions = {}): Promise<ImageExplanation> {
-  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImage');
-  return (await explainImages(model, [source], options))[0];
+  const name = typeof source === 'string' ? source : 'image bytes';
+  return (await explainRequested(model, [name], () => decodeImage(source, name), imageRequest(model, options, 'explainImage')))[0];
 }
 
 /**
@@ -23,9 +23,9 @@ export async function explainImage(model: Model, source: string | Uint8Array, op
  * every thread busy); each explanation is the one explainImage would give, bit for bit.
  */
 export async function explainImages(model: Model, sources: readonly (string | Uint8Array)[], options: ExplainImageOptions = {}): Promise<ImageExplanation[]> {
-  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainImages');
+  const request = imageRequest(model, options, 'explainImages');
   const names = sources.map((s) => (typeof s === 'string' ? s : 'image bytes'));
-  return explainPhotos(model, names, (b) => decodeImage(sources[b], names[b]), options);
+  return explainRequested(model, names, (b) => decodeImage(sources[b], names[b]), request);
 }
 
 /** The panel PNG of an explanation: photo | heatmap | overlay, captioned with the explained class. */

@@ -7,8 +7,9 @@ import { fail } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { RgbImage } from '../image/rgb.js';
 import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
-import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../composites.js';
-import type { Backend, Model, Target } from '../model/model.js';
+import { DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeSpec } from '../composites.js';
+import type { Model } from '../model/model.js';
+import { engineRequest, type Backend, type EngineRequest, type Target } from '../model/request.js';
 import type { LayerRelevance } from '../propagation/types.js';
 import { classOf } from '../validate.js';
 import { PREPROCESSING, preprocessingForSize, type Preprocessing } from '../model/preprocessing.js';
@@ -72,24 +73,45 @@ export function resolveClass(model: Model, spec: Target | undefined): number | u
   return classOf(spec, model.numClasses, model.info.labels);
 }
 
+/** An image helper's options, checked and resolved once at its public entry, for batches of any size. */
+export interface ImageRequest {
+  readonly engine: EngineRequest;
+  readonly composite: Composite;
+  /** The class every photo is explained for; undefined: each photo's top-1. */
+  readonly target: number | undefined;
+  readonly topk: number;
+  readonly layers: boolean;
+}
+
+/**
+ * The options of explainImage, explainImages and explainPhotos (`call` names the one in messages),
+ * checked and resolved before any photo is decoded.
+ */
+export function imageRequest(model: Model, options: ExplainImageOptions, call: string): ImageRequest {
+  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, call);
+  const topk = options.topk ?? 5;
+  if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `${call}: topk must be a positive integer, got ${topk}`);
+  const engine = engineRequest({ backend: options.backend, threads: options.threads });
+  return { engine, composite: resolveComposite(options.composite ?? DEFAULT_COMPOSITE), target: resolveClass(model, options.target), topk, layers: options.layers ?? false };
+}
+
 /**
  * Explains decoded photos in one batch (one forward and backward pass over all of them, which keeps
  * every thread busy); each explanation is the one a batch of one would give, bit for bit. `decode`
  * gives each photo when its turn comes, after the options and the memory are checked.
  */
 export async function explainPhotos(model: Model, sources: readonly string[], decode: (b: number) => Promise<RgbImage>, options: ExplainImageOptions = {}): Promise<ImageExplanation[]> {
-  checkOptions(options, EXPLAIN_IMAGE_OPTIONS, 'explainPhotos');
-  const channels = model.inputShape[0];
-  if (channels !== 3 && channels !== 1) fail('BAD_INPUT', `the model takes ${channels}-channel inputs; photos give 3 (RGB) or, for 1-channel models, their luminance`);
+  return explainRequested(model, sources, decode, imageRequest(model, options, 'explainPhotos'));
+}
+
+/** explainPhotos with its options resolved (by imageRequest): the image helpers' common path. */
+export async function explainRequested(model: Model, sources: readonly string[], decode: (b: number) => Promise<RgbImage>, request: ImageRequest): Promise<ImageExplanation[]> {
   if (sources.length === 0) fail('BAD_OPTION', 'explainImages: no photos');
-  const topk = options.topk ?? 5;
-  if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `explainImage: topk must be a positive integer, got ${topk}`);
-  // Checked before the photos are decoded; one pass then: explain picks the top-1 class itself.
-  const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE).name;
-  const target = resolveClass(model, options.target);
-  const batch = sources.length;
-  if (options.backend !== 'reference') model.checkMemory({ batch });
   const [c, h, w] = model.inputShape;
+  // The model's, not the request's: checked before any photo is decoded.
+  if (c !== 3 && c !== 1) fail('BAD_INPUT', `the model takes ${c}-channel inputs; photos give 3 (RGB) or, for 1-channel models, their luminance`);
+  const batch = sources.length;
+  if (request.engine.backend !== 'reference') model.checkMemory({ batch });
   const n = c * h * w;
   const photos: RgbImage[] = [];
   const prepared: PreparedImage[] = [];
@@ -104,7 +126,8 @@ export async function explainPhotos(model: Model, sources: readonly string[], de
     times.push({ decode: t1 - t0, preprocess: performance.now() - t1 });
   }
   const t1 = performance.now();
-  const e = await model.explain(input, { batch, composite: options.composite, target, backend: options.backend, layers: options.layers ?? false, ...(options.threads !== undefined ? { threads: options.threads } : {}) });
+  const { composite, topk } = request;
+  const e = await model.run(input, { engine: request.engine, batch, targets: sources.map(() => request.target), composite, initial: composite.initial, layers: request.layers });
   const k = model.numClasses;
   const probs = model.probabilities(e.logits, batch);
   const t2 = performance.now();
@@ -116,7 +139,7 @@ export async function explainPhotos(model: Model, sources: readonly string[], de
     const relevance = e.relevance.slice(b * n, (b + 1) * n);
     return {
       source,
-      composite,
+      composite: composite.name,
       photo: photos[b],
       prepared: prepared[b],
       top: order.map(score),

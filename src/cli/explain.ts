@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { explainPhotos, npyOf, panelOf, resolveClass, type ClassScore, type ImageExplanation } from '../app/explain-image.js';
+import { explainRequested, npyOf, panelOf, resolveClass, type ClassScore, type ImageExplanation, type ImageRequest } from '../app/explain-image.js';
+import { engineRequest } from '../model/request.js';
 import { preprocessingOf } from '../app/explain-photo.js';
 import { resolveComposite } from '../composites.js';
 import { fail, RelpropError } from '../errors.js';
@@ -112,6 +113,8 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   const { model, identity, labels, notes } = await resolveModel(o, progress);
   for (const n of notes) console.error(`relprop: note: ${n}`);
   const target = resolveClass(model, o.target);
+  // Resolved once for every batch: the layers below take it as given.
+  const request: ImageRequest = { engine: engineRequest({ backend, threads }), composite, target, topk, layers: false };
   const modelName = model.info.name ?? o.model ?? o.arch ?? 'model';
   const settings: RunSettings = {
     model: identity,
@@ -172,7 +175,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
     if (photos.length === 0) continue;
     // What fails past decoding (memory, the engine, a worker) is the model's or the machine's, and would
     // fail every image the same way: it stops the run; what is finished stays, and a rerun resumes.
-    const xs: ImageExplanation[] = await explainPhotos(model, photos.map((p) => p.m.file), async (i) => photos[i].photo, { composite: composite.name, target, topk, backend, threads });
+    const xs: ImageExplanation[] = await explainRequested(model, photos.map((p) => p.m.file), async (i) => photos[i].photo, request);
     const explainMilliseconds = xs.reduce((s, x) => s + x.milliseconds.explain, 0);
     for (const [j, x] of xs.entries()) {
       const { m, decode } = photos[j];

@@ -1,4 +1,3 @@
-import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../composites.js';
 import { fail } from '../errors.js';
 import { propagate } from '../propagation/propagate.js';
 import type { Engine, LayerRelevance } from '../propagation/types.js';
@@ -14,10 +13,10 @@ import { canonicalize } from '../graph/canonicalize.js';
 import { Graph } from '../graph/graph.js';
 import type { Preprocessing } from './preprocessing.js';
 import { checkOptions } from '../options.js';
-import { checkInput, parseTargets, resolveTargets } from '../validate.js';
+import { checkInput, resolveTargets } from '../validate.js';
+import { engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type EngineRequest, type ExplainOptions, type ExplainRequest, type RunOptions } from './request.js';
 
-export type Backend = 'wasm' | 'reference';
-export const BACKENDS: readonly Backend[] = ['wasm', 'reference'];
+export { BACKENDS, type Backend, type ExplainOptions, type RunOptions, type Target } from './request.js';
 
 export interface ModelInfo {
   name?: string;
@@ -34,47 +33,10 @@ export interface ModelInfo {
   preprocessingGuess?: string;
 }
 
-export interface RunOptions {
-  /** Number of images in the input (default 1). */
-  batch?: number;
-  /** 'wasm' (default): the SIMD engine; 'reference': the float64 TypeScript specification. */
-  backend?: Backend;
-  /** Most bytes of wasm memory the wasm engine may use (default 3 GiB; wasm32 allows 4 GiB). */
-  memoryLimit?: number;
-  /**
-   * Which build of the wasm kernels: 'relaxed-simd' (fused multiply-adds) or 'simd'. Default: the
-   * relaxed one where the runtime has relaxed SIMD. Each build used keeps its own copy of the weights.
-   */
-  kernels?: KernelBuild;
-  /**
-   * Threads the wasm engine splits large passes across (default: the model's, see ModelOptions).
-   * Results are the same, bit for bit, for any number.
-   */
-  threads?: number;
-}
-
 /** How a model runs unless a call says otherwise. */
 export interface ModelOptions {
   /** Threads (default: the machine's cores, at most 8; one where shared memory or workers are missing). */
   threads?: number;
-}
-
-/** A class index, its digits, a label (case-, space- and underscore-insensitive), or 'top1'. */
-export type Target = number | string;
-
-const RUN_OPTIONS = ['batch', 'backend', 'memoryLimit', 'kernels', 'threads'] as const satisfies readonly (keyof RunOptions)[];
-const GRADIENT_OPTIONS = [...RUN_OPTIONS, 'target', 'initial'] as const satisfies readonly (keyof ExplainOptions)[];
-const EXPLAIN_OPTIONS = [...GRADIENT_OPTIONS, 'composite', 'layers'] as const satisfies readonly (keyof ExplainOptions)[];
-
-export interface ExplainOptions extends RunOptions {
-  /** A composite name or options object (default DEFAULT_COMPOSITE, 'epsilon-gamma-box'). */
-  composite?: CompositeSpec;
-  /** Class to explain: an index (or label), one per image, or the top-1 class when left out. */
-  target?: Target | Target[];
-  /** Starting relevance at the target logit: 1.0 ('one-hot', as Zennit) or the logit's value. */
-  initial?: 'one-hot' | 'logit';
-  /** Also report each layer's total relevance (a conservation report). */
-  layers?: boolean;
 }
 
 export interface Explanation {
@@ -142,7 +104,7 @@ export class Model {
     this.check(options, RUN_OPTIONS, 'forward');
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
     // The folded graph: what explanations use too, so one upload of the weights serves both.
-    const { engine, threads } = await this.engine(options);
+    const { engine, threads } = await this.engine(engineRequest(options));
     const session = engine.run(this.canonicalGraph(true), x, batch, threads);
     try {
       return session.logits();
@@ -165,21 +127,51 @@ export class Model {
   /** Layer-wise Relevance Propagation of the target logit back to the input. */
   async explain(input: Float32Array, options: ExplainOptions = {}): Promise<Explanation> {
     this.check(options, EXPLAIN_OPTIONS, 'explain');
-    const composite = resolveComposite(options.composite ?? DEFAULT_COMPOSITE);
-    const graph = this.canonicalGraph(composite.foldBatchNorm);
-    const rules = composite.assign(graph);
-    const initial = options.initial ?? composite.initial;
-    return this.propagate(await this.engine(options), graph, input, options, rules, initial, options.layers ?? false, true);
+    const { x, batch } = checkInput(input, this.inputShape, options.batch);
+    return this.run(x, explainRequest(this.requestContext, options, batch));
   }
 
   /** The plain gradient of the target logit with respect to the input. */
   async gradient(input: Float32Array, options: Omit<ExplainOptions, 'composite' | 'layers'> = {}): Promise<GradientResult> {
     this.check(options, GRADIENT_OPTIONS, 'gradient');
-    const graph = this.canonicalGraph(true);
-    const rule = gradientRule();
-    const rules = new Map<string, Rule>(graph.nodes.map((n) => [n.name, rule]));
-    const r = this.propagate(await this.engine(options), graph, input, options, rules, options.initial ?? 'one-hot', false, false);
+    const { x, batch } = checkInput(input, this.inputShape, options.batch);
+    const r = await this.run(x, explainRequest(this.requestContext, options, batch, true));
     return { gradient: r.relevance, logits: r.logits, targets: r.targets };
+  }
+
+  /** What requests need to know of the model (its classes and labels). */
+  get requestContext(): { numClasses: number; labels?: readonly string[] } {
+    return { numClasses: this.numClasses, labels: this.info.labels };
+  }
+
+  /**
+   * Runs a request resolved by `explainRequest` on an input of its batch: what explain and gradient do
+   * after checking their options, and what the image helpers call after checking theirs. Nothing is
+   * checked again here.
+   */
+  async run(x: Float32Array, request: ExplainRequest): Promise<Explanation> {
+    if (this.disposed) fail('DISPOSED', 'this model was disposed (dispose() frees its memory for good); load it again to use it');
+    const { composite, batch, initial } = request;
+    const graph = this.canonicalGraph(composite?.foldBatchNorm ?? true);
+    const gradient = gradientRule();
+    const rules = composite ? composite.assign(graph) : new Map<string, Rule>(graph.nodes.map((n) => [n.name, gradient]));
+    const { engine, threads } = await this.engine(request.engine);
+    const k = this.numClasses;
+    // LRP rules read each layer's z (epsilon, gamma, z-box): kept from the forward pass, not computed
+    // again. The gradient reads none.
+    const session = engine.run(graph, x, batch, threads, composite !== null);
+    try {
+      const logits = session.logits();
+      const targets = resolveTargets(request.targets, logits, k);
+      const start = new Float64Array(batch * k);
+      targets.forEach((t, b) => {
+        start[b * k + t] = initial === 'logit' ? logits[b * k + t] : 1;
+      });
+      const { relevance, layers } = propagate(session, rules, start, { inputRange: this.info.inputRange, report: request.layers });
+      return { relevance, logits, target: targets[0], targets, ...(layers ? { layers } : {}) };
+    } finally {
+      session.release();
+    }
   }
 
   /**
@@ -203,54 +195,27 @@ export class Model {
     this.wasm.clear();
   }
 
-  private propagate({ engine, threads }: { engine: Engine; threads: number }, graph: Graph, input: Float32Array, options: ExplainOptions, rules: Map<string, Rule>, initial: string, report: boolean, keepZ: boolean): Explanation {
-    if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
-    const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const k = this.numClasses;
-    // Targets are checked before anything runs; only 'top1' waits for the logits.
-    const wanted = parseTargets(options.target, batch, k, this.info.labels);
-    // LRP rules read each layer's z (epsilon, gamma, z-box): kept from the forward pass, not computed again.
-    const session = engine.run(graph, x, batch, threads, keepZ);
-    try {
-      const logits = session.logits();
-      const targets = resolveTargets(wanted, logits, k);
-      const start = new Float64Array(batch * k);
-      targets.forEach((t, b) => {
-        start[b * k + t] = initial === 'logit' ? logits[b * k + t] : 1;
-      });
-      const { relevance, layers } = propagate(session, rules, start, { inputRange: this.info.inputRange, report });
-      return { relevance, logits, target: targets[0], targets, ...(layers ? { layers } : {}) };
-    } finally {
-      session.release();
-    }
-  }
-
-  /** The engine a call runs on, with the threads it may use started. */
-  private async engine(options: RunOptions): Promise<{ engine: Engine; threads: number }> {
-    if (options.backend === 'reference') return { engine: referenceEngine, threads: 1 };
-    const wanted = options.threads !== undefined ? checkThreads(options.threads, 'options') : (this.threads ?? (await defaultThreads()));
-    const limit = options.memoryLimit ?? DEFAULT_MEMORY_LIMIT;
-    if (!(limit > 0)) fail('BAD_OPTION', `memoryLimit must be a positive number of bytes, got ${options.memoryLimit}`);
-    const build = options.kernels ?? defaultKernelBuild();
-    if (build !== 'simd' && build !== 'relaxed-simd') fail('BAD_OPTION', `unknown kernels "${String(build)}"; available: relaxed-simd, simd`);
+  /** The engine a request runs on, with the threads it may use started. */
+  private async engine(request: EngineRequest): Promise<{ engine: Engine; threads: number }> {
+    if (request.backend === 'reference') return { engine: referenceEngine, threads: 1 };
+    const wanted = request.threads ?? this.threads ?? (await defaultThreads());
+    const build = request.kernels ?? defaultKernelBuild();
     let created = this.wasm.get(build);
     if (!created) {
-      created = WasmEngine.create(limit, build);
+      created = WasmEngine.create(request.memoryLimit, build);
       this.wasm.set(build, created);
     }
     const engine = await created;
-    engine.arena.limit = limit;
+    engine.arena.limit = request.memoryLimit;
     const why = await engine.useThreads(wanted);
     if (why !== null) warnOnce(`relprop: running on one thread, not ${wanted}: ${why}`);
     return { engine, threads: wanted };
   }
 
+  /** A public call's own check: the model is alive and every option is one the call takes. */
   private check(options: RunOptions, known: readonly string[], call: string): void {
     if (this.disposed) fail('DISPOSED', `model.${call}: this model was disposed (dispose() frees its memory for good); load it again to use it`);
     checkOptions(options, known, `model.${call}`);
-    if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
-      fail('BAD_OPTION', `unknown backend "${options.backend}"; available: ${BACKENDS.join(', ')}`);
-    }
   }
 }
 
