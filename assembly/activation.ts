@@ -3,7 +3,7 @@
 // unchanged, so these run once a forward and only in gradient-based explanations otherwise. Each
 // matches PyTorch's definition, including which side of a kink the derivative takes. Codes (A_*) are
 // generated from scripts/kernel-constants.mjs; p and q are the op's parameters, as the comments say.
-import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU } from './constants.generated';
+import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU, A_TANH } from './constants.generated';
 
 @inline function sigmoid(x: f32): f32 {
   return 1 / (1 + Mathf.exp(-x));
@@ -23,6 +23,8 @@ import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU } from '
       return x * (min(max(x + 3, 0), 6) * (<f32>1 / 6));
     case A_SILU:
       return x * sigmoid(x);
+    case A_TANH:
+      return Mathf.tanh(x);
     default:
       return unreachable();
   }
@@ -47,6 +49,11 @@ import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU } from '
     case A_SILU: {
       const s = sigmoid(x);
       return s * (1 + x * (1 - s));
+    }
+    case A_TANH: {
+      // sech^2, not 1 - tanh^2: that loses every digit in float32 once tanh rounds to 1 (|x| > 4).
+      const c = Mathf.cosh(x);
+      return 1 / (c * c);
     }
     default:
       return unreachable();

@@ -30,7 +30,7 @@ const CODES = {
   // assembly/elementwise.ts unary(): positive part, negative part, scale by k, fill with k.
   UNARY: [['pos', 'U_POS'], ['neg', 'U_NEG'], ['scale', 'U_SCALE'], ['fill', 'U_FILL']],
   // assembly/activation.ts: the activations besides ReLU.
-  ACTIVATION: [['clip', 'A_CLIP'], ['leaky', 'A_LEAKY'], ['sigmoid', 'A_SIGMOID'], ['hardsigmoid', 'A_HARDSIGMOID'], ['hardswish', 'A_HARDSWISH'], ['silu', 'A_SILU']],
+  ACTIVATION: [['clip', 'A_CLIP'], ['leaky', 'A_LEAKY'], ['sigmoid', 'A_SIGMOID'], ['hardsigmoid', 'A_HARDSIGMOID'], ['hardswish', 'A_HARDSWISH'], ['silu', 'A_SILU'], ['tanh', 'A_TANH']],
 };
 
 /**

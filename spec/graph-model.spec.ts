@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { COMPOSITES } from '../src/composites.js';
 import { loadModel, RelpropError } from '../src/index.js';
 import { expectClose } from './helpers/compare.js';
-import { mobileNetLike, vggLike, type GraphModelFiles } from './helpers/graph-models.js';
+import { faceAttributeLike, mobileNetLike, vggLike, type GraphModelFiles } from './helpers/graph-models.js';
 import { damagedFilesEndCleanly } from './helpers/damage.js';
 import { tf } from './helpers/tfjs.js';
 
@@ -45,6 +45,7 @@ function images(h: number, w: number, c: number, batch: number, range: number): 
 const CASES = [
   { name: 'MobileNet-like', make: mobileNetLike, hwc: [32, 32, 3], range: 255, preprocessing: 'raw' },
   { name: 'VGG-like (Reshape, transpose_b)', make: vggLike, hwc: [16, 16, 3], range: 1, preprocessing: 'keras-tf' },
+  { name: 'face-attribute-like (1 channel, Maximum/Minimum, Tanh, a gate, Max, BatchNorm after MatMul)', make: faceAttributeLike, hwc: [16, 16, 1], range: 255, preprocessing: 'raw' },
 ] as const;
 const QUANTIZATIONS = [undefined, 'uint8', 'uint16', 'float16'] as const;
 
@@ -80,6 +81,23 @@ describe.each(CASES)('$name graph model', ({ make, hwc, range, preprocessing }) 
   });
 });
 
+describe('the face-attribute ops read as the ops relprop has rules for', () => {
+  it('Maximum(x, 0) then Minimum(x, 6) is one Clip; Mul of two maps a gate; Max over H, W a max pool; Mul and AddV2 after a MatMul a BatchNorm that folds into it', async () => {
+    const model = await loadModel(write(faceAttributeLike(3)));
+    const ops = model.graph.nodes.map((n) => `${n.name}:${n.op}`);
+    expect(ops).toEqual([
+      'scale/mul:BatchNorm', 'scale/sub:BatchNorm', 'conv1:Conv2d', 'conv1/clip/Minimum:Clip', 'conv2:Conv2d', 'conv2/tanh:Tanh',
+      'se/mean:GlobalAvgPool', 'se/conv:Conv2d', 'se/sigmoid:Sigmoid', 'se/mul:Gate', 'gmp.pool:MaxPool2d', 'gmp:Flatten',
+      'fc1/matmul:Linear', 'bn/mul:BatchNorm', 'bn/add:BatchNorm', 'fc1/relu:ReLU', 'logits:Linear',
+    ]);
+    expect(model.graph.byName.get('conv1/clip/Minimum')).toMatchObject({ min: 0, max: 6 });
+    expect(model.graph.byName.get('gmp.pool')).toMatchObject({ kernel: [8, 8], stride: [1, 1] });
+    expect(model.info.inputRange).toBeDefined();
+    // Folded as Zennit's canonizer folds a BatchNorm1d after a Linear: no BatchNorm is left after fc1.
+    expect(model.canonicalGraph(true).nodes.filter((n) => n.op === 'BatchNorm').map((n) => n.name)).toEqual(['scale/mul', 'scale/sub']);
+  });
+});
+
 describe('the preprocessing a graph model gets follows its own input scaling', () => {
   it('x / 127.5 - 1 expects 0..255 pixels (raw); 2x - 1 expects 0..1 (unit); no scaling, [-1, 1] (keras-tf)', async () => {
     const files = mobileNetLike(5);
@@ -96,8 +114,8 @@ describe('graph models relprop cannot read say which node and op', () => {
   it('an unsupported op, a reshape that does not flatten, a second output', async () => {
     const files = vggLike(1);
     const nodes = files.json.modelTopology.node as { name: string; op: string; input?: string[] }[];
-    nodes.find((n) => n.name === 'conv2/relu6')!.op = 'Tanh';
-    await expect(loadModel(write(files))).rejects.toThrow(/graph node "conv2\/relu6" \(Tanh\): op Tanh is not supported; relprop reads Placeholder, Const/);
+    nodes.find((n) => n.name === 'conv2/relu6')!.op = 'Elu';
+    await expect(loadModel(write(files))).rejects.toThrow(/graph node "conv2\/relu6" \(Elu\): op Elu is not supported; relprop reads Placeholder, Const/);
     const two = vggLike(1);
     (two.json.modelTopology.node as unknown[]).push({ name: 'extra', op: 'Relu', input: ['conv1'] });
     await expect(loadModel(write(two))).rejects.toThrow(/graph model: 2 outputs \(dense, extra\); relprop explains single-output classifiers/);

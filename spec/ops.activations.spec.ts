@@ -1,6 +1,6 @@
 /**
  * The activations besides ReLU (issue 14): ReLU6 and other clips, LeakyReLU, Sigmoid, HardSigmoid,
- * HardSwish, SiLU. Each op's reference derivative is checked against central differences of its own
+ * HardSwish, SiLU, Tanh. Each op's reference derivative is checked against central differences of its own
  * function (away from kinks: 1e-6 absolute, for steps of 1e-5 in float64); the wasm forward and
  * gradient equal the reference (1e-4 of scale, spec/helpers/engines.ts), on inputs that include the
  * kinks exactly; relevance passes through unchanged on both engines.
@@ -26,6 +26,7 @@ const CASES: { node: GraphNode; kinks: number[] }[] = [
   { node: { op: 'HardSigmoid', name: 'hardsigmoid.onnx', inputs: ['x'], alpha: 0.2, beta: 0.5 }, kinks: [-2.5, 2.5] },
   { node: { op: 'HardSwish', name: 'hardswish', inputs: ['x'] }, kinks: [-3, 3] },
   { node: { op: 'SiLU', name: 'silu', inputs: ['x'] }, kinks: [] },
+  { node: { op: 'Tanh', name: 'tanh', inputs: ['x'] }, kinks: [] },
 ];
 
 function inputs(seed: number, n: number, kinks: number[]): Float32Array {

@@ -151,3 +151,35 @@ export function vggLike(seed: number, quantization?: 'uint8' | 'uint16' | 'float
   const logits = g.node('dense', '_FusedMatMul', [x, g.weight('dense/weights', [10, 128], undefined, 128), g.weight('dense/bias', [10], Array.from({ length: 10 }, (_, i) => 0.01 * i))], { T: attr.float32, transpose_a: attr.bool(false), transpose_b: attr.bool(true), num_args: attr.int(1), fused_ops: attr.strs('BiasAdd'), epsilon: attr.float(0) });
   return { ...g.files(), logits };
 }
+
+/**
+ * A face-attribute-like classifier on 16x16x1 (issue 27: the ops of the face, age and liveness models
+ * users brought): a 1-channel input scaled in the graph, ReLU6 written as Maximum(x, 0) then Minimum(x, 6)
+ * (Keras's clip_by_value), a Tanh, a squeeze-and-excitation gate (Mean, 1x1 conv, Sigmoid, Mul of two
+ * maps), a global max pool (Max over H and W), MatMul + BiasAdd, a BatchNorm after the dense layer as
+ * Keras's converter writes it (Mul and AddV2 by per-feature constants), and the logits.
+ */
+export function faceAttributeLike(seed: number, quantization?: 'uint8' | 'uint16' | 'float16'): GraphModelFiles & { logits: string } {
+  const g = new GraphDefBuilder(seed, quantization);
+  const f32 = { T: attr.float32 };
+  const scalar = (name: string, v: number) => g.weight(name, [], [v]);
+  let x = g.placeholder('gray', 16, 16, 1);
+  x = g.node('scale/mul', 'Mul', [x, scalar('scale/mul/y', 1 / 127.5)], f32);
+  x = g.node('scale/sub', 'Sub', [x, scalar('scale/sub/y', 1)], f32);
+  x = g.fusedConv('conv1', x, [3, 3, 1, 8], 1, 'SAME');
+  x = g.node('conv1/clip/Maximum', 'Maximum', [x, scalar('conv1/clip/zero', 0)], f32);
+  x = g.node('conv1/clip/Minimum', 'Minimum', [x, scalar('conv1/clip/six', 6)], f32);
+  x = g.fusedConv('conv2', x, [3, 3, 8, 8], 2, 'SAME');
+  x = g.node('conv2/tanh', 'Tanh', [x], f32);
+  const squeezed = g.node('se/mean', 'Mean', [x, g.ints('se/axes', [2], [1, 2])], { ...f32, keep_dims: attr.bool(true), Tidx: { type: 'DT_INT32' } });
+  const excited = g.node('se/sigmoid', 'Sigmoid', [g.fusedConv('se/conv', squeezed, [1, 1, 8, 8], 1, 'VALID')], f32);
+  x = g.node('se/mul', 'Mul', [x, excited], f32);
+  x = g.node('gmp', 'Max', [x, g.ints('gmp/axes', [2], [1, 2])], { ...f32, keep_dims: attr.bool(false), Tidx: { type: 'DT_INT32' } });
+  x = g.node('fc1/matmul', 'MatMul', [x, g.weight('fc1/weights', [8, 12])], { ...f32, transpose_a: attr.bool(false), transpose_b: attr.bool(false) });
+  x = g.node('fc1', 'BiasAdd', [x, g.weight('fc1/bias', [12], Array.from({ length: 12 }, (_, i) => 0.02 * (i - 6)))], { ...f32, data_format: attr.str('NHWC') });
+  x = g.node('bn/mul', 'Mul', [x, g.weight('bn/scale', [12], Array.from({ length: 12 }, (_, i) => 0.6 + 0.05 * i))], f32);
+  x = g.node('bn/add', 'AddV2', [x, g.weight('bn/shift', [12], Array.from({ length: 12 }, (_, i) => 0.03 * (i - 6)))], f32);
+  x = g.node('fc1/relu', 'Relu', [x], f32);
+  const logits = g.node('logits', '_FusedMatMul', [x, g.weight('logits/weights', [12, 4]), g.weight('logits/bias', [4], [0.1, -0.1, 0.05, 0])], { ...f32, transpose_a: attr.bool(false), transpose_b: attr.bool(false), num_args: attr.int(1), fused_ops: attr.strs('BiasAdd'), epsilon: attr.float(0) });
+  return { ...g.files(), logits };
+}

@@ -15,6 +15,7 @@ import { sigmoidOp, type SigmoidNode } from './sigmoid.js';
 import { hardSigmoidOp, type HardSigmoidNode } from './hard-sigmoid.js';
 import { hardSwishOp, type HardSwishNode } from './hard-swish.js';
 import { siluOp, type SiLUNode } from './silu.js';
+import { tanhOp, type TanhNode } from './tanh.js';
 import { concatOp, type ConcatNode } from './concat.js';
 import { gateOp, type GateNode } from './gate.js';
 import type { OpDefinition } from './op.js';
@@ -41,6 +42,7 @@ export type GraphNode =
   | HardSigmoidNode
   | HardSwishNode
   | SiLUNode
+  | TanhNode
   | ConcatNode
   | GateNode
   | IdentityNode;
@@ -65,6 +67,7 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   HardSigmoid: hardSigmoidOp,
   HardSwish: hardSwishOp,
   SiLU: siluOp,
+  Tanh: tanhOp,
   Concat: concatOp,
   Gate: gateOp,
   Identity: identityOp,

@@ -114,6 +114,7 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
   },
   LeakyReLU: (n, w) => w.node('LeakyRelu', n.name, n.inputs, [float('alpha', n.alpha)]),
   Sigmoid: (n, w) => w.node('Sigmoid', n.name, n.inputs),
+  Tanh: (n, w) => w.node('Tanh', n.name, n.inputs),
   HardSigmoid: (n, w) => w.node('HardSigmoid', n.name, n.inputs, [float('alpha', n.alpha), float('beta', n.beta)]),
   // Opset 13 has neither HardSwish (14) nor SiLU: each is x times its gate, as PyTorch exports them.
   HardSwish(n, w) {

@@ -11,7 +11,7 @@ import { fail, RelpropError } from '../../errors.js';
 import { Graph } from '../../graph/graph.js';
 import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
 import type { Shape } from '../../graph/shapes.js';
-import { Emitted } from './emitted.js';
+import { Emitter } from '../emitter.js';
 import { convKernelFromHWIO, denseKernelFromInOut, depthwiseKernelFromHWCM } from '../nhwc.js';
 import { samePads } from '../padding.js';
 import type { WeightGroup } from './weights.js';
@@ -149,7 +149,7 @@ export interface KerasImport {
 /** Maps a parsed model.json and its weights to a graph (NCHW). Takes the weights it uses out of the map. */
 export function importKeras(json: KerasModelJson, weights: Map<string, { shape: number[]; data: Float32Array }>): KerasImport {
   const { layers, functional, outputs } = layersOf(json.modelTopology);
-  const emitted = new Emitted('Keras model');
+  const emitted = new Emitter('Keras model');
   const { nodes, shapes } = emitted;
   /** Keras layer name -> the graph value that holds its output. */
   const value = new Map<string, string>();
