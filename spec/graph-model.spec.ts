@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMPOSITES } from '../src/composites.js';
+import { explainImage } from '../src/app/explain-image.js';
 import { loadModel, RelpropError } from '../src/index.js';
+import { png } from './helpers/images.js';
 import { expectClose } from './helpers/compare.js';
 import { faceAttributeLike, mobileNetLike, vggLike, type GraphModelFiles } from './helpers/graph-models.js';
 import { damagedFilesEndCleanly } from './helpers/damage.js';
@@ -92,7 +94,11 @@ describe('the face-attribute ops read as the ops relprop has rules for', () => {
     ]);
     expect(model.graph.byName.get('conv1/clip/Minimum')).toMatchObject({ min: 0, max: 6 });
     expect(model.graph.byName.get('gmp.pool')).toMatchObject({ kernel: [8, 8], stride: [1, 1] });
-    expect(model.info.inputRange).toBeDefined();
+    // A photo is fed its luminance (issue 26); explainImage runs end to end on the 1-channel model.
+    const rgb = Array.from({ length: 20 * 24 * 3 }, (_, i) => (i * 37) % 256);
+    const e = await explainImage(model, png(24, 20, 2, rgb));
+    expect(e.relevance.length).toBe(16 * 16);
+    expect(e.relevance.some((v) => v !== 0)).toBe(true);
     // Folded as Zennit's canonizer folds a BatchNorm1d after a Linear: no BatchNorm is left after fc1.
     expect(model.canonicalGraph(true).nodes.filter((n) => n.op === 'BatchNorm').map((n) => n.name)).toEqual(['scale/mul', 'scale/sub']);
   });

@@ -17,8 +17,13 @@ export type ReadOnce = (name: string) => boolean;
  * no op relprop has a rule for: null.
  */
 export function product(e: Emitter, name: string, a: string, b: string): string | null {
+  // Through Identity nodes (a Keras Activation('linear') or Dropout between them).
+  const source = (v: string): GraphNode | undefined => {
+    const n = e.byName.get(v);
+    return n?.op === 'Identity' ? source(n.inputs[0]) : n;
+  };
   for (const [x, g] of [[a, b], [b, a]]) {
-    const gate = e.byName.get(g);
+    const gate = source(g);
     if (!gate || (gate.op !== 'Sigmoid' && gate.op !== 'HardSigmoid')) continue;
     if (gate.inputs[0] === x) {
       if (gate.op === 'Sigmoid') return e.add({ op: 'SiLU', name, inputs: [x] });

@@ -20,41 +20,14 @@ import {
   type ValueInfoProto,
 } from 'onnx-buf';
 import { resolveInputShape, type InputShapeOptions } from '../input-shape.js';
-import { fail, RelpropError } from '../../errors.js';
-import { Graph } from '../../graph/graph.js';
+import { fail } from '../../errors.js';
+import type { Graph } from '../../graph/graph.js';
 import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
-import { inferShape, type Shape } from '../../graph/shapes.js';
+import type { Shape } from '../../graph/shapes.js';
+import { Emitter } from '../emitter.js';
+import { clip, constantAffine, globalPool, product, type ConstantOp } from '../rewrites.js';
 import { samePads } from '../padding.js';
 import { checkFinite, elementCount, floatsLE, transpose2d } from '../tensor.js';
-
-export const ONNX_OPERATORS = [
-  'Conv',
-  'BatchNormalization',
-  'Relu',
-  'MaxPool',
-  'AveragePool',
-  'GlobalAveragePool',
-  'Add',
-  'Sum',
-  'Flatten',
-  'Reshape',
-  'Squeeze',
-  'Gemm',
-  'MatMul',
-  'Pad',
-  'Identity',
-  'Dropout',
-  'Softmax',
-  'Constant',
-  'Clip',
-  'LeakyRelu',
-  'Sigmoid',
-  'HardSigmoid',
-  'HardSwish',
-  'Mul',
-  'ReduceMean',
-  'Concat',
-] as const;
 
 export const MIN_OPSET = 7;
 
@@ -188,6 +161,358 @@ function pads4(v: number[] | undefined, where: string): Pads {
   return [v[0], v[1], v[2], v[3]];
 }
 
+/** What every node's conversion shares: the graph built so far and what is known of the ONNX graph. */
+interface Reading {
+  readonly emitter: Emitter;
+  readonly opset: number;
+  readonly reader: TensorReader;
+  /** Constant values (initializers and Constant nodes' outputs) by name. */
+  readonly constants: Map<string, Constant>;
+  /** ONNX value name -> the graph value (a node's name, or the input's) that holds it. */
+  readonly alias: Map<string, string>;
+  /** How many nodes (and graph outputs) read each value. */
+  readonly readers: Map<string, number>;
+}
+
+/** One ONNX node as its converter sees it: its inputs, attributes and the helpers that read them. */
+class OnnxOp {
+  readonly where: string;
+  readonly attrs: Attrs;
+  readonly out: string;
+
+  constructor(
+    readonly n: NodeProto,
+    index: number,
+    readonly r: Reading,
+  ) {
+    this.where = nodeLabel(n, index);
+    this.attrs = attributes(n);
+    this.out = n.output[0];
+  }
+
+  get opset(): number {
+    return this.r.opset;
+  }
+
+  emit(node: GraphNode): string {
+    return this.r.emitter.add(node);
+  }
+
+  /** Whether the graph value `name` (an ONNX value of that name) has one reader. */
+  readOnce = (name: string): boolean => this.r.readers.get(name) === 1;
+
+  isConstant(i: number): boolean {
+    return this.r.constants.has(this.n.input[i]);
+  }
+
+  /** Input i, a value of the image's data flow. */
+  value(i: number): string {
+    const name = this.n.input[i];
+    if (!name) fail('BAD_MODEL', `${this.where} lacks input ${i}`);
+    if (this.r.constants.has(name)) fail('UNSUPPORTED', `${this.where}: input "${name}" is a constant where relprop expects the image's data flow`);
+    const held = this.r.alias.get(name);
+    if (held === undefined) fail('BAD_MODEL', `${this.where} reads "${name}", which no earlier node produces (nodes must be in topological order)`);
+    return held;
+  }
+
+  /** Input i, a constant (undefined where the optional input is left out). */
+  constant(i: number, what: string): Constant | undefined {
+    const name = this.n.input[i];
+    if (!name) return undefined;
+    const c = this.r.constants.get(name);
+    if (!c) fail('UNSUPPORTED', `${this.where}: ${what} "${name}" is computed by the graph; relprop needs it to be a constant (initializer)`);
+    return c;
+  }
+
+  floats(i: number, what: string): Float32Array {
+    const c = this.constant(i, what);
+    if (!c?.floats) fail('BAD_MODEL', `${this.where}: ${what} must be a float32 tensor`);
+    return c.floats;
+  }
+
+  shapeOf(name: string): Shape {
+    return this.r.emitter.shape(name);
+  }
+
+  ints(name: string): number[] | undefined {
+    return intsAttr(this.attrs, name);
+  }
+  int(name: string, fallback: number): number {
+    return intAttr(this.attrs, name, fallback);
+  }
+  float(name: string, fallback: number): number {
+    return floatAttr(this.attrs, name, fallback);
+  }
+  string(name: string, fallback: string): string {
+    return stringAttr(this.attrs, name, fallback);
+  }
+
+  /**
+   * The constant side of a binary op with one, as one value per channel of `x` (per feature of a flat
+   * value), under ONNX's broadcasting (aligned on the right, so a map's per-channel constant is
+   * [C, 1, 1]); fails for a constant that varies along H or W.
+   */
+  perChannel(i: number, x: string): Float32Array {
+    const c = this.floats(i, 'constant');
+    const dims = this.constant(i, 'constant')!.dims;
+    const xs = this.shapeOf(x);
+    const full = [...Array(Math.max(0, xs.length + 1 - dims.length)).fill(1), ...dims];
+    const ok = full.length === xs.length + 1 && full[0] === 1 && full.slice(2).every((d) => d === 1) && (full[1] === 1 || full[1] === xs[0]);
+    if (!ok) fail('UNSUPPORTED', `${this.where}: a constant of shape [${dims}] on a [N, ${xs}] value; relprop reads scalars and per-channel constants`);
+    return c;
+  }
+}
+
+type Converter = (op: OnnxOp) => string | null;
+
+/** An op of one data input and no parameters. */
+const unary = (node: (name: string, x: string, op: OnnxOp) => GraphNode): Converter => (op) => op.emit(node(op.out, op.value(0), op));
+
+function constantNode(op: OnnxOp): null {
+  const { attrs, out, where } = op;
+  const { constants, reader } = op.r;
+  const t = attrs.get('value');
+  if (t?.t) constants.set(out, reader.read(t.t, `${where} value`));
+  else if (attrs.has('value_float')) constants.set(out, { dims: [], floats: Float32Array.of(op.float('value_float', 0)) });
+  else if (attrs.has('value_floats')) constants.set(out, { dims: [attrs.get('value_floats')!.floats.length], floats: Float32Array.from(attrs.get('value_floats')!.floats) });
+  else if (attrs.has('value_int')) constants.set(out, { dims: [], ints: [op.int('value_int', 0)] });
+  else if (attrs.has('value_ints')) constants.set(out, { dims: [attrs.get('value_ints')!.ints.length], ints: op.ints('value_ints') });
+  else fail('UNSUPPORTED', `${where} has no value relprop can read`);
+  return null;
+}
+
+function conv(op: OnnxOp): string {
+  const { where, attrs } = op;
+  const x = op.value(0);
+  const w = op.constant(1, 'weight');
+  if (!w?.floats || w.dims.length !== 4) fail('UNSUPPORTED', `${where}: weight of shape [${w?.dims}] is not that of a 2-D convolution`);
+  const [cout, cin, kh, kw] = w.dims;
+  const group = op.int('group', 1);
+  const kernel = pair(op.ints('kernel_shape'), 0, where, 'kernel_shape');
+  if (attrs.has('kernel_shape') && (kernel[0] !== kh || kernel[1] !== kw)) fail('BAD_MODEL', `${where}: kernel_shape [${kernel}] disagrees with weight [${w.dims}]`);
+  const stride = pair(op.ints('strides'), 1, where, 'strides');
+  const dilation = pair(op.ints('dilations'), 1, where, 'dilations');
+  const xs = op.shapeOf(x);
+  if (!Number.isInteger(group) || group < 1 || cout % group !== 0 || xs[0] !== cin * group) {
+    fail('BAD_MODEL', `${where}: group=${group} with a weight of shape [${w.dims}] reads ${cin * group} channels into ${cout} outputs; its input has ${xs[0]} channels (group must divide both)`);
+  }
+  const { pads } = windowPads(attrs, where, xs, [kh, kw], stride, dilation);
+  const bias = op.n.input[2] ? op.floats(2, 'bias') : null;
+  return op.emit({ op: 'Conv2d', name: op.out, inputs: [x], inChannels: cin * group, outChannels: cout, kernel: [kh, kw], stride, pads, dilation, groups: group, weight: w.floats, bias });
+}
+
+function batchNormalization(op: OnnxOp): string {
+  if (op.opset < 9 && op.int('spatial', 1) !== 1) fail('UNSUPPORTED', `${op.where}: spatial=0 (per-activation statistics)`);
+  if (op.int('training_mode', 0) !== 0) fail('UNSUPPORTED', `${op.where}: training_mode=1; export the model in eval mode`);
+  const x = op.value(0);
+  const channels = op.shapeOf(x)[0];
+  const [gamma, beta, mean, variance] = [op.floats(1, 'scale'), op.floats(2, 'bias'), op.floats(3, 'mean'), op.floats(4, 'variance')];
+  return op.emit({ op: 'BatchNorm', name: op.out, inputs: [x], channels, gamma, beta, mean, variance, epsilon: op.float('epsilon', 1e-5) });
+}
+
+function pool(op: OnnxOp): string {
+  const { where, attrs } = op;
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const kernel = pair(op.ints('kernel_shape'), 0, where, 'kernel_shape');
+  const stride = pair(op.ints('strides'), 1, where, 'strides');
+  const dilation = pair(op.ints('dilations'), 1, where, 'dilations');
+  if (dilation[0] !== 1 || dilation[1] !== 1) fail('UNSUPPORTED', `${where}: dilated pooling (dilations [${dilation}])`);
+  if (xs.length !== 3) fail('BAD_MODEL', `${where} pools a [${xs}] input`);
+  const window = windowPads(attrs, where, xs, kernel, stride, [1, 1]);
+  const pads = op.int('ceil_mode', 0) === 1 ? ceilPads(xs, kernel, stride, window.pads) : window.pads;
+  if (op.n.opType === 'MaxPool') return op.emit({ op: 'MaxPool2d', name: op.out, inputs: [x], kernel, stride, pads });
+  const countIncludePad = op.int('count_include_pad', 0) === 1;
+  if (countIncludePad && pads.some((p, i) => p !== window.explicit[i]) && window.auto === 'NOTSET') {
+    fail('UNSUPPORTED', `${where}: ceil_mode=1 with count_include_pad=1 (windows past the edge are divided differently)`);
+  }
+  return op.emit({ op: 'AvgPool2d', name: op.out, inputs: [x], kernel, stride, pads, countIncludePad });
+}
+
+/** Add/Sum of values; Add/Sub/Mul/Div of one value and a constant (rewrites.ts); Mul of two values as a gate. */
+const arithmetic = (kind: ConstantOp): Converter => (op) => {
+  const { n, where } = op;
+  const constant = n.input.map((_, i) => op.isConstant(i));
+  if (!constant.some(Boolean)) {
+    if (n.input.length === 1) return op.value(0);
+    if (kind === 'add') return op.emit({ op: 'Add', name: op.out, inputs: n.input.map((_, i) => op.value(i)) });
+    const [a, b] = [op.value(0), op.value(1)];
+    const gated = kind === 'mul' && n.input.length === 2 ? product(op.r.emitter, op.out, a, b) : null;
+    if (gated) return gated;
+    return fail('UNSUPPORTED', `${where} multiplies "${n.input[0]}" [${op.shapeOf(a)}] by "${n.input[1]}" [${op.shapeOf(b)}]; relprop reads ${n.opType} of two values only as x * sigmoid(x) (SiLU), x * hardsigmoid(x) (HardSwish) or a squeeze-and-excitation gate (x times a per-channel Sigmoid or HardSigmoid of [C, 1, 1])`);
+  }
+  if (n.input.length !== 2 || constant.every(Boolean)) fail('UNSUPPORTED', `${where} of constants to each other`);
+  const k = constant[0] ? 0 : 1;
+  if (k === 0 && (kind === 'sub' || kind === 'div')) fail('UNSUPPORTED', `${where}: a constant ${kind === 'sub' ? 'minus' : 'over'} a computed value`);
+  const x = op.value(1 - k);
+  const c = op.perChannel(k, x);
+  // Adding zeros (an exporter's leftover) or multiplying by ones is no layer.
+  if (c.every((v) => v === (kind === 'add' || kind === 'sub' ? 0 : 1))) return x;
+  return constantAffine(op.r.emitter, op.out, x, kind, c, op.readOnce, where);
+};
+
+function reshape(op: OnnxOp): string {
+  const { n, where } = op;
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const per = xs.reduce((a, b) => a * b, 1);
+  let ok: boolean;
+  let target: number[];
+  if (n.opType === 'Reshape') {
+    const c = op.constant(1, 'shape');
+    if (!c?.ints) fail('BAD_MODEL', `${where}: shape must be an integer tensor`);
+    target = c.ints;
+    // [N, per] in any of the spellings exporters use: [0, -1], [-1, per], [1, per], [N, -1] ...
+    const t1 = target[1] === 0 ? xs[0] : target[1];
+    ok = target.length === 2 && target[0] >= -1 && (t1 === per || (t1 === -1 && target[0] !== -1));
+  } else {
+    const axes = n.input[1] ? op.constant(1, 'axes')?.ints : op.ints('axes');
+    const full = [-1, ...xs];
+    const drop = new Set((axes ?? full.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => (a < 0 ? a + full.length : a)));
+    target = full.filter((_, i) => !drop.has(i));
+    ok = ![...drop].some((a) => a === 0 || full[a] !== 1) && target.length === 2;
+  }
+  if (!ok) fail('UNSUPPORTED', `${where} reshapes [N, ${xs}] to [${target}]; relprop reads reshapes to [N, ${per}] only`);
+  return op.emit({ op: xs.length === 1 ? 'Identity' : 'Flatten', name: op.out, inputs: [x] });
+}
+
+function gemm(op: OnnxOp): string {
+  const { where } = op;
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const isGemm = op.n.opType === 'Gemm';
+  if (xs.length !== 1) fail('UNSUPPORTED', `${where} multiplies a [N, ${xs}] tensor; relprop reads ${op.n.opType} on flat [N, features] inputs`);
+  const b = op.constant(1, 'weight');
+  if (!b?.floats || b.dims.length !== 2) fail('UNSUPPORTED', `${where}: weight of shape [${b?.dims}] is not a matrix`);
+  if (isGemm && op.int('transA', 0) !== 0) fail('UNSUPPORTED', `${where}: transA=1`);
+  const transB = isGemm && op.int('transB', 0) === 1;
+  const [outF, inF] = transB ? b.dims : [b.dims[1], b.dims[0]];
+  let weight = transB ? Float32Array.from(b.floats) : transpose2d(b.floats, b.dims[0], b.dims[1]);
+  const alpha = isGemm ? op.float('alpha', 1) : 1;
+  if (alpha !== 1) weight = weight.map((v) => v * alpha);
+  let bias: Float32Array | null = null;
+  if (isGemm && op.n.input[2]) {
+    const beta = op.float('beta', 1);
+    bias = broadcastVector(op.floats(2, 'bias'), outF, where).map((v) => v * beta);
+  }
+  return op.emit({ op: 'Linear', name: op.out, inputs: [x], inFeatures: inF, outFeatures: outF, weight, bias });
+}
+
+function pad(op: OnnxOp): string {
+  const { where } = op;
+  const x = op.value(0);
+  const mode = op.string('mode', 'constant');
+  if (mode !== 'constant') fail('UNSUPPORTED', `${where}: mode "${mode}"; relprop reads zero padding only`);
+  let p: number[] | undefined;
+  let fill = 0;
+  if (op.opset < 11) {
+    p = op.ints('pads');
+    fill = op.float('value', 0);
+  } else {
+    p = op.constant(1, 'pads')?.ints;
+    if (op.n.input[2]) fill = op.floats(2, 'constant_value')[0] ?? 0;
+    if (op.n.input[3]) fail('UNSUPPORTED', `${where}: the axes input`);
+  }
+  if (fill !== 0) fail('UNSUPPORTED', `${where}: pads with the value ${fill}; relprop reads zero padding only`);
+  if (!p || p.length !== 8 || p[0] || p[1] || p[4] || p[5] || p.some((v) => v < 0)) {
+    fail('UNSUPPORTED', `${where}: pads [${p}]; relprop reads non-negative padding of H and W only`);
+  }
+  return op.emit({ op: 'Pad', name: op.out, inputs: [x], pads: [p[2], p[3], p[6], p[7]] });
+}
+
+function identity(op: OnnxOp): string | null {
+  // PyTorch's exporter names one initializer twice through an Identity (shared weights).
+  if (op.n.opType === 'Identity' && op.isConstant(0)) {
+    op.r.constants.set(op.out, op.r.constants.get(op.n.input[0])!);
+    return null;
+  }
+  return op.emit({ op: 'Identity', name: op.out, inputs: [op.value(0)] });
+}
+
+function clipNode(op: OnnxOp): string {
+  const x = op.value(0);
+  // Before opset 11 the bounds are attributes; from 11 optional constant inputs.
+  const bound = (i: number, attr: string, fallback: number) => (op.opset < 11 ? op.float(attr, fallback) : op.n.input[i] ? scalar(op.floats(i, attr), op.where, attr) : fallback);
+  return clip(op.r.emitter, op.out, x, bound(1, 'min', -Infinity), bound(2, 'max', Infinity), op.readOnce);
+}
+
+/** Min/Max of a value and one constant number: a clip. */
+const bound = (side: 'min' | 'max'): Converter => (op) => {
+  const k = op.n.input.findIndex((_, i) => op.isConstant(i));
+  if (op.n.input.length !== 2 || k < 0 || op.isConstant(1 - k)) fail('UNSUPPORTED', `${op.where}: relprop reads ${op.n.opType} of a value and one constant number (a clip)`);
+  const v = scalar(op.floats(k, 'bound'), op.where, 'the bound');
+  return clip(op.r.emitter, op.out, op.value(1 - k), side === 'max' ? v : -Infinity, side === 'min' ? v : Infinity, op.readOnce);
+};
+
+/** ReduceMean/ReduceMax over H and W: a global pool. */
+const spatialReduce = (kind: 'mean' | 'max'): Converter => (op) => {
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const axes = (op.opset < 18 ? op.ints('axes') : op.n.input[1] ? op.constant(1, 'axes')?.ints : undefined)?.map((a) => (a < 0 ? a + 4 : a));
+  if (xs.length !== 3 || !axes || axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) fail('UNSUPPORTED', `${op.where}: a ${kind} over axes [${axes ?? 'all'}] of a [N, ${xs}] tensor; relprop reads the spatial ${kind} (axes 2 and 3) only`);
+  return globalPool(op.r.emitter, op.out, x, kind, op.int('keepdims', 1) === 1, op.where);
+};
+
+function concat(op: OnnxOp): string {
+  const xs = op.n.input.map((_, i) => op.value(i));
+  const rank = op.shapeOf(xs[0]).length + 1;
+  const axis = op.int('axis', 1);
+  if (axis !== 1 && axis !== 1 - rank) fail('UNSUPPORTED', `${op.where}: axis=${axis}; relprop concatenates along channels (axis 1) only`);
+  // DenseNet's first layer concatenates a list of one tensor.
+  return op.emit(xs.length === 1 ? { op: 'Identity', name: op.out, inputs: xs } : { op: 'Concat', name: op.out, inputs: xs });
+}
+
+function flatten(op: OnnxOp): string {
+  const axis = op.int('axis', 1);
+  if (axis !== 1) fail('UNSUPPORTED', `${op.where}: axis=${axis}; relprop flattens every dimension after the batch (axis=1)`);
+  return op.emit({ op: 'Flatten', name: op.out, inputs: [op.value(0)] });
+}
+
+function softmax(op: OnnxOp): string {
+  const x = op.value(0);
+  if (op.shapeOf(x).length !== 1) fail('UNSUPPORTED', `${op.where}: softmax over a [N, ${op.shapeOf(x)}] tensor; relprop reads a softmax over the class logits only`);
+  return op.emit({ op: 'Softmax', name: op.out, inputs: [x] });
+}
+
+/** Each ONNX operator relprop reads, and how it becomes relprop's graph (null: a constant, no node). */
+const CONVERTERS: Record<string, Converter> = {
+  Constant: constantNode,
+  Conv: conv,
+  BatchNormalization: batchNormalization,
+  Relu: unary((name, x) => ({ op: 'ReLU', name, inputs: [x] })),
+  MaxPool: pool,
+  AveragePool: pool,
+  GlobalAveragePool: unary((name, x) => ({ op: 'GlobalAvgPool', name, inputs: [x] })),
+  GlobalMaxPool: (op) => globalPool(op.r.emitter, op.out, op.value(0), 'max', true, op.where),
+  Add: arithmetic('add'),
+  Sum: arithmetic('add'),
+  Sub: arithmetic('sub'),
+  Mul: arithmetic('mul'),
+  Div: arithmetic('div'),
+  Flatten: flatten,
+  Reshape: reshape,
+  Squeeze: reshape,
+  Gemm: gemm,
+  MatMul: gemm,
+  Pad: pad,
+  Identity: identity,
+  Dropout: identity,
+  Softmax: softmax,
+  Clip: clipNode,
+  Min: bound('min'),
+  Max: bound('max'),
+  LeakyRelu: unary((name, x, op) => ({ op: 'LeakyReLU', name, inputs: [x], alpha: op.float('alpha', 0.01) })),
+  Sigmoid: unary((name, x) => ({ op: 'Sigmoid', name, inputs: [x] })),
+  Tanh: unary((name, x) => ({ op: 'Tanh', name, inputs: [x] })),
+  HardSigmoid: unary((name, x, op) => ({ op: 'HardSigmoid', name, inputs: [x], alpha: op.float('alpha', 0.2), beta: op.float('beta', 0.5) })),
+  HardSwish: unary((name, x) => ({ op: 'HardSwish', name, inputs: [x] })),
+  ReduceMean: spatialReduce('mean'),
+  ReduceMax: spatialReduce('max'),
+  Concat: concat,
+};
+
+export const ONNX_OPERATORS = Object.keys(CONVERTERS);
+
 /**
  * Reads an ONNX model into a validated graph. Weights are copied out of the file; the file's bytes
  * can be released afterwards.
@@ -209,350 +534,39 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   if (dataInputs.length !== 1) {
     fail('UNSUPPORTED', `ONNX model has ${dataInputs.length} data inputs (${dataInputs.map((v) => `"${v.name}"`).join(', ')}); relprop explains models with one image input`);
   }
-  const input = { name: dataInputs[0].name, shape: inputShape(dataInputs[0], options) };
+  const input = dataInputs[0].name;
+  const emitter = new Emitter('ONNX model');
+  emitter.setInput(input, inputShape(dataInputs[0], options));
 
-  // How often each value is read, to know when MatMul + Add can fuse and which extra outputs are used.
+  // How often each value is read: a layer read once can take in the constant added after it.
   const readers = new Map<string, number>();
   for (const n of g.node) for (const v of n.input) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
   for (const v of g.output) readers.set(v.name, (readers.get(v.name) ?? 0) + 1);
-
-  const nodes: GraphNode[] = [];
-  const shapes = new Map<string, Shape>([[input.name, input.shape]]);
-  /** ONNX value name -> the graph node (or input) that holds it. */
-  const alias = new Map<string, string>([[input.name, input.name]]);
-  const byName = new Map<string, GraphNode>();
-  const emit = (node: GraphNode, onnxName: string) => {
-    shapes.set(node.name, inferShape(node, node.inputs.map((s) => shapes.get(s)!)));
-    nodes.push(node);
-    byName.set(node.name, node);
-    alias.set(onnxName, node.name);
-  };
+  const reading: Reading = { emitter, opset, reader, constants, alias: new Map([[input, input]]), readers };
 
   for (const [index, n] of g.node.entries()) {
-    const where = nodeLabel(n, index);
-    if (n.domain !== '' && n.domain !== 'ai.onnx') fail('UNSUPPORTED', `${where} is in domain "${n.domain}"; relprop reads the default ONNX domain only`);
-    const attrs = attributes(n);
-    const out = n.output[0];
-    if (!out) fail('BAD_MODEL', `${where} has no output`);
+    const op = new OnnxOp(n, index, reading);
+    if (n.domain !== '' && n.domain !== 'ai.onnx') fail('UNSUPPORTED', `${op.where} is in domain "${n.domain}"; relprop reads the default ONNX domain only`);
+    if (!op.out) fail('BAD_MODEL', `${op.where} has no output`);
     for (const extra of n.output.slice(1)) {
-      if (extra && readers.has(extra)) fail('UNSUPPORTED', `${where}: its output "${extra}" is used; relprop supports only the first output of ${n.opType}`);
+      if (extra && readers.has(extra)) fail('UNSUPPORTED', `${op.where}: its output "${extra}" is used; relprop supports only the first output of ${n.opType}`);
     }
-    const value = (i: number): string => {
-      const name = n.input[i];
-      if (!name) fail('BAD_MODEL', `${where} lacks input ${i}`);
-      if (constants.has(name)) fail('UNSUPPORTED', `${where}: input "${name}" is a constant where relprop expects the image's data flow`);
-      const held = alias.get(name);
-      if (held === undefined) fail('BAD_MODEL', `${where} reads "${name}", which no earlier node produces (nodes must be in topological order)`);
-      return held;
-    };
-    const constant = (i: number, what: string): Constant | undefined => {
-      const name = n.input[i];
-      if (!name) return undefined;
-      const c = constants.get(name);
-      if (!c) fail('UNSUPPORTED', `${where}: ${what} "${name}" is computed by the graph; relprop needs it to be a constant (initializer)`);
-      return c;
-    };
-    const floats = (i: number, what: string): Float32Array => {
-      const c = constant(i, what);
-      if (!c?.floats) fail('BAD_MODEL', `${where}: ${what} must be a float32 tensor`);
-      return c.floats;
-    };
-    const shapeOf = (name: string) => shapes.get(name)!;
-
-    switch (n.opType) {
-      case 'Constant': {
-        const t = attrs.get('value');
-        if (t?.t) constants.set(out, reader.read(t.t, `${where} value`));
-        else if (attrs.has('value_float')) constants.set(out, { dims: [], floats: Float32Array.of(floatAttr(attrs, 'value_float', 0)) });
-        else if (attrs.has('value_floats')) constants.set(out, { dims: [attrs.get('value_floats')!.floats.length], floats: Float32Array.from(attrs.get('value_floats')!.floats) });
-        else if (attrs.has('value_int')) constants.set(out, { dims: [], ints: [intAttr(attrs, 'value_int', 0)] });
-        else if (attrs.has('value_ints')) constants.set(out, { dims: [attrs.get('value_ints')!.ints.length], ints: intsAttr(attrs, 'value_ints') });
-        else fail('UNSUPPORTED', `${where} has no value relprop can read`);
-        break;
-      }
-      case 'Conv': {
-        const x = value(0);
-        const w = constant(1, 'weight');
-        if (!w?.floats || w.dims.length !== 4) fail('UNSUPPORTED', `${where}: weight of shape [${w?.dims}] is not that of a 2-D convolution`);
-        const [cout, cin, kh, kw] = w.dims;
-        const group = intAttr(attrs, 'group', 1);
-        const kernel = pair(intsAttr(attrs, 'kernel_shape'), 0, where, 'kernel_shape');
-        if (attrs.has('kernel_shape') && (kernel[0] !== kh || kernel[1] !== kw)) fail('BAD_MODEL', `${where}: kernel_shape [${kernel}] disagrees with weight [${w.dims}]`);
-        const stride = pair(intsAttr(attrs, 'strides'), 1, where, 'strides');
-        const dilation = pair(intsAttr(attrs, 'dilations'), 1, where, 'dilations');
-        const xs = shapeOf(x);
-        if (!Number.isInteger(group) || group < 1 || cout % group !== 0 || xs[0] !== cin * group) {
-          fail('BAD_MODEL', `${where}: group=${group} with a weight of shape [${w.dims}] reads ${cin * group} channels into ${cout} outputs; its input has ${xs[0]} channels (group must divide both)`);
-        }
-        const { pads } = windowPads(attrs, where, xs, [kh, kw], stride, dilation);
-        const b = n.input[2] ? floats(2, 'bias') : null;
-        emit(
-          { op: 'Conv2d', name: out, inputs: [x], inChannels: cin * group, outChannels: cout, kernel: [kh, kw], stride, pads, dilation, groups: group, weight: w.floats, bias: b },
-          out,
-        );
-        break;
-      }
-      case 'BatchNormalization': {
-        if (opset < 9 && intAttr(attrs, 'spatial', 1) !== 1) fail('UNSUPPORTED', `${where}: spatial=0 (per-activation statistics)`);
-        if (intAttr(attrs, 'training_mode', 0) !== 0) fail('UNSUPPORTED', `${where}: training_mode=1; export the model in eval mode`);
-        const x = value(0);
-        const channels = shapeOf(x)[0];
-        emit(
-          {
-            op: 'BatchNorm',
-            name: out,
-            inputs: [x],
-            channels,
-            gamma: floats(1, 'scale'),
-            beta: floats(2, 'bias'),
-            mean: floats(3, 'mean'),
-            variance: floats(4, 'variance'),
-            epsilon: floatAttr(attrs, 'epsilon', 1e-5),
-          },
-          out,
-        );
-        break;
-      }
-      case 'Relu':
-        emit({ op: 'ReLU', name: out, inputs: [value(0)] }, out);
-        break;
-      case 'MaxPool':
-      case 'AveragePool': {
-        const x = value(0);
-        const xs = shapeOf(x);
-        const kernel = pair(intsAttr(attrs, 'kernel_shape'), 0, where, 'kernel_shape');
-        const stride = pair(intsAttr(attrs, 'strides'), 1, where, 'strides');
-        const dilation = pair(intsAttr(attrs, 'dilations'), 1, where, 'dilations');
-        if (dilation[0] !== 1 || dilation[1] !== 1) fail('UNSUPPORTED', `${where}: dilated pooling (dilations [${dilation}])`);
-        if (xs.length !== 3) fail('BAD_MODEL', `${where} pools a [${xs}] input`);
-        const window = windowPads(attrs, where, xs, kernel, stride, [1, 1]);
-        const pads = intAttr(attrs, 'ceil_mode', 0) === 1 ? ceilPads(xs, kernel, stride, window.pads) : window.pads;
-        if (n.opType === 'MaxPool') {
-          emit({ op: 'MaxPool2d', name: out, inputs: [x], kernel, stride, pads }, out);
-        } else {
-          const countIncludePad = intAttr(attrs, 'count_include_pad', 0) === 1;
-          if (countIncludePad && pads.some((p, i) => p !== window.explicit[i]) && window.auto === 'NOTSET') {
-            fail('UNSUPPORTED', `${where}: ceil_mode=1 with count_include_pad=1 (windows past the edge are divided differently)`);
-          }
-          emit({ op: 'AvgPool2d', name: out, inputs: [x], kernel, stride, pads, countIncludePad }, out);
-        }
-        break;
-      }
-      case 'GlobalAveragePool':
-        emit({ op: 'GlobalAvgPool', name: out, inputs: [value(0)] }, out);
-        break;
-      case 'Add':
-      case 'Sum': {
-        const constIdx = n.input.map((v, i) => (constants.has(v) ? i : -1)).filter((i) => i >= 0);
-        if (constIdx.length === 0) {
-          if (n.input.length === 1) emit({ op: 'Identity', name: out, inputs: [value(0)] }, out);
-          else emit({ op: 'Add', name: out, inputs: n.input.map((_, i) => value(i)) }, out);
-          break;
-        }
-        if (n.input.length !== 2 || constIdx.length !== 1) fail('UNSUPPORTED', `${where} adds constants to each other`);
-        const x = value(1 - constIdx[0]);
-        const c = floats(constIdx[0], 'addend');
-        const prev = nodes[nodes.length - 1];
-        // MatMul + Add (how some exporters write a Dense layer): the constant becomes the bias.
-        if (prev && prev.name === x && prev.op === 'Linear' && prev.bias === null && readers.get(n.input[1 - constIdx[0]]) === 1) {
-          prev.bias = broadcastVector(c, prev.outFeatures, where);
-          alias.set(out, prev.name);
-          shapes.set(prev.name, inferShape(prev, prev.inputs.map((s) => shapes.get(s)!)));
-          break;
-        }
-        if (c.every((v) => v === 0)) {
-          emit({ op: 'Identity', name: out, inputs: [x] }, out);
-          break;
-        }
-        fail('UNSUPPORTED', `${where} adds a constant to "${n.input[1 - constIdx[0]]}", which is not the output of a MatMul; relprop reads Add of a constant only as a Dense layer's bias`);
-      }
-      case 'Flatten': {
-        const x = value(0);
-        const axis = intAttr(attrs, 'axis', 1);
-        if (axis !== 1) fail('UNSUPPORTED', `${where}: axis=${axis}; relprop flattens every dimension after the batch (axis=1)`);
-        emit({ op: 'Flatten', name: out, inputs: [x] }, out);
-        break;
-      }
-      case 'Reshape':
-      case 'Squeeze': {
-        const x = value(0);
-        const xs = shapeOf(x);
-        const per = xs.reduce((a, b) => a * b, 1);
-        let ok: boolean;
-        let target: number[];
-        if (n.opType === 'Reshape') {
-          const c = constant(1, 'shape');
-          if (!c?.ints) fail('BAD_MODEL', `${where}: shape must be an integer tensor`);
-          target = c.ints;
-          // [N, per] in any of the spellings exporters use: [0, -1], [-1, per], [1, per], [N, -1] ...
-          const t1 = target[1] === 0 ? xs[0] : target[1];
-          ok = target.length === 2 && target[0] >= -1 && (t1 === per || (t1 === -1 && target[0] !== -1));
-        } else {
-          const axes = n.input[1] ? constant(1, 'axes')?.ints : intsAttr(attrs, 'axes');
-          const full = [-1, ...xs];
-          const drop = new Set((axes ?? full.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => (a < 0 ? a + full.length : a)));
-          target = full.filter((_, i) => !drop.has(i));
-          ok = ![...drop].some((a) => a === 0 || full[a] !== 1) && target.length === 2;
-        }
-        if (!ok) {
-          fail('UNSUPPORTED', `${where} reshapes [N, ${xs}] to [${target}]; relprop reads reshapes to [N, ${per}] only`);
-        }
-        emit({ op: xs.length === 1 ? 'Identity' : 'Flatten', name: out, inputs: [x] }, out);
-        break;
-      }
-      case 'Gemm':
-      case 'MatMul': {
-        const x = value(0);
-        const xs = shapeOf(x);
-        if (xs.length !== 1) fail('UNSUPPORTED', `${where} multiplies a [N, ${xs}] tensor; relprop reads ${n.opType} on flat [N, features] inputs`);
-        const b = constant(1, 'weight');
-        if (!b?.floats || b.dims.length !== 2) fail('UNSUPPORTED', `${where}: weight of shape [${b?.dims}] is not a matrix`);
-        const gemm = n.opType === 'Gemm';
-        if (gemm && intAttr(attrs, 'transA', 0) !== 0) fail('UNSUPPORTED', `${where}: transA=1`);
-        const transB = gemm && intAttr(attrs, 'transB', 0) === 1;
-        const [outF, inF] = transB ? b.dims : [b.dims[1], b.dims[0]];
-        let weight = transB ? Float32Array.from(b.floats) : transpose2d(b.floats, b.dims[0], b.dims[1]);
-        const alpha = gemm ? floatAttr(attrs, 'alpha', 1) : 1;
-        if (alpha !== 1) weight = weight.map((v) => v * alpha);
-        let bias: Float32Array | null = null;
-        if (gemm && n.input[2]) {
-          const beta = floatAttr(attrs, 'beta', 1);
-          bias = broadcastVector(floats(2, 'bias'), outF, where).map((v) => v * beta);
-        }
-        emit({ op: 'Linear', name: out, inputs: [x], inFeatures: inF, outFeatures: outF, weight, bias }, out);
-        break;
-      }
-      case 'Pad': {
-        const x = value(0);
-        const mode = stringAttr(attrs, 'mode', 'constant');
-        if (mode !== 'constant') fail('UNSUPPORTED', `${where}: mode "${mode}"; relprop reads zero padding only`);
-        let p: number[] | undefined;
-        let fill = 0;
-        if (opset < 11) {
-          p = intsAttr(attrs, 'pads');
-          fill = floatAttr(attrs, 'value', 0);
-        } else {
-          p = constant(1, 'pads')?.ints;
-          if (n.input[2]) fill = floats(2, 'constant_value')[0] ?? 0;
-          if (n.input[3]) fail('UNSUPPORTED', `${where}: the axes input`);
-        }
-        if (fill !== 0) fail('UNSUPPORTED', `${where}: pads with the value ${fill}; relprop reads zero padding only`);
-        if (!p || p.length !== 8 || p[0] || p[1] || p[4] || p[5] || p.some((v) => v < 0)) {
-          fail('UNSUPPORTED', `${where}: pads [${p}]; relprop reads non-negative padding of H and W only`);
-        }
-        emit({ op: 'Pad', name: out, inputs: [x], pads: [p[2], p[3], p[6], p[7]] }, out);
-        break;
-      }
-      case 'Identity':
-      case 'Dropout':
-        // PyTorch's exporter names one initializer twice through an Identity (shared weights).
-        if (n.opType === 'Identity' && constants.has(n.input[0])) constants.set(out, constants.get(n.input[0])!);
-        else emit({ op: 'Identity', name: out, inputs: [value(0)] }, out);
-        break;
-      case 'Clip': {
-        const x = value(0);
-        // Before opset 11 the bounds are attributes; from 11 optional constant inputs.
-        const bound = (i: number, attr: string, fallback: number) => (opset < 11 ? floatAttr(attrs, attr, fallback) : n.input[i] ? scalar(floats(i, attr), where, attr) : fallback);
-        const [min, max] = [bound(1, 'min', -Infinity), bound(2, 'max', Infinity)];
-        if (min === 0 && max === Infinity) emit({ op: 'ReLU', name: out, inputs: [x] }, out);
-        else if (min === -Infinity && max === Infinity) emit({ op: 'Identity', name: out, inputs: [x] }, out);
-        else emit({ op: 'Clip', name: out, inputs: [x], min, max }, out);
-        break;
-      }
-      case 'LeakyRelu':
-        emit({ op: 'LeakyReLU', name: out, inputs: [value(0)], alpha: floatAttr(attrs, 'alpha', 0.01) }, out);
-        break;
-      case 'Sigmoid':
-        emit({ op: 'Sigmoid', name: out, inputs: [value(0)] }, out);
-        break;
-      case 'HardSigmoid':
-        emit({ op: 'HardSigmoid', name: out, inputs: [value(0)], alpha: floatAttr(attrs, 'alpha', 0.2), beta: floatAttr(attrs, 'beta', 0.5) }, out);
-        break;
-      case 'HardSwish':
-        emit({ op: 'HardSwish', name: out, inputs: [value(0)] }, out);
-        break;
-      case 'Mul': {
-        if (n.input.length !== 2 || n.input.some((v) => constants.has(v))) fail('UNSUPPORTED', `${where} multiplies by a constant; relprop reads Mul only as x * sigmoid(x), x * hardsigmoid(x) or a per-channel gate`);
-        const [a, b] = [value(0), value(1)];
-        const product = mulOf(a, b, byName, shapeOf);
-        if (!product) {
-          fail('UNSUPPORTED', `${where} multiplies "${n.input[0]}" [${shapeOf(a)}] by "${n.input[1]}" [${shapeOf(b)}]; relprop reads Mul only as x * sigmoid(x) (SiLU), x * hardsigmoid(x) (HardSwish) or a squeeze-and-excitation gate (x times a per-channel Sigmoid or HardSigmoid of [C, 1, 1])`);
-        }
-        emit({ ...product, name: out } as GraphNode, out);
-        break;
-      }
-      case 'ReduceMean': {
-        const x = value(0);
-        const xs = shapeOf(x);
-        const axes = (opset < 18 ? intsAttr(attrs, 'axes') : n.input[1] ? constant(1, 'axes')?.ints : undefined)?.map((a) => (a < 0 ? a + 4 : a));
-        if (xs.length !== 3 || !axes || axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) fail('UNSUPPORTED', `${where}: a mean over axes [${axes ?? 'all'}] of a [N, ${xs}] tensor; relprop reads the spatial mean (axes 2 and 3) only`);
-        if (intAttr(attrs, 'keepdims', 1) === 1) emit({ op: 'GlobalAvgPool', name: out, inputs: [x] }, out);
-        else {
-          emit({ op: 'GlobalAvgPool', name: `${out}.pool`, inputs: [x] }, `${out}.pool`);
-          emit({ op: 'Flatten', name: out, inputs: [`${out}.pool`] }, out);
-        }
-        break;
-      }
-      case 'Concat': {
-        const xs = n.input.map((_, i) => value(i));
-        const rank = shapeOf(xs[0]).length + 1;
-        const axis = intAttr(attrs, 'axis', 1);
-        if (axis !== 1 && axis !== 1 - rank) fail('UNSUPPORTED', `${where}: axis=${axis}; relprop concatenates along channels (axis 1) only`);
-        // DenseNet's first layer concatenates a list of one tensor.
-        emit(xs.length === 1 ? { op: 'Identity', name: out, inputs: xs } : { op: 'Concat', name: out, inputs: xs }, out);
-        break;
-      }
-      case 'Softmax': {
-        const x = value(0);
-        if (shapeOf(x).length !== 1) fail('UNSUPPORTED', `${where}: softmax over a [N, ${shapeOf(x)}] tensor; relprop reads a softmax over the class logits only`);
-        emit({ op: 'Softmax', name: out, inputs: [x] }, out);
-        break;
-      }
-      default:
-        fail('UNSUPPORTED', `${where}: operator "${n.opType}" is not supported; relprop reads ${ONNX_OPERATORS.join(', ')}`);
-    }
+    const converter = Object.hasOwn(CONVERTERS, n.opType) ? CONVERTERS[n.opType] : undefined;
+    if (!converter) fail('UNSUPPORTED', `${op.where}: operator "${n.opType}" is not supported; relprop reads ${ONNX_OPERATORS.join(', ')}`);
+    const held = converter(op);
+    if (held !== null) reading.alias.set(op.out, held);
   }
 
   if (g.output.length < 1) fail('BAD_MODEL', 'ONNX graph declares no output');
-  const output = alias.get(g.output[0].name);
+  const output = reading.alias.get(g.output[0].name);
   if (output === undefined) fail('BAD_MODEL', `ONNX graph output "${g.output[0].name}" is not produced by any node`);
-  const softmaxes = nodes.filter((x) => x.op === 'Softmax');
-  if (softmaxes.some((s) => s.name !== output)) fail('UNSUPPORTED', `ONNX model applies Softmax ("${softmaxes[0].name}") before its output; relprop explains logits and reads a Softmax only as the last node`);
-  // x * Sigmoid(x) read as SiLU leaves the Sigmoid unread: only what the output depends on is kept.
-  const live = new Set([output]);
-  for (let i = nodes.length - 1; i >= 0; i--) if (live.has(nodes[i].name)) for (const src of nodes[i].inputs) live.add(src);
-  try {
-    return new Graph(input, nodes.filter((node) => live.has(node.name)), output);
-  } catch (e) {
-    if (e instanceof RelpropError) throw new RelpropError(e.code, `ONNX model: ${e.message}`);
-    throw e;
-  }
+  return emitter.graph(output);
 }
 
 /** A bound given as a one-value tensor. */
 function scalar(v: Float32Array, where: string, what: string): number {
   if (v.length !== 1) fail('BAD_MODEL', `${where}: ${what} has ${v.length} values; it must be one number`);
   return v[0];
-}
-
-/**
- * What a product of two values is, from what computes them: x * Sigmoid(x) is SiLU (how PyTorch exports
- * it before opset 14), x * HardSigmoid(x; 1/6, 1/2) HardSwish, and x * g with g a Sigmoid or HardSigmoid
- * of one value per channel ([C, 1, 1] against x's [C, H, W]) a gate (src/ops/gate.ts). Anything else
- * is no op relprop has a rule for: null.
- */
-function mulOf(a: string, b: string, byName: Map<string, GraphNode>, shapeOf: (name: string) => Shape): Omit<GraphNode, 'name'> | null {
-  for (const [x, g] of [[a, b], [b, a]]) {
-    const gate = byName.get(g);
-    if (!gate || (gate.op !== 'Sigmoid' && gate.op !== 'HardSigmoid')) continue;
-    if (gate.inputs[0] === x) {
-      if (gate.op === 'Sigmoid') return { op: 'SiLU', inputs: [x] };
-      if (Math.abs(gate.alpha - 1 / 6) < 1e-6 && gate.beta === 0.5) return { op: 'HardSwish', inputs: [x] };
-    }
-    const [xs, gs] = [shapeOf(x), shapeOf(g)];
-    if (xs.length === 3 && gs.length === 3 && gs[0] === xs[0] && gs[1] === 1 && gs[2] === 1) return { op: 'Gate', inputs: [x, g] };
-  }
-  return null;
 }
 
 /** Extra bottom/right padding that makes a floor-mode window count equal ceil_mode's (PyTorch's rule). */
