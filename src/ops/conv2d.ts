@@ -1,8 +1,8 @@
 import { fail } from '../errors.js';
 import type { NodeBase, Pads, Pair } from '../graph/node.js';
-import { conv2d, convGeometry } from '../reference/kernels/conv2d.js';
-import { f64 } from '../reference/weights.js';
-import { defineOp, where } from './op.js';
+import { conv2d, conv2dTranspose, convGeometry } from '../reference/kernels/conv2d.js';
+import { f64, transformed } from '../reference/weights.js';
+import { defineOp, where, type ReferenceContext } from './op.js';
 import { checkLength, expectMap, spatial } from './shapes.js';
 
 export interface Conv2dNode extends NodeBase {
@@ -20,6 +20,8 @@ export interface Conv2dNode extends NodeBase {
   scale?: Float64Array;
   bias: Float32Array | null;
 }
+
+const geometry = (node: Conv2dNode, c: ReferenceContext) => convGeometry(node, c.batch, c.graph.shape(node.inputs[0]), c.graph.shape(node.name));
 
 /**
  * z = W * x + b over a sliding window, in `groups` independent channel groups (depthwise: one input
@@ -43,11 +45,20 @@ export const conv2dOp = defineOp<Conv2dNode>({
     return [node.outChannels, ho, wo];
   },
   reference: {
-    forward: (node, [x], c) => conv2d(x, convGeometry(node, c.batch, c.graph.shape(node.inputs[0]), c.graph.shape(node.name)), f64(c.weight(node)), f64(node.bias)),
-    gradient: (node, R, c) => [c.affineGradient(node, R)],
+    forward: (node, [x], c) => conv2d(x, geometry(node, c), f64(c.weight(node)), f64(node.bias)),
+    gradient: (node, R, c) => [conv2dTranspose(R, geometry(node, c), f64(c.weight(node)))],
+    affine(node, c) {
+      const g = geometry(node, c);
+      const weight = c.weight(node);
+      return {
+        apply: (x, w, b) => conv2d(x, g, transformed(weight, w), b === null || node.bias === null ? null : transformed(node.bias, b)),
+        transpose: (s, w) => conv2dTranspose(s, g, transformed(weight, w)),
+      };
+    },
   },
   wasm: {
     forward: (node, [x], c) => c.affineForward(node, x),
     gradient: (node, R, c) => [c.affineGradient(node, R)],
+    affine: (node, c) => c.weightedMaps(node),
   },
 });

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase } from '../graph/node.js';
-import { linear } from '../reference/kernels/linear.js';
-import { f64 } from '../reference/weights.js';
+import { linear, linearTranspose } from '../reference/kernels/linear.js';
+import { f64, transformed } from '../reference/weights.js';
 import { defineOp, where } from './op.js';
 import { checkLength } from './shapes.js';
 
@@ -31,10 +31,19 @@ export const linearOp = defineOp<LinearNode>({
   },
   reference: {
     forward: (node, [x], c) => linear(x, c.batch, node.inFeatures, node.outFeatures, f64(c.weight(node)), f64(node.bias)),
-    gradient: (node, R, c) => [c.affineGradient(node, R)],
+    gradient: (node, R, c) => [linearTranspose(R, c.batch, node.inFeatures, node.outFeatures, f64(c.weight(node)))],
+    affine(node, c) {
+      const { inFeatures: nin, outFeatures: nout } = node;
+      const weight = c.weight(node);
+      return {
+        apply: (x, w, b) => linear(x, c.batch, nin, nout, transformed(weight, w), b === null || node.bias === null ? null : transformed(node.bias, b)),
+        transpose: (s, w) => linearTranspose(s, c.batch, nin, nout, transformed(weight, w)),
+      };
+    },
   },
   wasm: {
     forward: (node, [x], c) => c.affineForward(node, x),
     gradient: (node, R, c) => [c.affineGradient(node, R)],
+    affine: (node, c) => c.weightedMaps(node),
   },
 });

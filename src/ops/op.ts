@@ -34,8 +34,6 @@ export interface ReferenceContext {
   value(name: string): Vec;
   /** What a node's forward keeps for its backward pass (max-pool winners). */
   readonly kept: Map<string, Int32Array>;
-  /** A Conv2d or Linear node's plain backward-data pass W^T R. */
-  affineGradient(node: AnyNode, R: Vec): Vec;
   /** A Conv2d or Linear node's weights with a folded BatchNorm applied (made once a run). */
   weight(node: AnyNode): Float32Array;
 }
@@ -57,15 +55,19 @@ export interface WasmContext {
   readonly kept: Map<string, number>;
   /** Per-session constants of a node, made once (BatchNorm's scale and shift in wasm memory). */
   constants<T>(node: AnyNode, make: () => T): T;
-  /** A Conv2d or Linear node's forward (with a ReLU fused where the graph allows). */
+  /**
+   * The engine's convolution service for a Conv2d or Linear node: its forward (applying the op after
+   * it as an epilogue where that op has a `convEpilogue` and the run allows), its plain backward-data
+   * pass W^T R, and the maps rules apply (deferred, so a rule's next step can run inside them).
+   */
   affineForward(node: AnyNode, x: Buf): Buf;
-  /** A Conv2d or Linear node's plain backward-data pass W^T R. */
   affineGradient(node: AnyNode, R: Buf): Buf;
+  weightedMaps(node: AnyNode): AffineMaps<Buf>;
 }
 
 export type { AnyNode } from '../graph/node.js';
 
-/** t(W) x + t'(b) and t(W)^T s of a layer whose weights are not a Conv's or a Linear's (a standalone BatchNorm). */
+/** t(W) x + t'(b) and t(W)^T s of a layer with weights, under a rule's transforms t and t'. */
 export interface AffineMaps<T> {
   apply(x: T, w: Transform, b: Transform | null): T;
   transpose(s: T, w: Transform): T;
@@ -83,9 +85,11 @@ export interface OpDefinition<N extends AnyNode = AnyNode> {
    */
   readonly sign?: 'always' | 'keeps' | ((node: N) => 'always' | 'keeps' | undefined);
   readonly role: Role;
+  /** An elementwise op a convolution before it can apply as it writes its output ('relu': the kernels' ReLU flag). */
+  readonly convEpilogue?: 'relu';
   /** Which inputs the pass rule hands relevance to: all (the default), or only the first (a gated value, not its gate). */
   readonly passesTo?: 'all' | 'first';
-  /** Rule kinds that may apply besides the gradient: 'affine' (weights; ops other than Conv and Linear give `affine` maps), 'norm', 'pass'. */
+  /** Rule kinds that may apply besides the gradient: 'affine' (weights: the op gives `affine` maps), 'norm', 'pass'. */
   readonly accepts: readonly ('affine' | 'norm' | 'pass')[];
   readonly reference: {
     forward(node: N, xs: Vec[], c: ReferenceContext): Vec;

@@ -13,6 +13,7 @@ export const reluOp = defineOp<ReLUNode>({
   role: 'pass',
   accepts: ['pass'],
   sign: 'always',
+  convEpilogue: 'relu',
   shape: (_node, [s]) => s,
   reference: {
     forward: (_node, [x]) => relu(x),

@@ -2,13 +2,10 @@ import { fail } from '../errors.js';
 import type { Engine, Session, BackwardOptions } from '../propagation/types.js';
 import type { Graph } from '../graph/graph.js';
 import type { AffineNode, GraphNode } from '../graph/nodes.js';
-import type { AffineLayer, LinearMap, Transform, Vec } from '../rules/types.js';
+import type { AffineLayer, LinearMap, Vec } from '../rules/types.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
 import { referenceForward, weightOf, type Activations } from './forward.js';
 import { referenceArithmetic } from './arithmetic.js';
-import { conv2d, conv2dTranspose, convGeometry } from './kernels/conv2d.js';
-import { linear, linearTranspose } from './kernels/linear.js';
-import { transformed } from './weights.js';
 
 /** The float64 reference engine: plain loops, the specification the wasm engine is tested against. */
 export const referenceEngine: Engine = {
@@ -36,8 +33,7 @@ class ReferenceSession implements Session<Vec> {
       batch: acts.batch,
       value: (name) => acts.values.get(name)!,
       kept: acts.winners,
-      // Only Conv2d's and Linear's modules ask for these, each with its own node.
-      affineGradient: (node, R) => this.affineLayer(node as GraphNode, {}).transpose(R, 'w'),
+      // Only Conv2d's and Linear's modules ask for it, each with its own node.
       weight: (node) => weightOf(node as AffineNode, acts.weights),
     };
   }
@@ -87,30 +83,12 @@ class ReferenceSession implements Session<Vec> {
 
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<Vec> {
     const { graph, batch } = this;
-    const x = this.acts.values.get(node.inputs[0])!;
-    const inputShape = graph.shape(node.inputs[0]);
-    const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
     const maps = opOf(node).reference.affine;
-    if (node.op !== 'Conv2d' && node.op !== 'Linear') {
-      if (!maps) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
-      const xNonNegative = graph.nonNegative.has(node.inputs[0]);
-      return { name: node.name, math: referenceArithmetic, x, xNonNegative, batch, inputShape, inputRange, ...maps(node, this.context) };
-    }
-    const bias = node.bias;
-    const weight = this.context.weight(node);
+    if (!maps) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has no weights for an affine rule`);
+    const x = this.acts.values.get(node.inputs[0])!;
+    const inputRange = node.inputs[0] === graph.input.name ? options.inputRange : undefined;
     const xNonNegative = graph.nonNegative.has(node.inputs[0]);
-    const base = { name: node.name, math: referenceArithmetic, x, xNonNegative, batch, inputShape, inputRange };
-    const b = (t: Transform | null) => (t === null || bias === null ? null : transformed(bias, t));
-    if (node.op === 'Conv2d') {
-      const g = convGeometry(node, batch, inputShape, graph.shape(node.name));
-      return { ...base, apply: (xm, w, bt) => conv2d(xm, g, transformed(weight, w), b(bt)), transpose: (s, w) => conv2dTranspose(s, g, transformed(weight, w)) };
-    }
-    const { inFeatures: nin, outFeatures: nout } = node;
-    return {
-      ...base,
-      apply: (xm, w, bt) => linear(xm, batch, nin, nout, transformed(weight, w), b(bt)),
-      transpose: (s, w) => linearTranspose(s, batch, nin, nout, transformed(weight, w)),
-    };
+    return { name: node.name, math: referenceArithmetic, x, xNonNegative, batch, inputShape: graph.shape(node.inputs[0]), inputRange, ...maps(node, this.context) };
   }
 
   linearMap(node: GraphNode): LinearMap<Vec> {

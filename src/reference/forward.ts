@@ -1,7 +1,6 @@
 import { foldedWeight } from '../graph/canonicalize.js';
 import type { Graph } from '../graph/graph.js';
 import type { AffineNode } from '../graph/nodes.js';
-import { fail } from '../errors.js';
 import { opOf, type ReferenceContext } from '../ops/index.js';
 
 /** Every value of a forward pass (batch-major, float64) and max-pool winners, kept for the backward pass. */
@@ -33,7 +32,6 @@ export function referenceForward(graph: Graph, input: Float64Array, batch: numbe
     batch,
     value: (name) => values.get(name)!,
     kept: winners,
-    affineGradient: () => fail('BAD_GRAPH', 'no gradient during a forward pass'),
     weight: (node) => weightOf(node as AffineNode, weights),
   };
   for (const node of graph.nodes) {
