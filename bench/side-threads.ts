@@ -5,30 +5,15 @@
 import { Worker } from 'node:worker_threads';
 import type { Model } from '../src/index.js';
 
-const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-import('tsx/esm/api').then(async ({ register }) => {
-  register();
-  const { enableRelaxedSimd } = await import(workerData.relaxed);
-  enableRelaxedSimd();
-  const { benchModel } = await import(workerData.models);
-  const model = await benchModel(workerData.arch);
-  const x = Float32Array.from(workerData.x);
-  await model.forward(x, { threads: 1 });
-  parentPort.on('message', async () => {
-    await model.forward(x, { threads: 1 });
-    parentPort.postMessage('done');
-  });
-  parentPort.postMessage('ready');
-});
-`;
+const SIDE_THREAD = new URL('./side-thread.ts', import.meta.url).href;
 
 /** Starts n - 1 workers with `arch` loaded; together(), with the caller's own model, runs n forwards at once. */
 export async function sideThreads(arch: string, n: number, model: Model, x: Float32Array) {
-  const workerData = { arch, x, models: new URL('./models.ts', import.meta.url).href, relaxed: new URL('../src/cli/relaxed-simd.ts', import.meta.url).href };
+  const workerData = { arch, x };
   const workers = await Promise.all(
     Array.from({ length: n - 1 }, async () => {
-      const w = new Worker(WORKER, { eval: true, workerData });
+      // side-thread.ts is TypeScript: the worker registers tsx, as the parent runs under it, then loads it.
+      const w = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(SIDE_THREAD)}); })`, { eval: true, workerData });
       await new Promise((resolve, reject) => {
         w.once('message', resolve);
         w.once('error', reject);

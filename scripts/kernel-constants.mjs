@@ -49,6 +49,8 @@ ts.push(`export const GEOM = { ${GEOMETRY.map(([key], i) => `${key}: ${i}`).join
 ts.push(`export const GEOM_BYTES = ${GEOMETRY.length * 4};`);
 as.push(`export const MAX_THREADS: i32 = ${MAX_THREADS};`);
 ts.push(`/** Most threads a computation runs on (copies of the kernels' static scratch). */`, `export const MAX_THREADS = ${MAX_THREADS};`);
+// A job's ticket holds two counts of up to MAX_THREADS parts (src/wasm/thread-control.ts).
+ts.push(`/** Bits of each of a thread job's two part counts: enough for MAX_THREADS parts. */`, `export const PART_BITS = ${Math.ceil(Math.log2(MAX_THREADS + 1))};`);
 for (const [set, entries] of Object.entries(CODES)) {
   as.push(...entries.map(([, name], i) => `export const ${name}: i32 = ${i};`));
   ts.push(`export const ${set} = { ${entries.map(([key], i) => `${JSON.stringify(key)}: ${i}`).join(', ')} } as const;`);

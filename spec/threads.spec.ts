@@ -16,7 +16,7 @@ import { ARCHITECTURES } from '../src/architectures/index.js';
 import { Graph } from '../src/graph/graph.js';
 import { Random } from '../src/architectures/random.js';
 import { windowOut } from '../src/graph/shapes.js';
-import { CONTROL } from '../src/wasm/worker-source.js';
+import { CONTROL } from '../src/wasm/thread-control.js';
 
 const input = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(0.37 * i + seed) + 0.3 * Math.cos(0.05 * i));
 

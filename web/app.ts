@@ -7,6 +7,7 @@ import { COLORMAPS } from '../src/render/colormaps.js';
 import { panelPixels, type PanelOptions } from '../src/render/panel-pixels.js';
 import { encodeNpy } from '../src/render/npy.js';
 import { captionOf } from '../src/app/explain-photo.js';
+import { DEFAULT_MODEL, servedModelPath } from '../src/io/registry/default-model.js';
 import type { Explained, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
 
 const EXAMPLES = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'];
@@ -148,7 +149,7 @@ function choiceName(): string {
 
 async function modelChoice(): Promise<ModelChoice> {
   const arch = weightsOnly() === true ? archSelect.value || undefined : undefined;
-  if (kind.value === 'served') return { kind: 'served', base: new URL('models/resnet50-imagenet/', location.href).href };
+  if (kind.value === 'served') return { kind: 'served', base: new URL(servedModelPath(DEFAULT_MODEL), location.href).href };
   if (kind.value === 'url') {
     const url = urlInput.value.trim();
     if (!url) throw new Error('give the URL of a model file first');
@@ -466,7 +467,7 @@ void (async () => {
   compositeSelect.value = r.defaultComposite;
   $('footer').textContent = `relprop · ${r.threads} thread${r.threads > 1 ? 's' : ''}${r.threadNote ? ` (${r.threadNote})` : ''} · works offline once loaded`;
   // The default model when the page is served by `relprop demo`; a static copy has none to fetch.
-  const served = await fetch('models/resnet50-imagenet/manifest.json').then((x) => x.ok, () => false);
+  const served = await fetch(`${servedModelPath(DEFAULT_MODEL)}manifest.json`).then((x) => x.ok, () => false);
   if (!served) {
     kind.querySelector('option[value=served]')!.remove();
     kind.value = 'files';

@@ -13,12 +13,9 @@ export type Request =
   | { type: 'load'; id: number; model: ModelChoice }
   | { type: 'explain'; id: number; image: { name: string; bytes: Uint8Array }; composite: string; target?: number; topk: number };
 
-export interface CompositeRules {
-  name: string;
-  description: string;
-  /** The rules it gives the loaded model's layers: each rule with the layers that get it. */
-  rules: { label: string; layers: string[] }[];
-}
+import type { CompositeRules } from '../src/app/layer-rules.js';
+
+export type { CompositeRules };
 
 export interface ModelSummary {
   name: string;

@@ -5,13 +5,15 @@
  * the page works offline once it has worked online. Cached responses keep their headers, COOP/COEP
  * among them, so threads stay on offline.
  */
+import { DEFAULT_MODEL, servedModelPath } from '../src/io/registry/default-model.js';
+
 const sw = self as unknown as ServiceWorkerGlobalScope;
 const CACHE = 'relprop-demo-v1';
 const SHELL = ['./', 'index.html', 'app.js', 'worker.js', 'examples/chelsea.png', 'examples/coffee.png', 'examples/astronaut.png', 'examples/rocket.jpg'];
 
 /** The served default model's files (its manifest lists them with their sizes), or none on a static host. */
 async function modelFiles(): Promise<string[]> {
-  const base = 'models/resnet50-imagenet/';
+  const base = servedModelPath(DEFAULT_MODEL);
   const res = await fetch(`${base}manifest.json`).catch(() => null);
   if (!res?.ok) return [];
   const { sizes } = (await res.json()) as { sizes?: Record<string, number> };

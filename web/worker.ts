@@ -7,15 +7,15 @@
  * Requests run one at a time, in the order they came: an explanation asked for after a load is made by
  * the model that load brings, and a model is never disposed under an explanation still running.
  */
-import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../src/composites.js';
-import { explainPhotos } from '../src/app/explain-photo.js';
-import { fetchBounded } from '../src/io/files.js';
-import { loadModel, loadModelFiles, MAX_MODEL_FILE_BYTES } from '../src/io/load.js';
-import { checkManifest, parseLabels, type ModelManifest } from '../src/io/registry/manifest.js';
+import { COMPOSITES, DEFAULT_COMPOSITE } from '../src/composites.js';
+import { explainPhotos, preprocessingOf } from '../src/app/explain-photo.js';
+import { compositeRules } from '../src/app/layer-rules.js';
+import { loadModel, loadModelFiles } from '../src/io/load.js';
+import { loadServedModel } from '../src/io/registry/served.js';
 import { ARCHITECTURES } from '../src/architectures/index.js';
 import type { Model } from '../src/model/model.js';
 import { decodePhoto } from './decode-photo.js';
-import type { CompositeRules, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
+import type { ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
 
 const scope = self as unknown as { postMessage(m: Reply, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
 const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
@@ -40,33 +40,9 @@ type Loaded = { model: Model; name: string };
  */
 const kept = new Map<string, Loaded>();
 
-/** A known model as the demo server holds it: its manifest, labels, model.json and shards, with progress. */
-async function loadServed(id: number, base: string): Promise<Loaded> {
-  const progress = (stage: string, done?: number, total?: number) => post({ type: 'progress', id, stage, done, total });
-  progress('Loading the default model: fetching its manifest');
-  const text = async (url: URL) => new TextDecoder().decode(await fetchBounded(url.href, MAX_MODEL_FILE_BYTES));
-  const served = JSON.parse(await text(new URL('manifest.json', base))) as ModelManifest & { sizes?: Record<string, number> };
-  const manifest = checkManifest(served, 'the served manifest');
-  const labels = manifest.labels ? parseLabels(await text(new URL(manifest.labels, base)), `${manifest.name} labels`) : undefined;
-  const modelUrl = new URL(manifest.model, base);
-  const json = await text(modelUrl);
-  const paths: string[] = (JSON.parse(json).weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths);
-  // Shard paths are relative to model.json; the sizes the server lists are package paths.
-  const dirOf = manifest.model.split('/').slice(0, -1).join('/');
-  const sizeOf = (p: string) => served.sizes?.[dirOf ? `${dirOf}/${p}` : p] ?? 0;
-  const total = paths.reduce((s, p) => s + sizeOf(p), 0);
-  let done = 0;
-  const files = new Map<string, Uint8Array>([['model.json', new TextEncoder().encode(json)]]);
-  for (const p of paths) {
-    files.set(p, await fetchBounded(new URL(p, modelUrl).href, sizeOf(p) || MAX_MODEL_FILE_BYTES, (n) => progress(`Loading ${manifest.name}`, (done += n), total)));
-  }
-  progress(`Loading ${manifest.name}: building it`);
-  return { model: await loadModelFiles(files, { labels, preprocessing: manifest.preprocessing, threads }), name: manifest.name };
-}
-
 async function load(id: number, choice: ModelChoice): Promise<Loaded> {
   if (choice.kind === 'served') {
-    const loaded = kept.get(choice.base) ?? (await loadServed(id, choice.base));
+    const loaded = kept.get(choice.base) ?? (await loadServedModel(choice.base, { threads, onProgress: (stage, done, total) => post({ type: 'progress', id, stage, done, total }) }));
     kept.set(choice.base, loaded);
     return loaded;
   }
@@ -79,29 +55,14 @@ async function load(id: number, choice: ModelChoice): Promise<Loaded> {
   return { model: await loadModelFiles(new Map(choice.files.map((f) => [f.name, f.bytes])), { arch: choice.arch, threads }), name };
 }
 
-/** Each composite's rules on the loaded model's layers (as `relprop info` lists them). */
-function compositeRules(m: Model): CompositeRules[] {
-  return COMPOSITES.map((c) => {
-    const composite = resolveComposite(c.name);
-    const graph = m.canonicalGraph(composite.foldBatchNorm);
-    const byLabel = new Map<string, string[]>();
-    for (const [node, rule] of composite.assign(graph)) {
-      if (rule.kind !== 'affine' && rule.kind !== 'norm') continue;
-      if (!byLabel.has(rule.label)) byLabel.set(rule.label, []);
-      byLabel.get(rule.label)!.push(node);
-    }
-    return { name: c.name, description: c.description, rules: [...byLabel].map(([label, layers]) => ({ label, layers })) };
-  });
-}
-
 function summary(m: Model): ModelSummary {
-  const p = m.info.preprocessing;
+  const p = preprocessingOf(m);
   return {
     name: modelName,
     inputShape: m.inputShape,
     numClasses: m.numClasses,
     labelled: !!m.info.labels,
-    preprocessing: p ? `${p.name ?? 'custom'}: ${p.size.join('x')}, ${p.channelOrder}` : 'torchvision (assumed)',
+    preprocessing: `${p.name}${m.info.preprocessing ? '' : ' (assumed)'}: ${p.size.join('x')}, ${m.inputShape[0] === 1 ? 'luminance' : p.channelOrder}`,
     composites: compositeRules(m),
   };
 }

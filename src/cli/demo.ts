@@ -4,6 +4,7 @@
  * cross-origin isolated (COOP/COEP), so its engine gets shared memory and threads. Only the page's
  * own files and the files a known model's manifest lists are served: no path leads anywhere else.
  */
+import { DEFAULT_MODEL, servedModelPath } from '../io/registry/default-model.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
@@ -19,7 +20,6 @@ export interface DemoOptions {
 }
 
 /** The model the page offers first (web/app.ts asks for it by this name). */
-const DEFAULT_MODEL = 'resnet50-imagenet';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -77,7 +77,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   for (const rel of listedFiles(dir, manifest)) sizes[rel] = statSync(join(dir, rel)).size;
   const manifestJson = JSON.stringify({ ...manifest, sizes });
   const served = (rel: string) => (listed(manifest, rel) ? inside(dir, rel) : null);
-  const modelRoot = `/models/${manifest.name}/`;
+  const modelRoot = `/${servedModelPath(manifest.name)}`;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: string | Buffer, type = 'text/plain; charset=utf-8') => {
       res.writeHead(status, { ...ISOLATION, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });

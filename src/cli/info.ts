@@ -3,6 +3,7 @@ import { fail, RelpropError } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
 import { size } from '../graph/graph.js';
 import { preprocessingOf } from '../app/explain-photo.js';
+import { layerRules } from '../app/layer-rules.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 
@@ -29,10 +30,9 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   const feed = model.inputShape[0] === 1 ? 'the luminance (0.299 R + 0.587 G + 0.114 B)' : p.channelOrder;
   console.log(`preprocessing${basis}: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${feed}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
   for (const n of notes) if (!n.startsWith('preprocessing')) console.log(`note: ${n}`);
-  const canonical = model.canonicalGraph(composite.foldBatchNorm);
-  const rules = composite.assign(canonical);
+  const { graph: canonical, labels: rules } = layerRules(model, composite);
   console.log(`\nlayers as explained under ${composite.name} (${composite.foldBatchNorm ? 'BatchNorm folded into the convolution before it' : 'BatchNorm kept'}):`);
-  const rows = canonical.nodes.map((n) => [n.name, n.op, `[${canonical.shape(n.name)}]`, params(n as never).toLocaleString('en-US'), rules.get(n.name)?.label ?? '-']);
+  const rows = canonical.nodes.map((n) => [n.name, n.op, `[${canonical.shape(n.name)}]`, params(n as never).toLocaleString('en-US'), rules.get(n.name) ?? '-']);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['layer', 'op', 'output', 'params'][i].length));
   console.log(`  ${'layer'.padEnd(widths[0])}  ${'op'.padEnd(widths[1])}  ${'output'.padEnd(widths[2])}  ${'params'.padStart(widths[3])}  rule`);
   for (const r of rows) console.log(`  ${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padEnd(widths[2])}  ${r[3].padStart(widths[3])}  ${r[4]}`);

@@ -9,6 +9,7 @@ import { RULES } from '../rules/index.js';
 import { explainCommand } from './explain.js';
 import { infoCommand, modelsCommand } from './info.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
+import { DEFAULT_MODEL } from '../io/registry/default-model.js';
 
 enableRelaxedSimd();
 
@@ -29,7 +30,7 @@ program
 
 const modelOptions = (cmd: Command) =>
   cmd
-    .option('--model <name|file>', 'a known model name (see `relprop models`), an .onnx file or a Keras/TF.js model.json (default: resnet50-imagenet)')
+    .option('--model <name|file>', `a known model name (see \`relprop models\`), an .onnx file or a Keras/TF.js model.json (default: ${DEFAULT_MODEL})`)
     .option('--arch <arch>', 'instead of --model: build this architecture (see `relprop architectures`), with seeded random weights or those of --weights')
     .option('--weights <file>', 'with --arch: a state dict (.safetensors, .pth/.pt/.bin, .pdparams; torchvision, timm or Paddle names)')
     .option('--preprocessing <preset>', `how photos become inputs, instead of the model's own: ${Object.keys(PREPROCESSING).join(', ')}`)
@@ -71,7 +72,7 @@ modelOptions(
   program
     .command('info')
     .description('show a model\'s layers, shapes, parameter counts, and the rule each layer gets under a composite')
-    .argument('[model]', 'a known model name or a model file (default: resnet50-imagenet, or --arch)'),
+    .argument('[model]', `a known model name or a model file (default: ${DEFAULT_MODEL}, or --arch)`),
 )
   .option('--composite <name>', 'composite whose rules to show', DEFAULT_COMPOSITE)
   .action(infoCommand);

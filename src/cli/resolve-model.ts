@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fail, RelpropError } from '../errors.js';
 import { knownModels, loadModel } from '../io/load.js';
+import { DEFAULT_MODEL } from '../io/registry/default-model.js';
 import { parseLabels } from '../io/registry/manifest.js';
 import { buildModel } from '../architectures/index.js';
 import { IMAGENET_LABELS } from '../model/imagenet-labels.js';
@@ -82,7 +83,7 @@ export function readLabelsFile(file: string): { labels: string[]; source: string
 }
 
 /**
- * --model NAME|FILE (default resnet50-imagenet); --arch A --weights FILE: a state dict (see loadModel) in
+ * --model NAME|FILE (default DEFAULT_MODEL, resnet50-imagenet); --arch A --weights FILE: a state dict (see loadModel) in
  * that architecture; or --arch A alone: a built architecture with seeded random weights. Then
  * --preprocessing and --labels, and ImageNet's labels for a 1000-class head that has none.
  */
@@ -141,7 +142,7 @@ async function modelOf(o: ModelOptions, progress: Progress): Promise<{ model: Mo
     return { model: new Model(model.graph, { ...model.info, preprocessing: defaultPreprocessing(o.arch, h, w) }), identity: { arch: o.arch, ...options } };
   }
   if (o.width || o.seed) fail('BAD_OPTION', '--width and --seed apply to --arch only');
-  const source = o.model ?? 'resnet50-imagenet';
+  const source = o.model ?? DEFAULT_MODEL;
   if (/\.(pth|pt|bin|pdparams|safetensors)$/i.test(source)) {
     fail('BAD_OPTION', `"${source}" holds weights only: give it as --weights with the architecture it fills, --arch A --weights ${source} (see \`relprop architectures\`)`);
   }

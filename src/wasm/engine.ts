@@ -8,7 +8,7 @@ import { WasmSession } from './session.js';
 import { threadsUnavailable, WorkerPool, type ThreadedKernel } from './threads.js';
 import type { Uploaded } from './convolutions.js';
 import { uploadWeights } from './weights.js';
-import { CONTROL_BYTES } from './worker-source.js';
+import { CONTROL_BYTES } from './thread-control.js';
 
 export type { Buf };
 export { WasmSession };

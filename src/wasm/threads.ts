@@ -19,7 +19,8 @@
  */
 import { fail, RelpropError } from '../errors.js';
 import { MAX_THREADS } from './constants.generated.js';
-import { claim, CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, ticket, WORKER_SOURCE } from './worker-source.js';
+import { claim, CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, ticket } from './thread-control.js';
+import { WORKER_SOURCE } from './worker.generated.js';
 
 /** The kernels a job may run: each takes its arguments, then (part, parts) and the job's chunk queue (ignored by those that do not claim chunks). */
 export const THREADED_KERNELS = ['conv2d_forward', 'conv2d_transpose', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed'] as const;
