@@ -336,10 +336,11 @@ const arithmetic = (kind: ConstantOp): Converter => (op) => {
   if (!constant.some(Boolean)) {
     if (n.input.length === 1) return op.value(0);
     if (kind === 'add') return op.emit({ op: 'Add', name: op.out, inputs: n.input.map((_, i) => op.value(i)) });
+    if (kind !== 'mul' || n.input.length !== 2) fail('UNSUPPORTED', `${where} of two computed values; relprop reads ${n.opType} of a value and a constant`);
     const [a, b] = [op.value(0), op.value(1)];
-    const gated = kind === 'mul' && n.input.length === 2 ? product(op.r.emitter, op.out, a, b) : null;
+    const gated = product(op.r.emitter, op.out, a, b);
     if (gated) return gated;
-    return fail('UNSUPPORTED', `${where} multiplies "${n.input[0]}" [${op.shapeOf(a)}] by "${n.input[1]}" [${op.shapeOf(b)}]; relprop reads ${n.opType} of two values only as x * sigmoid(x) (SiLU), x * hardsigmoid(x) (HardSwish) or a squeeze-and-excitation gate (x times a per-channel Sigmoid or HardSigmoid of [C, 1, 1])`);
+    return fail('UNSUPPORTED', `${where} multiplies "${n.input[0]}" [${op.shapeOf(a)}] by "${n.input[1]}" [${op.shapeOf(b)}]; relprop reads Mul only as x * sigmoid(x) (SiLU), x * hardsigmoid(x) (HardSwish) or a squeeze-and-excitation gate (x times a per-channel Sigmoid or HardSigmoid of [C, 1, 1])`);
   }
   if (n.input.length !== 2 || constant.every(Boolean)) fail('UNSUPPORTED', `${where} of constants to each other`);
   const k = constant[0] ? 0 : 1;
