@@ -9,35 +9,11 @@
  */
 import { fail } from '../../errors.js';
 import type { Graph } from '../../graph/graph.js';
-import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
 import { Emitter } from '../emitter.js';
-import { globalPool, product } from '../rewrites.js';
-import { convKernelFromHWIO, denseKernelFromInOut, depthwiseKernelFromHWCM } from '../nhwc.js';
-import { samePads } from '../padding.js';
+import { CONVERTERS, declareInput, KERAS_LAYERS, KerasLayer, type LayerJson, type Reading, type Weights } from './keras-layers.js';
 import type { WeightGroup } from './weights.js';
 
-/**
- * Keras activation names (and TF.js's own spellings) as graph nodes; each TF.js definition: hard_sigmoid
- * is TF.js's clip(0.2 x + 0.5, 0, 1), swish x * sigmoid(x).
- */
-const ACTIVATIONS: Record<string, (name: string, x: string) => GraphNode> = {
-  relu: (name, x) => ({ op: 'ReLU', name, inputs: [x] }),
-  relu6: (name, x) => ({ op: 'Clip', name, inputs: [x], min: 0, max: 6 }),
-  sigmoid: (name, x) => ({ op: 'Sigmoid', name, inputs: [x] }),
-  hard_sigmoid: (name, x) => ({ op: 'HardSigmoid', name, inputs: [x], alpha: 0.2, beta: 0.5 }),
-  hardSigmoid: (name, x) => ({ op: 'HardSigmoid', name, inputs: [x], alpha: 0.2, beta: 0.5 }),
-  swish: (name, x) => ({ op: 'SiLU', name, inputs: [x] }),
-  silu: (name, x) => ({ op: 'SiLU', name, inputs: [x] }),
-  tanh: (name, x) => ({ op: 'Tanh', name, inputs: [x] }),
-  softmax: (name, x) => ({ op: 'Softmax', name, inputs: [x] }),
-};
-
-interface LayerJson {
-  class_name: string;
-  name?: string;
-  config: Record<string, unknown> & { name?: string };
-  inbound_nodes?: unknown[];
-}
+export { KERAS_LAYERS };
 
 export interface KerasModelJson {
   format?: string;
@@ -47,8 +23,7 @@ export interface KerasModelJson {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses model.json text, refusing what is not a TF.js layers model. */
-/** A TF.js model.json, layers or graph model, with its weights manifest checked. */
+/** Parses a TF.js model.json, layers or graph model, refusing anything else; its weights manifest checked. */
 export function parseModelJson(text: string, where = 'model.json'): KerasModelJson {
   let json: unknown;
   try {
@@ -75,10 +50,7 @@ export function parseModelJson(text: string, where = 'model.json'): KerasModelJs
   return json as unknown as KerasModelJson;
 }
 
-/**
- * Reads every weight group's shards and splits them into named float32 tensors. Declared sizes are
- * checked against the shards before anything is copied.
- */
+/** A layers model's layers, whether it is Sequential or functional, and a functional model's output layer. */
 function layersOf(topology: unknown): { layers: LayerJson[]; functional: boolean; outputs: string[] } {
   const t = isObject(topology) && isObject(topology.model_config) ? topology.model_config : topology;
   if (!isObject(t) || typeof t.class_name !== 'string') fail('BAD_MODEL', 'model.json: modelTopology has no model_config with a class_name');
@@ -113,309 +85,11 @@ function inboundOf(layer: LayerJson, where: string): string[] {
   });
 }
 
-function pairOf(v: unknown, where: string, what: string): Pair {
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [v[0], v[1]];
-  return fail('BAD_MODEL', `${where}: ${what} ${JSON.stringify(v)} is not a pair of integers`);
-}
-
 export interface KerasImport {
   graph: Graph;
   /** Keras input name and [H, W, C] as declared. */
   inputHWC: [number, number, number];
 }
-
-type Weights = Map<string, { shape: number[]; data: Float32Array }>;
-
-/** What every layer's conversion shares: the graph built so far and the weights not yet taken. */
-interface Reading {
-  readonly emitter: Emitter;
-  readonly weights: Weights;
-  /** Graph values that are flattened NCHW maps: [C, H, W] before the Flatten (for Dense row order). */
-  readonly flattenedFrom: Map<string, [number, number, number]>;
-  inputHWC: [number, number, number] | null;
-}
-
-/** One Keras layer as its converter sees it: its config, the values it reads and the helpers that read them. */
-class KerasLayer {
-  readonly where: string;
-
-  constructor(
-    readonly name: string,
-    readonly className: string,
-    readonly c: LayerJson['config'],
-    /** The graph values of its inputs. */
-    readonly src: string[],
-    readonly r: Reading,
-  ) {
-    this.where = `Keras layer "${name}" (${className})`;
-  }
-
-  emit(node: GraphNode): string {
-    return this.r.emitter.add(node);
-  }
-
-  one(): string {
-    if (this.src.length !== 1) fail('BAD_MODEL', `${this.where} needs one input, has ${this.src.length}`);
-    return this.src[0];
-  }
-
-  shape(x = this.one()) {
-    return this.r.emitter.shape(x);
-  }
-
-  mapShape(): [number, number, number] {
-    const s = this.shape();
-    if (s.length !== 3) fail('BAD_MODEL', `${this.where} needs a feature map, got [${s}]`);
-    return [s[0], s[1], s[2]];
-  }
-
-  /** A weight of this layer (taken out of the map: a kernel's NHWC original can be collected once converted). */
-  param(key: string, shape: number[] | null, optional = false): Float32Array | null {
-    const { weights } = this.r;
-    const layer = this.name;
-    let w = weights.get(`${layer}/${key}`);
-    if (!w) {
-      // Some converters prefix scopes ("model/conv1/kernel") or suffix ":0".
-      for (const [name, t] of weights) if (name.replace(/:0$/, '').endsWith(`/${layer}/${key}`) || name === `${layer}/${key}:0`) w = t;
-    }
-    if (!w) {
-      if (optional) return null;
-      fail('BAD_MODEL', `Keras layer "${layer}": weight "${layer}/${key}" is missing from the weight manifest`);
-    }
-    if (shape && (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))) {
-      fail('BAD_MODEL', `Keras layer "${layer}": weight "${key}" has shape [${w.shape}], expected [${shape}]`);
-    }
-    for (const [name, t] of weights) if (t === w) weights.delete(name);
-    return w.data;
-  }
-
-  /** The layer's activation; an Activation layer's node keeps the layer's name (overrides use it). */
-  activation(x: string, act: unknown, own = false): string {
-    if (act === undefined || act === null || act === 'linear') return x;
-    const make = typeof act === 'string' && Object.hasOwn(ACTIVATIONS, act) ? ACTIVATIONS[act] : undefined;
-    if (!make) return fail('UNSUPPORTED', `${this.where}: activation "${String(act)}"; relprop supports linear, ${Object.keys(ACTIVATIONS).join(', ')} (softmax only last)`);
-    return this.emit(make(own ? this.name : `${this.name}/${act}`, x));
-  }
-
-  pair(key: string, fallback?: unknown): Pair {
-    return pairOf(this.c[key] ?? fallback, this.where, key);
-  }
-
-  /** A 2-D window's padding: Keras's 'same' (TF's SAME_UPPER) or 'valid'. */
-  windowPads(h: number, w: number, kernel: Pair, stride: Pair, dilation: Pair): Pads {
-    if (this.c.padding === 'same') return samePads('SAME_UPPER', [h, w], kernel, stride, dilation);
-    if (this.c.padding !== undefined && this.c.padding !== 'valid') fail('UNSUPPORTED', `${this.where}: padding "${String(this.c.padding)}"`);
-    return [0, 0, 0, 0];
-  }
-}
-
-type Converter = (l: KerasLayer) => string;
-
-function inputLayer(l: KerasLayer): string {
-  if (l.r.inputHWC) fail('UNSUPPORTED', `${l.where}: a second input; relprop explains models with one image input`);
-  if (l.src.length) fail('BAD_MODEL', `${l.where} has inputs`);
-  const shape = (l.c.batch_input_shape ?? l.c.batch_shape) as unknown;
-  declareInput(l, shape, l.name);
-  return l.name;
-}
-
-function declareInput(l: KerasLayer, shape: unknown, name: string): void {
-  if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d) => Number.isInteger(d) && d > 0)) {
-    fail('UNSUPPORTED', `${l.where}: input shape ${JSON.stringify(shape)}; relprop needs a fixed [null, H, W, C] image input`);
-  }
-  l.r.inputHWC = [shape[1], shape[2], shape[3]];
-  l.r.emitter.setInput(name, [shape[3], shape[1], shape[2]]);
-}
-
-function conv2d(l: KerasLayer): string {
-  const { c, where } = l;
-  const [cin, h, w] = l.mapShape();
-  const filters = Number(c.filters);
-  const kernel = l.pair('kernel_size');
-  const stride = l.pair('strides', 1);
-  const dilation = l.pair('dilation_rate', 1);
-  const groups = Number(c.groups ?? 1);
-  if (!Number.isInteger(groups) || groups < 1 || cin % groups !== 0) fail('BAD_MODEL', `${where}: groups=${String(c.groups)} does not divide its ${cin} input channels`);
-  const cinG = cin / groups;
-  let pads: Pads = [0, 0, 0, 0];
-  if (c.padding === 'same') pads = samePads('SAME_UPPER', [h, w], kernel, stride, dilation);
-  else if (c.padding !== 'valid') fail('UNSUPPORTED', `${where}: padding "${String(c.padding)}"`);
-  const weight = convKernelFromHWIO(l.param('kernel', [kernel[0], kernel[1], cinG, filters])!, kernel[0], kernel[1], cinG, filters);
-  const bias = c.use_bias === false ? null : l.param('bias', [filters]);
-  const conv = l.emit({ op: 'Conv2d', name: l.name, inputs: [l.one()], inChannels: cin, outChannels: filters, kernel, stride, pads, dilation, groups, weight, bias });
-  return l.activation(conv, c.activation);
-}
-
-function dense(l: KerasLayer): string {
-  const x = l.one();
-  const s = l.shape(x);
-  if (s.length !== 1) fail('UNSUPPORTED', `${l.where} reads a [${s}] tensor; relprop reads Dense layers on flat inputs (add a Flatten)`);
-  const units = Number(l.c.units);
-  const nin = s[0];
-  // Keras rows are in the order of the flattened NHWC map; relprop's are in NCHW order.
-  const weight = denseKernelFromInOut(l.param('kernel', [nin, units])!, nin, units, l.r.flattenedFrom.get(x));
-  const bias = l.c.use_bias === false ? null : l.param('bias', [units]);
-  return l.activation(l.emit({ op: 'Linear', name: l.name, inputs: [x], inFeatures: nin, outFeatures: units, weight, bias }), l.c.activation);
-}
-
-/** BatchNormalization of a map's channels, or of a flat value's features (after a Dense layer, into which it folds). */
-function batchNormalization(l: KerasLayer): string {
-  const { c, where } = l;
-  const s = l.shape();
-  if (s.length !== 3 && s.length !== 1) fail('BAD_MODEL', `${where} normalizes a [${s}] value`);
-  const ch = s[0];
-  const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
-  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== s.length)) fail('UNSUPPORTED', `${where}: axis ${JSON.stringify(c.axis)}; relprop normalizes the channel axis only`);
-  const gamma = c.scale === false ? new Float32Array(ch).fill(1) : l.param('gamma', [ch])!;
-  const beta = c.center === false ? new Float32Array(ch) : l.param('beta', [ch])!;
-  const [mean, variance] = [l.param('moving_mean', [ch])!, l.param('moving_variance', [ch])!];
-  return l.emit({ op: 'BatchNorm', name: l.name, inputs: [l.one()], channels: ch, gamma, beta, mean, variance, epsilon: Number(c.epsilon ?? 1e-3) });
-}
-
-function activationLayer(l: KerasLayer): string {
-  const out = l.activation(l.one(), l.c.activation, true);
-  return out === l.src[0] ? l.emit({ op: 'Identity', name: l.name, inputs: [out] }) : out;
-}
-
-function relu(l: KerasLayer): string {
-  const { c, where, name } = l;
-  const max = c.max_value ?? null;
-  const slope = Number(c.negative_slope ?? 0);
-  if (Number(c.threshold ?? 0) !== 0) fail('UNSUPPORTED', `${where}: a thresholded ReLU (threshold ${String(c.threshold)})`);
-  if (max !== null && slope !== 0) fail('UNSUPPORTED', `${where}: a ReLU both capped (max_value ${String(max)}) and leaky (negative_slope ${slope})`);
-  if (max !== null) return l.emit({ op: 'Clip', name, inputs: [l.one()], min: 0, max: Number(max) });
-  if (slope !== 0) return l.emit({ op: 'LeakyReLU', name, inputs: [l.one()], alpha: slope });
-  return l.emit({ op: 'ReLU', name, inputs: [l.one()] });
-}
-
-function depthwiseConv(l: KerasLayer): string {
-  const { c, where, name } = l;
-  const [cin, h, w] = l.mapShape();
-  const kernel = l.pair('kernel_size');
-  const stride = l.pair('strides', 1);
-  const dilation = l.pair('dilation_rate', 1);
-  // TF.js leaves depth_multiplier out of a SeparableConv2D's config: the kernel's shape has it.
-  const stored = [...l.r.weights].find(([key]) => key.replace(/:0$/, '').endsWith(`${name}/depthwise_kernel`))?.[1].shape;
-  const mult = Number(c.depth_multiplier ?? stored?.[3] ?? 1);
-  if (!Number.isInteger(mult) || mult < 1) fail('BAD_MODEL', `${where}: depth_multiplier ${String(c.depth_multiplier)}`);
-  const pads = l.windowPads(h, w, kernel, stride, dilation);
-  const separable = l.className === 'SeparableConv2D';
-  const dwBias = !separable && c.use_bias !== false ? l.param('bias', [cin * mult]) : null;
-  // A depthwise kernel [kh, kw, cin, mult] as a grouped conv's [cin * mult, 1, kh, kw]: output ci * mult + m reads channel ci.
-  const dwWeight = depthwiseKernelFromHWCM(l.param('depthwise_kernel', [kernel[0], kernel[1], cin, mult])!, kernel[0], kernel[1], cin, mult);
-  let y = l.emit({ op: 'Conv2d', name: separable ? `${name}/depthwise` : name, inputs: [l.one()], inChannels: cin, outChannels: cin * mult, kernel, stride, pads, dilation, groups: cin, weight: dwWeight, bias: dwBias });
-  if (separable) {
-    const filters = Number(c.filters);
-    const weight = convKernelFromHWIO(l.param('pointwise_kernel', [1, 1, cin * mult, filters])!, 1, 1, cin * mult, filters);
-    const bias = c.use_bias === false ? null : l.param('bias', [filters]);
-    y = l.emit({ op: 'Conv2d', name, inputs: [y], inChannels: cin * mult, outChannels: filters, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight, bias });
-  }
-  return l.activation(y, c.activation);
-}
-
-function concatenate(l: KerasLayer): string {
-  const rank = l.shape(l.src[0]).length + 1;
-  const axis = Number(l.c.axis ?? -1);
-  if (axis !== -1 && axis !== rank - 1) fail('UNSUPPORTED', `${l.where}: axis ${axis}; relprop concatenates along channels (the last axis) only`);
-  return l.emit({ op: 'Concat', name: l.name, inputs: l.src });
-}
-
-function multiply(l: KerasLayer): string {
-  const gated = l.src.length === 2 ? product(l.r.emitter, l.name, l.src[0], l.src[1]) : null;
-  if (gated) return gated;
-  return fail('UNSUPPORTED', `${l.where} multiplies ${l.src.map((v) => `"${v}" [${l.shape(v)}]`).join(' by ')}; relprop reads Multiply only as a squeeze-and-excitation gate (a map times a per-channel sigmoid or hard_sigmoid of shape (1, 1, C)) or x * sigmoid(x)`);
-}
-
-function reshape(l: KerasLayer): string {
-  const { where, name } = l;
-  const x = l.one();
-  const s = l.shape(x);
-  const target = l.c.target_shape;
-  const per = s.reduce((a, b) => a * b, 1);
-  const channels = Array.isArray(target) ? target[target.length - 1] : undefined;
-  const flat = Array.isArray(target) && target.length === 1 && target[0] === per;
-  const unflat = Array.isArray(target) && target.length === 3 && target[0] === 1 && target[1] === 1 && channels === per;
-  if (flat && s.length === 3 && s[1] === 1 && s[2] === 1) return l.emit({ op: 'Flatten', name, inputs: [x] });
-  if (flat && s.length === 1) return l.emit({ op: 'Identity', name, inputs: [x] });
-  if (unflat) {
-    // (C,) -> (1, 1, C), as SE blocks write it: the value before the flattening, when there is one.
-    const before = l.r.emitter.byName.get(x);
-    if (before?.op !== 'Flatten' || l.shape(before.inputs[0]).length !== 3) {
-      fail('UNSUPPORTED', `${where} reshapes [${s}] to ${JSON.stringify(target)}; relprop reads (C,) -> (1, 1, C) only of a pooled (C, 1, 1) map`);
-    }
-    return l.emit({ op: 'Identity', name, inputs: [before.inputs[0]] });
-  }
-  return fail('UNSUPPORTED', `${where} reshapes [${s}] to ${JSON.stringify(target)}; relprop reads reshapes between (1, 1, C) and (C,) only`);
-}
-
-function zeroPadding(l: KerasLayer): string {
-  l.mapShape();
-  const p = l.c.padding;
-  let pads: Pads;
-  if (typeof p === 'number') pads = [p, p, p, p];
-  else if (Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'number')) pads = [p[0], p[1], p[0], p[1]];
-  else if (Array.isArray(p) && p.length === 2 && p.every((x) => Array.isArray(x) && x.length === 2)) pads = [p[0][0], p[1][0], p[0][1], p[1][1]];
-  else return fail('BAD_MODEL', `${l.where}: padding ${JSON.stringify(p)}`);
-  return l.emit({ op: 'Pad', name: l.name, inputs: [l.one()], pads });
-}
-
-function pooling(l: KerasLayer): string {
-  const [, h, w] = l.mapShape();
-  const kernel = l.pair('pool_size', 2);
-  const stride = l.pair('strides', kernel);
-  let pads: Pads = [0, 0, 0, 0];
-  if (l.c.padding === 'same') pads = samePads('SAME_UPPER', [h, w], kernel, stride, [1, 1]);
-  else if (l.c.padding !== undefined && l.c.padding !== 'valid') fail('UNSUPPORTED', `${l.where}: padding "${String(l.c.padding)}"`);
-  if (l.className === 'MaxPooling2D') return l.emit({ op: 'MaxPool2d', name: l.name, inputs: [l.one()], kernel, stride, pads });
-  return l.emit({ op: 'AvgPool2d', name: l.name, inputs: [l.one()], kernel, stride, pads, countIncludePad: false });
-}
-
-const globalPooling = (kind: 'mean' | 'max'): Converter => (l) => {
-  l.mapShape();
-  // Named as before the rewrite: a kept-dims pool is the layer, a flat one the layer's Flatten of "name/pool".
-  const keep = l.c.keepdims === true;
-  const x = l.one();
-  if (kind === 'mean') {
-    const pooled = l.emit({ op: 'GlobalAvgPool', name: keep ? l.name : `${l.name}/pool`, inputs: [x] });
-    return keep ? pooled : l.emit({ op: 'Flatten', name: l.name, inputs: [pooled] });
-  }
-  return globalPool(l.r.emitter, l.name, x, kind, keep, l.where);
-};
-
-function flatten(l: KerasLayer): string {
-  const s = l.shape();
-  const out = l.emit({ op: 'Flatten', name: l.name, inputs: [l.one()] });
-  if (s.length === 3 && (s[1] > 1 || s[2] > 1)) l.r.flattenedFrom.set(out, [s[0], s[1], s[2]]);
-  return out;
-}
-
-/** Each Keras layer class relprop reads, and how it becomes relprop's graph. */
-const CONVERTERS: Record<string, Converter> = {
-  InputLayer: inputLayer,
-  ZeroPadding2D: zeroPadding,
-  Conv2D: conv2d,
-  BatchNormalization: batchNormalization,
-  Activation: activationLayer,
-  ReLU: relu,
-  // Keras 2 and TF.js call the slope alpha (default 0.3), Keras 3 negative_slope.
-  LeakyReLU: (l) => l.emit({ op: 'LeakyReLU', name: l.name, inputs: [l.one()], alpha: Number(l.c.alpha ?? l.c.negative_slope ?? 0.3) }),
-  MaxPooling2D: pooling,
-  AveragePooling2D: pooling,
-  GlobalAveragePooling2D: globalPooling('mean'),
-  GlobalMaxPooling2D: globalPooling('max'),
-  Flatten: flatten,
-  Dense: dense,
-  Add: (l) => l.emit({ op: 'Add', name: l.name, inputs: l.src }),
-  Dropout: (l) => l.emit({ op: 'Identity', name: l.name, inputs: [l.one()] }),
-  DepthwiseConv2D: depthwiseConv,
-  SeparableConv2D: depthwiseConv,
-  Concatenate: concatenate,
-  Multiply: multiply,
-  Reshape: reshape,
-};
-
-export const KERAS_LAYERS = Object.keys(CONVERTERS);
 
 /** Maps a parsed model.json and its weights to a graph (NCHW). Takes the weights it uses out of the map. */
 export function importKeras(json: KerasModelJson, weights: Weights): KerasImport {

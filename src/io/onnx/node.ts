@@ -1,0 +1,154 @@
+/**
+ * One ONNX node as a converter sees it (OnnxOp): its attributes, its inputs as values of the image's
+ * data flow or as constants, and the graph built so far (Reading).
+ */
+import type { AttributeProto, NodeProto } from 'onnx-buf';
+import { fail } from '../../errors.js';
+import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
+import type { Shape } from '../../graph/shapes.js';
+import type { Emitter } from '../emitter.js';
+import type { Constant, TensorReader } from './tensors.js';
+
+export type Attrs = Map<string, AttributeProto>;
+
+export function attributes(n: NodeProto): Attrs {
+  return new Map(n.attribute.map((a) => [a.name, a]));
+}
+
+export function intsAttr(attrs: Attrs, name: string): number[] | undefined {
+  const a = attrs.get(name);
+  if (!a) return undefined;
+  return a.ints.map(Number);
+}
+export function intAttr(attrs: Attrs, name: string, fallback: number): number {
+  const a = attrs.get(name);
+  return a ? Number(a.i) : fallback;
+}
+export function floatAttr(attrs: Attrs, name: string, fallback: number): number {
+  const a = attrs.get(name);
+  return a ? a.f : fallback;
+}
+export function stringAttr(attrs: Attrs, name: string, fallback: string): string {
+  const a = attrs.get(name);
+  return a ? new TextDecoder().decode(a.s) : fallback;
+}
+
+export function pair(v: number[] | undefined, fallback: number, where: string, what: string): Pair {
+  if (v === undefined) return [fallback, fallback];
+  if (v.length !== 2) fail('UNSUPPORTED', `${where}: ${what} [${v}] is not 2-D; relprop reads 2-D images only`);
+  return [v[0], v[1]];
+}
+
+/** ONNX pads [h_begin, w_begin, h_end, w_end] as [top, left, bottom, right]. */
+export function pads4(v: number[] | undefined, where: string): Pads {
+  if (v === undefined) return [0, 0, 0, 0];
+  if (v.length !== 4) fail('UNSUPPORTED', `${where}: pads [${v}] are not those of a 2-D window`);
+  return [v[0], v[1], v[2], v[3]];
+}
+
+export function nodeLabel(n: NodeProto, index: number): string {
+  return `ONNX node ${n.name ? `"${n.name}"` : `#${index}`} (${n.opType})`;
+}
+
+/** What every node's conversion shares: the graph built so far and what is known of the ONNX graph. */
+export interface Reading {
+  readonly emitter: Emitter;
+  readonly opset: number;
+  readonly reader: TensorReader;
+  /** Constant values (initializers and Constant nodes' outputs) by name. */
+  readonly constants: Map<string, Constant>;
+  /** ONNX value name -> the graph value (a node's name, or the input's) that holds it. */
+  readonly alias: Map<string, string>;
+  /** How many nodes (and graph outputs) read each value. */
+  readonly readers: Map<string, number>;
+}
+
+/** One ONNX node as its converter sees it: its inputs, attributes and the helpers that read them. */
+export class OnnxOp {
+  readonly where: string;
+  readonly attrs: Attrs;
+  readonly out: string;
+
+  constructor(
+    readonly n: NodeProto,
+    index: number,
+    readonly r: Reading,
+  ) {
+    this.where = nodeLabel(n, index);
+    this.attrs = attributes(n);
+    this.out = n.output[0];
+  }
+
+  get opset(): number {
+    return this.r.opset;
+  }
+
+  emit(node: GraphNode): string {
+    return this.r.emitter.add(node);
+  }
+
+  /** Whether the graph value `name` (an ONNX value of that name) has one reader. */
+  readOnce = (name: string): boolean => this.r.readers.get(name) === 1;
+
+  isConstant(i: number): boolean {
+    return this.r.constants.has(this.n.input[i]);
+  }
+
+  /** Input i, a value of the image's data flow. */
+  value(i: number): string {
+    const name = this.n.input[i];
+    if (!name) fail('BAD_MODEL', `${this.where} lacks input ${i}`);
+    if (this.r.constants.has(name)) fail('UNSUPPORTED', `${this.where}: input "${name}" is a constant where relprop expects the image's data flow`);
+    const held = this.r.alias.get(name);
+    if (held === undefined) fail('BAD_MODEL', `${this.where} reads "${name}", which no earlier node produces (nodes must be in topological order)`);
+    return held;
+  }
+
+  /** Input i, a constant (undefined where the optional input is left out). */
+  constant(i: number, what: string): Constant | undefined {
+    const name = this.n.input[i];
+    if (!name) return undefined;
+    const c = this.r.constants.get(name);
+    if (!c) fail('UNSUPPORTED', `${this.where}: ${what} "${name}" is computed by the graph; relprop needs it to be a constant (initializer)`);
+    return c;
+  }
+
+  floats(i: number, what: string): Float32Array {
+    const c = this.constant(i, what);
+    if (!c?.floats) fail('BAD_MODEL', `${this.where}: ${what} must be a float32 tensor`);
+    return c.floats;
+  }
+
+  shapeOf(name: string): Shape {
+    return this.r.emitter.shape(name);
+  }
+
+  ints(name: string): number[] | undefined {
+    return intsAttr(this.attrs, name);
+  }
+  int(name: string, fallback: number): number {
+    return intAttr(this.attrs, name, fallback);
+  }
+  float(name: string, fallback: number): number {
+    return floatAttr(this.attrs, name, fallback);
+  }
+  string(name: string, fallback: string): string {
+    return stringAttr(this.attrs, name, fallback);
+  }
+
+  /**
+   * The constant side of a binary op with one, as one value per channel of `x` (per feature of a flat
+   * value), under ONNX's broadcasting (aligned on the right, so a map's per-channel constant is
+   * [C, 1, 1]); fails for a constant that varies along H or W.
+   */
+  perChannel(i: number, x: string): Float32Array {
+    const c = this.floats(i, 'constant');
+    const dims = this.constant(i, 'constant')!.dims;
+    const xs = this.shapeOf(x);
+    const full = [...Array(Math.max(0, xs.length + 1 - dims.length)).fill(1), ...dims];
+    const ok = full.length === xs.length + 1 && full[0] === 1 && full.slice(2).every((d) => d === 1) && (full[1] === 1 || full[1] === xs[0]);
+    if (!ok) fail('UNSUPPORTED', `${this.where}: a constant of shape [${dims}] on a [N, ${xs}] value; relprop reads scalars and per-channel constants`);
+    return c;
+  }
+}
+

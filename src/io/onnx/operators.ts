@@ -1,0 +1,301 @@
+/**
+ * Each ONNX operator relprop reads, as a function from the node (OnnxOp) to the graph value that holds
+ * its output; the importer's operator list is this table's keys. Patterns that are one op of relprop's
+ * (a gate, a bias, a clip, a global pool) go through the shared rewrites (src/io/rewrites.ts).
+ */
+import { fail } from '../../errors.js';
+import type { GraphNode, Pads, Pair } from '../../graph/nodes.js';
+import type { Shape } from '../../graph/shapes.js';
+import { clip, constantAffine, globalPool, product, type ConstantOp } from '../rewrites.js';
+import { samePads } from '../padding.js';
+import { transpose2d } from '../tensor.js';
+import { pads4, pair, intsAttr, stringAttr, type Attrs, type OnnxOp } from './node.js';
+
+export type Converter = (op: OnnxOp) => string | null;
+
+/** An op of one data input and no parameters. */
+const unary = (node: (name: string, x: string, op: OnnxOp) => GraphNode): Converter => (op) => op.emit(node(op.out, op.value(0), op));
+
+function constantNode(op: OnnxOp): null {
+  const { attrs, out, where } = op;
+  const { constants, reader } = op.r;
+  const t = attrs.get('value');
+  if (t?.t) constants.set(out, reader.read(t.t, `${where} value`));
+  else if (attrs.has('value_float')) constants.set(out, { dims: [], floats: Float32Array.of(op.float('value_float', 0)) });
+  else if (attrs.has('value_floats')) constants.set(out, { dims: [attrs.get('value_floats')!.floats.length], floats: Float32Array.from(attrs.get('value_floats')!.floats) });
+  else if (attrs.has('value_int')) constants.set(out, { dims: [], ints: [op.int('value_int', 0)] });
+  else if (attrs.has('value_ints')) constants.set(out, { dims: [attrs.get('value_ints')!.ints.length], ints: op.ints('value_ints') });
+  else fail('UNSUPPORTED', `${where} has no value relprop can read`);
+  return null;
+}
+
+function conv(op: OnnxOp): string {
+  const { where, attrs } = op;
+  const x = op.value(0);
+  const w = op.constant(1, 'weight');
+  if (!w?.floats || w.dims.length !== 4) fail('UNSUPPORTED', `${where}: weight of shape [${w?.dims}] is not that of a 2-D convolution`);
+  const [cout, cin, kh, kw] = w.dims;
+  const group = op.int('group', 1);
+  const kernel = pair(op.ints('kernel_shape'), 0, where, 'kernel_shape');
+  if (attrs.has('kernel_shape') && (kernel[0] !== kh || kernel[1] !== kw)) fail('BAD_MODEL', `${where}: kernel_shape [${kernel}] disagrees with weight [${w.dims}]`);
+  const stride = pair(op.ints('strides'), 1, where, 'strides');
+  const dilation = pair(op.ints('dilations'), 1, where, 'dilations');
+  const xs = op.shapeOf(x);
+  if (!Number.isInteger(group) || group < 1 || cout % group !== 0 || xs[0] !== cin * group) {
+    fail('BAD_MODEL', `${where}: group=${group} with a weight of shape [${w.dims}] reads ${cin * group} channels into ${cout} outputs; its input has ${xs[0]} channels (group must divide both)`);
+  }
+  const { pads } = windowPads(attrs, where, xs, [kh, kw], stride, dilation);
+  const bias = op.n.input[2] ? op.floats(2, 'bias') : null;
+  return op.emit({ op: 'Conv2d', name: op.out, inputs: [x], inChannels: cin * group, outChannels: cout, kernel: [kh, kw], stride, pads, dilation, groups: group, weight: w.floats, bias });
+}
+
+function batchNormalization(op: OnnxOp): string {
+  if (op.opset < 9 && op.int('spatial', 1) !== 1) fail('UNSUPPORTED', `${op.where}: spatial=0 (per-activation statistics)`);
+  if (op.int('training_mode', 0) !== 0) fail('UNSUPPORTED', `${op.where}: training_mode=1; export the model in eval mode`);
+  const x = op.value(0);
+  const channels = op.shapeOf(x)[0];
+  const [gamma, beta, mean, variance] = [op.floats(1, 'scale'), op.floats(2, 'bias'), op.floats(3, 'mean'), op.floats(4, 'variance')];
+  return op.emit({ op: 'BatchNorm', name: op.out, inputs: [x], channels, gamma, beta, mean, variance, epsilon: op.float('epsilon', 1e-5) });
+}
+
+function pool(op: OnnxOp): string {
+  const { where, attrs } = op;
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const kernel = pair(op.ints('kernel_shape'), 0, where, 'kernel_shape');
+  const stride = pair(op.ints('strides'), 1, where, 'strides');
+  const dilation = pair(op.ints('dilations'), 1, where, 'dilations');
+  if (dilation[0] !== 1 || dilation[1] !== 1) fail('UNSUPPORTED', `${where}: dilated pooling (dilations [${dilation}])`);
+  if (xs.length !== 3) fail('BAD_MODEL', `${where} pools a [${xs}] input`);
+  const window = windowPads(attrs, where, xs, kernel, stride, [1, 1]);
+  const pads = op.int('ceil_mode', 0) === 1 ? ceilPads(xs, kernel, stride, window.pads) : window.pads;
+  if (op.n.opType === 'MaxPool') return op.emit({ op: 'MaxPool2d', name: op.out, inputs: [x], kernel, stride, pads });
+  const countIncludePad = op.int('count_include_pad', 0) === 1;
+  if (countIncludePad && pads.some((p, i) => p !== window.explicit[i]) && window.auto === 'NOTSET') {
+    fail('UNSUPPORTED', `${where}: ceil_mode=1 with count_include_pad=1 (windows past the edge are divided differently)`);
+  }
+  return op.emit({ op: 'AvgPool2d', name: op.out, inputs: [x], kernel, stride, pads, countIncludePad });
+}
+
+/** Add/Sum of values; Add/Sub/Mul/Div of one value and a constant (rewrites.ts); Mul of two values as a gate. */
+const arithmetic = (kind: ConstantOp): Converter => (op) => {
+  const { n, where } = op;
+  const constant = n.input.map((_, i) => op.isConstant(i));
+  if (!constant.some(Boolean)) {
+    if (n.input.length === 1) return op.value(0);
+    if (kind === 'add') return op.emit({ op: 'Add', name: op.out, inputs: n.input.map((_, i) => op.value(i)) });
+    if (kind !== 'mul' || n.input.length !== 2) fail('UNSUPPORTED', `${where} of two computed values; relprop reads ${n.opType} of a value and a constant`);
+    const [a, b] = [op.value(0), op.value(1)];
+    const gated = product(op.r.emitter, op.out, a, b);
+    if (gated) return gated;
+    return fail('UNSUPPORTED', `${where} multiplies "${n.input[0]}" [${op.shapeOf(a)}] by "${n.input[1]}" [${op.shapeOf(b)}]; relprop reads Mul only as x * sigmoid(x) (SiLU), x * hardsigmoid(x) (HardSwish) or a squeeze-and-excitation gate (x times a per-channel Sigmoid or HardSigmoid of [C, 1, 1])`);
+  }
+  if (n.input.length !== 2 || constant.every(Boolean)) fail('UNSUPPORTED', `${where} of constants to each other`);
+  const k = constant[0] ? 0 : 1;
+  if (k === 0 && (kind === 'sub' || kind === 'div')) fail('UNSUPPORTED', `${where}: a constant ${kind === 'sub' ? 'minus' : 'over'} a computed value`);
+  const x = op.value(1 - k);
+  const c = op.perChannel(k, x);
+  // Adding zeros (an exporter's leftover) or multiplying by ones is no layer.
+  if (c.every((v) => v === (kind === 'add' || kind === 'sub' ? 0 : 1))) return x;
+  return constantAffine(op.r.emitter, op.out, x, kind, c, op.readOnce, where);
+};
+
+function reshape(op: OnnxOp): string {
+  const { n, where } = op;
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const per = xs.reduce((a, b) => a * b, 1);
+  let ok: boolean;
+  let target: number[];
+  if (n.opType === 'Reshape') {
+    const c = op.constant(1, 'shape');
+    if (!c?.ints) fail('BAD_MODEL', `${where}: shape must be an integer tensor`);
+    target = c.ints;
+    // [N, per] in any of the spellings exporters use: [0, -1], [-1, per], [1, per], [N, -1] ...
+    const t1 = target[1] === 0 ? xs[0] : target[1];
+    ok = target.length === 2 && target[0] >= -1 && (t1 === per || (t1 === -1 && target[0] !== -1));
+  } else {
+    const axes = n.input[1] ? op.constant(1, 'axes')?.ints : op.ints('axes');
+    const full = [-1, ...xs];
+    const drop = new Set((axes ?? full.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0)).map((a) => (a < 0 ? a + full.length : a)));
+    target = full.filter((_, i) => !drop.has(i));
+    ok = ![...drop].some((a) => a === 0 || full[a] !== 1) && target.length === 2;
+  }
+  if (!ok) fail('UNSUPPORTED', `${where} reshapes [N, ${xs}] to [${target}]; relprop reads reshapes to [N, ${per}] only`);
+  return op.emit({ op: xs.length === 1 ? 'Identity' : 'Flatten', name: op.out, inputs: [x] });
+}
+
+function gemm(op: OnnxOp): string {
+  const { where } = op;
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const isGemm = op.n.opType === 'Gemm';
+  if (xs.length !== 1) fail('UNSUPPORTED', `${where} multiplies a [N, ${xs}] tensor; relprop reads ${op.n.opType} on flat [N, features] inputs`);
+  const b = op.constant(1, 'weight');
+  if (!b?.floats || b.dims.length !== 2) fail('UNSUPPORTED', `${where}: weight of shape [${b?.dims}] is not a matrix`);
+  if (isGemm && op.int('transA', 0) !== 0) fail('UNSUPPORTED', `${where}: transA=1`);
+  const transB = isGemm && op.int('transB', 0) === 1;
+  const [outF, inF] = transB ? b.dims : [b.dims[1], b.dims[0]];
+  let weight = transB ? Float32Array.from(b.floats) : transpose2d(b.floats, b.dims[0], b.dims[1]);
+  const alpha = isGemm ? op.float('alpha', 1) : 1;
+  if (alpha !== 1) weight = weight.map((v) => v * alpha);
+  let bias: Float32Array | null = null;
+  if (isGemm && op.n.input[2]) {
+    const beta = op.float('beta', 1);
+    bias = broadcastVector(op.floats(2, 'bias'), outF, where).map((v) => v * beta);
+  }
+  return op.emit({ op: 'Linear', name: op.out, inputs: [x], inFeatures: inF, outFeatures: outF, weight, bias });
+}
+
+function pad(op: OnnxOp): string {
+  const { where } = op;
+  const x = op.value(0);
+  const mode = op.string('mode', 'constant');
+  if (mode !== 'constant') fail('UNSUPPORTED', `${where}: mode "${mode}"; relprop reads zero padding only`);
+  let p: number[] | undefined;
+  let fill = 0;
+  if (op.opset < 11) {
+    p = op.ints('pads');
+    fill = op.float('value', 0);
+  } else {
+    p = op.constant(1, 'pads')?.ints;
+    if (op.n.input[2]) fill = op.floats(2, 'constant_value')[0] ?? 0;
+    if (op.n.input[3]) fail('UNSUPPORTED', `${where}: the axes input`);
+  }
+  if (fill !== 0) fail('UNSUPPORTED', `${where}: pads with the value ${fill}; relprop reads zero padding only`);
+  if (!p || p.length !== 8 || p[0] || p[1] || p[4] || p[5] || p.some((v) => v < 0)) {
+    fail('UNSUPPORTED', `${where}: pads [${p}]; relprop reads non-negative padding of H and W only`);
+  }
+  return op.emit({ op: 'Pad', name: op.out, inputs: [x], pads: [p[2], p[3], p[6], p[7]] });
+}
+
+function identity(op: OnnxOp): string | null {
+  // PyTorch's exporter names one initializer twice through an Identity (shared weights).
+  if (op.n.opType === 'Identity' && op.isConstant(0)) {
+    op.r.constants.set(op.out, op.r.constants.get(op.n.input[0])!);
+    return null;
+  }
+  return op.emit({ op: 'Identity', name: op.out, inputs: [op.value(0)] });
+}
+
+function clipNode(op: OnnxOp): string {
+  const x = op.value(0);
+  // Before opset 11 the bounds are attributes; from 11 optional constant inputs.
+  const bound = (i: number, attr: string, fallback: number) => (op.opset < 11 ? op.float(attr, fallback) : op.n.input[i] ? scalar(op.floats(i, attr), op.where, attr) : fallback);
+  return clip(op.r.emitter, op.out, x, bound(1, 'min', -Infinity), bound(2, 'max', Infinity), op.readOnce);
+}
+
+/** Min/Max of a value and one constant number: a clip. */
+const bound = (side: 'min' | 'max'): Converter => (op) => {
+  const k = op.n.input.findIndex((_, i) => op.isConstant(i));
+  if (op.n.input.length !== 2 || k < 0 || op.isConstant(1 - k)) fail('UNSUPPORTED', `${op.where}: relprop reads ${op.n.opType} of a value and one constant number (a clip)`);
+  const v = scalar(op.floats(k, 'bound'), op.where, 'the bound');
+  return clip(op.r.emitter, op.out, op.value(1 - k), side === 'max' ? v : -Infinity, side === 'min' ? v : Infinity, op.readOnce);
+};
+
+/** ReduceMean/ReduceMax over H and W: a global pool. */
+const spatialReduce = (kind: 'mean' | 'max'): Converter => (op) => {
+  const x = op.value(0);
+  const xs = op.shapeOf(x);
+  const axes = (op.opset < 18 ? op.ints('axes') : op.n.input[1] ? op.constant(1, 'axes')?.ints : undefined)?.map((a) => (a < 0 ? a + 4 : a));
+  if (xs.length !== 3 || !axes || axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) fail('UNSUPPORTED', `${op.where}: a ${kind} over axes [${axes ?? 'all'}] of a [N, ${xs}] tensor; relprop reads the spatial ${kind} (axes 2 and 3) only`);
+  return globalPool(op.r.emitter, op.out, x, kind, op.int('keepdims', 1) === 1, op.where);
+};
+
+function concat(op: OnnxOp): string {
+  const xs = op.n.input.map((_, i) => op.value(i));
+  const rank = op.shapeOf(xs[0]).length + 1;
+  const axis = op.int('axis', 1);
+  if (axis !== 1 && axis !== 1 - rank) fail('UNSUPPORTED', `${op.where}: axis=${axis}; relprop concatenates along channels (axis 1) only`);
+  // DenseNet's first layer concatenates a list of one tensor.
+  return op.emit(xs.length === 1 ? { op: 'Identity', name: op.out, inputs: xs } : { op: 'Concat', name: op.out, inputs: xs });
+}
+
+function flatten(op: OnnxOp): string {
+  const axis = op.int('axis', 1);
+  if (axis !== 1) fail('UNSUPPORTED', `${op.where}: axis=${axis}; relprop flattens every dimension after the batch (axis=1)`);
+  return op.emit({ op: 'Flatten', name: op.out, inputs: [op.value(0)] });
+}
+
+function softmax(op: OnnxOp): string {
+  const x = op.value(0);
+  if (op.shapeOf(x).length !== 1) fail('UNSUPPORTED', `${op.where}: softmax over a [N, ${op.shapeOf(x)}] tensor; relprop reads a softmax over the class logits only`);
+  return op.emit({ op: 'Softmax', name: op.out, inputs: [x] });
+}
+
+/** Each ONNX operator relprop reads, and how it becomes relprop's graph (null: a constant, no node). */
+export const CONVERTERS: Record<string, Converter> = {
+  Constant: constantNode,
+  Conv: conv,
+  BatchNormalization: batchNormalization,
+  Relu: unary((name, x) => ({ op: 'ReLU', name, inputs: [x] })),
+  MaxPool: pool,
+  AveragePool: pool,
+  GlobalAveragePool: unary((name, x) => ({ op: 'GlobalAvgPool', name, inputs: [x] })),
+  GlobalMaxPool: (op) => globalPool(op.r.emitter, op.out, op.value(0), 'max', true, op.where),
+  Add: arithmetic('add'),
+  Sum: arithmetic('add'),
+  Sub: arithmetic('sub'),
+  Mul: arithmetic('mul'),
+  Div: arithmetic('div'),
+  Flatten: flatten,
+  Reshape: reshape,
+  Squeeze: reshape,
+  Gemm: gemm,
+  MatMul: gemm,
+  Pad: pad,
+  Identity: identity,
+  Dropout: identity,
+  Softmax: softmax,
+  Clip: clipNode,
+  Min: bound('min'),
+  Max: bound('max'),
+  LeakyRelu: unary((name, x, op) => ({ op: 'LeakyReLU', name, inputs: [x], alpha: op.float('alpha', 0.01) })),
+  Sigmoid: unary((name, x) => ({ op: 'Sigmoid', name, inputs: [x] })),
+  Tanh: unary((name, x) => ({ op: 'Tanh', name, inputs: [x] })),
+  HardSigmoid: unary((name, x, op) => ({ op: 'HardSigmoid', name, inputs: [x], alpha: op.float('alpha', 0.2), beta: op.float('beta', 0.5) })),
+  HardSwish: unary((name, x) => ({ op: 'HardSwish', name, inputs: [x] })),
+  ReduceMean: spatialReduce('mean'),
+  ReduceMax: spatialReduce('max'),
+  Concat: concat,
+};
+
+export const ONNX_OPERATORS = Object.keys(CONVERTERS);
+
+/** A bound given as a one-value tensor. */
+function scalar(v: Float32Array, where: string, what: string): number {
+  if (v.length !== 1) fail('BAD_MODEL', `${where}: ${what} has ${v.length} values; it must be one number`);
+  return v[0];
+}
+/**
+ * A Conv's or pool's padding: its explicit `pads`, or what `auto_pad` (SAME_UPPER, SAME_LOWER, VALID)
+ * works out for this input. Returns both, and the auto_pad mode.
+ */
+function windowPads(attrs: Attrs, where: string, xs: Shape, kernel: Pair, stride: Pair, dilation: Pair): { pads: Pads; explicit: Pads; auto: string } {
+  const explicit = pads4(intsAttr(attrs, 'pads'), where);
+  const auto = stringAttr(attrs, 'auto_pad', 'NOTSET');
+  let pads = explicit;
+  if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') pads = samePads(auto, [xs[1], xs[2]], kernel, stride, dilation);
+  else if (auto === 'VALID') pads = [0, 0, 0, 0];
+  else if (auto !== 'NOTSET') fail('UNSUPPORTED', `${where}: auto_pad "${auto}"`);
+  return { pads, explicit, auto };
+}
+
+/** Extra bottom/right padding that makes a floor-mode window count equal ceil_mode's (PyTorch's rule). */
+function ceilPads(xs: Shape, kernel: Pair, stride: Pair, pads: Pads): Pads {
+  const extra = [0, 1].map((i) => {
+    const size = xs[i + 1] + pads[i] + pads[i + 2];
+    let out = Math.ceil((size - kernel[i]) / stride[i]) + 1;
+    // The last window must start inside the image or its leading padding.
+    if ((out - 1) * stride[i] >= xs[i + 1] + pads[i]) out--;
+    return Math.max((out - 1) * stride[i] + kernel[i] - size, 0);
+  });
+  return [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]];
+}
+
+/** A bias given as one value for every output, or one value an output. */
+function broadcastVector(c: Float32Array, length: number, where: string): Float32Array {
+  if (c.length === length) return Float32Array.from(c);
+  if (c.length === 1) return new Float32Array(length).fill(c[0]);
+  return fail('BAD_MODEL', `${where}: a bias of ${c.length} values for ${length} outputs`);
+}
