@@ -19,7 +19,7 @@ import { explainImage } from '../src/app/explain-image.js';
 import { loadModel, RelpropError } from '../src/index.js';
 import { png } from './helpers/images.js';
 import { expectClose } from './helpers/compare.js';
-import { faceAttributeLike, mobileNetLike, vggLike, type GraphModelFiles } from './helpers/graph-models.js';
+import { attr, faceAttributeLike, GraphDefBuilder, mobileNetLike, vggLike, type GraphModelFiles } from './helpers/graph-models.js';
 import { damagedFilesEndCleanly } from './helpers/damage.js';
 import { tf } from './helpers/tfjs.js';
 
@@ -101,6 +101,27 @@ describe('the face-attribute ops read as the ops relprop has rules for', () => {
     expect(e.relevance.some((v) => v !== 0)).toBe(true);
     // Folded as Zennit's canonizer folds a BatchNorm1d after a Linear: no BatchNorm is left after fc1.
     expect(model.canonicalGraph(true).nodes.filter((n) => n.op === 'BatchNorm').map((n) => n.name)).toEqual(['scale/mul', 'scale/sub']);
+  });
+});
+
+describe('a bias is folded only into a layer nothing else reads, through aliases too', () => {
+  it('Conv2D -> Identity -> {BiasAdd, Relu}: the Relu reads the conv without the bias, as tfjs computes', async () => {
+    const g = new GraphDefBuilder(9);
+    const f32 = { T: attr.float32 };
+    const x = g.placeholder('in', 6, 6, 2);
+    const conv = g.conv('conv', x, [3, 3, 2, 3], 1, 'SAME');
+    const id = g.node('id', 'Identity', [conv], f32);
+    const biased = g.node('biased', 'BiasAdd', [id, g.weight('b', [3], [0.5, -0.25, 1])], { ...f32, data_format: attr.str('NHWC') });
+    const relu = g.node('relu', 'Relu', [id], f32);
+    const sum = g.node('sum', 'AddV2', [biased, relu], f32);
+    const flat = g.node('flat', 'Reshape', [sum, g.ints('shape', [2], [-1, 108])], { ...f32, Tshape: { type: 'DT_INT32' } });
+    const logits = g.node('logits', 'MatMul', [flat, g.weight('w', [108, 4])], { ...f32, transpose_a: attr.bool(false), transpose_b: attr.bool(false) });
+    const files = { ...g.files(), logits };
+    const ours = await loadModel(write(files));
+    const theirs = await tfjsModel(files);
+    const { nhwc, nchw } = images(6, 6, 2, 1, 1);
+    expectClose(await ours.forward(nchw), (theirs.execute(tf.tensor4d(nhwc, [1, 6, 6, 2]), logits) as tf.Tensor).dataSync(), 1e-5, 'logits vs tfjs');
+    expect(ours.graph.byName.get('conv')).toMatchObject({ bias: null });
   });
 });
 

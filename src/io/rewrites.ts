@@ -70,7 +70,7 @@ export function clip(e: Emitter, name: string, x: string, min: number, max: numb
   const inner = e.byName.get(x);
   if (inner && (inner.op === 'Clip' || inner.op === 'ReLU') && readOnce(inner.name)) {
     const [lo, hi] = inner.op === 'ReLU' ? [0, Infinity] : [inner.min, inner.max];
-    return clip(e, name, inner.inputs[0], Math.min(Math.max(lo, min), max), Math.min(hi, max), () => false);
+    return clip(e, name, inner.inputs[0], Math.min(Math.max(lo, min), max), Math.min(Math.max(hi, min), max), () => false);
   }
   if (min === -Infinity && max === Infinity) return x;
   if (min === 0 && max === Infinity) return e.add({ op: 'ReLU', name, inputs: [x] });

@@ -35,7 +35,7 @@ function nodePortOf(): Port | null {
   try {
     return require('node:worker_threads').parentPort;
   } catch {
-    return typeof process === 'undefined' ? null : (process.getBuiltinModule?.('node:worker_threads').parentPort ?? null);
+    return typeof process === 'undefined' ? null : (process.getBuiltinModule?.('node:worker_threads')?.parentPort ?? null);
   }
 }
 

@@ -91,8 +91,15 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     }
     const converter = Object.hasOwn(CONVERTERS, n.opType) ? CONVERTERS[n.opType] : undefined;
     if (!converter) fail('UNSUPPORTED', `${op.where}: operator "${n.opType}" is not supported; relprop reads ${ONNX_OPERATORS.join(', ')}`);
+    const emitted = emitter.nodes.length;
     const held = converter(op);
-    if (held !== null) reading.alias.set(op.out, held);
+    if (held === null) continue;
+    reading.alias.set(op.out, held);
+    // A node read as an alias of an earlier value (a bias folded, a Mul by ones): its readers read that
+    // value, so a later rewrite asking whether the value is read once counts them.
+    if (held !== op.out && !emitter.nodes.slice(emitted).some((e) => e.name === held)) {
+      readers.set(held, (readers.get(held) ?? 0) - 1 + (readers.get(op.out) ?? 0));
+    }
   }
 
   if (g.output.length < 1) fail('BAD_MODEL', 'ONNX graph declares no output');

@@ -80,7 +80,13 @@ export function importGraphModel(json: GraphModelJson, weights: Map<string, Cons
     if (state.get(name) === 'open' || pending.length === 0) {
       if (pending.length) fail('BAD_MODEL', `graph model: node "${name}" depends on itself`);
       try {
-        values.set(name, convert(n));
+        const emitted = reading.emitter.nodes.length;
+        const v = convert(n);
+        values.set(name, v);
+        // A node read as an alias of an earlier value (Identity, a bias folded): its readers read that value.
+        if ('map' in v && v.map !== name && !reading.emitter.nodes.slice(emitted).some((e) => e.name === v.map)) {
+          readers.set(v.map, (readers.get(v.map) ?? 0) - 1 + (readers.get(name) ?? 0));
+        }
       } catch (e) {
         // A malformed attribute (a list that is not one, a number that is a string) is the file's fault.
         if (e instanceof RelpropError) throw e;
