@@ -27,7 +27,8 @@ export function compositeRules(model: Model): CompositeRules[] {
     const byLabel = new Map<string, string[]>();
     for (const [node, rule] of composite.assign(model.canonicalGraph(composite.foldBatchNorm))) {
       if (rule.kind !== 'affine' && rule.kind !== 'norm') continue;
-      byLabel.set(rule.label, [...(byLabel.get(rule.label) ?? []), node]);
+      if (!byLabel.has(rule.label)) byLabel.set(rule.label, []);
+      byLabel.get(rule.label)!.push(node);
     }
     return { name: c.name, description: c.description, rules: [...byLabel].map(([label, layers]) => ({ label, layers })) };
   });

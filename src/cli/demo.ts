@@ -19,8 +19,6 @@ export interface DemoOptions {
   host: string;
 }
 
-/** The model the page offers first (web/app.ts asks for it by this name). */
-
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

@@ -1,12 +1,10 @@
-import type { Graph } from '../graph/graph.js';
+import { size, type Graph } from '../graph/graph.js';
 import { isAffine } from '../graph/nodes.js';
-
-const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Bytes of a batch's input and every activation it keeps for the backward pass. */
 export function inputAndActivationBytes(graph: Graph, batch: number): number {
-  const input = batch * elements(graph.input.shape) * 4;
-  return graph.upstream(graph.logitsName).reduce((s, n) => s + batch * elements(graph.shape(n.name)) * 4 + 16, input);
+  const input = batch * size(graph.input.shape) * 4;
+  return graph.upstream(graph.logitsName).reduce((s, n) => s + batch * size(graph.shape(n.name)) * 4 + 16, input);
 }
 
 /**

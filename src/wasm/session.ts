@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors.js';
 import type { BackwardOptions, Session } from '../propagation/types.js';
-import type { Graph } from '../graph/graph.js';
+import { size, type Graph } from '../graph/graph.js';
 import type { AffineNode, GraphNode } from '../graph/nodes.js';
 import type { AffineLayer, LinearMap, Arithmetic } from '../rules/types.js';
 import { opOf, type Buf, type WasmContext } from '../ops/index.js';
@@ -16,8 +16,6 @@ import { inputAndActivationBytes } from './footprint.js';
 import type { KernelExports } from './load.js';
 import { Lowering, wasmArithmetic } from './lowering.js';
 import { RelevanceSlots } from './slots.js';
-
-const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export class WasmSession implements Session<Buf> {
   readonly math: Arithmetic<Buf>;
@@ -54,7 +52,7 @@ export class WasmSession implements Session<Buf> {
     this.convolutions = new WasmConvolutions(run);
     this.lowering = new Lowering(this.convolutions);
     this.math = wasmArithmetic(this.convolutions, this.lowering);
-    const elementsOf = (name: string) => batch * elements(graph.shape(name));
+    const elementsOf = (name: string) => batch * size(graph.shape(name));
     const inputSized = (node: AnyNode, what: string) => this.buffer(elementsOf(node.inputs[0]), what);
     this.context = {
       graph,
@@ -106,7 +104,7 @@ export class WasmSession implements Session<Buf> {
     for (const node of graph.upstream(graph.logitsName)) {
       // An op its convolution applied already shares the convolution's buffer.
       const out = this.fusedAfterConv.has(node.name) ? this.value(node.inputs[0]) : opOf(node).wasm.forward(node, node.inputs.map((src) => this.value(src)), this.context);
-      this.values.set(node.name, { ptr: out.ptr, n: batch * elements(graph.shape(node.name)) });
+      this.values.set(node.name, { ptr: out.ptr, n: batch * size(graph.shape(node.name)) });
     }
   }
 
@@ -122,7 +120,7 @@ export class WasmSession implements Session<Buf> {
     const { graph } = this;
     const readers = graph.consumers.get(node.name) ?? [];
     const fuse = !this.keepZ && opOf(node).role === 'conv' && readers.length === 1 && opOf(readers[0]).convEpilogue === 'relu' && node.name !== graph.logitsName;
-    const out = this.buffer(this.batch * elements(graph.shape(node.name)), `the output of "${node.name}"`);
+    const out = this.buffer(this.batch * size(graph.shape(node.name)), `the output of "${node.name}"`);
     // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
     const top = this.arena.mark();
     this.convolutions.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
@@ -136,8 +134,8 @@ export class WasmSession implements Session<Buf> {
   /** A Conv2d's or Linear's maps for rules, deferred through the lowering; z itself is the stored value. */
   private weightedMaps(node: AffineNode): AffineMaps<Buf> {
     const { graph, batch } = this;
-    const outN = batch * elements(graph.shape(node.name));
-    const inN = batch * elements(graph.shape(node.inputs[0]));
+    const outN = batch * size(graph.shape(node.name));
+    const inN = batch * size(graph.shape(node.inputs[0]));
     return {
       apply: (x, w, b) => {
         // The layer itself on its own input: the forward pass stored that z already.

@@ -4,7 +4,7 @@
  * overlap share one; and the hand-over that gives a ReLU's spent buffer to its input instead of copying.
  */
 import { fail } from '../errors.js';
-import type { Graph } from '../graph/graph.js';
+import { size, type Graph } from '../graph/graph.js';
 import type { Buf } from '../ops/op.js';
 import { BINARY } from './codes.js';
 import type { KernelExports } from './load.js';
@@ -14,8 +14,6 @@ import type { Lowering } from './lowering.js';
 interface Slot {
   buf: Buf;
 }
-
-const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export class RelevanceSlots {
   /** Each value's relevance slot; values whose lives do not overlap share one (the same object). */
@@ -42,7 +40,7 @@ export class RelevanceSlots {
     const free = new Map<number, Slot[]>();
     const take = (name: string) => {
       if (this.slots.has(name)) return;
-      const n = batch * elements(graph.shape(name));
+      const n = batch * size(graph.shape(name));
       let slot = free.get(n)?.pop();
       if (!slot) {
         slot = { buf: buffer(n, `the relevance of "${name}"`) };

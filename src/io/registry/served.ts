@@ -18,7 +18,7 @@ export interface ServedModelOptions {
 /** Loads the model served under `base` (a URL ending in '/'); resolves to it and its manifest's name. */
 export async function loadServedModel(base: string, options: ServedModelOptions = {}): Promise<{ model: Model; name: string }> {
   const progress = options.onProgress ?? (() => {});
-  progress('Loading the default model: fetching its manifest');
+  progress('Loading the served model: fetching its manifest');
   const text = async (url: URL) => new TextDecoder().decode(await fetchBounded(url.href, MAX_MODEL_FILE_BYTES));
   const served = JSON.parse(await text(new URL('manifest.json', base))) as ModelManifest & { sizes?: Record<string, number> };
   const manifest = checkManifest(served, 'the served manifest');

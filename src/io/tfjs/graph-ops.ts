@@ -157,7 +157,7 @@ export class TfOp {
     if (rest.length || (first !== undefined && first !== 'BiasAdd')) fail('UNSUPPORTED', `${this.where}: fused ops [${ops}]; relprop reads [BiasAdd, activation]`);
     if (first === 'BiasAdd') (this.r.emitter.byName.get(layer) as { bias: Float32Array | null }).bias = this.constant(2, [channels]).data.slice();
     if (act === undefined) return layer;
-    const activation = FUSED_ACTIVATIONS[act];
+    const activation = Object.hasOwn(FUSED_ACTIVATIONS, act) ? FUSED_ACTIVATIONS[act] : undefined;
     if (!activation) return fail('UNSUPPORTED', `${this.where}: fused activation ${act}; relprop reads ${Object.keys(FUSED_ACTIVATIONS).join(', ')}`);
     return this.emit(activation(`${this.name}/${act}`, layer, this.attr.leakyrelu_alpha?.f ?? 0.2));
   }
