@@ -8,14 +8,10 @@
 import { epilogueBlock, EPI_NONE } from './epilogue';
 import { tf, tfv } from './transform';
 import { own, COPY_ALIGN } from './thread';
-import { MAX_THREADS } from './constants.generated';
+import { MAX_THREADS, MC, MR, NC, NR } from './constants.generated';
 
-export const MR: i32 = 4;
-export const NR: i32 = 8;
-/** Rows of A packed at once: MC x K floats stay in L2 (K <= 4608 in ResNet/VGG: 1.2 MB). */
-export const MC: i32 = 64;
-/** Columns of B packed at once. */
-export const NC: i32 = 256;
+// The tiling is generated with the TypeScript side's (scripts/kernel-constants.mjs): the plan splits work in its units.
+export { MC, MR, NC, NR };
 
 const tileAll = memory.data(((MR * NR * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */

@@ -2,8 +2,11 @@
 // `--runtime stub`): the TypeScript engine owns the memory layout (one arena above heap_base), the
 // kernels only compute.
 
-export { conv2d_forward, conv2d_transpose, conv2d_scratch, conv2d_uses_winograd, conv2d_keeps_winograd, conv2d_fuses } from './conv';
-export { winograd_weights, winograd_weights_size, winograd_weights_transformed } from './winograd';
+// The convolutions, one entry per algorithm; which runs, and how its parts split the work, is the
+// plan's (src/wasm/conv-plan.ts).
+export { conv_gemm_forward, conv_gemm_transpose, conv_gemm_scratch } from './conv';
+export { conv_winograd, winograd_scratch, winograd_weights, winograd_weights_size, winograd_weights_transformed } from './winograd';
+export { conv_ones_forward, conv_ones_transpose, conv_ones_scratch } from './ones';
 export { set_thread } from './thread';
 export { depthwise_forward, depthwise_transpose, depthwise_scratch } from './depthwise';
 export { activation, activation_gradient } from './activation';

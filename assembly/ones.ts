@@ -6,6 +6,7 @@ import { EPI_NONE } from './epilogue';
 import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_EPI, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, T_W } from './transform';
 import { own, COPY_ALIGN } from './thread';
+import { conv_gemm_forward, conv_gemm_scratch, conv_gemm_transpose } from './conv';
 import { MAX_THREADS } from './constants.generated';
 
 const ogeomAll = memory.data(((GEOM_SLOTS * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
@@ -14,8 +15,11 @@ const ogeomAll = memory.data(((GEOM_SLOTS * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN -
   return own(ogeomAll, GEOM_SLOTS * 4);
 }
 
-/** The one-channel geometry, in ogeom(): one image, one channel in and out, plain weights, no bias. */
-export function oneChannel(geom: usize): usize {
+/**
+ * The one-channel geometry, in ogeom(): one image, one channel in and out, plain weights, no bias. Its
+ * layout and split are the plan's for this one-part call (src/wasm/conv-plan.ts).
+ */
+function oneChannel(geom: usize): usize {
   memory.copy(ogeom(), geom, GEOM_SLOTS << 2);
   store<i32>(ogeom() + (<usize>G_BATCH << 2), 1);
   store<i32>(ogeom() + (<usize>G_CIN << 2), 1);
@@ -27,10 +31,10 @@ export function oneChannel(geom: usize): usize {
   return ogeom();
 }
 
-/** Scratch bytes of onesForward / onesTranspose beyond the one-channel convolution's own (`inner`). */
-export function onesScratch(geom: usize, inner: usize): usize {
+/** Scratch bytes of conv_ones_forward and conv_ones_transpose. */
+export function conv_ones_scratch(geom: usize): usize {
   const planes = <usize>(gi(geom, G_H) * gi(geom, G_W) + gi(geom, G_HO) * gi(geom, G_WO) + gi(geom, G_KH) * gi(geom, G_KW));
-  return (planes << 2) + 4 * 16 + inner;
+  return (planes << 2) + 4 * 16 + conv_gemm_scratch(oneChannel(geom));
 }
 
 /** Sums `channels` planes of `n` floats into one. */
@@ -71,12 +75,8 @@ function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB
   return k;
 }
 
-// One channel never runs by Winograd: no U to pass.
-export type Conv = (geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool) => void;
-export type ConvT = (geom: usize, dy: usize, weight: usize, dx: usize, scratch: usize, u: usize, uReady: bool) => void;
-
-/** y = 1 * x + t'(b) (ReLU), through `conv` on one channel. */
-export function onesForward(geom: usize, x: usize, bias: usize, y: usize, scratch: usize, conv: Conv): void {
+/** y = 1 * x + t'(b) (ReLU): a GEMM convolution of one channel, on one part. No epilogue. */
+export function conv_ones_forward(geom: usize, x: usize, bias: usize, y: usize, scratch: usize): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), cout = gi(geom, G_COUT);
   const hw = gi(geom, G_H) * gi(geom, G_W), howo = gi(geom, G_HO) * gi(geom, G_WO);
   const k = ones(geom, scratch);
@@ -87,13 +87,13 @@ export function onesForward(geom: usize, x: usize, bias: usize, y: usize, scratc
   const g = oneChannel(geom);
   for (let n = 0; n < batch; n++) {
     sumPlanes(x + (<usize>(n * cin * hw) << 2), cin, hw, xs);
-    conv(g, xs, k, 0, ys, inner, 0, false);
+    conv_gemm_forward(g, xs, k, 0, ys, inner, 0, 1, 0);
     broadcast(ys, howo, cout, bias, tB, gB, relu, y + (<usize>(n * cout * howo) << 2));
   }
 }
 
-/** dx = 1^T dy, through `convT` on one channel. */
-export function onesTranspose(geom: usize, dy: usize, dx: usize, scratch: usize, convT: ConvT): void {
+/** dx = 1^T dy: a GEMM transposed convolution of one channel, on one part. No epilogue. */
+export function conv_ones_transpose(geom: usize, dy: usize, dx: usize, scratch: usize): void {
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), cout = gi(geom, G_COUT);
   const hw = gi(geom, G_H) * gi(geom, G_W), howo = gi(geom, G_HO) * gi(geom, G_WO);
   const k = ones(geom, scratch);
@@ -103,7 +103,7 @@ export function onesTranspose(geom: usize, dy: usize, dx: usize, scratch: usize,
   const g = oneChannel(geom);
   for (let n = 0; n < batch; n++) {
     sumPlanes(dy + (<usize>(n * cout * howo) << 2), cout, howo, ss);
-    convT(g, ss, k, xs, inner, 0, false);
+    conv_gemm_transpose(g, ss, k, xs, inner, 0, 1, 0);
     broadcast(xs, hw, cin, 0, -1, 0, false, dx + (<usize>(n * cin * hw) << 2));
   }
 }

@@ -2,7 +2,7 @@
 // of the main thread (0) and its workers (1, 2, ...), so a static scratch area (a kernel's 4x8 edge
 // tile, a transposed geometry) is allocated once per possible thread and each instance uses its own
 // copy. Globals are per instance: set_thread, called once when a worker starts, is the only state.
-// Also here: how a job's work is shared out (fixed shares, blocks, chunks claimed from a counter).
+// Also here: how a job's work is shared out (fixed shares, or blocks in chunks claimed from a counter).
 import { MAX_THREADS } from './constants.generated';
 
 let threadIndex: i32 = 0;
@@ -45,41 +45,82 @@ export const COPY_ALIGN: i32 = 128;
  * `block` items, within one image (`perImage` panels of `panel` items, the last one short: `items`
  * items an image). Over a whole batch in one part the blocks are those of a loop over images.
  */
-@inline export function blockLength(p: i32, p1: i32, perImage: i32, items: i32, panel: i32, block: i32): i32 {
+@inline function blockLength(p: i32, p1: i32, perImage: i32, items: i32, panel: i32, block: i32): i32 {
   const n = p / perImage;
   const first = (p - n * perImage) * panel;
   return min(min(block, items - first), min(p1 - n * perImage, perImage) * panel - first);
 }
 
 /**
- * Chunks of work that a job's parts claim one at a time, whichever is free first, instead of fixed
- * shares: on shared machines two threads run at different speeds from one moment to the next (a worker
- * took 1.0-1.4x the main thread's time for the same share, ResNet-50's convolutions), and with fixed
- * halves the faster one waits. `queue` is the job's counter, shared by its parts and zeroed by the pool
- * before they start; with one part it is 0 and the chunks come in order. Which part computes a chunk
- * changes no output, so results stay the same bit for bit.
+ * The blocks of a pass's work, for every kernel that shares it out in chunks: the batch's panels (of
+ * `panel` items: GEMM columns, Winograd tiles), `perImage` panels an image (the last one short: `items`
+ * items), cut into `chunks` chunks (src/wasm/conv-plan.ts chose how many) that the job's parts claim
+ * one at a time from `queue`, whichever is free first, instead of fixed shares: on shared machines two
+ * threads run at different speeds from one moment to the next (a worker took 1.0-1.4x the main thread's
+ * time for the same share, ResNet-50's convolutions), and with fixed halves the faster one waits. Each
+ * chunk is walked in blocks of at most `block` items within one image. With queue 0 (one part, or
+ * parts that split the channels and each walk every block) the chunks come in order. Which part
+ * computes a chunk changes no output, so results stay the same bit for bit.
+ *
+ *   const b = blocks(queue, chunks, batch, items, panel, block);
+ *   while (b.next()) { ... image b.image, items [b.first, b.first + b.length) ... }
  */
-@inline export function firstChunk(queue: usize): i32 {
-  return nextChunk(queue, -1);
-}
+@unmanaged export class Blocks {
+  queue: usize;
+  chunks: i32;
+  chunk: i32;
+  panels: i32;
+  perImage: i32;
+  items: i32;
+  panel: i32;
+  block: i32;
+  p: i32;
+  p1: i32;
+  image: i32;
+  first: i32;
+  length: i32;
 
-@inline export function nextChunk(queue: usize, chunk: i32): i32 {
-  if (ASC_FEATURE_THREADS) {
-    if (queue != 0) return atomic.add<i32>(queue, 1);
+  /** Moves to the next block of this part's chunks; false when there is none. */
+  next(): bool {
+    while (this.p >= this.p1) {
+      this.chunk = this.claim();
+      if (this.chunk >= this.chunks) return false;
+      this.p = shareBegin(this.panels, 1, this.chunk, this.chunks);
+      this.p1 = shareBegin(this.panels, 1, this.chunk + 1, this.chunks);
+    }
+    const n = this.p / this.perImage;
+    this.image = n;
+    this.first = (this.p - n * this.perImage) * this.panel;
+    this.length = blockLength(this.p, this.p1, this.perImage, this.items, this.panel, this.block);
+    this.p += (this.length + this.panel - 1) / this.panel;
+    return true;
   }
-  return chunk + 1;
+
+  @inline private claim(): i32 {
+    if (ASC_FEATURE_THREADS) {
+      if (this.queue != 0) return atomic.add<i32>(this.queue, 1);
+    }
+    return this.chunk + 1;
+  }
 }
 
-/**
- * How many chunks `items` (panels, channels) are cut into for `parts` parts: one for one part (the
- * blocks are then those of a plain loop), else CHUNKS_PER_PART a part, fewer where a chunk would have
- * fewer than `least` items (where each chunk reads all the weights again); always a multiple of parts,
- * so that threads of one speed end together. Chunk c is [shareBegin(items, 1, c, n), ... c + 1 ...).
- */
-@inline export function chunkCount(items: i32, parts: i32, least: i32): i32 {
-  if (parts == 1) return 1;
-  return parts * max(1, min(CHUNKS_PER_PART, items / (parts * least)));
-}
+const BLOCKS_BYTES: i32 = 64;
+const blocksAll = memory.data(((BLOCKS_BYTES + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 
-/** Chunks a part aims at: enough that one running slower hands over a few, few enough to be cheap. */
-const CHUNKS_PER_PART: i32 = 4;
+/** This thread's walk over a pass's blocks (see Blocks); one at a time. */
+export function blocks(queue: usize, chunks: i32, batch: i32, items: i32, panel: i32, block: i32): Blocks {
+  if (offsetof<Blocks>() > <usize>BLOCKS_BYTES) unreachable();
+  const b = changetype<Blocks>(own(blocksAll, <usize>BLOCKS_BYTES));
+  const perImage = (items + panel - 1) / panel;
+  b.queue = queue;
+  b.chunks = chunks;
+  b.chunk = -1;
+  b.panels = batch * perImage;
+  b.perImage = perImage;
+  b.items = items;
+  b.panel = panel;
+  b.block = block;
+  b.p = 0;
+  b.p1 = 0;
+  return b;
+}

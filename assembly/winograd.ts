@@ -14,10 +14,10 @@
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 import { gemmPacked, gemmPackedTransposed, MC, MR, NC, storeTransposed } from './gemm';
 import { put1, put4 } from './epilogue';
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { align16, G_BATCH, G_CHUNKS, G_CIN, G_COUT, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_PL, G_PT, G_RELU, G_SPLIT, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
-import { blockLength, chunkCount, firstChunk, nextChunk, own, shareBegin, COPY_ALIGN } from './thread';
-import { MAX_THREADS } from './constants.generated';
+import { blocks, own, shareBegin, COPY_ALIGN } from './thread';
+import { MAX_THREADS, S_BLOCKS } from './constants.generated';
 
 /** Tiles transformed and multiplied at once (the GEMMs' column block). */
 const NT: i32 = NC;
@@ -28,30 +28,6 @@ const NT: i32 = NC;
  */
 @inline function blockTiles(ho: i32, wo: i32): i32 {
   return min(NT, ((((ho + 1) >> 1) * ((wo + 1) >> 1)) + 7) & ~7);
-}
-
-/**
- * Where it pays: 3x3, stride 1, no dilation, enough channels that the GEMMs dominate the transforms
- * (the first layer of a VGG, with 3 input channels, stays on the direct GEMM), and at least 49 output
- * positions (16 tiles). At 7x7 (ResNet's last stage) a weight transform made in the call costs about a
- * fifth of the direct GEMM, and a z-plus node's two passes share one: ResNet-50's three 512x512 layers
- * there took 25.2 -> 23.8 ms in a forward, 78.4 -> 67.8 ms in an explanation (bench/kernels.ts).
- * Smaller outputs are not measured.
- */
-export function useWinograd(geom: usize): bool {
-  return gi(geom, G_KH) == 3 && gi(geom, G_KW) == 3 && gi(geom, G_SH) == 1 && gi(geom, G_SW) == 1 &&
-    gi(geom, G_DH) == 1 && gi(geom, G_DW) == 1 && gi(geom, G_CIN) >= 8 && gi(geom, G_COUT) >= 16 &&
-    gi(geom, G_HO) * gi(geom, G_WO) >= 49;
-}
-
-/**
- * Whether the U of a Winograd layer's plain weights is kept from upload (winograd_weights) or made by
- * each forward that needs it. U holds 16/9 of the weights, and the layers under 100 outputs are the
- * widest: kept, ResNet-50's three at 7x7 would hold 50 MB, taking an explanation's peak memory past
- * 2.5x its weights and activations, to save about 1.6 ms a layer in the forward.
- */
-export function keepsU(geom: usize): bool {
-  return useWinograd(geom) && gi(geom, G_HO) * gi(geom, G_WO) >= 100;
 }
 
 /**
@@ -81,7 +57,7 @@ export function winograd_weights(weight: usize, cin: i32, cout: i32, u: usize): 
   transformWeights(weight, cin, cout, 0, 0, u);
 }
 
-/** Scratch bytes of winograd_forward (U is the caller's): V, M, and a block of repacked U^T. */
+/** Scratch bytes a part of conv_winograd needs (U is the caller's): V, M, and a block of repacked U^T. */
 export function winograd_scratch(geom: usize): usize {
   const cin = <usize>gi(geom, G_CIN), cout = <usize>gi(geom, G_COUT);
   const nb = blockTiles(gi(geom, G_HO), gi(geom, G_WO));
@@ -180,25 +156,6 @@ const tapsAll = memory.data(((36 * 16 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * M
 @inline function rotatedPlane(t: i32): i32 {
   const r = t >> 2, c = t & 3;
   return ((r == 0 ? 3 : r == 3 ? 0 : r) << 2) | (c == 0 ? 3 : c == 3 ? 0 : c);
-}
-
-/**
- * The transposed convolution of a 3x3 stride-1 layer is itself a 3x3 stride-1 convolution: of dy, with
- * the rotated kernel and swapped channels, padded 2 - p on each side (a negative pad crops), giving back
- * the layer's input size. Writes that layer's geometry to `out`.
- */
-export function transposedGeometry(geom: usize, out: usize): void {
-  memory.copy(out, geom, GEOM_SLOTS << 2);
-  store<i32>(out + (<usize>G_CIN << 2), gi(geom, G_COUT));
-  store<i32>(out + (<usize>G_COUT << 2), gi(geom, G_CIN));
-  store<i32>(out + (<usize>G_H << 2), gi(geom, G_HO));
-  store<i32>(out + (<usize>G_W << 2), gi(geom, G_WO));
-  store<i32>(out + (<usize>G_HO << 2), gi(geom, G_H));
-  store<i32>(out + (<usize>G_WO << 2), gi(geom, G_W));
-  store<i32>(out + (<usize>G_PT << 2), 2 - gi(geom, G_PT));
-  store<i32>(out + (<usize>G_PL << 2), 2 - gi(geom, G_PL));
-  store<i32>(out + (<usize>G_TB << 2), -1);
-  store<i32>(out + (<usize>G_RELU << 2), 0);
 }
 
 /**
@@ -342,12 +299,19 @@ const lanesAll = memory.data(((16 * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * M
 }
 
 /**
- * y = t(W) * x + t'(b) (ReLU) for a batch, NCHW, by Winograd F(2x2, 3x3). u holds the layer's U of
- * t(W) (winograd_weights_size floats), computed here first unless uReady. With `transposed`, geom is
- * the transposedGeometry of a layer and `weight` and u that layer's: the result is its transposed
- * convolution.
+ * y = t(W) * x + t'(b) (ReLU) through the epilogue, for a batch, NCHW, by Winograd F(2x2, 3x3). u
+ * holds the layer's U of t(W) (winograd_weights_size floats), computed here first unless uReady (one
+ * part only). With `transposed`, geom is the geometry of a layer's transposed convolution (src/wasm/
+ * conv-plan.ts: itself a 3x3 stride-1 convolution of dy with the rotated kernel, the channels swapped,
+ * padded 2 - p) and `weight` and u the layer's: the result is its transposed convolution.
+ *
+ * Part `part` of `parts`, as the plan's split says: the blocks of the batch's 8-tile panels (up to nb
+ * tiles within an image) in G_CHUNKS chunks claimed from `queue`, or a fixed share of the output
+ * channels, every part transforming the whole input. Each part uses its own winograd_scratch(geom)
+ * bytes at scratch + part * that.
  */
-export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool, part: i32, parts: i32, queue: usize): void {
+export function conv_winograd(geom: usize, x: usize, weight: usize, bias: usize, y: usize, scratch: usize, u: usize, uReady: bool, transposed: bool, part: i32, parts: i32, queue: usize): void {
+  scratch += <usize>part * winograd_scratch(geom);
   const batch = gi(geom, G_BATCH), cin = gi(geom, G_CIN), h = gi(geom, G_H), w = gi(geom, G_W);
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
@@ -375,34 +339,21 @@ export function winograd_forward(geom: usize, x: usize, weight: usize, bias: usi
   }
   const tilesW = (wo + 1) >> 1, tiles = ((ho + 1) >> 1) * tilesW;
   const uPlane = packedPlane(layerIn, layerOut), vPlane = planeStride(cin * nb), mPlane = planeStride(cout * nb);
-  // The work: chunks of the batch's 8-tile panels claimed from `queue` (cut into blocks of up to nb
-  // tiles within each image) when each part gets two panels or more, else a fixed share of the output
-  // channels. Split by channels, every part transforms the whole input (128 channels at 28x28 ran
-  // 0.9-1.2x on two threads, 1.5x split by tiles); split by tiles, every chunk reads all of U, which at
-  // 7x7 (two panels) is most of the work. The transposed pass repacks all of U^T for every block, so
-  // it takes the channels below 8 panels a part (256 channels at 14x14, 7 panels: 1.29 -> 1.63x on two
-  // threads) and chunks of at least 4 panels.
-  const panels = (tiles + 7) >> 3, allPanels = batch * panels;
-  const byTiles = parts == 1 || allPanels >= (transposed ? 8 : 2) * parts;
-  const chunks = byTiles ? chunkCount(allPanels, parts, transposed ? 4 : 1) : 1, claims = byTiles ? queue : 0;
-  const co0 = byTiles ? 0 : shareBegin(cout, MR, part, parts), co1 = byTiles ? cout : shareBegin(cout, MR, part + 1, parts);
+  const byBlocks = gi(geom, G_SPLIT) == S_BLOCKS;
+  const co0 = byBlocks ? 0 : shareBegin(cout, MR, part, parts), co1 = byBlocks ? cout : shareBegin(cout, MR, part + 1, parts);
   if (co0 >= co1) return;
-  for (let c = firstChunk(claims); c < chunks; c = nextChunk(claims, c)) {
-    const p1 = shareBegin(allPanels, 1, c + 1, chunks);
-    for (let p = shareBegin(allPanels, 1, c, chunks); p < p1; ) {
-      const n = p / panels, t0 = (p - n * panels) << 3;
-      const nt = blockLength(p, p1, panels, tiles, 8, nb);
-      const xn = x + (<usize>(n * cin * h * w) << 2);
-      const yn = y + (<usize>(n * cout * ho * wo) << 2);
-      transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
-      for (let t = 0; t < 16; t++) {
-        const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
-        if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, co0, co1, cin, vt, nt, mt, nb, ap);
-        else gemmPacked(u + <usize>t * uPlane, co0, co1, cin, vt, nt, mt, nb);
-      }
-      transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
-      p += (nt + 7) >> 3;
+  const b = blocks(byBlocks ? queue : 0, byBlocks ? gi(geom, G_CHUNKS) : 1, batch, tiles, 8, nb);
+  while (b.next()) {
+    const n = b.image, t0 = b.first, nt = b.length;
+    const xn = x + (<usize>(n * cin * h * w) << 2);
+    const yn = y + (<usize>(n * cout * ho * wo) << 2);
+    transformInput(xn, cin, h, w, pt, pl, tilesW, t0, nt, nb, v);
+    for (let t = 0; t < 16; t++) {
+      const vt = v + <usize>t * vPlane, mt = m + <usize>t * mPlane;
+      if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, co0, co1, cin, vt, nt, mt, nb, ap);
+      else gemmPacked(u + <usize>t * uPlane, co0, co1, cin, vt, nt, mt, nb);
     }
+    transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
   }
 }
 

@@ -21,7 +21,7 @@ const kernels = engine.kernels as unknown as Record<string, unknown>;
 /** Convolutions are told apart by shape with BENCH_SHAPES=1: kernel, stride, channels, output size. */
 const byShape = process.env.BENCH_SHAPES === '1';
 function label(key: string, args: unknown[]): string {
-  if (!byShape || (key !== 'conv2d_forward' && key !== 'conv2d_transpose')) return key;
+  if (!byShape || !['conv_gemm_forward', 'conv_gemm_transpose', 'conv_winograd'].includes(key)) return key;
   const g = engine.arena.i32(args[0] as number, GEOM_BYTES / 4);
   return `${key} ${g[GEOM.kh]}x${g[GEOM.kw]}/${g[GEOM.sh]} ${g[GEOM.cin]}->${g[GEOM.cout]} @${g[GEOM.ho]}x${g[GEOM.wo]}${g[GEOM.tW] ? ' t' + g[GEOM.tW] : ''}`;
 }

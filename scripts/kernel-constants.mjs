@@ -16,6 +16,9 @@ const GEOMETRY = [
   ['gammaW', 'G_GAMMA_W', 'f32'], ['gammaB', 'G_GAMMA_B', 'f32'],
   // the epilogue (assembly/epilogue.ts): its mode, its operand's address, its epsilon
   ['epilogue', 'G_EPI', 'i32'], ['epilogueOperand', 'G_EPI_OPERAND', 'i32'], ['epilogueEps', 'G_EPI_EPS', 'f32'],
+  // the plan (src/wasm/conv-plan.ts): how a GEMM convolution reads its input (LAYOUT), how its parts
+  // share the work (SPLIT) and into how many chunks the blocks are cut
+  ['layout', 'G_LAYOUT', 'i32'], ['split', 'G_SPLIT', 'i32'], ['chunks', 'G_CHUNKS', 'i32'],
 ];
 
 /** Codes of the sets of named values, [TypeScript key, kernel name]. */
@@ -30,8 +33,21 @@ const CODES = {
   // assembly/elementwise.ts unary(): positive part, negative part, scale by k, fill with k.
   UNARY: [['pos', 'U_POS'], ['neg', 'U_NEG'], ['scale', 'U_SCALE'], ['fill', 'U_FILL']],
   // assembly/activation.ts: the activations besides ReLU.
+  // How a GEMM convolution reads its input: im2col panels, the input as it is (1x1, stride 1), or the
+  // sampled positions of a strided 1x1 gathered first.
+  LAYOUT: [['im2col', 'L_IM2COL'], ['pointwise', 'L_POINTWISE'], ['sampled', 'L_SAMPLED']],
+  // How a pass's parts share its work: chunks of column (or tile) blocks claimed from the job's queue,
+  // or a fixed share of the channels each.
+  SPLIT: [['blocks', 'S_BLOCKS'], ['channels', 'S_CHANNELS']],
   ACTIVATION: [['clip', 'A_CLIP'], ['leaky', 'A_LEAKY'], ['sigmoid', 'A_SIGMOID'], ['hardsigmoid', 'A_HARDSIGMOID'], ['hardswish', 'A_HARDSWISH'], ['silu', 'A_SILU'], ['tanh', 'A_TANH']],
 };
+
+/**
+ * The packed GEMM's tiling (assembly/gemm.ts): panels of MR rows of A and NR columns of B; MC rows of A
+ * packed at once (MC x K floats stay in L2: K <= 4608 in ResNet/VGG, 1.2 MB); NC columns of B at once.
+ * The plan (src/wasm/conv-plan.ts) splits work in these units.
+ */
+const TILING = { MR: 4, NR: 8, MC: 64, NC: 256 };
 
 /**
  * Most threads one computation runs on (the main thread and its workers): the threaded build keeps a
@@ -48,6 +64,8 @@ ts.push(`/** Slots of the convolution geometry block (i32 or f32 each). */`);
 ts.push(`export const GEOM = { ${GEOMETRY.map(([key], i) => `${key}: ${i}`).join(', ')} } as const;`);
 ts.push(`export const GEOM_BYTES = ${GEOMETRY.length * 4};`);
 as.push(`export const MAX_THREADS: i32 = ${MAX_THREADS};`);
+as.push(...Object.entries(TILING).map(([name, v]) => `export const ${name}: i32 = ${v};`));
+ts.push(`/** The packed GEMM's tiling: rows and columns of a panel (MR, NR) and of a packed block (MC, NC). */`, `export const TILING = ${JSON.stringify(TILING)} as const;`);
 ts.push(`/** Most threads a computation runs on (copies of the kernels' static scratch). */`, `export const MAX_THREADS = ${MAX_THREADS};`);
 // A job's ticket holds two counts of up to MAX_THREADS parts (src/wasm/thread-control.ts).
 ts.push(`/** Bits of each of a thread job's two part counts: enough for MAX_THREADS parts. */`, `export const PART_BITS = ${Math.ceil(Math.log2(MAX_THREADS + 1))};`);

@@ -90,7 +90,7 @@ describe('grouped convolution', () => {
   });
 
   // Groups of 8 inputs and 16 outputs at 3x3, stride 1, on 9x9 maps: each group runs by Winograd
-  // (assembly/winograd.ts useWinograd), with a U of its own per group and transform. LRP-0 is left out:
+  // (src/wasm/conv-plan.ts winogradPays), with a U of its own per group and transform. LRP-0 is left out:
   // it divides by z unstabilized, and with 72 terms a z near zero is likely; measured, a plain (groups=1)
   // convolution of these sizes misses 1e-4 of scale too on 2 of 5 inputs (by float32 rounding of z).
   it.each(AFFINE_RULES.filter((spec) => spec !== 'lrp0').map((spec) => [JSON.stringify(spec), spec] as const))('Winograd groups equal the reference: %s', (_, spec) => {

@@ -1,7 +1,7 @@
 /**
  * The wasm engine's convolution service: how a Conv2d's or Linear's pass (forward, or transposed for
  * rules and gradients) becomes kernel calls: which calls a grouped layer splits into, each call's
- * geometry block, how many threads a call is worth, and the Winograd U a call reads. The op modules
+ * geometry block, the plan each runs by (conv-plan.ts) and the Winograd U a call reads. The op modules
  * reach it through their context (WasmContext.affineForward, affineGradient, weightedMaps); the
  * lowering of rules (lowering.ts) through the Convolutions interface.
  */
@@ -11,7 +11,8 @@ import type { Conv2dNode } from '../ops/conv2d.js';
 import type { Buf } from '../ops/op.js';
 import type { Transform } from '../rules/types.js';
 import type { Arena } from './arena.js';
-import { GEOM, GEOM_BYTES, transformCode } from './codes.js';
+import { GEOM, GEOM_BYTES, LAYOUT, SPLIT, transformCode } from './codes.js';
+import { keepsWinogradWeights, partsFor, planConv, type ConvDirection, type ConvPlan, type ConvShape } from './conv-plan.js';
 import type { KernelExports } from './load.js';
 import { NO_EPILOGUE, type Convolutions, type Epilogue } from './lowering.js';
 import type { ThreadedKernel } from './threads.js';
@@ -26,9 +27,6 @@ export interface Uploaded {
    */
   winograd: number;
 }
-
-/** Passes smaller than this run on one thread (see WasmConvolutions.partsFor). */
-const MIN_THREADED_MACS = 2 ** 17;
 
 type Code = { code: number; gamma: number };
 const PLAIN: Code = { code: 0, gamma: 0 };
@@ -72,28 +70,25 @@ function convParts(node: Conv2dNode, batch: number, [cin, h, w]: readonly number
   return parts;
 }
 
+/** A call's convolution as the plan sees it: every call of a node's pass has the same. */
+function callShape(graph: Graph, node: Conv2dNode, part: ConvPart): ConvShape {
+  const [, h, w] = graph.shape(node.inputs[0]);
+  const [, ho, wo] = graph.shape(node.name);
+  const [kh, kw] = node.kernel, [sh, sw] = node.stride, [pt, pl] = node.pads, [dh, dw] = node.dilation;
+  return { batch: part.batch, cin: part.cin, h, w, cout: part.cout, ho, wo, kh, kw, sh, sw, pt, pl, dh, dw, depthwise: isDepthwise(node) };
+}
+
 /**
- * A convolution's geometry, transforms, ReLU flag and epilogue (assembly/geometry.ts), in a block of its
+ * A call's geometry, transforms, ReLU flag, epilogue and plan (assembly/geometry.ts), in a block of its
  * own from the arena: every call gets its copy, so a convolution run while another's arguments are
  * prepared (a deferred input being computed) cannot change what the other reads.
  */
-function geometryBlock(arena: Arena, graph: Graph, part: ConvPart, node: Conv2dNode, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): number {
+function geometryBlock(arena: Arena, node: Conv2dNode, plan: ConvPlan, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): number {
   const geom = arena.alloc(GEOM_BYTES, `the geometry of "${node.name}"`);
-  const [, h, w] = graph.shape(node.inputs[0]);
-  const [, ho, wo] = graph.shape(node.name);
   const g = arena.i32(geom, GEOM_BYTES / 4);
   const f = arena.f32(geom, GEOM_BYTES / 4);
-  g[GEOM.batch] = part.batch;
-  g[GEOM.cin] = part.cin;
-  g[GEOM.h] = h;
-  g[GEOM.w] = w;
-  g[GEOM.cout] = part.cout;
-  g[GEOM.ho] = ho;
-  g[GEOM.wo] = wo;
-  [g[GEOM.kh], g[GEOM.kw]] = node.kernel;
-  [g[GEOM.sh], g[GEOM.sw]] = node.stride;
-  [g[GEOM.pt], g[GEOM.pl]] = node.pads;
-  [g[GEOM.dh], g[GEOM.dw]] = node.dilation;
+  const s = plan.shape;
+  for (const key of ['batch', 'cin', 'h', 'w', 'cout', 'ho', 'wo', 'kh', 'kw', 'sh', 'sw', 'pt', 'pl', 'dh', 'dw'] as const) g[GEOM[key]] = s[key];
   g[GEOM.tW] = tw.code;
   g[GEOM.tB] = tb.code;
   g[GEOM.relu] = relu ? 1 : 0;
@@ -102,6 +97,9 @@ function geometryBlock(arena: Arena, graph: Graph, part: ConvPart, node: Conv2dN
   g[GEOM.epilogue] = epilogue.mode;
   g[GEOM.epilogueOperand] = epilogue.operand;
   f[GEOM.epilogueEps] = epilogue.eps;
+  g[GEOM.layout] = LAYOUT[plan.layout];
+  g[GEOM.split] = SPLIT[plan.split];
+  g[GEOM.chunks] = plan.chunks;
   return geom;
 }
 
@@ -110,14 +108,11 @@ const shifted = (e: Epilogue, offset: number): Epilogue => (e.mode === NO_EPILOG
 
 /**
  * The Winograd U of a layer's plain weights (at `weight` in wasm memory), made once at upload where the
- * kernels keep one for this convolution, else 0: the others make theirs in each pass (winogradU).
+ * plan keeps one, else 0: the others make theirs in each pass (winogradU).
  */
 export function packedWinograd(arena: Arena, k: KernelExports, graph: Graph, node: AffineNode, weight: number): number {
   if (node.op !== 'Conv2d' || node.groups !== 1) return 0;
-  const mark = arena.mark();
-  const keeps = k.conv2d_keeps_winograd(geometryBlock(arena, graph, convParts(node, 1, graph.shape(node.inputs[0]), graph.shape(node.name))[0], node, PLAIN, NO_BIAS, false));
-  arena.reset(mark);
-  if (!keeps) return 0;
+  if (!keepsWinogradWeights(callShape(graph, node, convParts(node, 1, graph.shape(node.inputs[0]), graph.shape(node.name))[0]))) return 0;
   const u = arena.alloc(k.winograd_weights_size(node.inChannels, node.outChannels) * 4, `the Winograd weights of "${node.name}"`);
   k.winograd_weights(weight, node.inChannels, node.outChannels, u);
   return u;
@@ -141,6 +136,8 @@ export class WasmConvolutions implements Convolutions {
   readonly arena: Arena;
   /** Winograd U of a rule's weight transform, kept in the node's scratch for its other passes. */
   private readonly nodeU = new Map<string, number>();
+  /** Each node's plan per pass and weight transform, made once. */
+  private readonly plans = new Map<string, ConvPlan>();
 
   constructor(private readonly run: ConvolutionRun) {
     this.k = run.k;
@@ -166,24 +163,22 @@ export class WasmConvolutions implements Convolutions {
     // Winograd U) lies below this call's scratch, which is released after it.
     const xPtr = x.ptr;
     if (node.op === 'Linear') {
-      const parts = this.partsFor(batch * node.inFeatures * node.outFeatures);
+      const parts = partsFor(batch * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
       return;
     }
+    const plan = this.plan(node, tw, 'forward');
     for (const part of this.parts(node)) {
-      const geom = geometryBlock(arena, this.run.graph, part, node, tw, tb, relu, shifted(epilogue, part.y));
-      const bias = tb.code >= 0 ? up.bias + part.b : 0;
-      const parts = this.partsFor(this.macs(node, part));
+      const geom = geometryBlock(arena, node, plan, tw, tb, relu, shifted(epilogue, part.y));
+      const [xp, wp, bp, yp] = [xPtr + part.x, up.weight + part.w, tb.code >= 0 ? up.bias + part.b : 0, out.ptr + part.y];
       // A U made for this node stays (below the mark) for its other passes; the scratch goes after the call.
-      const [u, ready] = isDepthwise(node) ? [0, 0] : this.winogradU(node, part, up, tw, geom, false, parts);
+      const [u, ready] = this.winogradU(node, part, up, tw, plan);
       const mark = arena.mark();
-      if (isDepthwise(node)) {
-        const scratch = arena.alloc(k.depthwise_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
-        this.run.parallel('depthwise_forward', [geom, xPtr, up.weight, bias, out.ptr, scratch], parts);
-      } else {
-        const scratch = arena.alloc(k.conv2d_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
-        this.run.parallel('conv2d_forward', [geom, xPtr + part.x, up.weight + part.w, bias, out.ptr + part.y, scratch, u, ready], parts);
-      }
+      const scratch = (bytes: number) => arena.alloc(bytes * plan.parts, `the convolution scratch of "${node.name}"`);
+      if (plan.algorithm === 'depthwise') this.run.parallel('depthwise_forward', [geom, xp, wp, bp, yp, scratch(k.depthwise_scratch(geom))], plan.parts);
+      else if (plan.algorithm === 'ones') k.conv_ones_forward(geom, xp, bp, yp, scratch(k.conv_ones_scratch(geom)));
+      else if (plan.algorithm === 'winograd') this.run.parallel('conv_winograd', [geom, xp, wp, bp, yp, scratch(k.winograd_scratch(geom)), u, ready, 0], plan.parts);
+      else this.run.parallel('conv_gemm_forward', [geom, xp, wp, bp, yp, scratch(k.conv_gemm_scratch(geom))], plan.parts);
       arena.reset(mark);
     }
   }
@@ -196,22 +191,21 @@ export class WasmConvolutions implements Convolutions {
     // s is usually a deferred quotient, computed by the node's forward convolution: first, as in affine().
     const sPtr = s.ptr;
     if (node.op === 'Linear') {
-      const parts = this.partsFor(batch * node.inFeatures * node.outFeatures);
+      const parts = partsFor(batch * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_transpose', [sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
       return;
     }
+    const plan = this.plan(node, tw, 'transpose');
     for (const part of this.parts(node)) {
-      const geom = geometryBlock(arena, this.run.graph, part, node, tw, NO_BIAS, false, shifted(epilogue, part.x));
-      const parts = this.partsFor(this.macs(node, part));
-      const [u, ready] = isDepthwise(node) ? [0, 0] : this.winogradU(node, part, up, tw, geom, true, parts);
+      const geom = geometryBlock(arena, node, plan, tw, NO_BIAS, false, shifted(epilogue, part.x));
+      const [sp, wp, dp] = [sPtr + part.y, up.weight + part.w, out.ptr + part.x];
+      const [u, ready] = this.winogradU(node, part, up, tw, plan);
       const mark = arena.mark();
-      if (isDepthwise(node)) {
-        const scratch = arena.alloc(k.depthwise_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
-        this.run.parallel('depthwise_transpose', [geom, sPtr, up.weight, out.ptr, scratch], parts);
-      } else {
-        const scratch = arena.alloc(k.conv2d_scratch(geom) * parts, `the convolution scratch of "${node.name}"`);
-        this.run.parallel('conv2d_transpose', [geom, sPtr + part.y, up.weight + part.w, out.ptr + part.x, scratch, u, ready], parts);
-      }
+      const scratch = (bytes: number) => arena.alloc(bytes * plan.parts, `the convolution scratch of "${node.name}"`);
+      if (plan.algorithm === 'depthwise') this.run.parallel('depthwise_transpose', [geom, sp, wp, dp, scratch(k.depthwise_scratch(geom))], plan.parts);
+      else if (plan.algorithm === 'ones') k.conv_ones_transpose(geom, sp, dp, scratch(k.conv_ones_scratch(geom)));
+      else if (plan.algorithm === 'winograd') this.run.parallel('conv_winograd', [geom, sp, wp, 0, dp, scratch(k.winograd_scratch(geom)), u, ready, 1], plan.parts);
+      else this.run.parallel('conv_gemm_transpose', [geom, sp, wp, dp, scratch(k.conv_gemm_scratch(geom))], plan.parts);
       arena.reset(mark);
     }
   }
@@ -221,28 +215,15 @@ export class WasmConvolutions implements Convolutions {
    * epilogue: then a rule's divide (forward) or product with x (transposed) runs inside it.
    */
   fuses(node: AffineNode, w: Transform, transposed: boolean): boolean {
-    if (node.op !== 'Conv2d') return false;
-    if (isDepthwise(node)) return true;
-    const mark = this.arena.mark();
-    const fuses = this.k.conv2d_fuses(geometryBlock(this.arena, this.run.graph, this.parts(node)[0], node, transformCode(w), NO_BIAS, false), transposed ? 1 : 0) !== 0;
-    this.arena.reset(mark);
-    return fuses;
+    return node.op === 'Conv2d' && this.plan(node, transformCode(w), transposed ? 'transpose' : 'forward').fuses;
   }
 
-  /** Multiply-adds of one part of a convolution's pass (either direction: the same). */
-  private macs(node: Conv2dNode, part: ConvPart): number {
-    const [, ho, wo] = this.run.graph.shape(node.name);
-    return part.batch * part.cout * (isDepthwise(node) ? 1 : part.cin) * node.kernel[0] * node.kernel[1] * ho * wo;
-  }
-
-  /**
-   * How many parts a pass of `macs` multiply-adds runs in: all the run's threads, unless it is too
-   * small to repay the fork-join (2.4 us a job while the threads poll, against tens of microseconds of
-   * work at 2^17 multiply-adds, a depthwise layer's 1-2 GMAC/s). At 2^20 MobileNetV2's depthwise
-   * layers ran on one thread, 25 of the 83 ms of a 2-thread explanation: 1.30x -> 1.48-1.65x at 2^17.
-   */
-  private partsFor(macs: number): number {
-    return this.run.threads > 1 && macs >= MIN_THREADED_MACS ? this.run.threads : 1;
+  /** The node's plan for this pass and weight transform: the same for each call of a grouped layer. */
+  private plan(node: Conv2dNode, tw: Code, direction: ConvDirection): ConvPlan {
+    const key = `${node.name} ${direction} ${tw.code}`;
+    let plan = this.plans.get(key);
+    if (!plan) this.plans.set(key, (plan = planConv(callShape(this.run.graph, node, this.parts(node)[0]), tw.code, direction, this.run.threads)));
+    return plan;
   }
 
   private parts(node: Conv2dNode): ConvPart[] {
@@ -251,22 +232,22 @@ export class WasmConvolutions implements Convolutions {
   }
 
   /**
-   * The U a Winograd pass of this geometry reads, and whether it is filled: the stored
-   * one for the plain weights, else the node's for this transform, taken from the node's scratch (above
-   * the call's own, so it outlives the call) and filled by the first pass that needs it. A z-plus node
-   * then transforms w+ once for its forward and transposed passes.
+   * The U a Winograd pass reads, and whether it is filled: the stored one for the plain weights, else
+   * the node's for this transform, taken from the node's scratch (above the call's own, so it outlives
+   * the call) and filled by the first pass that needs it. A z-plus node then transforms w+ once for its
+   * forward and transposed passes.
    */
-  private winogradU(node: Conv2dNode, part: ConvPart, up: Uploaded, tw: Code, geom: number, transposed: boolean, parts: number): [number, number] {
-    if (!this.k.conv2d_uses_winograd(geom, transposed ? 1 : 0)) return [0, 0];
+  private winogradU(node: Conv2dNode, part: ConvPart, up: Uploaded, tw: Code, plan: ConvPlan): [number, number] {
+    if (plan.algorithm !== 'winograd') return [0, 0];
     if (tw.code === 0 && up.winograd) return [up.winograd, 1];
     const key = `${node.name} ${part.group} ${tw.code} ${tw.gamma}`;
     const kept = this.nodeU.get(key);
     if (kept !== undefined) return [kept, 1];
     const u = this.arena.alloc(this.k.winograd_weights_size(part.cin, part.cout) * 4, `the Winograd weights of "${node.name}"`);
     this.nodeU.set(key, u);
-    if (parts === 1) return [u, 0];
+    if (plan.parts === 1) return [u, 0];
     // The parts of a threaded pass all read U: it is made first, by the same transform the pass would use.
-    this.run.parallel('winograd_weights_transformed', [up.weight + part.w, part.cin, part.cout, tw.code, tw.gamma, u], parts);
+    this.run.parallel('winograd_weights_transformed', [up.weight + part.w, part.cin, part.cout, tw.code, tw.gamma, u], plan.parts);
     return [u, 1];
   }
 }

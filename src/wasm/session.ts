@@ -14,7 +14,8 @@ import type { Arena } from './arena.js';
 import { WasmConvolutions, type ConvolutionRun } from './convolutions.js';
 import { inputAndActivationBytes } from './footprint.js';
 import type { KernelExports } from './load.js';
-import { Lowering, wasmArithmetic } from './lowering.js';
+import { wasmArithmetic } from './arithmetic.js';
+import { Lowering } from './lowering.js';
 import { RelevanceSlots } from './slots.js';
 
 export class WasmSession implements Session<Buf> {

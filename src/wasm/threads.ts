@@ -3,9 +3,9 @@
  * over the engine's shared memory, and a fork-join over a control block in that memory. The main thread
  * writes a job (which kernel, its arguments, into how many parts), wakes the workers, runs part 0 itself
  * and then any part no worker has claimed yet, and waits until every part is done. Kernels split their
- * own work by part (see assembly/conv.ts), so every part writes outputs no other part touches, and the
- * result is the same, bit for bit, whatever the number of parts and whichever thread runs which.
- * Planning and allocation stay on the main thread.
+ * work by part as the plan says (src/wasm/conv-plan.ts), so every part writes outputs no other part
+ * touches, and the result is the same, bit for bit, whatever the number of parts and whichever thread
+ * runs which. Planning and allocation stay on the main thread.
  *
  * Parts are claimed, not assigned: on a shared machine a worker's core may be taken for milliseconds
  * at a time, and a job waiting for it made two threads 2x slower than one (ResNet-50's forward, 330-370
@@ -23,7 +23,7 @@ import { claim, CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, ticket } from 
 import { WORKER_SOURCE } from './worker.generated.js';
 
 /** The kernels a job may run: each takes its arguments, then (part, parts) and the job's chunk queue (ignored by those that do not claim chunks). */
-export const THREADED_KERNELS = ['conv2d_forward', 'conv2d_transpose', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed'] as const;
+export const THREADED_KERNELS = ['conv_gemm_forward', 'conv_gemm_transpose', 'conv_winograd', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed'] as const;
 export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
 
 /** How long one kernel call may take in all before the workers count as stuck. */
