@@ -10,7 +10,7 @@ export type { LayerRelevance } from './propagation/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';
 export { softmaxRows as softmax } from './ops/softmax.js';
 export { exportOnnx } from './io/onnx/export.js';
-export { loadModel, loadModelFiles, knownModels, cacheEntry, verifyCached, type LoadOptions, type ModelSource, type FetchProgress } from './io/load.js';
+export { loadModel, loadModelFiles, prepareModel, knownModels, cacheEntry, verifyCached, type LoadOptions, type ModelSource, type FetchProgress } from './io/load.js';
 export { importOnnx, ONNX_OPERATORS, type OnnxImportOptions } from './io/onnx/import.js';
 export { importKeras, parseModelJson, KERAS_LAYERS } from './io/tfjs/keras.js';
 export { readWeights } from './io/tfjs/weights.js';

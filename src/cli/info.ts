@@ -37,6 +37,7 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   console.log(`  ${'layer'.padEnd(widths[0])}  ${'op'.padEnd(widths[1])}  ${'output'.padEnd(widths[2])}  ${'params'.padStart(widths[3])}  rule`);
   for (const r of rows) console.log(`  ${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2].padEnd(widths[2])}  ${r[3].padStart(widths[3])}  ${r[4]}`);
   console.log(`\n${canonical.nodes.length} layers; output ${g.output} [${g.shape(g.output)}] (${size(g.shape(g.logitsName))} logit${size(g.shape(g.logitsName)) === 1 ? '' : 's'}, ${g.head === 'sigmoid' ? 'sigmoid' : 'softmax'} probabilities)`);
+  if (model.info.prepared) console.log(`prepared form: ${model.info.prepared}`);
 }
 
 export async function modelsCommand(o: { verify?: boolean } = {}): Promise<void> {

@@ -6,8 +6,6 @@ import { ARCHITECTURES } from '../architectures/index.js';
 import { PREPROCESSING } from '../model/preprocessing.js';
 import { COLORMAPS } from '../render/colormaps.js';
 import { RULES } from '../rules/index.js';
-import { explainCommand } from './explain.js';
-import { infoCommand, modelsCommand } from './info.js';
 import { enableRelaxedSimd } from './relaxed-simd.js';
 import { DEFAULT_MODEL } from '../io/registry/default-model.js';
 
@@ -60,13 +58,14 @@ modelOptions(
   .option('--batch <n>', 'images explained together in one pass (default 1; results do not depend on it)')
   .option('--shard <K/N>', 'explain only the K-th of N deterministic slices of the images (for array jobs); writes OUT/relprop-summary.SETTINGS.K-of-N.json')
   .option('--fail-fast', 'stop at the first image that cannot be explained (default: go on, list the failures, exit with 3)')
-  .action(explainCommand);
+  // Each command imports what it needs when it runs: `relprop --help` loads no importer, codec or kernel.
+  .action(async (images, o) => (await import('./explain.js')).explainCommand(images, o));
 
 program
   .command('models')
   .description('list the known model names and whether they are cached')
   .option('--verify', 'check every cached file against the SHA-256 recorded when it was fetched')
-  .action(modelsCommand);
+  .action(async (o) => (await import('./info.js')).modelsCommand(o));
 
 modelOptions(
   program
@@ -75,7 +74,14 @@ modelOptions(
     .argument('[model]', `a known model name or a model file (default: ${DEFAULT_MODEL}, or --arch)`),
 )
   .option('--composite <name>', 'composite whose rules to show', DEFAULT_COMPOSITE)
-  .action(infoCommand);
+  .action(async (source, o) => (await import('./info.js')).infoCommand(source, o));
+
+modelOptions(
+  program
+    .command('prepare')
+    .description('make a model\'s prepared form in the cache: later loads read relprop\'s own layout instead of importing (a known model\'s is made at its first load)')
+    .argument('[model]', `a known model name or a model file (default: ${DEFAULT_MODEL}); or --arch A --weights FILE`),
+).action(async (source, o) => (await import('./prepare.js')).prepareCommand(source, o));
 
 program
   .command('composites')

