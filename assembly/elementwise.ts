@@ -219,3 +219,25 @@ export function only_where_positive(R: usize, z: usize, n: i32): i32 {
   }
   return 1;
 }
+
+/**
+ * w[c, i] = f32(f64(w[c, i]) * scale[c]) in place, for `channels` runs of `per` floats: a BatchNorm
+ * folded into the layer before it as the reference folds it (a float64 product rounded to float32,
+ * as JavaScript's Float32Array store rounds), two values a vector. ResNet-50's upload took 230 ms
+ * with this loop in JavaScript, 88 ms with it here.
+ */
+export function scale_channels(w: usize, scale: usize, channels: i32, per: i32): void {
+  for (let c = 0; c < channels; c++) {
+    const s = load<f64>(scale + (<usize>c << 3));
+    const sv = f64x2.splat(s);
+    let p = w + (<usize>(c * per) << 2);
+    const end = p + (<usize>per << 2);
+    for (; p + 16 <= end; p += 16) {
+      const v = v128.load(p);
+      const lo = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v), sv));
+      const hi = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), sv));
+      v128.store(p, v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+    }
+    for (; p < end; p += 4) store<f32>(p, <f32>(<f64>load<f32>(p) * s));
+  }
+}

@@ -62,6 +62,10 @@ export class Arena {
     return new Float32Array(this.kernels.memory.buffer, ptr, n);
   }
 
+  f64(ptr: number, n: number): Float64Array {
+    return new Float64Array(this.kernels.memory.buffer, ptr, n);
+  }
+
   i32(ptr: number, n: number): Int32Array {
     return new Int32Array(this.kernels.memory.buffer, ptr, n);
   }
