@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { explainRequested, npyOf, panelOf, resolveClass, type ClassScore, type ImageExplanation, type ImageRequest } from '../app/explain-image.js';
+import { captionOf, explainRequested, npyOf, resolveClass, type ClassScore, type ImageExplanation, type ImageRequest } from '../app/explain-image.js';
 import { engineRequest } from '../model/request.js';
 import { preprocessingOf } from '../app/explain-photo.js';
 import { resolveComposite } from '../composites.js';
@@ -11,6 +11,7 @@ import { NORMALIZATIONS, normalizationOf, type Normalization } from '../render/h
 import { defaultKernelBuild } from '../wasm/load.js';
 import { imagesOf, inShard, parseShard } from './inputs.js';
 import { makeDirs, outputStems, prepareOutputDir, writeAtomically } from './output.js';
+import { PanelRenderer } from './panel-renderer.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey, type RunSettings } from './run-settings.js';
@@ -108,7 +109,31 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   // Output names come from the whole list, so that shards name each image as one run of all does.
   const stems = outputStems(all);
   prepareOutputDir(o.out);
+  const renderer = new PanelRenderer();
+  try {
+    await explainAll(renderer, { all, shard, batch, stems, composite, topk, overlay, clipPercentile, normalize, backend, threads }, o);
+  } finally {
+    await renderer.close();
+  }
+}
 
+/** The command's options as checked before the model loads. */
+interface CheckedRun {
+  all: string[];
+  shard: ReturnType<typeof parseShard> | undefined;
+  batch: number;
+  stems: string[];
+  composite: ReturnType<typeof resolveComposite>;
+  topk: number;
+  overlay: number;
+  clipPercentile: number | undefined;
+  normalize: Normalization;
+  backend: 'wasm' | 'reference';
+  threads: number | undefined;
+}
+
+async function explainAll(renderer: PanelRenderer, run: CheckedRun, o: ExplainCliOptions): Promise<void> {
+  const { all, shard, batch, stems, composite, topk, overlay, clipPercentile, normalize, backend, threads } = run;
   const progress = new Progress(o.json);
   const { model, identity, labels, notes } = await resolveModel(o, progress);
   for (const n of notes) console.error(`relprop: note: ${n}`);
@@ -157,8 +182,14 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
 
   const batches = Math.ceil(todo.length / batch);
   const label = (b: number) => (batches > 1 ? `explaining, batch ${b + 1}/${batches}` : 'explaining');
+  // Panels are drawn on the renderer's thread while the next batch is explained; each photo is finished
+  // (panel, .npy, then its record, then its lines printed) in order, by this chain. What fails it (a
+  // --fail-fast failure, a bug) stops the run at the next batch.
+  let finishing: Promise<void> = Promise.resolve();
+  let stopped: { error: unknown } | undefined;
   progress.start(todo.length, label(0));
   for (let b = 0; b < batches; b++) {
+    if (stopped) throw stopped.error;
     const group = todo.slice(b * batch, (b + 1) * batch);
     progress.start(todo.length, label(b));
     progress.update(b * batch, group.map(({ file }) => basename(file)).join(', '));
@@ -180,38 +211,48 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
     for (const [j, x] of xs.entries()) {
       const { m, decode } = photos[j];
       const t = performance.now();
-      let panel;
-      try {
-        panel = await panelOf(x, { modelName, cmap: o.cmap, overlay, normalize, clipPercentile });
-      } catch (e) {
-        failed(m.file, e);
-        continue;
-      }
-      makeDirs(dirname(m.stem));
-      writeAtomically(m.files.panel, panel.png);
-      if (m.files.npy) writeAtomically(m.files.npy, npyOf(x));
-      const start = composite.initial === 'logit' ? x.target.logit : 1;
-      const record: ImageRecord = {
-        image: m.file,
-        settingsKey: key,
-        settings,
-        top: x.top,
-        target: x.target,
-        relevance: { start, sum: x.relevance.reduce((a, c) => a + c, 0) },
-        files: m.files,
-        panelSize: [panel.width, panel.height],
-        milliseconds: { decode, preprocess: x.milliseconds.preprocess, render: performance.now() - t },
-        batch: { images: xs.length, explainMilliseconds },
+      const panel = renderer
+        .render({ photo: x.photo, map: x.map, height: x.prepared.height, width: x.prepared.width, window: x.prepared.window, options: { cmap: o.cmap, overlay, normalize, clipPercentile, caption: captionOf(x, modelName) } })
+        .then((p) => ({ p, render: performance.now() - t }));
+      // Settled here too, so a failure waiting in the chain is not an unhandled rejection meanwhile.
+      panel.catch(() => undefined);
+      const finish = async () => {
+        let rendered;
+        try {
+          rendered = await panel;
+        } catch (e) {
+          failed(m.file, e);
+          return;
+        }
+        makeDirs(dirname(m.stem));
+        writeAtomically(m.files.panel, rendered.p.png);
+        if (m.files.npy) writeAtomically(m.files.npy, npyOf(x));
+        const start = composite.initial === 'logit' ? x.target.logit : 1;
+        const record: ImageRecord = {
+          image: m.file,
+          settingsKey: key,
+          settings,
+          top: x.top,
+          target: x.target,
+          relevance: { start, sum: x.relevance.reduce((a, c) => a + c, 0) },
+          files: m.files,
+          panelSize: [rendered.p.width, rendered.p.height],
+          milliseconds: { decode, preprocess: x.milliseconds.preprocess, render: rendered.render },
+          batch: { images: xs.length, explainMilliseconds },
+        };
+        // The record last: its presence says the image is finished.
+        writeAtomically(m.record, new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+        results.push({ ...record, record: m.record });
+        say(record, '');
+        if (!o.json) for (const f of [...Object.values(m.files), m.record]) console.log(`  wrote ${f}`);
+        progress.start(todo.length, label(b));
+        progress.update(b * batch + j + 1, basename(m.file));
       };
-      // The record last: its presence says the image is finished.
-      writeAtomically(m.record, new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
-      results.push({ ...record, record: m.record });
-      say(record, '');
-      if (!o.json) for (const f of [...Object.values(m.files), m.record]) console.log(`  wrote ${f}`);
-      progress.start(todo.length, label(b));
-      progress.update(b * batch + j + 1, basename(m.file));
+      finishing = finishing.then(() => (stopped ? undefined : finish())).catch((error: unknown) => void (stopped ??= { error }));
     }
   }
+  await finishing;
+  if (stopped) throw stopped.error;
   progress.stop();
   const explained = results.length - before.size;
   const summary = {
