@@ -9,12 +9,14 @@ import { defaultPreprocessing, inputRangeOf, PREPROCESSING, preprocessingForSize
 import type { Graph } from '../graph/graph.js';
 import { sniffFormat } from '../image/header.js';
 import { inputSizeOf, resolveInputShape } from './input-shape.js';
-import { checkManifest, parseLabels, type ModelManifest } from './registry/manifest.js';
+import { parseLabels, type ModelManifest } from './registry/manifest.js';
+import { cacheEntry, findManifest, knownModels, verifyCached } from './registry/known.js';
+
+export { cacheEntry, knownModels, verifyCached };
 import type { FetchProgress } from './registry/npm-fetch.js';
 import type { Tensors } from './state-dict/tensors.js';
 import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
-import type { PreparedSource } from './prepared/format.js';
-import type { PreparedKey } from './prepared/store.js';
+import { recording, withPrepared, type Imported, type PreparedMode } from './prepared/use.js';
 
 export type { FetchProgress };
 
@@ -38,19 +40,6 @@ export interface LoadOptions {
 }
 
 const LOAD_OPTIONS = ['inputShape', 'inputSize', 'labels', 'preprocessing', 'cacheDir', 'onProgress', 'arch', 'threads'] as const satisfies readonly (keyof LoadOptions)[];
-
-/**
- * A model's graph as an importer made it, with what the source says of the model (arch, labels,
- * preprocessing) and why that preprocessing is a guess where it is one: a Model once the caller's
- * options apply (modelOf), or a prepared model's contents.
- */
-interface Imported {
-  graph: Graph;
-  extra: Partial<ModelInfo>;
-  guess?: string;
-  /** The prepared form it was read from or written to. */
-  prepared?: string;
-}
 
 function modelOf(name: string | undefined, options: LoadOptions, { graph, extra, guess, prepared }: Imported): Model {
   return new Model(graph, { ...modelInfo(name, options, graph, extra, guess), ...(prepared ? { prepared } : {}) }, { threads: options.threads });
@@ -152,12 +141,6 @@ export async function prepareModel(source: string, options: LoadOptions = {}): P
   return load(source, options, 'make');
 }
 
-/**
- * Whether a load may use a prepared form ('use': where one is fresh; a known model's is made when
- * there is none) or makes one from the source ('make').
- */
-type PreparedMode = 'use' | 'make';
-
 async function load(source: ModelSource, options: LoadOptions, mode: PreparedMode): Promise<Model> {
   try {
     if (source instanceof ArrayBuffer) source = new Uint8Array(source);
@@ -244,125 +227,7 @@ async function importFile(path: string, bytes: Uint8Array, files: ModelFiles, op
   return importOnnxFile(bytes, options, files);
 }
 
-// ---- prepared models ----------------------------------------------------------------------------
-
-/** What a prepared model is keyed by: its source, and the load options that shape the graph. */
-function preparedKey(from: string, options: LoadOptions): PreparedKey {
-  const size = options.inputShape ?? (options.inputSize === undefined ? undefined : inputSizeOf(options.inputSize));
-  return { from: options.arch ? `${from} as ${options.arch}` : from, inputShape: size ? [...size] : undefined };
-}
-
-/** A ModelFiles that notes the absolute path of every file read through it. */
-function recording(files: ModelFiles, dir: string, read: string[]): ModelFiles {
-  const note = (rel: string) => read.push(`${dir}/${rel}`);
-  return {
-    read: (rel, limit) => (note(rel), files.read(rel, limit)),
-    readRangeSync: files.readRangeSync && ((rel, offset, length) => (note(rel), files.readRangeSync!(rel, offset, length))),
-  };
-}
-
-/**
- * A model's import (`from`: its file, or a known model's name and version), from its prepared form
- * where one is fresh; else `load` imports the source (noting the files it reads besides `from`, unless
- * `sources` lists them with their hashes). A prepared form is made after an import with mode 'make'
- * (failing if it cannot be written) or with `autoWrite` (quietly: a read-only cache, or a damaged
- * prepared form, only costs the import).
- */
-async function withPrepared(root: string, from: string, options: LoadOptions, load: (read: string[]) => Promise<Imported>, mode: PreparedMode, autoWrite: boolean, sources?: ReadonlyMap<string, string>): Promise<Imported> {
-  const store = await import('./prepared/store.js');
-  const key = preparedKey(from, options);
-  const where = await store.preparedPath(root, key);
-  if (mode === 'use') {
-    try {
-      const prepared = await store.readPrepared(where, key);
-      if (prepared) return { graph: prepared.graph, extra: prepared.header.info.extra, guess: prepared.header.info.guess, prepared: where };
-    } catch (e) {
-      if (!(e instanceof RelpropError)) throw e;
-    }
-  }
-  const read: string[] = [];
-  const imported = await load(read);
-  const files = sources ? [...sources.keys()] : [from, ...read];
-  if (mode === 'make' || autoWrite) {
-    try {
-      await prepareImported(where, key, imported, files, sources);
-      return { ...imported, prepared: where };
-    } catch (e) {
-      if (mode === 'make') throw e;
-    }
-  }
-  return imported;
-}
-
-async function prepareImported(where: string, key: PreparedKey, imported: Imported, files: string[], hashes?: ReadonlyMap<string, string>): Promise<void> {
-  const store = await import('./prepared/store.js');
-  const { BUILD_ID } = await import('../build-id.generated.js');
-  const source: PreparedSource = { relprop: BUILD_ID, from: key.from, inputShape: key.inputShape, files: await store.describeFiles([...new Set(files)], hashes) };
-  await store.writePrepared(where, store.encodePrepared(imported.graph, { extra: imported.extra, guess: imported.guess }, source));
-}
-
 // ---- known models -------------------------------------------------------------------------------
-
-async function packageRoot(): Promise<string> {
-  const { fileURLToPath } = await import('node:url');
-  // src/io/load.ts and dist/io/load.js both sit two levels below the package root.
-  return fileURLToPath(new URL('../../', import.meta.url));
-}
-
-/** The manifests in the package's `weights/` directory. */
-export async function knownModels(): Promise<ModelManifest[]> {
-  if (typeof process === 'undefined' || !process.versions?.node) return [];
-  const fs = await import('node:fs');
-  const path = await import('node:path');
-  const dir = path.join(await packageRoot(), 'weights');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => {
-      const where = `weights/${f}`;
-      let json: ModelManifest;
-      try {
-        json = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
-      } catch (e) {
-        return fail('BAD_MODEL', `${where}: ${(e as Error).message}`);
-      }
-      return checkManifest(json, where);
-    });
-}
-
-async function findManifest(name: string): Promise<ModelManifest | undefined> {
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name) || name.includes('.json') || name.includes('.onnx')) return undefined;
-  return (await knownModels()).find((m) => m.name === name);
-}
-
-/**
- * Where a known model is cached, and whether it is there: `root` is the cache folder and `from` what
- * chose it. `legacy` marks an entry found where relprop cached before, weights/cache in the package.
- */
-export async function cacheEntry(manifest: ModelManifest, cacheDir?: string): Promise<{ dir: string; cached: boolean; root: string; from: import('./registry/cache.js').CacheSource; legacy: boolean }> {
-  const path = await import('node:path');
-  const { cacheRoot, isCached } = await import('./registry/cache.js');
-  const { root, from } = await cacheRoot(cacheDir);
-  const dir = path.join(root, manifest.name, manifest.source.version);
-  if (await isCached(dir)) return { dir, cached: true, root, from, legacy: false };
-  // A model fetched into the package by an earlier relprop is used where it is rather than fetched again
-  // (98 MB); a folder the caller or $RELPROP_CACHE names is the only place looked at, as before.
-  if (from === 'XDG_CACHE_HOME' || from === 'platform') {
-    const old = path.join(await packageRoot(), 'weights', 'cache', manifest.name, manifest.source.version);
-    if (await isCached(old)) return { dir: old, cached: true, root, from, legacy: true };
-  }
-  return { dir, cached: false, root, from, legacy: false };
-}
-
-/** Checks a cached model's files against what was fetched: sizes, and with `hashes` their SHA-256. */
-export async function verifyCached(manifest: ModelManifest, options: { cacheDir?: string; hashes?: boolean } = {}): Promise<void> {
-  const { checkCacheEntry } = await import('./registry/cache.js');
-  const { dir, cached } = await cacheEntry(manifest, options.cacheDir);
-  if (!cached) fail('NOT_FOUND', `model "${manifest.name}" is not cached (in ${dir})`);
-  await checkCacheEntry(manifest, dir, options.hashes);
-}
 
 async function loadKnown(manifest: ModelManifest, options: LoadOptions, mode: PreparedMode): Promise<Model> {
   const { dir, cached } = await cacheEntry(manifest, options.cacheDir);
