@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../src/index.js';
+import { loadModel, prepareModel } from '../src/index.js';
 import { servedModelPath } from '../src/io/registry/default-model.js';
 import { loadServedModel } from '../src/io/registry/served.js';
 import { vggLike } from './helpers/graph-models.js';
@@ -37,11 +37,14 @@ let server: Server;
 let base = '';
 /** The manifest the server sends: the true sizes unless a test says otherwise. */
 let sizes: Record<string, number> = { 'model/model.json': 0, 'model/group1-shard1of1.bin': files.shard.byteLength, 'labels.json': 0 };
+/** The model's prepared form, served as model.relprop and listed in the manifest, once a test sets it. */
+let prepared: Uint8Array | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(`/${servedModelPath('tiny-vgg')}`, '');
-    const body = path === 'manifest.json' ? Buffer.from(JSON.stringify(manifest(sizes))) : (() => {
+    if (path === 'model.relprop' && prepared) return void res.writeHead(200, { 'Content-Length': prepared.byteLength }).end(prepared);
+    const body = path === 'manifest.json' ? Buffer.from(JSON.stringify({ ...manifest(sizes), ...(prepared ? { prepared: { file: 'model.relprop', size: prepared.byteLength } } : {}) })) : (() => {
       try {
         return readFileSync(join(packageDir, path));
       } catch {
@@ -70,6 +73,23 @@ describe('a served model', () => {
     const local = await loadModel(join(packageDir, 'model/model.json'));
     const x = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.sin(i));
     expect(await model.forward(x)).toEqual(await local.forward(x));
+  });
+
+  it('reads the prepared form where the server offers one: the same model, with the labels and preprocessing', async () => {
+    const made = await prepareModel(join(packageDir, 'model/model.json'), { cacheDir: join(root, 'cache') });
+    prepared = new Uint8Array(readFileSync(made.info.prepared!));
+    try {
+      const stages: [string, number | undefined, number | undefined][] = [];
+      const { model } = await loadServedModel(base, { threads: 1, onProgress: (stage, done, total) => stages.push([stage, done, total]) });
+      expect(stages.filter(([, done]) => done !== undefined).at(-1)).toEqual(['Loading tiny-vgg', prepared.byteLength, prepared.byteLength]);
+      expect(model.info.preprocessing?.name).toBe('keras-tf');
+      const x = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.sin(i));
+      const e = await model.explain(x, { threads: 1 });
+      const local = await (await loadModel(join(packageDir, 'model/model.json'))).explain(x, { threads: 1 });
+      expect(Buffer.from(e.relevance.buffer).equals(Buffer.from(local.relevance.buffer))).toBe(true);
+    } finally {
+      prepared = undefined;
+    }
   });
 
   it('refuses a shard longer than the manifest says, naming it', async () => {

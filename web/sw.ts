@@ -16,8 +16,9 @@ async function modelFiles(): Promise<string[]> {
   const base = servedModelPath(DEFAULT_MODEL);
   const res = await fetch(`${base}manifest.json`).catch(() => null);
   if (!res?.ok) return [];
-  const { sizes } = (await res.json()) as { sizes?: Record<string, number> };
-  return [`${base}manifest.json`, ...Object.keys(sizes ?? {}).map((p) => base + p)];
+  const { sizes, prepared } = (await res.json()) as { sizes?: Record<string, number>; prepared?: { file: string } };
+  // The page reads the prepared form where there is one, and then nothing else of the model.
+  return [`${base}manifest.json`, ...(prepared ? [prepared.file] : Object.keys(sizes ?? {})).map((p) => base + p)];
 }
 
 sw.addEventListener('install', (e) => {

