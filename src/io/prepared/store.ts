@@ -8,6 +8,7 @@
  */
 import { BUILD_ID } from '../../build-id.generated.js';
 import { RelpropError } from '../../errors.js';
+import { sha256 } from '../registry/cache.js';
 import { decodePrepared, encodePrepared, readPreparedHeader, type Prepared, type PreparedHeader, type PreparedSource } from './format.js';
 
 /** The identity of a prepared model: what it is made from, and the options that shape its graph. */
@@ -21,14 +22,6 @@ export async function preparedPath(root: string, key: PreparedKey): Promise<stri
   const path = await import('node:path');
   const hash = createHash('sha256').update(JSON.stringify([key.from, key.inputShape ?? null])).digest('hex').slice(0, 32);
   return path.join(root, 'prepared', `${hash}.relprop`);
-}
-
-async function sha256(file: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
-  const { createReadStream } = await import('node:fs');
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** The source files as they are now, hashed (unless `known` holds a file's hash already). */

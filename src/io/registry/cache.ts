@@ -82,7 +82,8 @@ export async function isCached(dir: string): Promise<boolean> {
   return (await readRecord(dir)) !== undefined;
 }
 
-async function sha256(file: string): Promise<string> {
+/** The SHA-256 of a file, read as a stream. */
+export async function sha256(file: string): Promise<string> {
   const { createHash } = await import('node:crypto');
   const { createReadStream } = await import('node:fs');
   const hash = createHash('sha256');
