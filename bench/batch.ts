@@ -6,17 +6,13 @@
 // threads, and the largest peak RSS (GNU time's %M).
 // `node --import tsx bench/batch.ts [rounds]`; needs `npm run build` and the default model cached.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { IMAGES, photoFolder } from './photos.js';
 
 const rounds = Number(process.argv[2] ?? 5);
-const root = mkdtempSync(join(tmpdir(), 'relprop-batch-'));
-const photos = join(root, 'photos');
-mkdirSync(photos);
-const EXAMPLES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'];
-for (let copy = 0; copy < 4; copy++) for (const f of EXAMPLES) copyFileSync(join('examples', f), join(photos, `${copy}-${f}`));
-const IMAGES = 16;
+const { root, photos } = photoFolder('relprop-batch-');
 
 interface Config { threads: number; batch: number }
 interface Run { wall: number; explain: number; rss: number }

@@ -4,21 +4,17 @@
 // written, as images per second; and, in this process with the model warm, the rate of model.explain on
 // the same photos' inputs at the same threads. The ratio is taken within each round.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { EXAMPLES, IMAGES, photoFolder } from './photos.js';
 import { decodeImage, preprocessImage } from '../src/app/index.js';
 import { preprocessingOf } from '../src/app/explain-photo.js';
 import { loadModel } from '../src/index.js';
 import { DEFAULT_MODEL } from '../src/io/registry/default-model.js';
 
 const rounds = Number(process.argv[2] ?? 3);
-const root = mkdtempSync(join(tmpdir(), 'relprop-folder-'));
-const photos = join(root, 'photos');
-mkdirSync(photos);
-const EXAMPLES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg'];
-for (let copy = 0; copy < 4; copy++) for (const f of EXAMPLES) copyFileSync(join('examples', f), join(photos, `${copy}-${f}`));
-const IMAGES = 16;
+const { root, photos } = photoFolder('relprop-folder-');
 
 function cliRate(threads: number): number {
   const out = join(root, 'out');
