@@ -11,7 +11,7 @@ import { NORMALIZATIONS, normalizationOf, type Normalization } from '../render/h
 import { defaultKernelBuild } from '../wasm/load.js';
 import { imagesOf, inShard, parseShard } from './inputs.js';
 import { makeDirs, outputStems, prepareOutputDir, writeAtomically } from './output.js';
-import { PanelRenderer } from './panel-renderer.js';
+import { panelRenderer } from './panel-renderer.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey, type RunSettings } from './run-settings.js';
@@ -109,7 +109,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   // Output names come from the whole list, so that shards name each image as one run of all does.
   const stems = outputStems(all);
   prepareOutputDir(o.out);
-  const renderer = new PanelRenderer();
+  const renderer = panelRenderer();
   try {
     await explainAll(renderer, { all, shard, batch, stems, composite, topk, overlay, clipPercentile, normalize, backend, threads }, o);
   } finally {
@@ -132,7 +132,7 @@ interface CheckedRun {
   threads: number | undefined;
 }
 
-async function explainAll(renderer: PanelRenderer, run: CheckedRun, o: ExplainCliOptions): Promise<void> {
+async function explainAll(renderer: ReturnType<typeof panelRenderer>, run: CheckedRun, o: ExplainCliOptions): Promise<void> {
   const { all, shard, batch, stems, composite, topk, overlay, clipPercentile, normalize, backend, threads } = run;
   const progress = new Progress(o.json);
   const { model, identity, labels, notes } = await resolveModel(o, progress);

@@ -22,6 +22,18 @@ export interface PanelJob {
 
 type Reply = { id: number; png: Uint8Array; width: number; height: number } | { id: number; error: { code?: ErrorCode; message: string } };
 
+/**
+ * The renderer: on a worker thread as built; run from source through tsx (whose loader a worker does not
+ * get), on this thread.
+ */
+export function panelRenderer(): { render(job: Omit<PanelJob, 'id'>): Promise<RenderedPanel>; close(): Promise<void> } {
+  if (!import.meta.url.endsWith('.ts')) return new PanelRenderer();
+  return {
+    render: async (j) => (await import('../render/panel.js')).renderPanel(j.photo, j.map, j.height, j.width, j.window, j.options),
+    close: async () => {},
+  };
+}
+
 export class PanelRenderer {
   private readonly worker = new Worker(new URL('./panel-worker.js', import.meta.url));
   private readonly waiting = new Map<number, { resolve: (p: RenderedPanel) => void; reject: (e: Error) => void }>();
