@@ -109,10 +109,19 @@ describe('relprop explain over a data set', () => {
   }, 300_000);
 
   it('a shard killed half-way and restarted writes every file once, the same bytes as an uninterrupted run', async () => {
+    // Its own folder of 40 photos: with the shared 10, the panel worker could write all of them between
+    // two polls, and the run ended before it was killed (1 CI run in 5).
+    const many = mkdtempSync(join(tmpdir(), 'relprop-dataset-'));
+    const photos = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'];
+    for (let i = 0; i < 40; i++) {
+      const sub = join(many, `s${i % 3}`);
+      mkdirSync(sub, { recursive: true });
+      copyFileSync(join(ROOT, 'examples', photos[i % 4]), join(sub, `img${i}${photos[i % 4].slice(-4)}`));
+    }
     const whole = mkdtempSync(join(tmpdir(), 'relprop-out-'));
-    expect((await relprop('explain', folder, ...MODEL, '--out', whole, '--npy', '--shard', '1/1')).code).toBe(0);
+    expect((await relprop('explain', many, ...MODEL, '--out', whole, '--npy', '--shard', '1/1')).code).toBe(0);
     const out = mkdtempSync(join(tmpdir(), 'relprop-out-'));
-    const args = [...CLI, 'explain', folder, ...MODEL, '--out', out, '--npy', '--shard', '1/1'];
+    const args = [...CLI, 'explain', many, ...MODEL, '--out', out, '--npy', '--shard', '1/1'];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
     // Names only (a partial file may be renamed between listing and reading it).
     const panels = () => readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.png')).length;
@@ -133,12 +142,12 @@ describe('relprop explain over a data set', () => {
     const before = outputs(out);
     expect(before.size).toBeLessThan(outputs(whole).size);
     const mtimes = new Map([...before.keys()].filter((f) => f !== '(records)').map((f) => [f, statSync(join(out, f)).mtimeMs]));
-    const again = await relprop('explain', folder, ...MODEL, '--out', out, '--npy', '--shard', '1/1', '--json');
+    const again = await relprop('explain', many, ...MODEL, '--out', out, '--npy', '--shard', '1/1', '--json');
     expect(again.code, again.stderr).toBe(0);
     const summary = JSON.parse(again.stdout);
     // Only complete images are skipped; an image killed between its two files is redone.
     expect(summary.skipped).toBeGreaterThanOrEqual(3);
-    expect(summary.skipped + summary.explained).toBe(10);
+    expect(summary.skipped + summary.explained).toBe(40);
     const after = outputs(out);
     // Files of killed writes never appear under their own names; the leftover partial ones are the only extra.
     const partial = [...after.keys()].filter((f) => f.includes('.partial-'));
