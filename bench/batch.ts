@@ -22,7 +22,7 @@ const label = (c: Config) => `--threads ${c.threads} --batch ${c.batch}`;
 function run(c: Config): Run {
   const out = join(root, 'out');
   rmSync(out, { recursive: true, force: true });
-  const args = ['-f', '%M', process.execPath, 'dist/cli/main.js', 'explain', photos, '--out', out, '--json', '--threads', String(c.threads), '--batch', String(c.batch)];
+  const args = ['-f', '%M', process.execPath, 'dist/bin/relprop.js', 'explain', photos, '--out', out, '--json', '--threads', String(c.threads), '--batch', String(c.batch)];
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   const wall = performance.now() - t0;

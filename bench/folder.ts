@@ -20,7 +20,7 @@ function cliRate(threads: number): number {
   const out = join(root, 'out');
   rmSync(out, { recursive: true, force: true });
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['dist/cli/main.js', 'explain', photos, '--out', out, '--json', '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ['dist/bin/relprop.js', 'explain', photos, '--out', out, '--json', '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`relprop explain exited ${r.status}: ${r.stderr}`);
   if (JSON.parse(r.stdout).explained !== IMAGES) throw new Error('not every photo was explained');

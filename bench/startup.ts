@@ -1,5 +1,5 @@
 // How long a user waits, against the work done: `node --import tsx bench/startup.ts [rounds]`. Needs
-// `npm run build` (runs dist/cli/main.js as the installed `relprop` does; npx adds npm's own start-up).
+// `npm run build` (runs dist/bin/relprop.js as the installed `relprop` does; npx adds npm's own start-up).
 // Each round, in turn: the cached `relprop explain examples/chelsea.png` from start to the panel written
 // (a fresh output folder each time: a run into the last one's would find its result and skip the work),
 // the same work in this process with the model loaded and warm (decode, preprocess, explain, panel,
@@ -19,7 +19,7 @@ const rounds = Number(process.argv[2] ?? 5);
 const threads = process.env.BENCH_THREADS ? Number(process.env.BENCH_THREADS) : undefined;
 const photo = 'examples/chelsea.png';
 const out = mkdtempSync(join(tmpdir(), 'relprop-bench-'));
-const cli = (args: string[]) => execFileSync(process.execPath, ['dist/cli/main.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+const cli = (args: string[]) => execFileSync(process.execPath, ['dist/bin/relprop.js', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 const timed = async (f: () => unknown): Promise<number> => {
   const t0 = performance.now();
   await f();

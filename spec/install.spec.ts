@@ -33,7 +33,7 @@ function userEnv(cache: string, extra: Record<string, string> = {}): NodeJS.Proc
 }
 
 async function relprop(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(process.execPath, [join(project, 'node_modules/relprop/dist/cli/main.js'), ...args], { cwd: project, env, maxBuffer: 1 << 24 }).then(
+  return run(process.execPath, [join(project, 'node_modules/.bin/relprop'), ...args], { cwd: project, env, maxBuffer: 1 << 24 }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => e,
   );
@@ -55,7 +55,7 @@ describe('relprop installed from its tarball into a new project', () => {
     // every user of relprop would have to review it.
     const r = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--strict-allow-scripts', tarball], { cwd: project, env: userEnv(xdg), maxBuffer: 1 << 24 });
     expect(r.stdout + r.stderr).not.toMatch(/install-scripts|allowScripts/);
-    expect(existsSync(join(project, 'node_modules/relprop/dist/cli/main.js'))).toBe(true);
+    expect(existsSync(join(project, 'node_modules/.bin/relprop'))).toBe(true);
   }, 180_000);
 
   it('its CLI caches the default model in the user cache ($XDG_CACHE_HOME/relprop), nothing in node_modules', async () => {

@@ -16,13 +16,13 @@ function newest(dir: string): number {
 }
 
 /**
- * How to start the relprop CLI: the built `dist/cli/main.js`, as `npx relprop` runs it, when it was
+ * How to start the relprop CLI: the built `dist/bin/relprop.js`, as `npx relprop` runs it, when it was
  * built after the last change to src/ (`npm test` builds first); else the sources through tsx, so a
  * `npx vitest` after an edit never tests a stale build. Node starts the build in about 0.7 s against
  * 1.4 s through tsx, and the suite starts the CLI about a hundred times.
  */
 export const CLI: readonly string[] = (() => {
-  const built = join(ROOT, 'dist/cli/main.js');
+  const built = join(ROOT, 'dist/bin/relprop.js');
   if (existsSync(built) && statSync(built).mtimeMs >= newest(join(ROOT, 'src'))) return [built];
   return ['--import', 'tsx', join(ROOT, 'src/cli/main.ts')];
 })();

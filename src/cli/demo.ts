@@ -9,9 +9,9 @@ import { PREPARED_NAME } from '../io/registry/served.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
+import { packageRoot } from '../io/registry/known.js';
 import type { ModelManifest } from '../io/registry/manifest.js';
 import { Progress } from './progress.js';
 
@@ -60,7 +60,7 @@ function listedFiles(dir: string, manifest: ModelManifest): string[] {
 export async function demoCommand(o: DemoOptions): Promise<void> {
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('BAD_OPTION', `--port must be an integer from 0 to 65535, got "${o.port}"`);
-  const web = fileURLToPath(new URL('../../dist/web/', import.meta.url));
+  const web = join(await packageRoot(), 'dist/web');
   if (!existsSync(join(web, 'index.html'))) fail('NOT_FOUND', `the demo page is not built (no ${join(web, 'index.html')}): run \`npm run build:web\``);
   const manifest = (await knownModels()).find((m) => m.name === DEFAULT_MODEL);
   if (!manifest) return fail('NOT_FOUND', `the package has no manifest for ${DEFAULT_MODEL} (weights/${DEFAULT_MODEL}.json)`);

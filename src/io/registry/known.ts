@@ -5,10 +5,22 @@ import { fail } from '../../errors.js';
 import { checkManifest, type ModelManifest } from './manifest.js';
 import type { CacheSource } from './cache.js';
 
-async function packageRoot(): Promise<string> {
+/**
+ * The folder of relprop's package.json: the nearest above this module, which is src/io/registry/ or
+ * dist/io/registry/ unbundled and dist/bin/ in the CLI's bundle.
+ */
+export async function packageRoot(): Promise<string> {
   const { fileURLToPath } = await import('node:url');
-  // src/io/registry/known.ts and dist/io/registry/known.js both sit three levels below the package root.
-  return fileURLToPath(new URL('../../../', import.meta.url));
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'relprop') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return fail('BAD_MODEL', `relprop's package.json is not in any folder above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
 }
 
 /** The manifests in the package's `weights/` directory. */
