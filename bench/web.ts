@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { median } from './interleaved.js';
-import { DEFAULT_MODEL, servedModelPath } from '../src/io/registry/default-model.js';
-import { PREPARED_NAME } from '../src/io/registry/served.js';
+import { DEFAULT_MODEL, PREPARED_NAME, servedModelPath } from '../src/io/registry/default-model.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WEB = join(ROOT, 'dist/web');

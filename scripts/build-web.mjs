@@ -1,12 +1,14 @@
 // `npm run build:web`: the demo page as static files in dist/web (the page, its two bundles, the
 // service worker, the example photos), for `relprop demo` or any static host. Prints each file's size.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/web');
+// Whatever an earlier build left (another set of bundles) would be served beside this one.
+rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'examples'), { recursive: true });
 
 // The library's Node-only paths are dynamic imports of node: modules, never taken in a browser; the

@@ -213,8 +213,9 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
   });
 
   it('works offline once loaded: reloaded without a network, it explains with the default model', async () => {
-    // The service worker has cached the page and the model once it is active.
+    // The service worker has cached the page once it is active; the engine's worker says when it has kept the model.
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await page.waitForFunction(() => (globalThis as never as { relpropDemo: { kept: string[] } }).relpropDemo.kept.includes('resnet50-imagenet'), null, { timeout: 60_000 });
     await page.context().setOffline(true);
     try {
       await page.reload();

@@ -39,12 +39,17 @@ let base = '';
 let sizes: Record<string, number> = { 'model/model.json': 0, 'model/group1-shard1of1.bin': files.shard.byteLength, 'labels.json': 0 };
 /** The model's prepared form, served as model.relprop and listed in the manifest, once a test sets it. */
 let prepared: Uint8Array | undefined;
+/** The prepared form's version the manifest lists, once a test sets it. */
+let version: string | undefined;
+/** The URLs the server was asked for. */
+const asked: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    asked.push(req.url ?? '');
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(`/${servedModelPath('tiny-vgg')}`, '');
     if (path === 'model.relprop' && prepared) return void res.writeHead(200, { 'Content-Length': prepared.byteLength }).end(prepared);
-    const body = path === 'manifest.json' ? Buffer.from(JSON.stringify({ ...manifest(sizes), ...(prepared ? { prepared: { file: 'model.relprop', size: prepared.byteLength } } : {}) })) : (() => {
+    const body = path === 'manifest.json' ? Buffer.from(JSON.stringify({ ...manifest(sizes), ...(prepared ? { prepared: { file: 'model.relprop', size: prepared.byteLength, ...(version ? { version } : {}) } } : {}) })) : (() => {
       try {
         return readFileSync(join(packageDir, path));
       } catch {
@@ -89,6 +94,44 @@ describe('a served model', () => {
       expect(Buffer.from(e.relevance.buffer).equals(Buffer.from(local.relevance.buffer))).toBe(true);
     } finally {
       prepared = undefined;
+    }
+  });
+
+  it('keeps a versioned prepared form in the cache it is given: read from there the next time, replaced by a new version', async () => {
+    const made = await prepareModel(join(packageDir, 'model/model.json'), { cacheDir: join(root, 'cache') });
+    prepared = new Uint8Array(readFileSync(made.info.prepared!));
+    // The Cache API's part a load uses, over a Map (Node has no CacheStorage; Chromium's is used by spec/demo.spec.ts).
+    const held = new Map<string, Response>();
+    const cache = {
+      match: async (url: RequestInfo | URL) => held.get(String(url))?.clone(),
+      put: async (url: RequestInfo | URL, res: Response) => void held.set(String(url), new Response(await res.arrayBuffer(), { headers: res.headers })),
+      keys: async () => [...held.keys()].map((u) => new Request(u)),
+      delete: async (req: RequestInfo | URL) => held.delete(typeof req === 'object' && 'url' in req ? req.url : String(req)),
+    } as unknown as Cache;
+    const start = asked.length;
+    const fetchedPrepared = () => asked.slice(start).filter((u) => u.includes('model.relprop'));
+    const x = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.cos(i));
+    try {
+      version = 'v1';
+      const first = await loadServedModel(base, { threads: 1, cache });
+      expect(await first.kept).toBe(true);
+      expect(fetchedPrepared()).toEqual([`/${servedModelPath('tiny-vgg')}model.relprop?v=v1`]);
+      const again = await loadServedModel(base, { threads: 1, cache });
+      expect(await again.kept).toBe(true);
+      expect(fetchedPrepared()).toHaveLength(1);
+      expect(await again.model.forward(x)).toEqual(await first.model.forward(x));
+      version = 'v2';
+      await (await loadServedModel(base, { threads: 1, cache })).kept;
+      expect(fetchedPrepared()).toHaveLength(2);
+      expect([...held.keys()].map((u) => u.slice(u.indexOf('model.relprop')))).toEqual(['model.relprop?v=v2']);
+      // Without a version nothing is kept: the file could change under its URL.
+      version = undefined;
+      const plain = await loadServedModel(base, { threads: 1, cache });
+      expect(await plain.kept).toBe(false);
+      expect(fetchedPrepared().at(-1)).toBe(`/${servedModelPath('tiny-vgg')}model.relprop`);
+    } finally {
+      prepared = undefined;
+      version = undefined;
     }
   });
 

@@ -8,6 +8,8 @@ import { panelPixels, type PanelOptions } from '../src/render/panel-pixels.js';
 import { encodeNpy } from '../src/render/npy.js';
 import { captionOf } from '../src/app/explain-photo.js';
 import { DEFAULT_MODEL, servedModelPath } from '../src/io/registry/default-model.js';
+import { fetchServedModel, type ServedBytes } from '../src/io/registry/served-files.js';
+import { MODEL_CACHE } from './caches.js';
 import type { Explained, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
 
 const EXAMPLES = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'];
@@ -26,14 +28,35 @@ interface State {
   errors: string[];
   /** The model being loaded, as the page names it, or null. */
   loading: string | null;
+  /** Served models the worker has kept for the next visit (and for offline use). */
+  kept: string[];
 }
-const state: State = { model: null, photo: null, target: undefined, results: new Map(), firstHeatmapMs: null, errors: [], loading: null };
+const state: State = { model: null, photo: null, target: undefined, results: new Map(), firstHeatmapMs: null, errors: [], loading: null, kept: [] };
 // What end-to-end tests (and curious users, from the console) read: the page's own state.
 (globalThis as unknown as { relpropDemo: State }).relpropDemo = state;
 
 // ---- the worker ------------------------------------------------------------------------------------
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+
+/**
+ * The default model served beside the page (`relprop demo`), fetched on this thread from the start
+ * while the worker starts (its 689 KiB took 200-480 ms to start, the model's fetch waited for it):
+ * its bytes, or null where the page has none (a static host). Its prepared form is kept in the Cache
+ * API by its version (caches.ts), so a second visit reads it from there.
+ */
+const defaultBase = new URL(servedModelPath(DEFAULT_MODEL), location.href).href;
+let defaultBytes: Promise<ServedBytes | null> | null = (async () => {
+  // A GET, not a HEAD: offline, the service worker's cache answers GETs only.
+  const listed = await fetch(`${defaultBase}manifest.json`).then((r) => r.ok, () => false);
+  if (!listed) return null;
+  const cache = typeof caches === 'undefined' ? undefined : await caches.open(MODEL_CACHE).catch(() => undefined);
+  const { bytes, kept } = await fetchServedModel(defaultBase, { cache, onProgress: showProgress });
+  void kept.then((inCache) => inCache && state.kept.push(bytes.manifest.name));
+  return bytes;
+})();
+// Not waited for yet: its errors are shown when the model is loaded from it.
+defaultBytes.catch(() => {});
 let nextId = 1;
 const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
 let ready: (r: Extract<Reply, { type: 'ready' }>) => void;
@@ -42,6 +65,7 @@ const readyReply = new Promise<Extract<Reply, { type: 'ready' }>>((r) => (ready 
 worker.onmessage = ({ data }: MessageEvent<Reply>) => {
   if (data.type === 'ready') return ready(data);
   if (data.type === 'progress') return showProgress(data.stage, data.done, data.total);
+  if (data.type === 'kept') return void state.kept.push(data.name);
   const p = pending.get(data.id);
   if (!p) return;
   pending.delete(data.id);
@@ -149,7 +173,13 @@ function choiceName(): string {
 
 async function modelChoice(): Promise<ModelChoice> {
   const arch = weightsOnly() === true ? archSelect.value || undefined : undefined;
-  if (kind.value === 'served') return { kind: 'served', base: new URL(servedModelPath(DEFAULT_MODEL), location.href).href };
+  if (kind.value === 'served') {
+    // The bytes fetched at the start go to the worker once (moved, not copied); later loads of the
+    // same model find it in the worker, or the worker fetches it (from the cache).
+    const bytes = await defaultBytes;
+    defaultBytes = null;
+    return { kind: 'served', base: defaultBase, ...(bytes ? { bytes } : {}) };
+  }
   if (kind.value === 'url') {
     const url = urlInput.value.trim();
     if (!url) throw new Error('give the URL of a model file first');
@@ -158,6 +188,11 @@ async function modelChoice(): Promise<ModelChoice> {
   const picked = [...(modelInput.files ?? [])];
   if (picked.length === 0) throw new Error('pick the model file(s) first');
   return { kind: 'files', files: await Promise.all(picked.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) }))), arch };
+}
+
+/** The buffers of a served model's bytes, to move to the worker. */
+function servedBuffers(bytes: ServedBytes): ArrayBuffer[] {
+  return [bytes.prepared, ...(bytes.files?.values() ?? [])].filter((b) => b !== undefined).map((b) => b.buffer as ArrayBuffer);
 }
 
 async function loadModel(): Promise<void> {
@@ -169,7 +204,7 @@ async function loadModel(): Promise<void> {
   let loaded = false;
   try {
     const choice = await modelChoice();
-    const transfer = choice.kind === 'files' ? choice.files.map((f) => f.bytes.buffer as ArrayBuffer) : [];
+    const transfer = choice.kind === 'files' ? choice.files.map((f) => f.bytes.buffer as ArrayBuffer) : choice.kind === 'served' && choice.bytes ? servedBuffers(choice.bytes) : [];
     const reply = await ask<'load'>({ type: 'load', model: choice }, transfer);
     if (reply.type !== 'loaded') return;
     state.model = reply.model;
@@ -445,9 +480,6 @@ function drawChart(r: Explained): void {
   $('chart-note').textContent = `${rows.length} layers with weights or sums, input side left (red: kept, blue: added); the largest bar is ${m.toPrecision(3)}. Of the ${start.toPrecision(3)} the explanation started with, ${total.toPrecision(3)} was absorbed on the way and ${r.relevance.reduce((a, b) => a + b, 0).toPrecision(3)} reached the input.`;
 }
 
-// Offline use (sw.ts); a page opened from file:// or without a secure context simply has none.
-if ('serviceWorker' in navigator && isSecureContext) navigator.serviceWorker.register('sw.js').catch(() => {});
-
 // ---- start -------------------------------------------------------------------------------------------
 
 void (async () => {
@@ -467,7 +499,7 @@ void (async () => {
   compositeSelect.value = r.defaultComposite;
   $('footer').textContent = `relprop · ${r.threads} thread${r.threads > 1 ? 's' : ''}${r.threadNote ? ` (${r.threadNote})` : ''} · works offline once loaded`;
   // The default model when the page is served by `relprop demo`; a static copy has none to fetch.
-  const served = await fetch(`${servedModelPath(DEFAULT_MODEL)}manifest.json`).then((x) => x.ok, () => false);
+  const served = await defaultBytes!.then((b) => b !== null, () => true);
   if (!served) {
     kind.querySelector('option[value=served]')!.remove();
     kind.value = 'files';
@@ -476,4 +508,8 @@ void (async () => {
   } else {
     await loadModel();
   }
+  // Offline use (sw.ts); a page opened from file:// or without a secure context simply has none. Once
+  // the model is ready: its install fetches the page's files and examples, which slowed the first load
+  // when it ran beside it.
+  if ('serviceWorker' in navigator && isSecureContext) navigator.serviceWorker.register('sw.js').catch(() => {});
 })();

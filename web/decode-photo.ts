@@ -5,7 +5,6 @@
  * bundled for a browser (pngjs, which it imports, needs Node's zlib and streams), hence this copy of
  * its TIFF branch; spec/demo.spec.ts checks the page's relevance against Node's for an LZW TIFF.
  */
-import UTIF from 'utif2';
 import { fail, RelpropError } from '../src/errors.js';
 import { decodeWithPlatform } from '../src/image/decode-platform.js';
 import { readImageHeader, sniffFormat } from '../src/image/header.js';
@@ -16,6 +15,8 @@ export async function decodePhoto(bytes: Uint8Array, where: string): Promise<Rgb
   // Bounded before anything is decoded, as decodeImage does: loops, sizes past MAX_PIXELS, fields past the end.
   const header = readImageHeader(bytes, where, MAX_PIXELS);
   let width: number, height: number, data: Uint8Array;
+  // Imported for a TIFF only: evaluating utif2 (and the pako it bundles) took 35-60 ms of the worker's start.
+  const { default: UTIF } = await import('utif2');
   try {
     const buffer = bytes.slice().buffer;
     const page = (UTIF.decode as (b: ArrayBuffer, p: object) => UTIF.IFD[])(buffer, { parseMN: false, debug: false })[0];

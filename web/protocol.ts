@@ -2,10 +2,11 @@
 import type { ClassScore } from '../src/app/explain-photo.js';
 import type { InputWindow } from '../src/image/preprocess.js';
 import type { LayerRelevance } from '../src/propagation/types.js';
+import type { ServedBytes } from '../src/io/registry/served-files.js';
 
 /** Where a model comes from: a known model the demo server holds, a URL, or files from the user's disk. */
 export type ModelChoice =
-  | { kind: 'served'; base: string }
+  | { kind: 'served'; base: string; bytes?: ServedBytes }
   | { kind: 'url'; url: string; arch?: string }
   | { kind: 'files'; files: { name: string; bytes: Uint8Array }[]; arch?: string };
 
@@ -47,5 +48,7 @@ export type Reply =
   | { type: 'ready'; architectures: readonly string[]; composites: { name: string; description: string }[]; threads: number; threadNote: string | null; defaultComposite: string }
   | { type: 'progress'; id: number; stage: string; done?: number; total?: number }
   | { type: 'loaded'; id: number; model: ModelSummary }
+  /** A served model's prepared form is in the worker's cache (caches.ts): the next visit reads it from there, online or not. */
+  | { type: 'kept'; name: string }
   | { type: 'explained'; id: number; result: Explained }
   | { type: 'error'; id: number; message: string };

@@ -11,9 +11,10 @@ import { COMPOSITES, DEFAULT_COMPOSITE } from '../src/composites.js';
 import { explainPhotos, preprocessingOf } from '../src/app/explain-photo.js';
 import { compositeRules } from '../src/app/layer-rules.js';
 import { loadModel, loadModelFiles } from '../src/io/load.js';
-import { loadServedModel } from '../src/io/registry/served.js';
+import { buildServedModel, loadServedModel } from '../src/io/registry/served.js';
 import { ARCHITECTURES } from '../src/architectures/index.js';
 import type { Model } from '../src/model/model.js';
+import { MODEL_CACHE } from './caches.js';
 import { decodePhoto } from './decode-photo.js';
 import type { ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
 
@@ -39,10 +40,28 @@ type Loaded = { model: Model; name: string };
  * rather than fetching its 98 MB again, at the cost of its weights staying in memory meanwhile.
  */
 const kept = new Map<string, Loaded>();
+/** Models that have run once (their engine started and weights uploaded). */
+const warm = new WeakSet<Model>();
+
+/** Where the served model's prepared form is kept between visits; none where the Cache API is not (an insecure origin). */
+async function modelCache(): Promise<Cache | undefined> {
+  return typeof caches === 'undefined' ? undefined : caches.open(MODEL_CACHE).catch(() => undefined);
+}
 
 async function load(id: number, choice: ModelChoice): Promise<Loaded> {
   if (choice.kind === 'served') {
-    const loaded = kept.get(choice.base) ?? (await loadServedModel(choice.base, { threads, onProgress: (stage, done, total) => post({ type: 'progress', id, stage, done, total }) }));
+    const earlier = kept.get(choice.base);
+    if (earlier) return earlier;
+    let loaded: Loaded;
+    if (choice.bytes) {
+      // Fetched by the page (and kept in the cache there).
+      post({ type: 'progress', id, stage: `Loading ${choice.bytes.manifest.name}: building it` });
+      loaded = { model: await buildServedModel(choice.bytes, { threads }), name: choice.bytes.manifest.name };
+    } else {
+      const served = await loadServedModel(choice.base, { threads, cache: await modelCache(), onProgress: (stage, done, total) => post({ type: 'progress', id, stage, done, total }) });
+      void served.kept.then((inCache) => inCache && post({ type: 'kept', name: served.name }));
+      loaded = { model: served.model, name: served.name };
+    }
     kept.set(choice.base, loaded);
     return loaded;
   }
@@ -76,6 +95,14 @@ async function handle(req: Request): Promise<void> {
       if (model !== next.model && !keep) model?.dispose();
       ({ model, name: modelName } = next);
       post({ type: 'loaded', id: req.id, model: summary(model!) });
+      // A forward of zeros while the user picks a photo: a fresh model's first run starts its engine and
+      // threads and moves its weights into wasm memory (a first forward took 340-510 ms here against
+      // 150-165 once warm), and an explanation asked for meanwhile waits for it in the queue, then runs
+      // warm. Its errors are the explanation's to show.
+      if (!warm.has(model!)) {
+        warm.add(model!);
+        await model!.forward(new Float32Array(model!.inputShape.reduce((a, b) => a * b, 1))).catch(() => {});
+      }
       return;
     }
     if (!model) throw new Error('no model is loaded yet');

@@ -4,10 +4,10 @@
  * cross-origin isolated (COOP/COEP), so its engine gets shared memory and threads. Only the page's
  * own files and the files a known model's manifest lists are served: no path leads anywhere else.
  */
-import { DEFAULT_MODEL, servedModelPath } from '../io/registry/default-model.js';
-import { PREPARED_NAME } from '../io/registry/served.js';
+import { DEFAULT_MODEL, PREPARED_NAME, servedModelPath } from '../io/registry/default-model.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
 import { fail } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
@@ -57,6 +57,23 @@ function listedFiles(dir: string, manifest: ModelManifest): string[] {
   return all.filter((f) => listed(manifest, f) && statSync(join(dir, f)).isFile());
 }
 
+/**
+ * What names a prepared file's contents: a hash of its header, which records the relprop build and the
+ * SHA-256 of every source file, and so changes whenever the weights or their layout could.
+ */
+function preparedVersion(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const prologue = Buffer.alloc(16);
+    readSync(fd, prologue, 0, 16, 0);
+    const header = Buffer.alloc(Math.min(statSync(file).size, 16 + prologue.readUInt32LE(12)));
+    readSync(fd, header, 0, header.byteLength, 0);
+    return createHash('sha256').update(header).digest('hex').slice(0, 16);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function demoCommand(o: DemoOptions): Promise<void> {
   const port = Number(o.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail('BAD_OPTION', `--port must be an integer from 0 to 65535, got "${o.port}"`);
@@ -77,7 +94,7 @@ export async function demoCommand(o: DemoOptions): Promise<void> {
   // The manifest with the size of every file it lists, so the page's progress bar knows the total.
   const sizes: Record<string, number> = {};
   for (const rel of listedFiles(dir, manifest)) sizes[rel] = statSync(join(dir, rel)).size;
-  const prepared = preparedFile ? { file: PREPARED_NAME, size: statSync(preparedFile).size } : undefined;
+  const prepared = preparedFile ? { file: PREPARED_NAME, size: statSync(preparedFile).size, version: preparedVersion(preparedFile) } : undefined;
   const manifestJson = JSON.stringify({ ...manifest, sizes, ...(prepared ? { prepared } : {}) });
   const served = (rel: string) => (listed(manifest, rel) ? inside(dir, rel) : null);
   const modelRoot = `/${servedModelPath(manifest.name)}`;

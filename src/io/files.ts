@@ -7,6 +7,9 @@
  */
 import { fail, RelpropError } from '../errors.js';
 
+/** Largest model file read whole: a model.json, or an ONNX file (protobuf's own limit is 2 GiB). */
+export const MAX_MODEL_FILE_BYTES = 2 * 1024 ** 3;
+
 export interface ModelFiles {
   /** The whole file `relative` names; failing if it holds more than `limit` bytes. */
   read(relative: string, limit: number): Promise<Uint8Array>;
@@ -155,12 +158,12 @@ export function urlFiles(modelUrl: string): ModelFiles {
 
 /**
  * GETs a URL, reading at most `limit` bytes of its body (a longer one is an error, not a download);
- * `onBytes` hears of each chunk as it arrives (a progress bar).
+ * `onBytes` hears of each chunk as it arrives (a progress bar); `get` is the fetch (a cache in front of it).
  */
-export async function fetchBounded(url: string, limit: number, onBytes?: (n: number) => void): Promise<Uint8Array> {
+export async function fetchBounded(url: string, limit: number, onBytes?: (n: number) => void, get: (url: string) => Promise<Response> = fetch): Promise<Uint8Array> {
   let res: Response;
   try {
-    res = await fetch(url);
+    res = await get(url);
   } catch (e) {
     return fail('FETCH_FAILED', `cannot fetch ${url}: ${(e as Error).message}`);
   }

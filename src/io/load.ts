@@ -15,7 +15,9 @@ import { cacheEntry, findManifest, knownModels, verifyCached } from './registry/
 export { cacheEntry, knownModels, verifyCached };
 import type { FetchProgress } from './registry/npm-fetch.js';
 import type { Tensors } from './state-dict/tensors.js';
-import { directoryFiles, fetchBounded, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
+import { directoryFiles, fetchBounded, MAX_MODEL_FILE_BYTES, pickedFiles, readModelFile, urlFiles, type ModelFiles } from './files.js';
+
+export { MAX_MODEL_FILE_BYTES };
 import { decodePrepared } from './prepared/format.js';
 import { recording, withPrepared, type Imported, type PreparedMode } from './prepared/use.js';
 
@@ -70,8 +72,6 @@ const STATE_DICT_FILE = /\.(pth|pt|bin|pdparams)$/;
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
 
-/** Largest model file read whole: a model.json, or an ONNX file (protobuf's own limit is 2 GiB). */
-export const MAX_MODEL_FILE_BYTES = 2 * 1024 ** 3;
 
 /**
  * A loaded model's info. Its preprocessing: the caller's, else what the source says (`extra`), else

@@ -4,5 +4,8 @@
  */
 export const DEFAULT_MODEL = 'resnet50-imagenet';
 
-/** The folder (relative to the page) under which `relprop demo` serves a known model: manifest.json (with each file's size), labels, model.json, shards. */
+/** The folder (relative to the page) under which `relprop demo` serves a known model: manifest.json (with each file's size), labels, model.json, shards, and its prepared form. */
 export const servedModelPath = (name: string): string => `models/${name}/`;
+
+/** Where `relprop demo` serves a model's prepared form, beside its manifest (with `?v=` its version). */
+export const PREPARED_NAME = 'model.relprop';
