@@ -1,5 +1,5 @@
 export { buildModel, ARCHITECTURES, type BuildOptions } from './architectures/index.js';
-export { Model, BACKENDS, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model/model.js';
+export { Model, BACKENDS, type Attribution, type AttributeOptions, type Backend, type ExplainOptions, type Explanation, type GradientResult, type ModelInfo, type RunOptions, type Target } from './model/model.js';
 export { Graph, size, type GraphInput } from './graph/graph.js';
 export type * from './graph/nodes.js';
 export type * from './ops/index.js';
@@ -16,3 +16,6 @@ export { importKeras, parseModelJson, KERAS_LAYERS } from './io/tfjs/keras.js';
 export { readWeights } from './io/tfjs/weights.js';
 export type { ModelManifest } from './io/registry/manifest.js';
 export { PREPROCESSING, inputRangeOf, type Preprocessing } from './model/preprocessing.js';
+export { METHODS, type MethodName, type MethodSpec } from './attribution/index.js';
+export { INTEGRATIONS, quadrature, type Integration } from './attribution/integration.js';
+export { slic, type SlicOptions } from './attribution/segments/slic.js';

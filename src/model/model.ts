@@ -14,10 +14,12 @@ import { canonicalize } from '../graph/canonicalize.js';
 import { Graph } from '../graph/graph.js';
 import type { Preprocessing } from './preprocessing.js';
 import { checkOptions } from '../options.js';
-import { checkInput, resolveTargets } from '../validate.js';
-import { engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type EngineRequest, type ExplainOptions, type ExplainRequest, type RunOptions } from './request.js';
+import { checkInput, parseTargets, resolveTargets } from '../validate.js';
+import { resolveMethod } from '../attribution/index.js';
+import { enginePasses } from './passes.js';
+import { ATTRIBUTE_OPTIONS, engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type AttributeOptions, type EngineRequest, type ExplainOptions, type ExplainRequest, type RunOptions } from './request.js';
 
-export { BACKENDS, type Backend, type ExplainOptions, type RunOptions, type Target } from './request.js';
+export { BACKENDS, type AttributeOptions, type Backend, type ExplainOptions, type RunOptions, type Target } from './request.js';
 
 export interface ModelInfo {
   name?: string;
@@ -52,6 +54,24 @@ export interface Explanation {
   /** The explained class of each image. */
   targets: number[];
   layers?: LayerRelevance[];
+}
+
+export interface Attribution {
+  /** One value per input element (N x C x H x W) unless the method says (Grad-CAM: N x 1 x H x W). */
+  attribution: Float32Array;
+  /** The shape of `attribution`. */
+  shape: number[];
+  /** Logits of every image, N x classes. */
+  logits: Float32Array;
+  /** The explained class of each image. */
+  targets: number[];
+  /** Grad-CAM's map at its layer, N x h x w, and its h and w. */
+  cam?: Float32Array;
+  camShape?: [number, number];
+  /** The method and its parameters in full, defaults filled in. */
+  settings: { method: string } & Record<string, unknown>;
+  /** How to draw it: signed around zero, or one-sided (Grad-CAM). */
+  shading: 'signed' | 'positive';
 }
 
 export interface GradientResult {
@@ -140,6 +160,46 @@ export class Model {
     const { x, batch } = checkInput(input, this.inputShape, options.batch);
     const r = await this.run(x, explainRequest(this.requestContext, options, batch, true));
     return { gradient: r.relevance, logits: r.logits, targets: r.targets };
+  }
+
+  /**
+   * An attribution by any method: LRP, the gradient, gradient x input, integrated gradients,
+   * SmoothGrad, Grad-CAM, occlusion or LIME, each as Captum defines it (README, Methods).
+   */
+  async attribute(input: Float32Array, options: AttributeOptions = {}): Promise<Attribution> {
+    if (this.disposed) fail('DISPOSED', 'model.attribute: this model was disposed (dispose() frees its memory for good); load it again to use it');
+    if (options === null || typeof options !== 'object') fail('BAD_OPTION', `model.attribute: options must be an object`);
+    const { x, batch } = checkInput(input, this.inputShape, options.batch);
+    const { method = 'lrp', target, internalBatch, batch: _, backend, memoryLimit, kernels, threads, ...params } = options;
+    const engineOptions = { backend, memoryLimit, kernels, threads };
+    const chunk = internalBatch ?? 4;
+    if (!Number.isInteger(chunk) || chunk < 1) fail('BAD_OPTION', `internalBatch must be a positive integer, got ${String(internalBatch)}`);
+    const graph = this.canonicalGraph(true);
+    const resolved = resolveMethod(method, params, ATTRIBUTE_OPTIONS, { graph, inputShape: this.inputShape, preprocessing: this.info.preprocessing }, 'model.attribute');
+    const requested = parseTargets(target, batch, this.numClasses, this.info.labels);
+    const request = engineRequest(engineOptions);
+    if (request.backend === 'wasm') this.checkMemory({ batch: chunk, memoryLimit: request.memoryLimit });
+    const { engine, threads: n } = await this.engine(request);
+    const passes = enginePasses({ engine, threads: n, graph: (fold) => this.canonicalGraph(fold), inputRange: this.info.inputRange, chunk });
+    // A method that perturbs the images needs their classes first: one forward finds them.
+    let logits: Float32Array | undefined;
+    let targets: (number | undefined)[] = requested;
+    if (!resolved.findsTargets && requested.some((t) => t === undefined)) {
+      logits = await passes.forward(x, batch);
+      targets = resolveTargets(requested, logits, this.numClasses);
+    }
+    const result = await resolved.run(passes, x, batch, targets);
+    logits = result.outputs?.logits ?? logits ?? (await passes.forward(x, batch));
+    const [, H, W] = this.inputShape;
+    return {
+      attribution: result.attribution,
+      shape: [batch, result.attribution.length / (batch * H * W), H, W],
+      logits,
+      targets: result.outputs?.targets ?? (targets as number[]),
+      ...(result.cam ? { cam: result.cam, camShape: result.camShape } : {}),
+      settings: { method: resolved.method, ...resolved.settings },
+      shading: resolved.shading,
+    };
   }
 
   /** What requests need to know of the model (its classes and labels). */

@@ -46,9 +46,23 @@ export interface ExplainOptions extends RunOptions {
   layers?: boolean;
 }
 
+export interface AttributeOptions extends RunOptions {
+  /** The method (default 'lrp'); its parameters go beside it (see README, Methods). */
+  method?: string;
+  /** Class to explain: an index (or label), one per image, or the top-1 class when left out. */
+  target?: Target | Target[];
+  /**
+   * Images per engine run when a method runs many copies (integrated gradients' steps, SmoothGrad's
+   * samples, occluded or LIME's perturbed copies); default 4. Results do not depend on it.
+   */
+  internalBatch?: number;
+  [param: string]: unknown;
+}
+
 export const RUN_OPTIONS = ['batch', 'backend', 'memoryLimit', 'kernels', 'threads'] as const satisfies readonly (keyof RunOptions)[];
 export const GRADIENT_OPTIONS = [...RUN_OPTIONS, 'target', 'initial'] as const satisfies readonly (keyof ExplainOptions)[];
 export const EXPLAIN_OPTIONS = [...GRADIENT_OPTIONS, 'composite', 'layers'] as const satisfies readonly (keyof ExplainOptions)[];
+export const ATTRIBUTE_OPTIONS = [...RUN_OPTIONS, 'method', 'target', 'internalBatch'] as const;
 
 /** Where a run goes: the engine, its kernels, memory and threads (undefined: the model's own). */
 export interface EngineRequest {

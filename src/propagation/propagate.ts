@@ -17,6 +17,7 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
     const R = session.collected(node.name);
+    if (node.name === options.stopAt) return { relevance: R === undefined ? zeros(session, node.name) : session.toFloat32(R) };
     if (R === undefined) continue; // nothing reached it
     const rule = rules.get(node.name);
     if (!rule) fail('BAD_GRAPH', `no rule assigned to node "${node.name}" (${node.op})`);
@@ -44,7 +45,12 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
     session.accumulate(to, rIn, R);
     session.endNode();
   }
+  if (options.stopAt !== undefined && options.stopAt !== graph.input.name) fail('BAD_OPTION', `no node "${options.stopAt}" feeds the logits`);
   const input = session.collected(graph.input.name);
-  const relevance = input === undefined ? new Float32Array(graph.shape(graph.input.name).reduce((a, b) => a * b, session.batch)) : session.toFloat32(input);
+  const relevance = input === undefined ? zeros(session, graph.input.name) : session.toFloat32(input);
   return { relevance, layers: options.report ? layers.reverse() : undefined };
+}
+
+function zeros<T>(session: Session<T>, name: string): Float32Array {
+  return new Float32Array(session.graph.shape(name).reduce((a, b) => a * b, session.batch));
 }

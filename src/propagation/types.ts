@@ -17,6 +17,11 @@ export interface BackwardOptions {
   /** The model's known input range, given to rules (z-box) on layers that read the graph input. */
   inputRange?: { low: BoundSpec; high: BoundSpec };
   report?: boolean;
+  /**
+   * Stop at this node once every reader of its output has passed its share back: the result is then
+   * what reached the node's output (its gradient, for gradient rules), not the input's relevance.
+   */
+  stopAt?: string;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface Session<T> {
   readonly math: Arithmetic<T>;
   /** Logits (the value the explanation starts from), N x classes. */
   logits(): Float32Array;
+  /** A node's forward value, N x its shape (a Conv's or Linear's z only in runs that keep z). */
+  activation(name: string): Float32Array;
   /** Wraps host relevance at the logits as an engine buffer. */
   start(values: Float64Array): T;
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<T>;

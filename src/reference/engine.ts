@@ -42,6 +42,10 @@ class ReferenceSession implements Session<Vec> {
     return Float32Array.from(this.acts.values.get(this.graph.logitsName)!);
   }
 
+  activation(name: string): Float32Array {
+    return Float32Array.from(this.acts.values.get(name)!);
+  }
+
   start(values: Float64Array): Vec {
     return values;
   }

@@ -32,6 +32,8 @@ export class WasmSession implements Session<Buf> {
   private readonly constants = new Map<string, unknown>();
   /** Ops whose convolution applied them as its epilogue (they share its output). */
   private readonly fusedAfterConv = new Set<string>();
+  /** Convs whose ReLU was applied as their epilogue: their buffer holds the ReLU's output, not z. */
+  private readonly fusedConvs = new Set<string>();
   /** Conv/Linear nodes whose stored value is their z = W x + b (no epilogue applied to it). */
   private readonly preActivation = new Set<string>();
   private readonly scratchBase: number;
@@ -127,8 +129,10 @@ export class WasmSession implements Session<Buf> {
     this.convolutions.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
     this.arena.reset(top);
     this.convolutions.endNode();
-    if (fuse) this.fusedAfterConv.add(readers[0].name);
-    else this.preActivation.add(node.name);
+    if (fuse) {
+      this.fusedAfterConv.add(readers[0].name);
+      this.fusedConvs.add(node.name);
+    } else this.preActivation.add(node.name);
     return out;
   }
 
@@ -153,6 +157,13 @@ export class WasmSession implements Session<Buf> {
   logits(): Float32Array {
     const v = this.value(this.graph.logitsName);
     return Float32Array.from(this.arena.f32(v.ptr, v.n));
+  }
+
+  activation(name: string): Float32Array {
+    if (this.fusedConvs.has(name)) fail('BAD_OPTION', `the output of "${name}" was not kept (its ReLU was applied in place): run with z kept`);
+    const v = this.values.get(name);
+    if (!v) return fail('BAD_OPTION', `no node "${name}" feeds the logits`);
+    return this.toFloat32(v);
   }
 
   start(values: Float64Array): Buf {
