@@ -61,8 +61,9 @@ export async function smoothOver(inner: ResolvedMethod, passes: Passes, noisy: F
   const result = await inner.run(passes, noisy, samples * batch, expanded);
   const mean = (all: Float32Array) => {
     const one = all.length / samples;
-    const sum = new Float64Array(one);
-    for (let s = 0; s < samples; s++) for (let i = 0; i < one; i++) sum[i] += all[s * one + i];
+    // Started from the first sample, not from +0, so that a map of -0s averages to -0s (bit for bit).
+    const sum = Float64Array.from(all.subarray(0, one));
+    for (let s = 1; s < samples; s++) for (let i = 0; i < one; i++) sum[i] += all[s * one + i];
     return Float32Array.from(sum, (v) => v / samples);
   };
   return { attribution: mean(result.attribution), ...(result.cam ? { cam: mean(result.cam), camShape: result.camShape } : {}) };
