@@ -199,7 +199,7 @@ describe('relprop explain over a data set', () => {
     };
     const cup = await run(...MODEL, '--target', 'cup');
     const mug = await run(...MODEL, '--target', 'coffee mug');
-    const seeded = await run(...MODEL, '--seed', '7');
+    const seeded = await run(...MODEL, '--weight-seed', '7');
     for (const j of [cup, mug, seeded]) expect([j.explained, j.skipped], j.settingsKey).toEqual([4, 0]);
     expect(new Set([cup.settingsKey, mug.settingsKey, seeded.settingsKey]).size).toBe(3);
     expect(cup.images[0].target.label).toBe('cup');

@@ -56,6 +56,29 @@ describe('relprop explain on a small built model', () => {
     expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
   });
 
+  it('--method runs another explainer with its flags, under its own names, equal to the library', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
+    const cam = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--npy', '--json', '--method', 'grad-cam');
+    expect(cam.code, cam.stderr).toBe(0);
+    const j = JSON.parse(cam.stdout);
+    expect(j.settings.method).toBe('grad-cam');
+    expect(j.settings.panel.cmap).toBe('hot');
+    expect(j.images[0].files.panel).toBe(join(out, `chelsea.grad-cam.${j.settingsKey}.png`));
+    const npy = decodeNpy(new Uint8Array(readFileSync(j.images[0].files.npy)));
+    expect(npy.shape).toEqual([1, 1, 64, 64]);
+    const mine = await explainImage(smallModel(), CHELSEA, { method: 'grad-cam' });
+    expectClose(npy.data, mine.relevance, 1e-6, 'grad-cam .npy vs the library');
+    const ig = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--json', '--method', 'integrated-gradients', '--steps', '4', '--integration', 'riemann-middle');
+    expect(ig.code, ig.stderr).toBe(0);
+    const k = JSON.parse(ig.stdout);
+    expect(k.settings.params).toEqual({ steps: 4, integration: 'riemann-middle' });
+    expect(k.explained).toBe(1);
+    // A flag the method does not take is refused, naming it.
+    const bad = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--method', 'grad-cam', '--steps', '4');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/unknown option "steps"/);
+  });
+
   it('--json prints one parseable document with the files', async () => {
     const out = mkdtempSync(join(tmpdir(), 'relprop-cli-'));
     const r = await relprop('explain', CHELSEA, ...SMALL, '--out', out, '--json', '--target', '7');

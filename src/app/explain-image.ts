@@ -36,5 +36,5 @@ export async function panelOf(x: ImageExplanation, options: PanelOptions & { mod
 
 /** The raw relevance as a .npy file of shape (1, C, H, W). */
 export function npyOf(x: ImageExplanation): Uint8Array {
-  return encodeNpy(x.relevance, [1, x.prepared.channels, x.prepared.height, x.prepared.width]);
+  return encodeNpy(x.relevance, [1, x.relevance.length / (x.prepared.height * x.prepared.width), x.prepared.height, x.prepared.width]);
 }

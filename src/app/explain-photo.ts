@@ -24,13 +24,15 @@ export interface ClassScore {
 
 export interface ImageExplanation {
   source: string;
-  /** The composite's name. */
+  /** The composite's name (LRP), or the method's (another method). */
   composite: string;
+  /** How the map is drawn: signed around zero, or one-sided (Grad-CAM). */
+  shading: 'signed' | 'positive';
   photo: RgbImage;
   prepared: PreparedImage;
   top: ClassScore[];
   target: ClassScore;
-  /** Relevance of the network input, [C, H, W] (C = 1 for a model fed the luminance). */
+  /** Relevance of the network input, [C, H, W] (C = 1 for a model fed the luminance, or for Grad-CAM's map). */
   relevance: Float32Array;
   /** Relevance summed over channels, [H, W]. */
   map: Float32Array;
@@ -45,6 +47,11 @@ export interface ImageExplanation {
 
 export interface ExplainImageOptions {
   composite?: CompositeSpec;
+  /**
+   * Another explainer than LRP (see model.attribute): a method's name, or `{ method, ...its parameters }`
+   * (`{ method: 'integrated-gradients', steps: 32 }`). Default 'lrp' with `composite`.
+   */
+  method?: string | ({ method: string } & Record<string, unknown>);
   /** 'top1' (default), a class index, or a label. */
   target?: Target;
   topk?: number;
@@ -55,7 +62,7 @@ export interface ExplainImageOptions {
   layers?: boolean;
 }
 
-export const EXPLAIN_IMAGE_OPTIONS = ['composite', 'target', 'topk', 'backend', 'threads', 'layers'] as const satisfies readonly (keyof ExplainImageOptions)[];
+export const EXPLAIN_IMAGE_OPTIONS = ['composite', 'method', 'target', 'topk', 'backend', 'threads', 'layers'] as const satisfies readonly (keyof ExplainImageOptions)[];
 
 export function labelOf(model: Model, index: number): string {
   return model.info.labels?.[index] ?? `class ${index}`;
@@ -81,6 +88,8 @@ export interface ImageRequest {
   readonly target: number | undefined;
   readonly topk: number;
   readonly layers: boolean;
+  /** Another method than LRP with the composite, and its parameters (checked by model.attribute). */
+  readonly method?: { readonly name: string; readonly params: Readonly<Record<string, unknown>> };
 }
 
 /**
@@ -92,7 +101,12 @@ export function imageRequest(model: Model, options: ExplainImageOptions, call: s
   const topk = options.topk ?? 5;
   if (!Number.isInteger(topk) || topk < 1) fail('BAD_OPTION', `${call}: topk must be a positive integer, got ${topk}`);
   const engine = engineRequest({ backend: options.backend, threads: options.threads });
-  return { engine, composite: resolveComposite(options.composite ?? DEFAULT_COMPOSITE), target: resolveClass(model, options.target), topk, layers: options.layers ?? false };
+  const spec = options.method ?? 'lrp';
+  const { method: name, ...params } = typeof spec === 'string' ? { method: spec } : spec;
+  if (typeof name !== 'string') fail('BAD_OPTION', `${call}: method must be a method's name or { method, ...parameters }, got ${JSON.stringify(spec)}`);
+  if (name !== 'lrp' && options.layers) fail('BAD_OPTION', `${call}: layers (the conservation report) is LRP's; method ${name} has none`);
+  const method = name === 'lrp' && Object.keys(params).length === 0 ? undefined : { name, params };
+  return { engine, composite: resolveComposite(options.composite ?? DEFAULT_COMPOSITE), target: resolveClass(model, options.target), topk, layers: options.layers ?? false, ...(method ? { method } : {}) };
 }
 
 /**
@@ -126,26 +140,33 @@ export async function explainRequested(model: Model, sources: readonly string[],
     times.push({ decode: t1 - t0, preprocess: performance.now() - t1 });
   }
   const t1 = performance.now();
-  const { composite, topk } = request;
-  const e = await model.run(input, { engine: request.engine, batch, targets: sources.map(() => request.target), composite, initial: composite.initial, layers: request.layers });
+  const { composite, topk, method } = request;
+  const { engine } = request;
+  const e = method
+    ? await model
+        .attribute(input, { ...method.params, method: method.name, batch, target: request.target, backend: engine.backend, threads: engine.threads, memoryLimit: engine.memoryLimit, kernels: engine.kernels })
+        .then((a) => ({ relevance: a.attribution, logits: a.logits, targets: a.targets, channels: a.shape[1], shading: a.shading, layers: undefined }))
+    : { ...(await model.run(input, { engine, batch, targets: sources.map(() => request.target), composite, initial: composite.initial, layers: request.layers })), channels: c, shading: 'signed' as const };
   const k = model.numClasses;
   const probs = model.probabilities(e.logits, batch);
   const t2 = performance.now();
+  const per = e.channels * h * w;
   return sources.map((source, b) => {
     const layers = e.layers?.map((l) => ({ ...l, relevanceOut: [l.relevanceOut[b]], relevanceIn: [l.relevanceIn[b]] }));
     const p = probs.subarray(b * k, (b + 1) * k);
     const score = (i: number): ClassScore => ({ index: i, label: labelOf(model, i), probability: p[i], logit: e.logits[b * k + i] });
     const order = Array.from(p.keys()).sort((x, y) => p[y] - p[x]).slice(0, Math.min(topk, k));
-    const relevance = e.relevance.slice(b * n, (b + 1) * n);
+    const relevance = e.relevance.slice(b * per, (b + 1) * per);
     return {
       source,
-      composite: composite.name,
+      composite: method ? method.name : composite.name,
+      shading: e.shading,
       photo: photos[b],
       prepared: prepared[b],
       top: order.map(score),
       target: score(e.targets[b]),
       relevance,
-      map: channelSum(relevance, c, h, w),
+      map: channelSum(relevance, e.channels, h, w),
       milliseconds: { ...times[b], explain: (t2 - t1) / batch },
       ...(layers ? { layers } : {}),
     };

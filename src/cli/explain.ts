@@ -4,6 +4,7 @@ import { captionOf, explainRequested, npyOf, resolveClass, type ClassScore, type
 import { engineRequest } from '../model/request.js';
 import { preprocessingOf } from '../app/explain-photo.js';
 import { resolveComposite } from '../composites.js';
+import { METHODS } from '../attribution/index.js';
 import { fail, RelpropError } from '../errors.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
 import { COLORMAPS } from '../render/colormaps.js';
@@ -22,10 +23,23 @@ export const EXIT_SOME_FAILED = 3;
 
 export interface ExplainCliOptions extends ModelOptions {
   composite: string;
+  method: string;
+  steps?: string;
+  integration?: string;
+  baseline?: string;
+  samples?: string;
+  noise?: string;
+  inner?: string;
+  layer?: string;
+  window?: string;
+  stride?: string;
+  fill?: string;
+  segments?: string;
+  seed?: string;
   target: string;
   topk: string;
   out: string;
-  cmap: string;
+  cmap?: string;
   overlay: string;
   normalize?: string;
   clip?: string;
@@ -67,6 +81,44 @@ function number(v: string, what: string, lo: number, hi: number, integer = false
 }
 
 /**
+ * The --method and its parameters from their flags, each flag's form checked (model.attribute checks
+ * the rest: which flags the method takes, their ranges). LRP's settings stay as they were, so results
+ * written before the other methods existed keep their names.
+ */
+function methodOf(o: ExplainCliOptions): ImageRequest['method'] {
+  if (!Object.hasOwn(METHODS, o.method)) fail('BAD_OPTION', `unknown --method "${o.method}"; methods: ${Object.keys(METHODS).join(', ')}`);
+  const pair = (v: string, what: string) => {
+    const m = /^(\d+)(?:x(\d+))?$/.exec(v);
+    if (!m) fail('BAD_OPTION', `${what} must be N or HxW, got "${v}"`);
+    return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])];
+  };
+  const float = (v: string, what: string) => number(v, what, -1e9, 1e9);
+  const int = (v: string, what: string) => number(v, what, 0, 2 ** 32 - 1, true);
+  const given: [keyof ExplainCliOptions, string, (v: string) => unknown][] = [
+    ['steps', 'steps', (v) => int(v, '--steps')],
+    ['integration', 'integration', (v) => v],
+    ['baseline', 'baseline', (v) => float(v, '--baseline')],
+    ['samples', 'samples', (v) => int(v, '--samples')],
+    ['noise', 'noise', (v) => float(v, '--noise')],
+    ['inner', 'inner', (v) => (v === 'lrp' ? { method: 'lrp', composite: o.composite } : v)],
+    ['layer', 'layer', (v) => v],
+    ['window', 'window', (v) => pair(v, '--window')],
+    ['stride', 'stride', (v) => pair(v, '--stride')],
+    ['fill', 'fill', (v) => (v === 'mean' ? v : float(v, '--fill'))],
+    ['segments', 'segments', (v) => v],
+    ['seed', 'seed', (v) => int(v, '--seed')],
+  ];
+  const params: Record<string, unknown> = {};
+  for (const [flag, param, parse] of given) {
+    const v = o[flag];
+    if (typeof v !== 'string') continue;
+    if (o.method === 'lrp') fail('BAD_OPTION', `--${flag} is a parameter of other methods than lrp (see --method)`);
+    params[param] = parse(v);
+  }
+  return o.method === 'lrp' ? undefined : { name: o.method, params };
+}
+
+/**
  * A finished image's record, if its outputs and record are all there (a killed run leaves none
  * half-written) and it lists the `topk` classes asked for (the only setting that is not in the name:
  * it changes what is printed, not what is written).
@@ -91,14 +143,17 @@ function relevanceLine(r: ImageRecord['relevance'], target: ClassScore): string 
 export async function explainCommand(images: string[], o: ExplainCliOptions): Promise<void> {
   // Check every option before the (possibly long) model load.
   const composite = resolveComposite(o.composite);
+  const method = methodOf(o);
+  o = { ...o, cmap: o.cmap ?? (o.method === 'grad-cam' ? 'hot' : 'bwr') };
+  const cmap = o.cmap!;
   const topk = number(o.topk, '--topk', 1, 1000, true);
   const overlay = number(o.overlay, '--overlay', 0, 1);
   const clipPercentile = o.clip === undefined ? undefined : number(o.clip, '--clip', 0.01, 100);
-  if (!COLORMAPS[o.cmap]) fail('BAD_OPTION', `unknown colour map "${o.cmap}"; known: ${Object.keys(COLORMAPS).join(', ')}`);
+  if (!COLORMAPS[cmap]) fail('BAD_OPTION', `unknown colour map "${cmap}"; known: ${Object.keys(COLORMAPS).join(', ')}`);
   if (o.normalize !== undefined && !NORMALIZATIONS.includes(o.normalize as Normalization)) fail('BAD_OPTION', `unknown --normalize "${o.normalize}"; known: ${NORMALIZATIONS.join(', ')}`);
-  const normalize = normalizationOf({ cmap: o.cmap, normalize: o.normalize as Normalization | undefined });
-  if (COLORMAPS[o.cmap].signed !== (normalize === 'symmetric')) {
-    console.error(`relprop: note: --cmap ${o.cmap} is ${COLORMAPS[o.cmap].signed ? 'signed (zero in its middle)' : 'one-sided'}, and --normalize ${normalize} ${normalize === 'symmetric' ? 'puts zero at its middle colour' : 'puts zero at its first colour'}`);
+  const normalize = normalizationOf({ cmap, normalize: o.normalize as Normalization | undefined });
+  if (COLORMAPS[cmap].signed !== (normalize === 'symmetric')) {
+    console.error(`relprop: note: --cmap ${cmap} is ${COLORMAPS[cmap].signed ? 'signed (zero in its middle)' : 'one-sided'}, and --normalize ${normalize} ${normalize === 'symmetric' ? 'puts zero at its middle colour' : 'puts zero at its first colour'}`);
   }
   if (o.backend !== 'wasm' && o.backend !== 'reference') fail('BAD_OPTION', `--backend must be wasm or reference, got "${o.backend}"`);
   const backend = o.backend;
@@ -111,7 +166,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   prepareOutputDir(o.out);
   const renderer = panelRenderer();
   try {
-    await explainAll(renderer, { all, shard, batch, stems, composite, topk, overlay, clipPercentile, normalize, backend, threads }, o);
+    await explainAll(renderer, { all, shard, batch, stems, composite, method, topk, overlay, clipPercentile, normalize, backend, threads }, o);
   } finally {
     await renderer.close();
   }
@@ -124,6 +179,7 @@ interface CheckedRun {
   batch: number;
   stems: string[];
   composite: ReturnType<typeof resolveComposite>;
+  method: ImageRequest['method'];
   topk: number;
   overlay: number;
   clipPercentile: number | undefined;
@@ -133,29 +189,31 @@ interface CheckedRun {
 }
 
 async function explainAll(renderer: ReturnType<typeof panelRenderer>, run: CheckedRun, o: ExplainCliOptions): Promise<void> {
-  const { all, shard, batch, stems, composite, topk, overlay, clipPercentile, normalize, backend, threads } = run;
+  const { all, shard, batch, stems, composite, method, topk, overlay, clipPercentile, normalize, backend, threads } = run;
+  const cmap = o.cmap!;
   const progress = new Progress(o.json);
   const { model, identity, labels, notes } = await resolveModel(o, progress);
   for (const n of notes) console.error(`relprop: note: ${n}`);
   const target = resolveClass(model, o.target);
   // Resolved once for every batch: the layers below take it as given.
-  const request: ImageRequest = { engine: engineRequest({ backend, threads }), composite, target, topk, layers: false };
+  const request: ImageRequest = { engine: engineRequest({ backend, threads }), composite, target, topk, layers: false, ...(method ? { method } : {}) };
   const modelName = model.info.name ?? o.model ?? o.arch ?? 'model';
   const settings: RunSettings = {
     model: identity,
     input: model.inputShape,
     labels,
     preprocessing: preprocessingOf(model),
-    method: 'lrp',
-    composite: { name: composite.name, description: composite.description, initial: composite.initial, foldBatchNorm: composite.foldBatchNorm },
+    ...(method
+      ? { method: method.name, params: method.params }
+      : { method: 'lrp' as const, composite: { name: composite.name, description: composite.description, initial: composite.initial, foldBatchNorm: composite.foldBatchNorm } }),
     target: target ?? 'top1',
     backend: backend === 'reference' ? 'reference (float64)' : `wasm (${defaultKernelBuild()})`,
-    panel: { cmap: o.cmap, overlay, normalize, clipPercentile: clipPercentile ?? null },
+    panel: { cmap, overlay, normalize, clipPercentile: clipPercentile ?? null },
   };
   const key = settingsKey(settings);
   const outputsOf = (stem: string) => ({ panel: `${stem}.png`, ...(o.npy ? { npy: `${stem}.npy` } : {}) });
   const mine = all
-    .map((file, i) => ({ file, stem: join(o.out, `${stems[i]}.${composite.name}.${key}`) }))
+    .map((file, i) => ({ file, stem: join(o.out, `${stems[i]}.${method ? method.name : composite.name}.${key}`) }))
     .filter((_, i) => !shard || inShard(i, shard))
     .map((m) => ({ ...m, files: outputsOf(m.stem), record: `${m.stem}.json` }));
   // What these settings finished before is kept (a killed or failed run resumes); other settings write
@@ -170,7 +228,7 @@ async function explainAll(renderer: ReturnType<typeof panelRenderer>, run: Check
     progress.stop();
     console.log(`${r.image}${extra}`);
     for (const [i, c] of r.top.entries()) console.log(`  ${String(i + 1).padStart(2)}. ${c.label.padEnd(28)} ${c.probability.toFixed(4)}  (class ${c.index})`);
-    console.log(`  explained ${r.target.label} (class ${r.target.index}) with ${composite.name}; ${relevanceLine(r.relevance, r.target)}`);
+    console.log(`  explained ${r.target.label} (class ${r.target.index}) with ${method ? method.name : composite.name}; ${method ? `attributions sum to ${r.relevance.sum.toPrecision(4)}` : relevanceLine(r.relevance, r.target)}`);
   };
   const failed = (image: string, e: unknown) => {
     if (o.failFast || !(e instanceof RelpropError)) throw e;
@@ -212,7 +270,7 @@ async function explainAll(renderer: ReturnType<typeof panelRenderer>, run: Check
       const { m, decode } = photos[j];
       const t = performance.now();
       const panel = renderer
-        .render({ photo: x.photo, map: x.map, height: x.prepared.height, width: x.prepared.width, window: x.prepared.window, options: { cmap: o.cmap, overlay, normalize, clipPercentile, caption: captionOf(x, modelName) } })
+        .render({ photo: x.photo, map: x.map, height: x.prepared.height, width: x.prepared.width, window: x.prepared.window, options: { cmap, overlay, normalize, clipPercentile, caption: captionOf(x, modelName) } })
         .then((p) => ({ p, render: performance.now() - t }));
       // Settled here too, so a failure waiting in the chain is not an unhandled rejection meanwhile.
       panel.catch(() => undefined);

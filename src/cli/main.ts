@@ -35,7 +35,7 @@ const modelOptions = (cmd: Command) =>
     .option('--input-size <HxW>', 'input height and width (N for square) for a model that leaves them free (ONNX dynamic axes, TF.js graph models), or the size --arch builds')
     .option('--labels <file>', 'class names: a JSON list, a JSON object of index -> label, or one label a line (1000-class models without labels get ImageNet\'s)')
     .addOption(new Option('--width <n>', 'with --arch: channels of the first stage').hideHelp())
-    .addOption(new Option('--seed <n>', 'with --arch: weight seed').hideHelp());
+    .addOption(new Option('--weight-seed <n>', 'with --arch: weight seed').hideHelp());
 
 modelOptions(
   program
@@ -44,10 +44,23 @@ modelOptions(
     .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files, folders (searched recursively) or glob patterns; images explained before with the same settings are not explained again'),
 )
   .option('--composite <name>', 'LRP composite (see `relprop composites`)', DEFAULT_COMPOSITE)
+  .option('--method <name>', 'lrp, gradient, gradient-x-input, integrated-gradients, smoothgrad, grad-cam, occlusion or lime (README: Methods)', 'lrp')
+  .option('--steps <n>', 'integrated-gradients: points on the path (default 50)')
+  .option('--integration <rule>', 'integrated-gradients: gauss-legendre (default), riemann-left, riemann-right, riemann-middle or riemann-trapezoid')
+  .option('--baseline <value>', 'integrated-gradients: the start of the path, one value for every input element (default 0)')
+  .option('--samples <n>', 'smoothgrad: noisy copies (default 50); lime: masks (default 1000)')
+  .option('--noise <fraction>', "smoothgrad: noise's standard deviation as a fraction of the input's max - min (default 0.1)")
+  .option('--inner <method>', 'smoothgrad: the method averaged (default gradient; lrp uses --composite)')
+  .option('--layer <node>', 'grad-cam: the node whose output is weighted (default: the last spatial activation)')
+  .option('--window <N|HxW>', 'occlusion: the window filled (default 8)')
+  .option('--stride <N|HxW>', 'occlusion: the step between windows (default: the window)')
+  .option('--fill <value|mean>', 'occlusion: what a window is filled with (default 0); lime: a number or mean, each channel\'s (default)')
+  .option('--segments <slic|grid>', 'lime: SLIC superpixels of the photo (default) or 16-pixel squares')
+  .option('--seed <n>', 'smoothgrad, lime: the random seed (default 0; a run repeats exactly)')
   .option('--target <top1|index|label>', 'class to explain', 'top1')
   .option('--topk <k>', 'classes to print', '5')
   .option('--out <dir>', 'where to write the panels', 'relprop-out')
-  .addOption(new Option('--cmap <name>', 'colour map').choices(Object.keys(COLORMAPS)).default('bwr'))
+  .addOption(new Option('--cmap <name>', 'colour map (default: bwr, hot for grad-cam)').choices(Object.keys(COLORMAPS)))
   .option('--overlay <opacity>', 'opacity of the heatmap over the photo, 0 to 1', '0.5')
   .option('--normalize <mode>', 'symmetric (0 in the middle of the colour map), absolute (|R|) or minmax (default: symmetric for the signed colour maps, absolute for hot and gray)')
   .option('--clip <percentile>', 'saturate the colours at this percentile of |relevance| (100: at the largest)', '99.5')

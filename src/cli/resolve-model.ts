@@ -18,7 +18,7 @@ export interface ModelOptions {
   inputSize?: string;
   labels?: string;
   width?: string;
-  seed?: string;
+  weightSeed?: string;
   preprocessing?: string;
 }
 
@@ -130,18 +130,18 @@ async function modelOf(o: ModelOptions, progress: Progress): Promise<{ model: Mo
   if (o.weights) {
     if (!o.arch) fail('BAD_OPTION', '--weights FILE needs --arch, the architecture the file fills (see `relprop architectures`)');
     if (o.model) fail('BAD_OPTION', 'give --model or --arch with --weights, not both');
-    if (o.width || o.seed) fail('BAD_OPTION', '--width and --seed apply to random weights; the file gives the width');
+    if (o.width || o.weightSeed) fail('BAD_OPTION', '--width and --weight-seed apply to random weights; the file gives the width');
     return { model: await loadModel(o.weights, { arch: o.arch, inputSize: size }), identity: fileIdentity(o.weights, o.arch) };
   }
   if (o.arch) {
     if (o.model) fail('BAD_OPTION', 'give --model or --arch, not both');
     if (size && size[0] !== size[1]) fail('BAD_OPTION', `--input-size ${o.inputSize}: the architectures take square inputs`);
-    const options = { inputSize: size?.[0], width: int(o.width, '--width'), seed: int(o.seed, '--seed') };
+    const options = { inputSize: size?.[0], width: int(o.width, '--width'), seed: int(o.weightSeed, '--weight-seed') };
     const model = buildModel(o.arch, options);
     const [, h, w] = model.inputShape;
     return { model: new Model(model.graph, { ...model.info, preprocessing: defaultPreprocessing(o.arch, h, w) }), identity: { arch: o.arch, ...options } };
   }
-  if (o.width || o.seed) fail('BAD_OPTION', '--width and --seed apply to --arch only');
+  if (o.width || o.weightSeed) fail('BAD_OPTION', '--width and --weight-seed apply to --arch only');
   const source = o.model ?? DEFAULT_MODEL;
   if (/\.(pth|pt|bin|pdparams|safetensors)$/i.test(source)) {
     fail('BAD_OPTION', `"${source}" holds weights only: give it as --weights with the architecture it fills, --arch A --weights ${source} (see \`relprop architectures\`)`);

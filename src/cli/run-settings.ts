@@ -27,8 +27,10 @@ export interface RunSettings {
   /** Where the class names came from (they are in every caption). */
   labels: string;
   preprocessing: Preprocessing;
-  method: 'lrp';
-  composite: { name: string; description: string; initial: string; foldBatchNorm: boolean };
+  /** 'lrp' with its composite, or another method with its parameters as given (defaults are the method's). */
+  method: string;
+  composite?: { name: string; description: string; initial: string; foldBatchNorm: boolean };
+  params?: Readonly<Record<string, unknown>>;
   /** 'top1' or the class index the target named. */
   target: 'top1' | number;
   /** The engine and its kernels: results differ in the last bits between them. */

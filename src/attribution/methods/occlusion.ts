@@ -55,7 +55,7 @@ export const occlusion: MethodDefinition = {
             }
           });
         }
-        return { attribution: Float32Array.from(total, (t, i) => t / count[i % (H * W)]) };
+        return { attribution: Float32Array.from(total, (t, i) => t / count[i % (H * W)]), outputs: { logits: clean, targets: targets as number[] } };
       },
     };
   },
