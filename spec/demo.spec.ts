@@ -212,6 +212,19 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('explains with another method picked, Grad-CAM beside LRP, each equal to the library', async () => {
+    await page.selectOption('#method', 'grad-cam');
+    const cam = await resultFor('grad-cam');
+    const node = await explainImage(await resnet(), CHELSEA, { method: 'grad-cam', target: cam.target.index });
+    expectClose(cam.relevance, node.relevance);
+    await page.check('#compare input[value="epsilon-gamma-box"]');
+    await resultFor('epsilon-gamma-box');
+    await page.waitForFunction(() => document.querySelectorAll('#panels canvas').length >= 2);
+    await screenshot('methods');
+    await page.uncheck('#compare input[value="epsilon-gamma-box"]');
+    await page.selectOption('#method', 'lrp');
+  });
+
   it('works offline once loaded: reloaded without a network, it explains with the default model', async () => {
     // The service worker has cached the page once it is active; the engine's worker says when it has kept the model.
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));

@@ -10,7 +10,7 @@ import { captionOf } from '../src/app/explain-photo.js';
 import { DEFAULT_MODEL, servedModelPath } from '../src/io/registry/default-model.js';
 import { fetchServedModel, type ServedBytes } from '../src/io/registry/served-files.js';
 import { MODEL_CACHE } from './caches.js';
-import type { Explained, ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
+import { DEMO_METHODS, type Explained, type ModelChoice, type ModelSummary, type Reply, type Request } from './protocol.js';
 
 const EXAMPLES = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'];
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -230,10 +230,16 @@ $('load').onclick = () => void loadModel();
 // ---- composites and colours --------------------------------------------------------------------------
 
 const compositeSelect = $<HTMLSelectElement>('composite');
+const methodSelect = $<HTMLSelectElement>('method');
+/** What to show, first the picked one: composites (LRP) and other methods (DEMO_METHODS), by name. */
 function composites(): string[] {
+  const first = methodSelect.value === 'lrp' ? compositeSelect.value : methodSelect.value;
   const extra = [...document.querySelectorAll<HTMLInputElement>('#compare input:checked')].map((c) => c.value);
-  return [compositeSelect.value, ...extra.filter((c) => c !== compositeSelect.value)];
+  return [first, ...extra.filter((c) => c !== first)];
 }
+methodSelect.add(new Option('lrp (with the composite below)', 'lrp'));
+for (const [m, params] of Object.entries(DEMO_METHODS)) methodSelect.add(new Option(`${m}${Object.keys(params).length ? ` (${Object.entries(params).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`, m));
+methodSelect.onchange = () => void explainAll();
 
 function showRules(): void {
   const rules = $('rules');
@@ -337,7 +343,8 @@ async function explainAll(options: { keepError?: boolean } = {}): Promise<void> 
       // A load started meanwhile: the rest waits for its model (what is shown so far names its own).
       if (state.loading !== null) return;
       const bytes = state.photo.bytes.slice(); // each request transfers its own copy
-      const reply = await ask<'explain'>({ type: 'explain', image: { name: state.photo.name, bytes }, composite, target: state.target, topk: 5 }, [bytes.buffer]);
+      const which = Object.hasOwn(DEMO_METHODS, composite) ? { composite: compositeSelect.value, method: composite } : { composite };
+      const reply = await ask<'explain'>({ type: 'explain', image: { name: state.photo.name, bytes }, ...which, target: state.target, topk: 5 }, [bytes.buffer]);
       if (mine !== generation || reply.type !== 'explained') return;
       state.results.set(composite, reply.result);
       if (state.firstHeatmapMs === null) {
@@ -346,7 +353,8 @@ async function explainAll(options: { keepError?: boolean } = {}): Promise<void> 
       }
       drawTop(reply.result);
       drawPanels();
-      drawChart(reply.result);
+      if (reply.result.layers.length) drawChart(reply.result);
+      else clearChart();
     }
     const r = state.results.get(composites()[0]);
     if (r) done(`Explained ${r.target.label} with ${[...state.results.keys()].join(', ')} in ${[...state.results.values()].reduce((s, x) => s + x.milliseconds.explain, 0).toFixed(0)} ms.`);
@@ -383,7 +391,7 @@ function drawTop(r: Explained): void {
 function drawPanels(): void {
   const box = $('panels');
   box.replaceChildren();
-  const cmap = $<HTMLSelectElement>('cmap').value;
+  const picked = $<HTMLSelectElement>('cmap').value;
   const overlay = Number($<HTMLInputElement>('opacity').value);
   const clipPercentile = Number($<HTMLSelectElement>('clip').value);
   for (const [composite, r] of state.results) {
@@ -392,6 +400,8 @@ function drawPanels(): void {
     div.dataset.composite = composite;
     // The model that made this result, which need not be the one in use now.
     const caption = captionOf(r, r.model);
+    // A one-sided map (Grad-CAM's) on a signed colour map would paint all of it in one half: hot instead.
+    const cmap = r.shading === 'positive' && COLORMAPS[picked].signed ? 'hot' : picked;
     const options = { cmap, overlay, clipPercentile, height: Math.min(320, Math.max(160, r.photo.height)) };
     const canvas = panelCanvas(r, options);
     const text = document.createElement('div');
@@ -407,7 +417,7 @@ function drawPanels(): void {
     const npy = document.createElement('button');
     npy.className = 'plain';
     npy.textContent = 'Relevance .npy';
-    npy.onclick = () => save(new Blob([encodeNpy(r.relevance, [1, 3, r.prepared.height, r.prepared.width]) as Uint8Array<ArrayBuffer>]), `${stem(r)}.npy`);
+    npy.onclick = () => save(new Blob([encodeNpy(r.relevance, [1, r.relevance.length / (r.prepared.height * r.prepared.width), r.prepared.height, r.prepared.width]) as Uint8Array<ArrayBuffer>]), `${stem(r)}.npy`);
     downloads.append(png, npy);
     div.append(canvas, text, downloads);
     box.append(div);
@@ -494,6 +504,15 @@ void (async () => {
     box.onchange = () => void explainAll();
     label.title = c.description;
     label.append(box, c.name);
+    $('compare').append(label);
+  }
+  for (const m of Object.keys(DEMO_METHODS)) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = m;
+    box.onchange = () => void explainAll();
+    label.append(box, m);
     $('compare').append(label);
   }
   compositeSelect.value = r.defaultComposite;

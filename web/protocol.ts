@@ -12,7 +12,23 @@ export type ModelChoice =
 
 export type Request =
   | { type: 'load'; id: number; model: ModelChoice }
-  | { type: 'explain'; id: number; image: { name: string; bytes: Uint8Array }; composite: string; target?: number; topk: number };
+  /** With `method`, another explainer than LRP (one of DEMO_METHODS); without, LRP with `composite`. */
+  | { type: 'explain'; id: number; image: { name: string; bytes: Uint8Array }; composite: string; method?: string; target?: number; topk: number };
+
+/**
+ * The methods the page offers beside LRP, with parameters that keep one explanation of a 224 x 224
+ * photo within seconds to a minute on a laptop (the library's defaults run 50 steps or samples, LIME
+ * 1000 forwards): named in the picker.
+ */
+export const DEMO_METHODS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  gradient: {},
+  'gradient-x-input': {},
+  'integrated-gradients': { steps: 16 },
+  smoothgrad: { samples: 16 },
+  'grad-cam': {},
+  occlusion: { window: 32 },
+  lime: { samples: 200 },
+};
 
 import type { CompositeRules } from '../src/app/layer-rules.js';
 
@@ -31,10 +47,13 @@ export interface Explained {
   source: string;
   /** The name of the model that explained it (the one in use when the worker took the request). */
   model: string;
+  /** The composite's name, or the method's. */
   composite: string;
+  /** How its map is drawn: signed, or one-sided (Grad-CAM). */
+  shading: 'signed' | 'positive';
   top: ClassScore[];
   target: ClassScore;
-  /** [3, H, W] */
+  /** [3, H, W] ([1, H, W] for Grad-CAM) */
   relevance: Float32Array;
   /** [H, W] */
   map: Float32Array;

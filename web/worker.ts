@@ -16,7 +16,7 @@ import { ARCHITECTURES } from '../src/architectures/index.js';
 import type { Model } from '../src/model/model.js';
 import { MODEL_CACHE } from './caches.js';
 import { decodePhoto } from './decode-photo.js';
-import type { ModelChoice, ModelSummary, Reply, Request } from './protocol.js';
+import { DEMO_METHODS, type ModelChoice, type ModelSummary, type Reply, type Request } from './protocol.js';
 
 const scope = self as unknown as { postMessage(m: Reply, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
 const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
@@ -106,9 +106,10 @@ async function handle(req: Request): Promise<void> {
       return;
     }
     if (!model) throw new Error('no model is loaded yet');
-    post({ type: 'progress', id: req.id, stage: `explaining with ${req.composite}` });
+    post({ type: 'progress', id: req.id, stage: `explaining with ${req.method ?? req.composite}` });
     const { name, bytes } = req.image;
-    const [x] = await explainPhotos(model, [name], () => decodePhoto(bytes, name), { composite: req.composite, target: req.target, topk: req.topk, layers: true });
+    const method = req.method === undefined ? {} : { method: { method: req.method, ...DEMO_METHODS[req.method] } };
+    const [x] = await explainPhotos(model, [name], () => decodePhoto(bytes, name), { composite: req.composite, ...method, target: req.target, topk: req.topk, layers: req.method === undefined });
     const result = { ...x, model: modelName, layers: x.layers ?? [], prepared: { height: x.prepared.height, width: x.prepared.width, window: x.prepared.window } };
     post({ type: 'explained', id: req.id, result }, [x.relevance.buffer, x.map.buffer, x.photo.data.buffer]);
   } catch (e) {
