@@ -50,6 +50,7 @@ describe('integration rules (Captum approximation_methods.py)', () => {
 
   it('refuses what Captum refuses', () => {
     expect(() => quadrature('riemann-trapezoid', 1)).toThrow(/at least 2 steps/);
+    expect(() => quadrature('gauss-legendre', 10_001)).toThrow(/steps must be at most 10000/);
   });
 });
 
@@ -319,5 +320,24 @@ describe('SLIC', () => {
     }
     const seen = [...new Set(labels)];
     expect(seen).toEqual(seen.map((_, i) => i));
+  });
+});
+
+describe('bad requests', () => {
+  const model = buildModel('resnet18', { inputSize: 32, width: 8, numClasses: 10 });
+  const x = new Float32Array(3 * 32 * 32);
+  it('fail clearly, naming the method, the parameter or the size, before allocating', async () => {
+    await expect(model.attribute(x, { method: 'shap' })).rejects.toThrow(/unknown method "shap"; methods: lrp, gradient/);
+    await expect(model.attribute(x, { method: 'integrated-gradients', step: 5 })).rejects.toThrow(/unknown option "step" \(did you mean "steps"\?\)/);
+    await expect(model.attribute(x, { method: 'integrated-gradients', steps: 2.5 })).rejects.toThrow(/steps must be an integer >= 1, got 2.5/);
+    await expect(model.attribute(x, { method: 'integrated-gradients', integration: 'simpson' })).rejects.toThrow(/unknown integration "simpson"/);
+    await expect(model.attribute(x, { method: 'smoothgrad', noise: Number.NaN })).rejects.toThrow(/noise must be a finite number >= 0/);
+    await expect(model.attribute(x, { method: 'smoothgrad', inner: 'nope' })).rejects.toThrow(/smoothgrad inner: unknown method "nope"/);
+    // 10^9 steps of a 3 x 32 x 32 input would be 24 TiB: refused by size, nothing allocated.
+    await expect(model.attribute(x, { method: 'integrated-gradients', steps: 1e9 })).rejects.toThrow(/1000000000 steps x 1 image would take \d+ MiB at once, over 2 GiB/);
+    await expect(model.attribute(x, { method: 'smoothgrad', samples: 1e9 })).rejects.toThrow(/MiB at once, over 2 GiB/);
+    await expect(model.attribute(x, { method: 'lime', segments: [1, 2] })).rejects.toThrow(/segments has 2 labels; one image has 32 x 32 = 1024 pixels/);
+    await expect(model.attribute(x, { method: 'occlusion', window: 40 })).rejects.toThrow(/window must be an integer or \[h, w\] of integers between 1 and the input's 32 x 32/);
+    await expect(model.attribute(x, { method: 'grad-cam', target: 10 })).rejects.toThrow(/target/);
   });
 });

@@ -35,3 +35,11 @@ export function window(value: unknown, name: string, fallback: number | [number,
   }
   return pair as [number, number];
 }
+
+/** Most bytes a method's copies (and the maps computed from them) may take at once. */
+export const COPIES_LIMIT = 2 ** 31;
+
+/** Fails before allocating if `bytes` of copies (what: how they arise) would exceed COPIES_LIMIT. */
+export function copiesFit(bytes: number, what: string): void {
+  if (!(bytes <= COPIES_LIMIT)) fail('MEMORY_LIMIT', `${what} would take ${(bytes / 2 ** 20).toFixed(0)} MiB at once, over ${COPIES_LIMIT / 2 ** 30} GiB: use fewer`);
+}

@@ -6,7 +6,7 @@
  * of gradients, ordered step by step as Captum's expanded batch.
  */
 import { INTEGRATIONS, quadrature, type Integration } from '../integration.js';
-import { integer, oneOf } from '../params.js';
+import { copiesFit, integer, oneOf } from '../params.js';
 import type { MethodDefinition } from '../types.js';
 import { baselineOf } from '../baseline.js';
 
@@ -17,6 +17,9 @@ export const integratedGradients: MethodDefinition = {
   resolve: (options, context) => {
     const steps = integer(options.steps, 'steps', 50);
     const integration = oneOf<Integration>(options.integration, 'integration', 'gauss-legendre', INTEGRATIONS);
+    const per = context.inputShape.reduce((a, b) => a * b, 1);
+    // Checked before the rule's points are made too (a billion of them would take minutes).
+    copiesFit(8 * steps * per, `${steps} steps x 1 image`);
     const { alphas, weights } = quadrature(integration, steps);
     const baseline = baselineOf(options.baseline, context.inputShape);
     return {
@@ -25,6 +28,8 @@ export const integratedGradients: MethodDefinition = {
       shading: 'signed',
       findsTargets: false,
       run: async (passes, x, batch, targets) => {
+        // The scaled inputs and their gradients, 4 bytes each.
+        copiesFit(8 * steps * x.length, `${steps} steps x ${batch} image${batch > 1 ? 's' : ''}`);
         const base = baseline(batch);
         const scaled = new Float32Array(steps * x.length);
         alphas.forEach((a, k) => {

@@ -16,7 +16,7 @@
 import { fail } from '../../errors.js';
 import type { Preprocessing } from '../../model/preprocessing.js';
 import { weightedLinearFit } from '../linear-fit.js';
-import { finite, integer, oneOf, seed as seedOf } from '../params.js';
+import { copiesFit, finite, integer, oneOf, seed as seedOf } from '../params.js';
 import { Random } from '../random.js';
 import { gridSegments } from '../segments/grid.js';
 import { slic } from '../segments/slic.js';
@@ -64,6 +64,7 @@ export const lime: MethodDefinition = {
           const image = x.subarray(b * per, (b + 1) * per);
           const labels = typeof segments === 'string' ? segment(segments, image, C, H, W, preprocessing) : segments.length === H * W ? segments : segments.subarray(b * H * W, (b + 1) * H * W);
           const F = countSegments(labels);
+          copiesFit(samples * F, `${samples} masks of ${F} segments`);
           const masks = new Uint8Array(samples * F);
           for (let i = 0; i < masks.length; i++) masks[i] = random.uniform() < keep ? 1 : 0;
           const { coefficients } = await limeFit(passes, image, targets[b]!, labels, F, masks, settings);

@@ -6,7 +6,7 @@
  * sample the clean input, which this does not). The inner method runs on the noisy copies, so an inner
  * gradient-x-input multiplies by the noisy input, as Captum's does. Seeded: a run repeats bit for bit.
  */
-import { integer, finite, seed as seedOf } from '../params.js';
+import { copiesFit, integer, finite, seed as seedOf } from '../params.js';
 import { Random } from '../random.js';
 import type { MethodDefinition, MethodResult, Passes, ResolvedMethod, Targets } from '../types.js';
 
@@ -24,7 +24,11 @@ export const smoothgrad: MethodDefinition = {
       settings: { samples, noise, seed, inner: { method: inner.method, ...inner.settings } },
       shading: inner.shading,
       findsTargets: false,
-      run: async (passes, x, batch, targets) => smoothOver(inner, passes, noisyCopies(x, batch, samples, noise, seed), samples, batch, targets),
+      run: async (passes, x, batch, targets) => {
+        // The noisy copies and the inner method's maps, 4 bytes each.
+        copiesFit(8 * samples * x.length, `${samples} samples x ${batch} image${batch > 1 ? 's' : ''}`);
+        return smoothOver(inner, passes, noisyCopies(x, batch, samples, noise, seed), samples, batch, targets);
+      },
     };
   },
 };
