@@ -126,6 +126,8 @@ export interface Composite {
   readonly description: string;
   readonly foldBatchNorm: boolean;
   readonly initial: 'one-hot' | 'logit';
+  /** What it was resolved from: plain data, so that another thread (a replica, src/model/replica.ts) resolves the same. */
+  readonly spec: CompositeSpec;
   /** The rule of every node upstream of the logits, by node name. */
   assign(graph: Graph): Map<string, Rule>;
 }
@@ -178,6 +180,7 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
     description: def.description,
     foldBatchNorm: def.foldBatchNorm,
     initial: def.initial,
+    spec,
     assign(graph: Graph): Map<string, Rule> {
       const affine = graph.nodes.filter(isAffine);
       const first = (def.firstOf === 'conv' ? affine.find((n) => n.op === 'Conv2d') : affine[0])?.name;

@@ -9,34 +9,22 @@ import { checkThreads, defaultThreads } from '../wasm/threads.js';
 import { defaultKernelBuild, type KernelBuild } from '../wasm/load.js';
 import { softmaxRows } from '../ops/softmax.js';
 import { gradientRule } from '../rules/gradient.js';
-import type { BoundSpec, Rule } from '../rules/types.js';
+import type { Rule } from '../rules/types.js';
 import { canonicalize } from '../graph/canonicalize.js';
 import { Graph } from '../graph/graph.js';
-import type { Preprocessing } from './preprocessing.js';
 import { checkOptions } from '../options.js';
 import { checkInput, parseTargets, resolveTargets } from '../validate.js';
-import { resolveMethod } from '../attribution/index.js';
+import type { Passes } from '../attribution/types.js';
+import { attribute, type Attribution } from './attribute.js';
 import { enginePasses } from './passes.js';
-import { ATTRIBUTE_OPTIONS, engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type AttributeOptions, type EngineRequest, type ExplainOptions, type ExplainRequest, type RunOptions } from './request.js';
+import { ReplicaSet, replicasAvailable } from './replica.js';
+import { spreadPasses } from './spread-passes.js';
+import { engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type AttributeOptions, type EngineRequest, type ExplainOptions, type ExplainRequest, type RunOptions } from './request.js';
 
+export type { Attribution } from './attribute.js';
+export type { ModelInfo } from './model-info.js';
+import type { ModelInfo } from './model-info.js';
 export { BACKENDS, type AttributeOptions, type Backend, type ExplainOptions, type RunOptions, type Target } from './request.js';
-
-export interface ModelInfo {
-  name?: string;
-  arch?: string;
-  /** Whose layout the weights came in (torchvision, timm, paddle), for state dicts. */
-  origin?: string;
-  /** Class names, index by class. */
-  labels?: readonly string[];
-  /** Range of preprocessed inputs (z-box's default bounds): numbers or one value per channel. */
-  inputRange?: { low: BoundSpec; high: BoundSpec };
-  /** How a photo becomes this model's input. */
-  preprocessing?: Preprocessing;
-  /** Set when relprop guessed the preprocessing: on what (the file did not say, the graph's scaling ...). */
-  preprocessingGuess?: string;
-  /** The prepared form (relprop's own format, in the cache) the model was read from or saved to. */
-  prepared?: string;
-}
 
 /** How a model runs unless a call says otherwise. */
 export interface ModelOptions {
@@ -56,24 +44,6 @@ export interface Explanation {
   layers?: LayerRelevance[];
 }
 
-export interface Attribution {
-  /** One value per input element (N x C x H x W) unless the method says (Grad-CAM: N x 1 x H x W). */
-  attribution: Float32Array;
-  /** The shape of `attribution`. */
-  shape: number[];
-  /** Logits of every image, N x classes. */
-  logits: Float32Array;
-  /** The explained class of each image. */
-  targets: number[];
-  /** Grad-CAM's map at its layer, N x h x w, and its h and w. */
-  cam?: Float32Array;
-  camShape?: [number, number];
-  /** The method and its parameters in full, defaults filled in. */
-  settings: { method: string } & Record<string, unknown>;
-  /** How to draw it: signed around zero, or one-sided (Grad-CAM). */
-  shading: 'signed' | 'positive';
-}
-
 export interface GradientResult {
   /** d logit[target] / d input (times the logit with initial 'logit'), NCHW like the input. */
   gradient: Float32Array;
@@ -91,6 +61,8 @@ export class Model {
   private readonly canonical = new Map<boolean, Graph>();
   private disposed = false;
   private readonly wasm = new Map<KernelBuild, Promise<WasmEngine>>();
+  /** Copies of the model on worker threads, for methods' image-parallel passes (src/model/replica.ts). */
+  private readonly replicas: ReplicaSet;
 
   /** Threads runs use unless they say (undefined: the default, resolved on first use). */
   private readonly threads: number | undefined;
@@ -99,6 +71,7 @@ export class Model {
     this.graph = graph;
     this.info = info;
     this.threads = options.threads === undefined ? undefined : checkThreads(options.threads, 'model options');
+    this.replicas = new ReplicaSet(graph, info.inputRange);
     if (info.labels && info.labels.length !== graph.numClasses) {
       fail('BAD_GRAPH', `model has ${graph.numClasses} classes but ${info.labels.length} labels`);
     }
@@ -168,38 +141,21 @@ export class Model {
    */
   async attribute(input: Float32Array, options: AttributeOptions = {}): Promise<Attribution> {
     if (this.disposed) fail('DISPOSED', 'model.attribute: this model was disposed (dispose() frees its memory for good); load it again to use it');
-    if (options === null || typeof options !== 'object') fail('BAD_OPTION', `model.attribute: options must be an object`);
-    const { x, batch } = checkInput(input, this.inputShape, options.batch);
-    const { method = 'lrp', target, internalBatch, batch: _, backend, memoryLimit, kernels, threads, ...params } = options;
-    const engineOptions = { backend, memoryLimit, kernels, threads };
-    const chunk = internalBatch ?? 4;
-    if (!Number.isInteger(chunk) || chunk < 1) fail('BAD_OPTION', `internalBatch must be a positive integer, got ${String(internalBatch)}`);
-    const graph = this.canonicalGraph(true);
-    const resolved = resolveMethod(method, params, ATTRIBUTE_OPTIONS, { graph, inputShape: this.inputShape, preprocessing: this.info.preprocessing }, 'model.attribute');
-    const requested = parseTargets(target, batch, this.numClasses, this.info.labels);
-    const request = engineRequest(engineOptions);
+    return attribute(this, input, options);
+  }
+
+  /**
+   * The passes of attribution methods and metrics, on the engine of a resolved request, `chunk` images
+   * an engine run; copies of more than one image run image-parallel on replicas where threads > 1.
+   * @internal (model.attribute and evaluate check their requests, then call this)
+   */
+  async passes(request: EngineRequest, chunk: number): Promise<Passes> {
+    if (this.disposed) fail('DISPOSED', 'this model was disposed (dispose() frees its memory for good); load it again to use it');
     if (request.backend === 'wasm') this.checkMemory({ batch: chunk, memoryLimit: request.memoryLimit });
-    const { engine, threads: n } = await this.engine(request);
-    const passes = enginePasses({ engine, threads: n, graph: (fold) => this.canonicalGraph(fold), inputRange: this.info.inputRange, chunk });
-    // A method that perturbs the images needs their classes first: one forward finds them.
-    let logits: Float32Array | undefined;
-    let targets: (number | undefined)[] = requested;
-    if (!resolved.findsTargets && requested.some((t) => t === undefined)) {
-      logits = await passes.forward(x, batch);
-      targets = resolveTargets(requested, logits, this.numClasses);
-    }
-    const result = await resolved.run(passes, x, batch, targets);
-    logits = result.outputs?.logits ?? logits ?? (await passes.forward(x, batch));
-    const [, H, W] = this.inputShape;
-    return {
-      attribution: result.attribution,
-      shape: [batch, result.attribution.length / (batch * H * W), H, W],
-      logits,
-      targets: result.outputs?.targets ?? (targets as number[]),
-      ...(result.cam ? { cam: result.cam, camShape: result.camShape } : {}),
-      settings: { method: resolved.method, ...resolved.settings },
-      shading: resolved.shading,
-    };
+    const { engine, threads: n, build } = await this.engine(request);
+    const whole = enginePasses({ engine, threads: n, graph: (fold) => this.canonicalGraph(fold), inputRange: this.info.inputRange, chunk });
+    // Many copies run image-parallel, on n replicas of one thread each.
+    return build && n > 1 && replicasAvailable() ? spreadPasses(whole, () => this.replicas.get(n, build, request.memoryLimit), chunk) : whole;
   }
 
   /** What requests need to know of the model (its classes and labels). */
@@ -256,10 +212,11 @@ export class Model {
     this.disposed = true;
     for (const engine of this.wasm.values()) engine.then((e) => e.dispose(), () => {});
     this.wasm.clear();
+    this.replicas.dispose();
   }
 
   /** The engine a request runs on, with the threads it may use started. */
-  private async engine(request: EngineRequest): Promise<{ engine: Engine; threads: number }> {
+  private async engine(request: EngineRequest): Promise<{ engine: Engine; threads: number; build?: KernelBuild }> {
     if (request.backend === 'reference') return { engine: referenceEngine, threads: 1 };
     const wanted = request.threads ?? this.threads ?? (await defaultThreads());
     const build = request.kernels ?? defaultKernelBuild();
@@ -272,7 +229,7 @@ export class Model {
     engine.arena.limit = request.memoryLimit;
     const why = await engine.useThreads(wanted);
     if (why !== null) warnOnce(`relprop: running on one thread, not ${wanted}: ${why}`);
-    return { engine, threads: wanted };
+    return { engine, threads: wanted, build };
   }
 
   /** A public call's own check: the model is alive and every option is one the call takes. */
