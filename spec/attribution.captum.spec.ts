@@ -15,6 +15,7 @@ import { smoothOver } from '../src/attribution/methods/smoothgrad.js';
 import { gridSegments } from '../src/attribution/segments/grid.js';
 import { enginePasses } from '../src/model/passes.js';
 import { WasmEngine } from '../src/wasm/engine.js';
+import { captumInputs } from './helpers/fixture-inputs.js';
 
 const DIR = join(import.meta.dirname, 'fixtures/captum');
 interface Case {
@@ -43,13 +44,7 @@ const f32 = (file: string) => {
 };
 
 /** The fixture inputs, as the script computes them. */
-function inputs(n: number): Float32Array {
-  return Float32Array.from({ length: n * PER }, (_, j) => {
-    const i = j % PER;
-    const k = Math.floor(j / PER);
-    return 2 * Math.sin(0.001 * i + 0.1 * k) + 0.5 * Math.sin(0.05 * i);
-  });
-}
+const inputs = (n: number) => captumInputs(SHAPE, n);
 
 function agreement(ours: ArrayLike<number>, theirs: ArrayLike<number>): { cosine: number; relL2: number } {
   let dot = 0;

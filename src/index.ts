@@ -19,3 +19,4 @@ export { PREPROCESSING, inputRangeOf, type Preprocessing } from './model/preproc
 export { METHODS, type MethodName, type MethodSpec } from './attribution/index.js';
 export { INTEGRATIONS, quadrature, type Integration } from './attribution/integration.js';
 export { slic, type SlicOptions } from './attribution/segments/slic.js';
+export { aopc, auc, evaluate, METRICS, type Evaluation, type EvaluateOptions, type Metric } from './evaluation/evaluate.js';

@@ -1,0 +1,149 @@
+/**
+ * evaluate: how faithful an attribution is to the model, as a curve of scores while the input is
+ * perturbed in the map's order (region perturbation, pixel flipping, deletion, insertion: ./metrics),
+ * and the curve's AOPC and AUC. Every image a curve scores is a copy run in batches, spread over the
+ * threads (model.passes); a curve of 100 steps is one batched pass, not 100 calls.
+ */
+import { Random } from '../attribution/random.js';
+import { copiesFit, finite, integer, oneOf, seed } from '../attribution/params.js';
+import { fail } from '../errors.js';
+import type { Model } from '../model/model.js';
+import { engineRequest, RUN_OPTIONS, type RunOptions, type Target } from '../model/request.js';
+import { checkOptions } from '../options.js';
+import { checkInput, parseTargets, resolveTargets } from '../validate.js';
+import { FILL_NAMES, type Fill } from './fill.js';
+import { causalWalk } from './metrics/causal.js';
+import { flipWalk } from './metrics/pixel-flipping.js';
+import { regionWalk } from './metrics/region-perturbation.js';
+import { ORDERS, type Order } from './order.js';
+import type { Walk } from './walk.js';
+
+export const METRICS = ['region-perturbation', 'pixel-flipping', 'deletion', 'insertion'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface EvaluateOptions extends RunOptions {
+  metric: Metric;
+  /** Region perturbation and pixel flipping: 'morf' (default), 'lerf' or 'random' (seeded). */
+  order?: Order;
+  /** Region perturbation: the regions' side (default 8). */
+  patch?: number;
+  /** Perturbation steps (region perturbation: default 100; the others: until all is perturbed). */
+  steps?: number;
+  /** Pixel flipping: values a step (default: a hundredth of them); deletion, insertion: pixels a step (default 224, RISE's). */
+  pixelsPerStep?: number;
+  /** Default 'black' (Quantus's), deletion 0 (RISE's), insertion 'blur' (RISE's). */
+  fill?: Fill;
+  /** 'probability' (default: softmax, or sigmoid for one-output heads) or 'logit' of the target. */
+  score?: 'probability' | 'logit';
+  /** Class to score: an index or label, one per image; default each image's top-1 before perturbation. */
+  target?: Target | Target[];
+  /** Seed of the random order and the 'uniform' fill (default 0). */
+  seed?: number;
+  /** Images per engine run (default 4). */
+  internalBatch?: number;
+}
+
+export interface Evaluation {
+  /** One curve per image: steps + 1 scores, after 0, 1, ..., steps perturbations. */
+  curves: Float64Array[];
+  /** Per image: the mean over k = 0..steps of score_0 - score_k (Samek et al.). */
+  aopc: number[];
+  /** Per image: the curve's area over [0, 1] by the trapezoid rule, (sum - first/2 - last/2) / steps (RISE's auc). */
+  auc: number[];
+  targets: number[];
+  /** The metric and its parameters in full, defaults filled in. */
+  settings: { metric: Metric } & Record<string, unknown>;
+}
+
+const EVALUATE_OPTIONS = [...RUN_OPTIONS, 'metric', 'order', 'patch', 'steps', 'pixelsPerStep', 'fill', 'score', 'target', 'seed', 'internalBatch'] as const;
+
+/** Copies scored per batched pass: enough pieces for every thread, and 38 MiB at 224 x 224. */
+const BLOCK = 64;
+
+export async function evaluate(model: Model, input: Float32Array, attribution: Float32Array, options: EvaluateOptions): Promise<Evaluation> {
+  if (options === null || typeof options !== 'object') fail('BAD_OPTION', 'evaluate: options must be an object with a metric');
+  checkOptions(options, EVALUATE_OPTIONS, 'evaluate');
+  const shape = model.inputShape;
+  const [C, H, W] = shape;
+  const { x, batch } = checkInput(input, shape, options.batch);
+  const mapChannels = checkMap(attribution, batch, C, H * W);
+  const metric = oneOf(options.metric, 'metric', undefined as unknown as Metric, METRICS);
+  const causal = metric === 'deletion' || metric === 'insertion';
+  const order = oneOf(options.order, 'order', 'morf', causal ? ['morf'] : ORDERS);
+  const steps = options.steps === undefined ? (metric === 'region-perturbation' ? 100 : undefined) : integer(options.steps, 'steps', 1);
+  const fill = checkFill(options.fill ?? (metric === 'deletion' ? 0 : metric === 'insertion' ? 'blur' : 'black'));
+  const score = oneOf(options.score, 'score', 'probability', ['probability', 'logit'] as const);
+  const random = new Random(seed(options.seed));
+  const chunk = integer(options.internalBatch, 'internalBatch', 4);
+  const settings: Record<string, unknown> = { order, fill, score, seed: options.seed ?? 0 };
+  let walk: (x: Float32Array, map: Float32Array) => Walk;
+  if (metric === 'region-perturbation') {
+    const patch = integer(options.patch, 'patch', 8);
+    if (patch > Math.max(H, W)) fail('BAD_OPTION', `patch must be at most the input's ${H} x ${W}, got ${patch}`);
+    Object.assign(settings, { patch, steps });
+    walk = (xi, mi) => regionWalk(xi, mi, mapChannels, shape, { patch, steps: steps!, order, fill }, random);
+  } else if (metric === 'pixel-flipping') {
+    const features = (mapChannels === 1 ? 1 : C) * H * W;
+    const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', Math.ceil(features / 100));
+    Object.assign(settings, { pixelsPerStep, steps: steps ?? Math.ceil(features / pixelsPerStep) });
+    walk = (xi, mi) => flipWalk(xi, mi, mapChannels, shape, { pixelsPerStep, steps, order, fill }, random);
+  } else {
+    const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', 224);
+    Object.assign(settings, { pixelsPerStep, steps: Math.min(steps ?? Infinity, Math.ceil((H * W) / pixelsPerStep)) });
+    walk = (xi, mi) => causalWalk(metric, xi, mi, mapChannels, shape, { pixelsPerStep, steps, fill }, random);
+  }
+  const requested = parseTargets(options.target, batch, model.numClasses, model.info.labels);
+  const per = C * H * W;
+  copiesFit(BLOCK * per * 4, `${BLOCK} copies of a ${C} x ${H} x ${W} input`);
+  const passes = await model.passes(engineRequest(options), chunk);
+  const targets = requested.some((t) => t === undefined) ? resolveTargets(requested, await passes.forward(x, batch), model.numClasses) : (requested as number[]);
+
+  const curves: Float64Array[] = [];
+  const block = new Float32Array(BLOCK * per);
+  for (let b = 0; b < batch; b++) {
+    const w = walk(x.subarray(b * per, (b + 1) * per), attribution.subarray(b * mapChannels * H * W, (b + 1) * mapChannels * H * W));
+    const curve = new Float64Array(w.steps + 1);
+    for (let k0 = 0; k0 <= w.steps; k0 += BLOCK) {
+      const m = Math.min(BLOCK, w.steps + 1 - k0);
+      for (let i = 0; i < m; i++) w.write(k0 + i, block.subarray(i * per, (i + 1) * per));
+      const logits = await passes.forward(block.subarray(0, m * per), m);
+      const scores = score === 'logit' ? Float64Array.from(logits) : model.probabilities(logits, m);
+      for (let i = 0; i < m; i++) curve[k0 + i] = scores[i * model.numClasses + targets[b]];
+    }
+    curves.push(curve);
+  }
+  return { curves, aopc: curves.map(aopc), auc: curves.map(auc), targets, settings: { metric, ...settings } };
+}
+
+/** Samek et al.'s AOPC of one curve: the mean over k = 0..steps of score_0 - score_k. */
+export function aopc(curve: ArrayLike<number>): number {
+  let s = 0;
+  for (let k = 0; k < curve.length; k++) s += curve[0] - curve[k];
+  return s / curve.length;
+}
+
+/** RISE's auc: (sum - first/2 - last/2) / (n - 1), the trapezoid rule over [0, 1]. */
+export function auc(curve: ArrayLike<number>): number {
+  const n = curve.length;
+  if (n < 2) return curve[0];
+  let s = 0;
+  for (let k = 0; k < n; k++) s += curve[k];
+  return (s - curve[0] / 2 - curve[n - 1] / 2) / (n - 1);
+}
+
+/** The map's channels: the image's C, or 1 (N x 1 x H x W or N x H x W); every value finite. */
+function checkMap(map: unknown, batch: number, C: number, plane: number): number {
+  if (!(map instanceof Float32Array)) fail('BAD_INPUT', `attribution must be a Float32Array, got ${map === null ? 'null' : typeof map}`);
+  const channels = map.length === batch * C * plane ? C : map.length === batch * plane ? 1 : 0;
+  if (!channels) fail('BAD_INPUT', `attribution has ${map.length} values; for ${batch} image${batch > 1 ? 's' : ''} it needs ${batch} x ${C} x ${plane} (the input's shape) or ${batch} x ${plane} (one channel)`);
+  for (let i = 0; i < map.length; i++) {
+    if (!Number.isFinite(map[i])) fail('BAD_INPUT', `attribution[${i}] is ${map[i]} (image ${Math.floor(i / (channels * plane))}); the map must be finite numbers`);
+  }
+  return channels;
+}
+
+function checkFill(fill: unknown): Fill {
+  if (typeof fill === 'number') return finite(fill, 'fill', 0);
+  if (!FILL_NAMES.includes(fill as (typeof FILL_NAMES)[number])) fail('BAD_OPTION', `unknown fill "${String(fill)}"; a number or one of ${FILL_NAMES.join(', ')}`);
+  return fill as Fill;
+}
