@@ -20,7 +20,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['jimp', '@jimp/*'],
+  // The plotting libraries too: loaded only by `relprop evaluate`, and resvg finds its wasm beside its files.
+  external: ['jimp', '@jimp/*', 'vega', 'vega-lite', '@resvg/resvg-wasm'],
   // The CommonJS dependencies bundled in call require() for Node's own modules.
   banner: { js: "import { createRequire as __relpropRequire } from 'node:module'; const require = __relpropRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -74,6 +74,30 @@ modelOptions(
   // Each command imports what it needs when it runs: `relprop --help` loads no importer, codec or kernel.
   .action(async (images, o) => (await import('./explain.js')).explainCommand(images, o));
 
+modelOptions(
+  program
+    .command('evaluate')
+    .description('measure how faithful explanations are: per photo and method, a curve of the class score while the photo is perturbed in the map\'s order; prints a table (AOPC or AUC over the photos), writes the curves as SVG and PNG')
+    .argument('<images...>', 'photos, folders or glob patterns as for explain; with --merge, the folders shards wrote'),
+)
+  .option('--methods <list>', 'comma-separated: a method, lrp:COMPOSITE, or METHOD:key=value:key=value (integrated-gradients:steps=16)', 'lrp:epsilon-gamma-box,lrp:epsilon-plus-flat,gradient,grad-cam')
+  .option('--metric <name>', 'region-perturbation, pixel-flipping, deletion or insertion (README: Faithfulness)', 'region-perturbation')
+  .option('--patch <n>', 'region-perturbation: the regions\' side (default 8)')
+  .option('--steps <n>', 'perturbation steps (region-perturbation: default 100; the others: until all is perturbed)')
+  .option('--pixels-per-step <n>', 'pixel-flipping: values a step (default a hundredth); deletion, insertion: pixels a step (default 224)')
+  .option('--fill <value>', 'a number, black, white, mean, uniform or blur (defaults: black; deletion 0; insertion blur)')
+  .option('--order <order>', 'region-perturbation, pixel-flipping: morf (default), lerf or random')
+  .option('--score <score>', 'probability (default) or logit')
+  .option('--seed <n>', 'the random order\'s and the uniform fill\'s seed (default 0)')
+  .option('--target <top1|index|label>', 'class to explain and score', 'top1')
+  .option('--out <dir>', 'where to write the records, the table and the plot', 'relprop-eval')
+  .option('--json', 'print the table as JSON')
+  .option('--csv', 'also write the records as CSV')
+  .option('--threads <n>', 'threads (default: the cores, at most 8; results do not depend on it)')
+  .option('--shard <K/N>', 'evaluate only the K-th of N deterministic slices of the photos (for array jobs); a rerun resumes')
+  .option('--merge', 'combine the records in the folders given (shards of one evaluation) into one table and plot')
+  .action(async (images, o) => (await import('./evaluate.js')).evaluateCommand(images, o));
+
 program
   .command('models')
   .description('list the known model names and whether they are cached')

@@ -61,37 +61,13 @@ const EVALUATE_OPTIONS = [...RUN_OPTIONS, 'metric', 'order', 'patch', 'steps', '
 const BLOCK = 64;
 
 export async function evaluate(model: Model, input: Float32Array, attribution: Float32Array, options: EvaluateOptions): Promise<Evaluation> {
-  if (options === null || typeof options !== 'object') fail('BAD_OPTION', 'evaluate: options must be an object with a metric');
-  checkOptions(options, EVALUATE_OPTIONS, 'evaluate');
   const shape = model.inputShape;
   const [C, H, W] = shape;
-  const { x, batch } = checkInput(input, shape, options.batch);
+  const { x, batch } = checkInput(input, shape, options?.batch);
   const mapChannels = checkMap(attribution, batch, C, H * W);
-  const metric = oneOf(options.metric, 'metric', undefined as unknown as Metric, METRICS);
-  const causal = metric === 'deletion' || metric === 'insertion';
-  const order = oneOf(options.order, 'order', 'morf', causal ? ['morf'] : ORDERS);
-  const steps = options.steps === undefined ? (metric === 'region-perturbation' ? 100 : undefined) : integer(options.steps, 'steps', 1);
-  const fill = checkFill(options.fill ?? (metric === 'deletion' ? 0 : metric === 'insertion' ? 'blur' : 'black'));
-  const score = oneOf(options.score, 'score', 'probability', ['probability', 'logit'] as const);
-  const random = new Random(seed(options.seed));
+  const { settings, walk } = resolveMetric(options, shape, mapChannels);
+  const random = new Random(settings.seed as number);
   const chunk = integer(options.internalBatch, 'internalBatch', 4);
-  const settings: Record<string, unknown> = { order, fill, score, seed: options.seed ?? 0 };
-  let walk: (x: Float32Array, map: Float32Array) => Walk;
-  if (metric === 'region-perturbation') {
-    const patch = integer(options.patch, 'patch', 8);
-    if (patch > Math.max(H, W)) fail('BAD_OPTION', `patch must be at most the input's ${H} x ${W}, got ${patch}`);
-    Object.assign(settings, { patch, steps });
-    walk = (xi, mi) => regionWalk(xi, mi, mapChannels, shape, { patch, steps: steps!, order, fill }, random);
-  } else if (metric === 'pixel-flipping') {
-    const features = (mapChannels === 1 ? 1 : C) * H * W;
-    const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', Math.ceil(features / 100));
-    Object.assign(settings, { pixelsPerStep, steps: steps ?? Math.ceil(features / pixelsPerStep) });
-    walk = (xi, mi) => flipWalk(xi, mi, mapChannels, shape, { pixelsPerStep, steps, order, fill }, random);
-  } else {
-    const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', 224);
-    Object.assign(settings, { pixelsPerStep, steps: Math.min(steps ?? Infinity, Math.ceil((H * W) / pixelsPerStep)) });
-    walk = (xi, mi) => causalWalk(metric, xi, mi, mapChannels, shape, { pixelsPerStep, steps, fill }, random);
-  }
   const requested = parseTargets(options.target, batch, model.numClasses, model.info.labels);
   const per = C * H * W;
   copiesFit(BLOCK * per * 4, `${BLOCK} copies of a ${C} x ${H} x ${W} input`);
@@ -101,18 +77,51 @@ export async function evaluate(model: Model, input: Float32Array, attribution: F
   const curves: Float64Array[] = [];
   const block = new Float32Array(BLOCK * per);
   for (let b = 0; b < batch; b++) {
-    const w = walk(x.subarray(b * per, (b + 1) * per), attribution.subarray(b * mapChannels * H * W, (b + 1) * mapChannels * H * W));
+    const w = walk(x.subarray(b * per, (b + 1) * per), attribution.subarray(b * mapChannels * H * W, (b + 1) * mapChannels * H * W), random);
     const curve = new Float64Array(w.steps + 1);
     for (let k0 = 0; k0 <= w.steps; k0 += BLOCK) {
       const m = Math.min(BLOCK, w.steps + 1 - k0);
       for (let i = 0; i < m; i++) w.write(k0 + i, block.subarray(i * per, (i + 1) * per));
       const logits = await passes.forward(block.subarray(0, m * per), m);
-      const scores = score === 'logit' ? Float64Array.from(logits) : model.probabilities(logits, m);
+      const scores = settings.score === 'logit' ? Float64Array.from(logits) : model.probabilities(logits, m);
       for (let i = 0; i < m; i++) curve[k0 + i] = scores[i * model.numClasses + targets[b]];
     }
     curves.push(curve);
   }
-  return { curves, aopc: curves.map(aopc), auc: curves.map(auc), targets, settings: { metric, ...settings } };
+  return { curves, aopc: curves.map(aopc), auc: curves.map(auc), targets, settings };
+}
+
+/**
+ * A metric request checked, its defaults filled (the settings a result reports), and how it perturbs
+ * one image; for inputs of `shape` and maps of `mapChannels` channels. Fails with BAD_OPTION naming
+ * what is wrong, before anything runs.
+ */
+export function resolveMetric(options: EvaluateOptions, shape: readonly number[], mapChannels: number): { settings: Evaluation['settings']; walk: (x: Float32Array, map: Float32Array, random: Random) => Walk } {
+  if (options === null || typeof options !== 'object') fail('BAD_OPTION', 'evaluate: options must be an object with a metric');
+  checkOptions(options, EVALUATE_OPTIONS, 'evaluate');
+  const [C, H, W] = shape;
+  const metric = oneOf(options.metric, 'metric', undefined as unknown as Metric, METRICS);
+  const causal = metric === 'deletion' || metric === 'insertion';
+  const order = oneOf(options.order, 'order', 'morf', causal ? ['morf'] : ORDERS);
+  const steps = options.steps === undefined ? (metric === 'region-perturbation' ? 100 : undefined) : integer(options.steps, 'steps', 1);
+  const fill = checkFill(options.fill ?? (metric === 'deletion' ? 0 : metric === 'insertion' ? 'blur' : 'black'));
+  const score = oneOf(options.score, 'score', 'probability', ['probability', 'logit'] as const);
+  const common = { order, fill, score, seed: seed(options.seed) };
+  if (metric === 'region-perturbation') {
+    const patch = integer(options.patch, 'patch', 8);
+    if (patch > Math.max(H, W)) fail('BAD_OPTION', `patch must be at most the input's ${H} x ${W}, got ${patch}`);
+    const regions = Math.ceil(H / patch) * Math.ceil(W / patch);
+    return { settings: { metric, ...common, patch, steps: Math.min(steps!, regions) }, walk: (x, map, random) => regionWalk(x, map, mapChannels, shape, { patch, steps: steps!, order, fill }, random) };
+  }
+  if (metric === 'pixel-flipping') {
+    const features = (mapChannels === 1 ? 1 : C) * H * W;
+    const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', Math.ceil(features / 100));
+    const all = Math.ceil(features / pixelsPerStep);
+    return { settings: { metric, ...common, pixelsPerStep, steps: Math.min(steps ?? all, all) }, walk: (x, map, random) => flipWalk(x, map, mapChannels, shape, { pixelsPerStep, steps, order, fill }, random) };
+  }
+  const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', 224);
+  const all = Math.ceil((H * W) / pixelsPerStep);
+  return { settings: { metric, ...common, pixelsPerStep, steps: Math.min(steps ?? all, all) }, walk: (x, map, random) => causalWalk(metric, x, map, mapChannels, shape, { pixelsPerStep, steps, fill }, random) };
 }
 
 /** Samek et al.'s AOPC of one curve: the mean over k = 0..steps of score_0 - score_k. */

@@ -1,0 +1,100 @@
+/**
+ * `relprop evaluate` end to end on a small built model: the table, the plot (SVG and PNG) and the
+ * records; curves equal to the library's evaluate; a rerun resumes and other settings write other
+ * names; a photo that cannot be read costs only itself (exit 3); shards merged give the whole run's
+ * table; bad options fail before the model loads.
+ */
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeImage } from '../src/image/decode.js';
+import { preprocessImage } from '../src/image/preprocess.js';
+import { buildModel, evaluate, Model } from '../src/index.js';
+import { PREPROCESSING } from '../src/model/preprocessing.js';
+import { relprop, ROOT } from './helpers/cli.js';
+
+const SMALL = ['--arch', 'resnet18', '--input-size', '64', '--width', '8'];
+const FAST = ['--methods', 'lrp:epsilon-plus-flat,gradient,grad-cam', '--steps', '6', '--threads', '1'];
+
+function photos(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'relprop-evp-'));
+  for (const f of ['chelsea.png', 'coffee.png', 'rocket.jpg']) copyFileSync(join(ROOT, 'examples', f), join(dir, f));
+  return dir;
+}
+const tableRows = (stdout: string) => stdout.split('\n').filter((l) => /^\| (lrp|gradient|grad-cam)/.test(l));
+const records = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.eval.json')).sort();
+
+describe('relprop evaluate', () => {
+  it('prints the table, writes the plot and one record a photo and method, equal to the library', async () => {
+    const dir = photos();
+    const out = mkdtempSync(join(tmpdir(), 'relprop-ev-'));
+    const r = await relprop('evaluate', dir, ...SMALL, ...FAST, '--out', out, '--csv');
+    expect(r.code, r.stderr).toBe(0);
+    const rows = tableRows(r.stdout);
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatch(/^\| lrp:epsilon-plus-flat \| -?\d\.\d{4} \| \d\.\d{4} \| 3 \| \d+\.\d\d \|$/);
+    const files = readdirSync(out);
+    const base = files.find((f) => /^relprop-evaluate\.[0-9a-f]{8}\.svg$/.test(f))!.replace(/\.svg$/, '');
+    for (const ext of ['png', 'json', 'csv']) expect(files).toContain(`${base}.${ext}`);
+    expect(readFileSync(join(out, `${base}.svg`), 'utf8')).toMatch(/<svg[\s\S]*epsilon-plus-flat[\s\S]*<\/svg>/);
+    expect(statSync(join(out, `${base}.png`)).size).toBeGreaterThan(10_000);
+    expect(records(out)).toHaveLength(9);
+    expect(readFileSync(join(out, `${base}.csv`), 'utf8').split('\n').filter(Boolean)).toHaveLength(10);
+    // The record of chelsea's gradient equals the library's evaluate of the same attribution.
+    const rec = JSON.parse(readFileSync(join(out, records(out).find((f) => f.startsWith('chelsea.gradient.'))!), 'utf8'));
+    const m = buildModel('resnet18', { inputSize: 64, width: 8 });
+    const model = new Model(m.graph, { ...m.info, preprocessing: { ...PREPROCESSING.torchvision, size: [64, 64], resizeShorter: 73 } });
+    const x = preprocessImage(await decodeImage(join(dir, 'chelsea.png')), model.info.preprocessing!, 3).input;
+    const a = await model.attribute(x, { method: 'gradient', threads: 1 });
+    const e = await evaluate(model, x, a.attribution, { metric: 'region-perturbation', steps: 6, target: a.targets[0], threads: 1 });
+    expect(rec.curve).toEqual(Array.from(e.curves[0]));
+    expect(rec.metric).toMatchObject({ metric: 'region-perturbation', patch: 8, steps: 6, order: 'morf', fill: 'black' });
+
+    // Again: nothing recomputed (the records stay as they were); other settings write other records.
+    const before = records(out).map((f) => statSync(join(out, f)).mtimeMs);
+    const again = await relprop('evaluate', dir, ...SMALL, ...FAST, '--out', out);
+    expect(tableRows(again.stdout)).toEqual(rows);
+    expect(records(out).map((f) => statSync(join(out, f)).mtimeMs)).toEqual(before);
+    const other = await relprop('evaluate', dir, ...SMALL, ...FAST, '--patch', '16', '--out', out);
+    expect(other.code).toBe(0);
+    expect(records(out)).toHaveLength(18);
+  }, 300_000);
+
+  it('shards merged give the whole run\'s table; a photo that cannot be read fails alone', async () => {
+    const dir = photos();
+    writeFileSync(join(dir, 'broken.png'), 'not a png');
+    const [whole, a, b, merged] = [0, 1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'relprop-evs-')));
+    const full = await relprop('evaluate', dir, ...SMALL, ...FAST, '--out', whole);
+    expect(full.code).toBe(3);
+    expect(full.stderr).toMatch(/failed: .*broken\.png/);
+    expect(tableRows(full.stdout)).toHaveLength(3);
+    // Sorted, broken.png is the first photo: shard 1 of 2 holds it (and coffee.png), shard 2 the others.
+    expect((await relprop('evaluate', dir, ...SMALL, ...FAST, '--shard', '1/2', '--out', a)).code).toBe(3);
+    expect((await relprop('evaluate', dir, ...SMALL, ...FAST, '--shard', '2/2', '--out', b)).code).toBe(0);
+    expect(records(a)).toHaveLength(3);
+    expect(records(b)).toHaveLength(6);
+    const m = await relprop('evaluate', '--merge', a, b, '--out', merged);
+    expect(m.code, m.stderr).toBe(0);
+    const sort = (rows: string[]) => rows.map((r) => r.replace(/\| [\d.]+ \|$/, '|')).sort();
+    expect(sort(tableRows(m.stdout))).toEqual(sort(tableRows(full.stdout)));
+  }, 300_000);
+
+  it('bad options fail clearly, before the model loads', async () => {
+    const dir = photos();
+    for (const [args, re] of [
+      [['--methods', 'lrp:epsilon-plus-flat,saliency'], /unknown method "saliency"/],
+      [['--methods', 'gradient,gradient'], /lists "gradient" twice/],
+      [['--metric', 'aopc'], /unknown --metric "aopc"/],
+      [['--fill', 'grey'], /unknown fill "grey"/],
+      [['--patch', '65'], /patch must be at most/],
+      [['--steps', '0'], /--steps must be a whole number/],
+    ] as const) {
+      const r = await relprop('evaluate', dir, ...SMALL, ...args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(re);
+    }
+    const none = await relprop('evaluate', '--merge', dir);
+    expect(none.stderr).toMatch(/no evaluation records/);
+  }, 120_000);
+});

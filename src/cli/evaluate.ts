@@ -1,0 +1,296 @@
+/**
+ * `relprop evaluate`: which explanation to trust, as numbers. For every photo and method, the method's
+ * attribution and the metric's curve (src/evaluation), one record a pair (`<image>.<method>.<key>.eval.json`,
+ * the key hashing everything that decides it, as explain's names do: a run with other settings never
+ * replaces or skips one); then a table over the photos (AOPC or AUC: mean, spread, time) and the curves
+ * as a plot (SVG and PNG). `--merge DIR...` makes the table and plot of shards' records.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { preprocessingOf, resolveClass } from '../app/explain-photo.js';
+import { METHODS } from '../attribution/index.js';
+import { fail, RelpropError } from '../errors.js';
+import { evaluate, METRICS, resolveMetric, type EvaluateOptions, type Metric } from '../evaluation/evaluate.js';
+import { curvesSvg } from '../evaluation/curves-plot.js';
+import { decodeImage } from '../image/decode.js';
+import { preprocessImage } from '../image/preprocess.js';
+import { defaultKernelBuild } from '../wasm/load.js';
+import { MAX_THREADS } from '../wasm/constants.generated.js';
+import { EXIT_SOME_FAILED } from './explain.js';
+import { imagesOf, inShard, parseShard } from './inputs.js';
+import { outputStems, prepareOutputDir, writeAtomically } from './output.js';
+import { Progress } from './progress.js';
+import { resolveModel, type ModelOptions } from './resolve-model.js';
+import { settingsKey, type ModelIdentity } from './run-settings.js';
+import { svgToPng } from './svg-png.js';
+
+export interface EvaluateCliOptions extends ModelOptions {
+  methods: string;
+  metric: string;
+  patch?: string;
+  steps?: string;
+  pixelsPerStep?: string;
+  fill?: string;
+  order?: string;
+  score?: string;
+  seed?: string;
+  target: string;
+  out: string;
+  json?: boolean;
+  csv?: boolean;
+  threads?: string;
+  shard?: string;
+  merge?: boolean;
+}
+
+/** A method of --methods: `name`, `lrp:composite`, or `name:key=value:key=value`. */
+interface MethodItem {
+  label: string;
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** What decides a curve besides the method: in every record, hashed into the names. */
+interface EvaluationSettings {
+  model: ModelIdentity;
+  input: readonly number[];
+  preprocessing: unknown;
+  /** The metric's options as given (each record holds them in full). */
+  metric: Record<string, unknown>;
+  target: 'top1' | number;
+  backend: string;
+}
+
+interface EvalRecord {
+  image: string;
+  method: MethodItem;
+  key: string;
+  runKey: string;
+  settings: EvaluationSettings;
+  target: { index: number; label: string };
+  /** The metric's settings in full, defaults filled. */
+  metric: Record<string, unknown>;
+  curve: number[];
+  aopc: number;
+  auc: number;
+  seconds: { attribute: number; evaluate: number };
+}
+
+const parseValue = (v: string): unknown => {
+  if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(v)) return Number(v);
+  const pair = /^(\d+)x(\d+)$/.exec(v);
+  return pair ? [Number(pair[1]), Number(pair[2])] : v;
+};
+
+export function parseMethods(spec: string): MethodItem[] {
+  const items = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) fail('BAD_OPTION', '--methods lists no method');
+  const out = items.map((label) => {
+    const [method, ...args] = label.split(':');
+    if (!Object.hasOwn(METHODS, method)) fail('BAD_OPTION', `--methods: unknown method "${method}" in "${label}"; methods: ${Object.keys(METHODS).join(', ')}`);
+    const params: Record<string, unknown> = {};
+    for (const a of args) {
+      const eq = a.indexOf('=');
+      if (eq < 0 && method === 'lrp' && !('composite' in params)) params.composite = a;
+      else if (eq > 0) params[a.slice(0, eq)] = parseValue(a.slice(eq + 1));
+      else fail('BAD_OPTION', `--methods: "${a}" in "${label}" is not key=value${method === 'lrp' ? ' or a composite' : ''}`);
+    }
+    return { label, method, params };
+  });
+  const dup = out.find((m, i) => out.findIndex((o) => o.label === m.label) !== i);
+  if (dup) fail('BAD_OPTION', `--methods lists "${dup.label}" twice`);
+  return out;
+}
+
+function int(v: string | undefined, what: string, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < lo || n > hi) fail('BAD_OPTION', `${what} must be a whole number from ${lo} to ${hi}, got "${v}"`);
+  return n;
+}
+
+/** The metric's options from the flags (evaluate checks their values and fills the defaults). */
+function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'threads'> {
+  if (!METRICS.includes(o.metric as Metric)) fail('BAD_OPTION', `unknown --metric "${o.metric}"; metrics: ${METRICS.join(', ')}`);
+  const fill = o.fill === undefined ? undefined : Number.isFinite(Number(o.fill)) && o.fill.trim() !== '' ? Number(o.fill) : o.fill;
+  const m: Record<string, unknown> = {
+    metric: o.metric,
+    patch: int(o.patch, '--patch', 1, 4096),
+    steps: int(o.steps, '--steps', 1, 1e7),
+    pixelsPerStep: int(o.pixelsPerStep, '--pixels-per-step', 1, 1e9),
+    fill,
+    order: o.order,
+    score: o.score,
+    seed: int(o.seed, '--seed', 0, 2 ** 32 - 1),
+  };
+  for (const k of Object.keys(m)) if (m[k] === undefined) delete m[k];
+  return m as Omit<EvaluateOptions, 'target' | 'threads'>;
+}
+
+const slug = (label: string) => label.replace(/[:=]/g, '-').replace(/[^\w.-]/g, '_');
+const headline = (metric: string) => (metric === 'deletion' || metric === 'insertion' ? 'auc' : 'aopc');
+
+export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Promise<void> {
+  if (o.merge) return mergeCommand(args, o);
+  const methods = parseMethods(o.methods);
+  const metricOptions = metricOf(o);
+  // Everything but the sizes checked before the (possibly long) model load: on a shape as large as any.
+  checkMetric(metricOptions, o, [3, 2 ** 20, 2 ** 20]);
+  const threads = int(o.threads, '--threads', 1, MAX_THREADS);
+  const all = imagesOf(args);
+  const shard = o.shard === undefined ? undefined : parseShard(o.shard);
+  const stems = outputStems(all);
+  prepareOutputDir(o.out);
+  const progress = new Progress(o.json);
+  const { model, identity, notes } = await resolveModel(o, progress);
+  for (const n of notes) console.error(`relprop: note: ${n}`);
+  const target = resolveClass(model, o.target);
+  const [c] = model.inputShape;
+  // And against the model's input before any photo is read.
+  checkMetric(metricOptions, o, model.inputShape);
+  const settings: EvaluationSettings = {
+    model: identity,
+    input: model.inputShape,
+    preprocessing: preprocessingOf(model),
+    metric: { ...metricOptions },
+    target: target ?? 'top1',
+    backend: `wasm (${defaultKernelBuild()})`,
+  };
+  const runKey = settingsKey(settings as never);
+  const mine = all.map((file, i) => ({ file, stem: join(o.out, stems[i]) })).filter((_, i) => !shard || inShard(i, shard));
+  const records: EvalRecord[] = [];
+  const failures: { image: string; method?: string; code: string; message: string }[] = [];
+  let done = 0;
+  progress.start(mine.length * methods.length, 'evaluating');
+  for (const { file, stem } of mine) {
+    let input: Float32Array | undefined;
+    for (const m of methods) {
+      const key = settingsKey({ ...settings, method: m } as never);
+      const path = `${stem}.${slug(m.label)}.${key}.eval.json`;
+      progress.update(done++, `${basename(file)} ${m.label}`);
+      const before = readRecord(path);
+      if (before) {
+        records.push(before);
+        continue;
+      }
+      try {
+        input ??= preprocessImage(await decodeImage(file), preprocessingOf(model), c as 1 | 3).input;
+        const t0 = performance.now();
+        const a = await model.attribute(input, { method: m.method, ...m.params, target, threads });
+        const t1 = performance.now();
+        const e = await evaluate(model, input, a.attribution, { ...metricOptions, target: a.targets[0], threads });
+        const t2 = performance.now();
+        const index = a.targets[0];
+        const record: EvalRecord = {
+          image: file,
+          method: m,
+          key,
+          runKey,
+          settings,
+          target: { index, label: model.info.labels?.[index] ?? `class ${index}` },
+          metric: e.settings,
+          curve: Array.from(e.curves[0]),
+          aopc: e.aopc[0],
+          auc: e.auc[0],
+          seconds: { attribute: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000 },
+        };
+        writeAtomically(path, new TextEncoder().encode(JSON.stringify(record) + '\n'));
+        records.push(record);
+      } catch (err) {
+        if (!(err instanceof RelpropError)) throw err;
+        progress.stop();
+        console.error(`relprop: failed: ${file} (${m.label}): ${err.message}`);
+        failures.push({ image: file, method: m.label, code: err.code, message: err.message });
+        // A photo that cannot be read fails every method alike: once is enough.
+        if (input === undefined) break;
+      }
+    }
+  }
+  progress.stop();
+  const name = `relprop-evaluate.${runKey}${shard ? `.${shard.k}-of-${shard.n}` : ''}`;
+  await report(records, methods.map((m) => m.label), o, name, settings, failures);
+  if (failures.length) {
+    console.error(`relprop: ${failures.length} evaluation${failures.length > 1 ? 's' : ''} failed (listed above); a rerun with the same settings retries only those`);
+    process.exitCode = EXIT_SOME_FAILED;
+  }
+}
+
+/** Fails, naming --metric, if the metric's options do not fit inputs of `shape` (each evaluation reports its settings in full). */
+function checkMetric(options: Omit<EvaluateOptions, 'target' | 'threads'>, o: EvaluateCliOptions, shape: readonly number[]): void {
+  try {
+    resolveMetric(options as EvaluateOptions, shape, shape[0]);
+  } catch (e) {
+    throw e instanceof RelpropError ? new RelpropError(e.code, `--metric ${o.metric}: ${e.message}`) : e;
+  }
+}
+
+/** A record written before, if whole. */
+function readRecord(path: string): EvalRecord | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as EvalRecord;
+    return Array.isArray(r.curve) && typeof r.aopc === 'number' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `--merge DIR...`: the records of one evaluation's shards, as one table and plot. */
+async function mergeCommand(dirs: string[], o: EvaluateCliOptions): Promise<void> {
+  if (dirs.length === 0) fail('BAD_OPTION', '--merge needs the folders the shards wrote');
+  const records: EvalRecord[] = [];
+  for (const dir of dirs) {
+    if (!existsSync(dir)) fail('NOT_FOUND', `no folder "${dir}"`);
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.eval.json')).sort()) {
+      const r = readRecord(join(dir, f));
+      if (r) records.push(r);
+    }
+  }
+  if (records.length === 0) fail('NOT_FOUND', `no evaluation records (*.eval.json) in ${dirs.join(', ')}`);
+  const runs = [...new Set(records.map((r) => r.runKey))];
+  if (runs.length > 1) fail('BAD_OPTION', `the folders hold records of ${runs.length} evaluations with different settings (keys ${runs.join(', ')}): merge each alone`);
+  prepareOutputDir(o.out);
+  const methods = [...new Set(records.map((r) => r.method.label))];
+  await report(records, methods, o, `relprop-evaluate.${runs[0]}`, records[0].settings, []);
+}
+
+/** The table (stdout), the plot (SVG, PNG) and the records in one file (JSON; CSV with --csv). */
+async function report(records: EvalRecord[], methods: string[], o: EvaluateCliOptions, name: string, settings: EvaluationSettings, failures: unknown[]): Promise<void> {
+  const metric = String(settings.metric.metric);
+  const score = headline(metric);
+  const rows = methods.map((label) => {
+    const mine = records.filter((r) => r.method.label === label);
+    const v = mine.map((r) => r[score]);
+    const mean = v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0;
+    const seconds = mine.reduce((s, r) => s + r.seconds.attribute + r.seconds.evaluate, 0) / Math.max(1, mine.length);
+    return { method: label, images: v.length, [score]: mean, sd, secondsPerImage: seconds };
+  });
+  const files = { json: join(o.out, `${name}.json`), svg: join(o.out, `${name}.svg`), png: join(o.out, `${name}.png`), ...(o.csv ? { csv: join(o.out, `${name}.csv`) } : {}) };
+  const series = methods.map((m) => ({ method: m, curves: records.filter((r) => r.method.label === m).map((r) => r.curve) })).filter((s) => s.curves.length > 0);
+  if (series.length > 0) {
+    const images = new Set(records.map((r) => r.image)).size;
+    const svg = await curvesSvg(series, {
+      title: `${metric} (${records[0].metric.order}, fill ${records[0].metric.fill}), ${images} image${images > 1 ? 's' : ''}: mean and its standard error`,
+      x: metric === 'region-perturbation' ? `regions perturbed (${records[0].metric.patch} x ${records[0].metric.patch})` : `steps (${records[0].metric.pixelsPerStep} ${metric === 'pixel-flipping' ? 'values flipped' : metric === 'deletion' ? 'pixels deleted' : 'pixels inserted'} each)`,
+      y: records[0].metric.score === 'logit' ? 'logit of the class' : 'probability of the class',
+    });
+    writeAtomically(files.svg, new TextEncoder().encode(svg));
+    writeAtomically(files.png, await svgToPng(svg));
+  }
+  const summary = { settings, rows, failures, files, records: records.map(({ settings: _, ...r }) => r) };
+  writeAtomically(files.json, new TextEncoder().encode(JSON.stringify(summary, null, 1) + '\n'));
+  if (files.csv) {
+    const lines = ['image,method,target,aopc,auc,attribute_s,evaluate_s,curve', ...records.map((r) => [JSON.stringify(r.image), JSON.stringify(r.method.label), r.target.index, r.aopc, r.auc, r.seconds.attribute.toFixed(3), r.seconds.evaluate.toFixed(3), JSON.stringify(r.curve.join(' '))].join(','))];
+    writeAtomically(files.csv, new TextEncoder().encode(lines.join('\n') + '\n'));
+  }
+  if (o.json) {
+    console.log(JSON.stringify({ settings, rows, failures, files }, null, 1));
+    return;
+  }
+  const head = `| method | ${score.toUpperCase()} mean | s.d. | images | s / image |`;
+  console.log(head);
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.method} | ${(r[score] as number).toFixed(4)} | ${r.sd.toFixed(4)} | ${r.images} | ${r.secondsPerImage.toFixed(2)} |`);
+  for (const f of Object.values(files)) if (existsSync(f)) console.log(`wrote ${f}`);
+}
