@@ -21,7 +21,9 @@ const nodeOnly = {
   },
 };
 const result = await build({
-  entryPoints: { app: join(root, 'web/app.ts'), worker: join(root, 'web/worker.ts'), sw: join(root, 'web/sw.ts') },
+  // plot.js (Vega-Lite and Vega, for the evaluate panel) is its own bundle, imported by the worker when
+  // first used, so the page's start does not fetch it.
+  entryPoints: { app: join(root, 'web/app.ts'), worker: join(root, 'web/worker.ts'), sw: join(root, 'web/sw.ts'), plot: join(root, 'web/plot.ts') },
   outdir: out,
   bundle: true,
   format: 'esm',
@@ -37,7 +39,7 @@ const result = await build({
 cpSync(join(root, 'web/index.html'), join(out, 'index.html'));
 for (const f of readdirSync(join(root, 'examples'))) if (/\.(png|jpe?g)$/.test(f)) cpSync(join(root, 'examples', f), join(out, 'examples', f));
 const kib = (f) => `${(statSync(join(out, f)).size / 1024).toFixed(0)} KiB`;
-console.log(`dist/web: index.html ${kib('index.html')}, app.js ${kib('app.js')}, worker.js ${kib('worker.js')}, sw.js ${kib('sw.js')}`);
+console.log(`dist/web: index.html ${kib('index.html')}, app.js ${kib('app.js')}, worker.js ${kib('worker.js')}, plot.js ${kib('plot.js')}, sw.js ${kib('sw.js')}`);
 // WEB_META=1: what the bundles are made of, largest first.
 if (result.metafile) {
   for (const [file, o] of Object.entries(result.metafile.outputs)) {

@@ -80,7 +80,7 @@ describe('relprop evaluate', () => {
     expect(sort(tableRows(m.stdout))).toEqual(sort(tableRows(full.stdout)));
   }, 300_000);
 
-  it('bad options fail clearly, before the model loads', async () => {
+  it('bad options fail clearly (all but the sizes before the model loads)', async () => {
     const dir = photos();
     for (const [args, re] of [
       [['--methods', 'lrp:epsilon-plus-flat,saliency'], /unknown method "saliency"/],
@@ -90,7 +90,7 @@ describe('relprop evaluate', () => {
       [['--patch', '65'], /patch must be at most/],
       [['--steps', '0'], /--steps must be a whole number/],
     ] as const) {
-      const r = await relprop('evaluate', dir, ...SMALL, ...args);
+      const r = await relprop('evaluate', dir, ...SMALL, ...args, '--out', mkdtempSync(join(tmpdir(), 'relprop-evb-')));
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(re);
     }

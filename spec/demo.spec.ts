@@ -18,7 +18,9 @@ import pngjs from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { explainImage, npyOf, panelOf } from '../src/app/index.js';
 import { CAPTION_HEIGHT } from '../src/render/panel-pixels.js';
-import { loadModel, type Model } from '../src/index.js';
+import { evaluate, loadModel, type Model } from '../src/index.js';
+import { preprocessImage } from '../src/image/preprocess.js';
+import { preprocessingOf } from '../src/app/explain-photo.js';
 import { decodeImage } from '../src/image/decode.js';
 import { CLI, ROOT } from './helpers/cli.js';
 import { countingProxy, type CountingProxy } from './helpers/counting-proxy.js';
@@ -224,6 +226,36 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     await page.uncheck('#compare input[value="epsilon-gamma-box"]');
     await page.selectOption('#method', 'lrp');
   });
+
+  it('evaluates the heatmaps shown: a table and the curves, each AOPC equal to the library\'s', async () => {
+    // The default composite (picked) and Grad-CAM beside it; the earlier tests' epsilon-plus-flat is left out.
+    await page.uncheck('#compare input[value="epsilon-plus-flat"]');
+    await page.check('#compare input[value="grad-cam"]');
+    const cam = await resultFor('grad-cam');
+    await page.selectOption('#eval-metric', 'region-perturbation');
+    await page.click('#evaluate');
+    await page
+      .waitForFunction(() => (document.querySelectorAll('#eval-table tr').length === 3 && !!document.querySelector('#eval-plot svg')) || document.getElementById('error')!.textContent !== '', undefined, { timeout: 150_000 })
+      .catch(async (e) => {
+        throw new Error(`${(e as Error).message}; the page says: ${await page.textContent('#status')}`);
+      });
+    expect(await page.textContent('#error')).toBe('');
+    const rows = await page.$$eval('#eval-table tr', (trs) => trs.slice(1).map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent!)));
+    expect(rows.map((r) => r[0])).toEqual(['epsilon-gamma-box', 'grad-cam']);
+    const plotted = await page.$eval('#eval-plot svg', (s) => s.textContent);
+    for (const text of ['region-perturbation, chelsea.png', 'regions perturbed (8 x 8, filled black)', 'probability of the class', 'epsilon-gamma-box', 'grad-cam']) expect(plotted).toContain(text);
+    const model = await resnet();
+    const x = preprocessImage(await decodeImage(CHELSEA), preprocessingOf(model), 3).input;
+    for (const [name, spec] of [['epsilon-gamma-box', { method: 'lrp', composite: 'epsilon-gamma-box' }], ['grad-cam', { method: 'grad-cam' }]] as const) {
+      const a = await model.attribute(x, { ...spec, target: cam.target.index });
+      const e = await evaluate(model, x, a.attribution, { metric: 'region-perturbation', steps: 50, target: cam.target.index });
+      // The page shows 4 decimals; the curves are the same wasm's (relaxed SIMD there may round the
+      // last bits differently).
+      expect(Math.abs(Number(rows.find((r) => r[0] === name)![1]) - e.aopc[0])).toBeLessThanOrEqual(2e-4);
+    }
+    await screenshot('evaluate');
+    await page.uncheck('#compare input[value="grad-cam"]');
+  }, 200_000);
 
   it('works offline once loaded: reloaded without a network, it explains with the default model', async () => {
     // The service worker has cached the page once it is active; the engine's worker says when it has kept the model.

@@ -10,6 +10,7 @@ import { captionOf } from '../src/app/explain-photo.js';
 import { DEFAULT_MODEL, servedModelPath } from '../src/io/registry/default-model.js';
 import { fetchServedModel, type ServedBytes } from '../src/io/registry/served-files.js';
 import { MODEL_CACHE } from './caches.js';
+import type { Metric } from '../src/evaluation/evaluate.js';
 import { DEMO_METHODS, type Explained, type ModelChoice, type ModelSummary, type Reply, type Request } from './protocol.js';
 
 const EXAMPLES = ['chelsea.png', 'coffee.png', 'astronaut.png', 'rocket.jpg'];
@@ -362,6 +363,40 @@ async function explainAll(options: { keepError?: boolean } = {}): Promise<void> 
     if (mine === generation) showError(`Cannot explain ${state.photo.name}: ${(e as Error).message}`);
   }
 }
+
+// ---- faithfulness --------------------------------------------------------------------------------------
+
+/** Scores the heatmaps shown (composites() on the photo on screen) with the chosen metric, in the worker. */
+async function evaluateShown(): Promise<void> {
+  if (!state.photo || !state.model) return showError('Load a model and pick a photo first.');
+  clearError();
+  const metric = $<HTMLSelectElement>('eval-metric').value as Metric;
+  const shown = composites();
+  const bytes = state.photo.bytes.slice();
+  $<HTMLButtonElement>('evaluate').disabled = true;
+  try {
+    const reply = await ask<'evaluate'>({ type: 'evaluate', image: { name: state.photo.name, bytes }, shown, metric, steps: 50, target: state.target }, [bytes.buffer]);
+    if (reply.type !== 'evaluated') return;
+    const { rows, svg } = reply.result;
+    const score = metric === 'region-perturbation' ? 'aopc' : 'auc';
+    const table = $<HTMLTableElement>('eval-table');
+    table.replaceChildren();
+    const head = table.insertRow();
+    for (const h of ['heatmap', score.toUpperCase(), 'seconds']) head.insertCell().textContent = h;
+    for (const r of rows) {
+      const row = table.insertRow();
+      for (const v of [r.method, r[score].toFixed(4), r.seconds.toFixed(1)]) row.insertCell().textContent = v;
+    }
+    // Vega's own SVG of numbers and the names above: no markup from outside the page.
+    $('eval-plot').innerHTML = svg;
+    done(`Evaluated ${rows.length} heatmap${rows.length > 1 ? 's' : ''} by ${metric}.`);
+  } catch (e) {
+    showError(`Cannot evaluate: ${(e as Error).message}`);
+  } finally {
+    $<HTMLButtonElement>('evaluate').disabled = false;
+  }
+}
+$('evaluate').onclick = () => void evaluateShown();
 
 function drawTop(r: Explained): void {
   const list = $('top');

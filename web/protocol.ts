@@ -3,6 +3,7 @@ import type { ClassScore } from '../src/app/explain-photo.js';
 import type { InputWindow } from '../src/image/preprocess.js';
 import type { LayerRelevance } from '../src/propagation/types.js';
 import type { ServedBytes } from '../src/io/registry/served-files.js';
+import type { Metric } from '../src/evaluation/evaluate.js';
 
 /** Where a model comes from: a known model the demo server holds, a URL, or files from the user's disk. */
 export type ModelChoice =
@@ -13,7 +14,16 @@ export type ModelChoice =
 export type Request =
   | { type: 'load'; id: number; model: ModelChoice }
   /** With `method`, another explainer than LRP (one of DEMO_METHODS); without, LRP with `composite`. */
-  | { type: 'explain'; id: number; image: { name: string; bytes: Uint8Array }; composite: string; method?: string; target?: number; topk: number };
+  | { type: 'explain'; id: number; image: { name: string; bytes: Uint8Array }; composite: string; method?: string; target?: number; topk: number }
+  /** Scores each shown explanation (a composite's name, or one of DEMO_METHODS) by a metric's curve on the photo. */
+  | { type: 'evaluate'; id: number; image: { name: string; bytes: Uint8Array }; shown: string[]; metric: Metric; steps: number; target?: number };
+
+/** The evaluate panel's result: a row per explanation and the curves drawn as SVG (by Vega-Lite). */
+export interface Evaluated {
+  metric: Metric;
+  rows: { method: string; aopc: number; auc: number; seconds: number }[];
+  svg: string;
+}
 
 /**
  * The methods the page offers beside LRP, with parameters that keep one explanation of a 224 x 224
@@ -70,4 +80,5 @@ export type Reply =
   /** A served model's prepared form is in the worker's cache (caches.ts): the next visit reads it from there, online or not. */
   | { type: 'kept'; name: string }
   | { type: 'explained'; id: number; result: Explained }
+  | { type: 'evaluated'; id: number; result: Evaluated }
   | { type: 'error'; id: number; message: string };

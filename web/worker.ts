@@ -16,7 +16,10 @@ import { ARCHITECTURES } from '../src/architectures/index.js';
 import type { Model } from '../src/model/model.js';
 import { MODEL_CACHE } from './caches.js';
 import { decodePhoto } from './decode-photo.js';
-import { DEMO_METHODS, type ModelChoice, type ModelSummary, type Reply, type Request } from './protocol.js';
+import { DEMO_METHODS, type Evaluated, type ModelChoice, type ModelSummary, type Reply, type Request } from './protocol.js';
+import { evaluate } from '../src/evaluation/evaluate.js';
+import { preprocessImage } from '../src/image/preprocess.js';
+import type { curvesSvg } from '../src/evaluation/curves-plot.js';
 
 const scope = self as unknown as { postMessage(m: Reply, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Request>) => void) | null };
 const post = (m: Reply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
@@ -106,6 +109,10 @@ async function handle(req: Request): Promise<void> {
       return;
     }
     if (!model) throw new Error('no model is loaded yet');
+    if (req.type === 'evaluate') {
+      post({ type: 'evaluated', id: req.id, result: await evaluateShown(model, req) });
+      return;
+    }
     post({ type: 'progress', id: req.id, stage: `explaining with ${req.method ?? req.composite}` });
     const { name, bytes } = req.image;
     const method = req.method === undefined ? {} : { method: { method: req.method, ...DEMO_METHODS[req.method] } };
@@ -115,6 +122,38 @@ async function handle(req: Request): Promise<void> {
   } catch (e) {
     post({ type: 'error', id: req.id, message: (e as Error)?.message ?? String(e) });
   }
+}
+
+/**
+ * The evaluate panel: each shown explanation of the photo scored by the metric's curve (the library's
+ * evaluate), and the curves drawn to SVG by Vega-Lite, whose bundle (plot.js) loads on the first use
+ * only: the page's start does not wait for it.
+ */
+async function evaluateShown(m: Model, req: Extract<Request, { type: 'evaluate' }>): Promise<Evaluated> {
+  const photo = await decodePhoto(req.image.bytes, req.image.name);
+  const x = preprocessImage(photo, preprocessingOf(m), m.inputShape[0] as 1 | 3).input;
+  const rows: Evaluated['rows'] = [];
+  const series: { method: string; curves: Float64Array[] }[] = [];
+  let target = req.target;
+  const [, h, w] = m.inputShape;
+  // Deletion and insertion cover the whole photo in the steps asked for.
+  const options = req.metric === 'region-perturbation' ? { steps: req.steps } : { pixelsPerStep: Math.ceil((h * w) / req.steps) };
+  let settings: Record<string, unknown> = {};
+  for (const [i, shown] of req.shown.entries()) {
+    post({ type: 'progress', id: req.id, stage: `evaluating ${shown} (${i + 1} of ${req.shown.length})` });
+    const t = performance.now();
+    const spec = Object.hasOwn(DEMO_METHODS, shown) ? { method: shown, ...DEMO_METHODS[shown] } : { method: 'lrp', composite: shown };
+    const a = await m.attribute(x, { ...spec, target });
+    target = a.targets[0];
+    const e = await evaluate(m, x, a.attribution, { metric: req.metric, ...options, target });
+    settings = e.settings;
+    rows.push({ method: shown, aopc: e.aopc[0], auc: e.auc[0], seconds: (performance.now() - t) / 1000 });
+    series.push({ method: shown, curves: e.curves });
+  }
+  const plot = (await import(/* the separate bundle */ new URL('./plot.js', import.meta.url).href)) as { curvesSvg: typeof curvesSvg };
+  const axis = req.metric === 'region-perturbation' ? `regions perturbed (${settings.patch} x ${settings.patch}, filled ${settings.fill})` : `steps (${settings.pixelsPerStep} pixels ${req.metric === 'deletion' ? 'deleted' : 'inserted'} each)`;
+  const svg = await plot.curvesSvg(series, { title: `${req.metric}, ${req.image.name}`, x: axis, y: 'probability of the class' });
+  return { metric: req.metric, rows, svg };
 }
 
 let queue = Promise.resolve();
