@@ -7,8 +7,8 @@
 // logits the result reports. Counts are reduced from the defaults to keep a round short (the ratio does not depend on them much):
 // integrated gradients 16 steps, SmoothGrad 16 samples, occlusion a 32-pixel window (49 windows), LIME
 // 64 samples of a 16-pixel grid (196 segments).
-// On 2 threads a method's copies run image-parallel (this thread and a replica of the model on a worker,
-// src/model/spread-passes.ts); the peer's passes split each layer over the 2 threads. The replicas start
+// On 2 threads a method's copies run image-parallel (two replicas of the model on worker threads, this
+// thread handing out pieces: src/model/spread-passes.ts); the peer's passes split each layer over the 2 threads. The replicas start
 // on the model's first such call: that one-off cost is measured apart, on a fresh model.
 // `node --import tsx bench/methods.ts [rounds] [internalBatch]`
 import { cpus } from 'node:os';

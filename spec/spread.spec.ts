@@ -3,7 +3,9 @@
  * cut, that replicas on worker threads run pieces and give what one engine gives, bit for bit, and that
  * a replica's error or end fails the call with a clear error instead of a hang.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ROOT } from './helpers/cli.js';
 import { buildModel, resolveComposite } from '../src/index.js';
 import { enginePasses } from '../src/model/passes.js';
 import { Replica, ReplicaSet } from '../src/model/replica.js';
@@ -12,14 +14,20 @@ import { WasmEngine } from '../src/wasm/engine.js';
 import { defaultKernelBuild } from '../src/wasm/load.js';
 
 describe('cut: pieces of a call', () => {
-  it('a multiple of the runners, at most chunk images each, as even as can be', () => {
+  it('the runners times the rounds, at most chunk images each, sizes differing by one at most', () => {
     expect(cut(17, 2, 4)).toEqual([[0, 3], [3, 3], [6, 3], [9, 3], [12, 3], [15, 2]]);
     expect(cut(8, 2, 4)).toEqual([[0, 4], [4, 4]]);
+    expect(cut(9, 2, 4)).toEqual([[0, 3], [3, 2], [5, 2], [7, 2]]);
     expect(cut(3, 2, 4)).toEqual([[0, 2], [2, 1]]);
-    expect(cut(50, 3, 4)).toEqual(Array.from({ length: 13 }, (_, i) => [i * 4, i < 12 ? 4 : 2]));
-    for (const [n, r, c] of [[1, 2, 4], [7, 2, 1], [100, 4, 8], [5, 8, 4]]) {
+    expect(cut(5, 4, 4)).toEqual([[0, 2], [2, 1], [3, 1], [4, 1]]);
+    expect(cut(3, 8, 4)).toEqual([[0, 1], [1, 1], [2, 1]]);
+    expect(cut(50, 3, 4)).toEqual(Array.from({ length: 15 }, (_, i) => [i < 5 ? 4 * i : 20 + 3 * (i - 5), i < 5 ? 4 : 3]));
+    for (const [n, r, c] of [[1, 2, 4], [7, 2, 1], [100, 4, 8], [5, 8, 4], [101, 2, 4]]) {
       const pieces = cut(n, r, c);
       expect(pieces.reduce((s, [, m]) => s + m, 0)).toBe(n);
+      expect(pieces.length === n || pieces.length % r === 0).toBe(true);
+      const sizes = pieces.map(([, m]) => m);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
       pieces.forEach(([at, m], i) => {
         expect(at).toBe(i === 0 ? 0 : pieces[i - 1][0] + pieces[i - 1][1]);
         expect(m).toBeGreaterThan(0);
@@ -81,6 +89,9 @@ describe('replicas', () => {
 
   it('model.attribute on 2 threads (image-parallel) equals 1 thread bit for bit', async () => {
     const m = buildModel('resnet18', { inputSize: 32, width: 8, numClasses: 10, seed: 3 });
+    // The 2-thread runs ask for 2 replicas (one call a method: the copies' passes; its target forward
+    // of 2 images spreads too), the 1-thread runs for none.
+    const asked = vi.spyOn(ReplicaSet.prototype, 'get');
     try {
       for (const [method, params] of [
         ['integrated-gradients', { steps: 5 }],
@@ -88,12 +99,17 @@ describe('replicas', () => {
         ['occlusion', { window: 8 }],
         ['lime', { samples: 9, segments: 'grid' }],
       ] as const) {
+        asked.mockClear();
         const one = await m.attribute(x.subarray(0, 2 * per), { method, batch: 2, threads: 1, ...params } as never);
+        expect(asked).not.toHaveBeenCalled();
         const two = await m.attribute(x.subarray(0, 2 * per), { method, batch: 2, threads: 2, ...params } as never);
+        expect(asked.mock.calls.length, method).toBeGreaterThan(0);
+        expect(asked.mock.calls.every(([count]) => count === 2)).toBe(true);
         expect(two.attribution.every((v, i) => Object.is(v, one.attribution[i])), method).toBe(true);
         expect(Array.from(two.logits)).toEqual(Array.from(one.logits));
       }
     } finally {
+      asked.mockRestore();
       m.dispose();
     }
   }, 120_000);
@@ -102,7 +118,9 @@ describe('replicas', () => {
     const { replica } = await setup();
     const bad = resolveComposite({ name: 'epsilon', overrides: [{ name: 'no-such-node', rule: 'zplus' }] });
     await expect(replica.lrp(x.subarray(0, per), 1, [0], bad)).rejects.toMatchObject({ code: 'BAD_OPTION', message: expect.stringContaining('no-such-node') });
-    const pending = replica.gradient(x, n, Array(n).fill(0));
+    // A job long enough (256 images) to be running when the replica is stopped.
+    const many = new Float32Array(256 * per).map((_, i) => x[i % (n * per)]);
+    const pending = replica.gradient(many, 256, Array(256).fill(0));
     await replica.dispose();
     await expect(pending).rejects.toMatchObject({ code: 'WORKER_FAILED' });
     await expect(replica.forward(x.subarray(0, per), 1)).rejects.toMatchObject({ code: 'WORKER_FAILED', message: expect.stringContaining('ended') });
@@ -110,6 +128,18 @@ describe('replicas', () => {
     expect(fresh).not.toBe(replica);
     expect((await fresh.forward(x.subarray(0, per), 1)).length).toBe(10);
   }, 60_000);
+
+  it('replicas given no piece do not keep a process alive (3 images on 4 threads)', () => {
+    const script = `
+      import { buildModel } from './src/index.ts';
+      const m = buildModel('resnet18', { inputSize: 32, width: 8, numClasses: 10 });
+      const r = await m.attribute(new Float32Array(3 * 32 * 32).fill(0.5), { method: 'integrated-gradients', steps: 3, threads: 4, target: 1 });
+      console.log('done', r.attribution.length);`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.error, 'the process did not end within 60 s').toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^done 3072$/m);
+  }, 90_000);
 
   it('a replica that cannot start says why', async () => {
     await expect(Replica.start(model.graph, { build, memoryLimit: 1 << 16 })).rejects.toMatchObject({ code: 'MEMORY_LIMIT' });

@@ -49,8 +49,7 @@ const failure = (f: Failure, fallback: ErrorCode) => new RelpropError(f.code ?? 
 export class Replica implements PassRunner {
   private readonly waiting = new Map<number, { resolve: (r: Record<string, Float32Array | number[]>) => void; reject: (e: Error) => void }>();
   private next = 0;
-  /** Why it can take no more jobs, or null. */
-  broken: string | null = null;
+  private lostWhy: string | null = null;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (r: Reply) => {
@@ -62,12 +61,20 @@ export class Replica implements PassRunner {
       if (this.waiting.size === 0) worker.unref();
     });
     const lost = (why: string) => {
-      this.broken ??= why;
+      this.lostWhy ??= why;
       for (const w of this.waiting.values()) w.reject(new RelpropError('WORKER_FAILED', `a replica of the model ${why}`));
       this.waiting.clear();
     };
     worker.on('error', (e) => lost(`failed: ${e.message}`));
     worker.on('exit', (code) => lost(`ended (exit code ${code})`));
+    // Idle, it must not keep a process alive that is otherwise done. A 'message' listener refs a worker
+    // again, so this comes after the listeners (as in ../wasm/threads.ts); a job refs it until answered.
+    worker.unref();
+  }
+
+  /** Why it can take no more jobs (it failed or ended), or null. */
+  get broken(): string | null {
+    return this.lostWhy;
   }
 
   static async start(graph: Graph, setup: Omit<ReplicaSetup, 'graph'>): Promise<Replica> {
@@ -78,27 +85,38 @@ export class Replica implements PassRunner {
     const worker = import.meta.url.endsWith('.ts')
       ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(file.href.replace(/\.js$/, '.ts'))}); })`, { eval: true, workerData, execArgv: [] })
       : new Worker(file, { workerData, execArgv: [] });
-    await new Promise<void>((resolve, reject) => {
-      const started = (m: { ready?: boolean; failed?: Failure }) => {
-        worker.off('message', started);
-        if (m.ready) resolve();
-        else reject(failure(m.failed ?? { message: 'no reason given' }, 'WORKER_FAILED'));
-      };
-      worker.on('message', started);
-      worker.once('error', (e) => reject(new RelpropError('WORKER_FAILED', `a replica of the model could not start: ${e.message}`)));
-    });
-    worker.unref();
+    const listeners: [string, (...a: any[]) => void][] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listeners.push(
+          ['message', (m: { ready?: boolean; failed?: Failure }) => (m.ready ? resolve() : reject(failure(m.failed ?? { message: 'no reason given' }, 'WORKER_FAILED')))],
+          ['error', (e: Error) => reject(new RelpropError('WORKER_FAILED', `a replica of the model could not start: ${e.message}`))],
+          ['exit', (code: number) => reject(new RelpropError('WORKER_FAILED', `a replica of the model ended before it started (exit code ${code})`))],
+        );
+        for (const [event, f] of listeners) worker.on(event, f);
+      });
+    } catch (e) {
+      void worker.terminate();
+      throw e;
+    } finally {
+      for (const [event, f] of listeners) worker.off(event, f);
+    }
     return new Replica(worker);
   }
 
   private send(job: Omit<ReplicaJob, 'id' | 'x'>, x: Float32Array): Promise<Record<string, Float32Array | number[]>> {
-    if (this.broken) return Promise.reject(new RelpropError('WORKER_FAILED', `a replica of the model ${this.broken}`));
+    if (this.lostWhy) return Promise.reject(new RelpropError('WORKER_FAILED', `a replica of the model ${this.lostWhy}`));
     const id = this.next++;
     const copy = x.slice();
-    this.worker.ref();
     return new Promise((resolve, reject) => {
+      try {
+        this.worker.postMessage({ ...job, id, x: copy.buffer, targets: [...job.targets] }, [copy.buffer]);
+      } catch (e) {
+        reject(new RelpropError('WORKER_FAILED', `a job could not be sent to a replica of the model: ${(e as Error).message}`));
+        return;
+      }
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...job, id, x: copy.buffer, targets: [...job.targets] }, [copy.buffer]);
+      this.worker.ref();
     });
   }
 
@@ -120,9 +138,13 @@ export class Replica implements PassRunner {
   }
 }
 
-/** A model's replicas, started when first asked for and kept; asked again with other kernels or a memory limit, new ones replace them. */
+/**
+ * A model's replicas, started when first asked for and kept until the model is disposed: a set for each
+ * number of threads, kernels and memory limit asked for (a call never loses its replicas to another
+ * call's). A set with a replica that failed or ended is replaced on the next call (its jobs have failed).
+ */
 export class ReplicaSet {
-  private current: { key: string; count: number; replicas: Promise<Replica[]> } | null = null;
+  private readonly sets = new Map<string, Promise<Replica[]>>();
 
   constructor(
     private readonly graph: Graph,
@@ -130,13 +152,18 @@ export class ReplicaSet {
   ) {}
 
   async get(count: number, build: KernelBuild, memoryLimit?: number): Promise<Replica[]> {
-    const key = `${build} ${memoryLimit}`;
-    const c = this.current;
-    if (c && c.key === key && c.count >= count) {
-      const replicas = await c.replicas.catch(() => null);
-      if (replicas && replicas.every((r) => !r.broken)) return replicas.slice(0, count);
+    const key = `${count} ${build} ${memoryLimit}`;
+    const kept = this.sets.get(key);
+    if (kept) {
+      const replicas = await kept.catch(() => null);
+      if (replicas && replicas.every((r) => !r.broken)) return replicas;
+      // Replaced once: calls that find it broken at the same time share the new set.
+      if (this.sets.get(key) === kept) {
+        this.sets.delete(key);
+        replicas?.forEach((r) => void r.dispose());
+      }
+      return this.get(count, build, memoryLimit);
     }
-    this.dispose();
     const started = Promise.allSettled(Array.from({ length: count }, () => Replica.start(this.graph, { build, memoryLimit, inputRange: this.inputRange })));
     const replicas = started.then((all) => {
       const failed = all.find((r) => r.status === 'rejected');
@@ -144,13 +171,14 @@ export class ReplicaSet {
       for (const r of all) if (r.status === 'fulfilled') void r.value.dispose();
       throw failed.reason;
     });
-    this.current = { key, count, replicas };
+    this.sets.set(key, replicas);
+    // A set that failed to start is not kept: the next call tries again.
+    replicas.catch(() => this.sets.get(key) === replicas && this.sets.delete(key));
     return replicas;
   }
 
   dispose(): void {
-    const c = this.current;
-    this.current = null;
-    c?.replicas.then((all) => all.forEach((r) => void r.dispose()), () => {});
+    for (const set of this.sets.values()) set.then((all) => all.forEach((r) => void r.dispose()), () => {});
+    this.sets.clear();
   }
 }

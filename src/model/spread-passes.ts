@@ -61,12 +61,19 @@ export function spreadPasses(whole: Passes, runners: () => Promise<readonly Pass
   };
 }
 
-/** [first image, images] of each piece: a multiple of `runners` pieces of at most `chunk` images, as even as can be. */
+/**
+ * [first image, images] of each piece: as many pieces as the runners times the rounds of `chunk` images
+ * each needs (at most `n`), their sizes differing by one at most, the larger first.
+ */
 export function cut(n: number, runners: number, chunk: number): [number, number][] {
-  const count = runners * Math.ceil(n / (runners * chunk));
-  const size = Math.ceil(n / count);
+  const count = Math.min(n, runners * Math.ceil(n / (runners * chunk)));
+  const small = Math.floor(n / count);
   const pieces: [number, number][] = [];
-  for (let at = 0; at < n; at += size) pieces.push([at, Math.min(size, n - at)]);
+  for (let i = 0, at = 0; i < count; i++) {
+    const m = small + (i < n % count ? 1 : 0);
+    pieces.push([at, m]);
+    at += m;
+  }
   return pieces;
 }
 
