@@ -4,7 +4,7 @@
  * names; a photo that cannot be read costs only itself (exit 3); shards merged give the whole run's
  * table; bad options fail before the model loads.
  */
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,21 +80,52 @@ describe('relprop evaluate', () => {
     expect(sort(tableRows(m.stdout))).toEqual(sort(tableRows(full.stdout)));
   }, 300_000);
 
-  it('bad options fail clearly (all but the sizes before the model loads)', async () => {
+  it('photos of the same name in two folders get their own records; a folder merged twice counts once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relprop-evn-'));
+    for (const [sub, f] of [['a', 'chelsea.png'], ['b', 'coffee.png']]) {
+      mkdirSync(join(dir, sub));
+      copyFileSync(join(ROOT, 'examples', f), join(dir, sub, 'photo.png'));
+    }
+    const out = mkdtempSync(join(tmpdir(), 'relprop-ev-'));
+    const r = await relprop('evaluate', dir, ...SMALL, '--methods', 'gradient', '--steps', '4', '--threads', '1', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(tableRows(r.stdout)[0]).toMatch(/^\| gradient \| .* \| 2 \|/);
+    expect(readdirSync(join(out, 'a')).filter((f) => f.endsWith('.eval.json'))).toHaveLength(1);
+    expect(readdirSync(join(out, 'b')).filter((f) => f.endsWith('.eval.json'))).toHaveLength(1);
+    const m = await relprop('evaluate', '--merge', out, out, '--out', mkdtempSync(join(tmpdir(), 'relprop-evm-')));
+    expect(m.code, m.stderr).toBe(0);
+    expect(tableRows(m.stdout)[0]).toMatch(/^\| gradient \| .* \| 2 \|/);
+  }, 120_000);
+
+  it('bad options fail clearly: all but the sizes before the model loads, every method\'s parameters before any photo', async () => {
     const dir = photos();
+    const out = () => mkdtempSync(join(tmpdir(), 'relprop-evb-'));
+    // Before the model loads: a missing model file is not even looked for.
     for (const [args, re] of [
       [['--methods', 'lrp:epsilon-plus-flat,saliency'], /unknown method "saliency"/],
       [['--methods', 'gradient,gradient'], /lists "gradient" twice/],
       [['--metric', 'aopc'], /unknown --metric "aopc"/],
       [['--fill', 'grey'], /unknown fill "grey"/],
-      [['--patch', '65'], /patch must be at most/],
       [['--steps', '0'], /--steps must be a whole number/],
     ] as const) {
-      const r = await relprop('evaluate', dir, ...SMALL, ...args, '--out', mkdtempSync(join(tmpdir(), 'relprop-evb-')));
+      const r = await relprop('evaluate', dir, '--model', '/no/such/model.onnx', ...args, '--out', out());
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(re);
     }
-    const none = await relprop('evaluate', '--merge', dir);
+    // After it, before any photo: sizes, and each method's parameters (no record is written).
+    for (const [args, re] of [
+      [['--patch', '65'], /patch must be at most/],
+      [['--methods', 'gradient,integrated-gradients:stpes=16'], /stpes/],
+      [['--methods', 'occlusion:window=999'], /window/],
+    ] as const) {
+      const o = out();
+      const r = await relprop('evaluate', dir, ...SMALL, ...args, '--out', o);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(re);
+      expect(records(o)).toEqual([]);
+    }
+    const none = await relprop('evaluate', '--merge', dir, '--out', out());
+    expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no evaluation records/);
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { aopc, auc, evaluate, Graph, Model, type EvaluateOptions } from '../src/index.js';
 import { Random } from '../src/attribution/random.js';
 import { blur, blurTaps } from '../src/evaluation/blur.js';
+import { curvesSvg } from '../src/evaluation/curves-plot.js';
 import { padding } from '../src/evaluation/metrics/region-perturbation.js';
 import { ranking } from '../src/evaluation/order.js';
 
@@ -68,10 +69,29 @@ describe('region perturbation', () => {
       const r = await run(m, x, new Float32Array(4), { metric: 'region-perturbation', patch: 1, fill: 0, order });
       closeTo(r.curves[0], [1111, 1110, 1100, 1000, 0]);
     }
-    const a = await run(m, x, new Float32Array(4), { metric: 'region-perturbation', patch: 1, fill: 0, order: 'random', seed: 3 });
-    const b = await run(m, x, new Float32Array(4), { metric: 'region-perturbation', patch: 1, fill: 0, order: 'random', seed: 3 });
-    expect(Array.from(a.curves[0])).toEqual(Array.from(b.curves[0]));
-    expect(a.curves[0][4]).toBe(0);
+    // 'random' is a seeded shuffle: the same seed repeats, the seeds differ, each a permutation (the
+    // curve's drops are the weights 1, 10, 100, 1000 in some order).
+    const order = async (seed: number) => {
+      const r = await run(m, x, new Float32Array(4), { metric: 'region-perturbation', patch: 1, fill: 0, order: 'random', seed });
+      return Array.from(r.curves[0].subarray(1), (v, k) => Math.round(r.curves[0][k] - v));
+    };
+    const drops = await Promise.all([0, 1, 2, 3, 4, 5].map(order));
+    for (const d of drops) expect([...d].sort((p, q) => p - q)).toEqual([1, 10, 100, 1000]);
+    expect(await order(3)).toEqual(drops[3]);
+    expect(new Set(drops.map((d) => d.join())).size).toBeGreaterThan(2);
+  });
+
+  it("a batch's curves equal each image's alone, random order and 'uniform' fill included", async () => {
+    const w = Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.sin(i));
+    const m = linear(3, 8, 8, w);
+    const xs = Float32Array.from({ length: 2 * 192 }, (_, i) => Math.cos(0.3 * i));
+    const maps = Float32Array.from({ length: 2 * 192 }, (_, i) => Math.sin(0.7 * i));
+    const o = { metric: 'region-perturbation', patch: 2, steps: 9, order: 'random', fill: 'uniform', seed: 7 } as const;
+    const both = await run(m, xs, maps, { ...o, batch: 2 });
+    for (let b = 0; b < 2; b++) {
+      const alone = await run(m, xs.subarray(b * 192, (b + 1) * 192), maps.subarray(b * 192, (b + 1) * 192), o);
+      expect(Array.from(both.curves[b])).toEqual(Array.from(alone.curves[0]));
+    }
   });
 
   it("Quantus's padding: half before (floor), the rest after", () => {
@@ -158,6 +178,12 @@ describe('evaluate', () => {
     const r = await run(m, x, Float32Array.from({ length: 768 }, (_, i) => Math.sin(3 * i)), { metric: 'region-perturbation', patch: 1, steps: 100, target: 0 });
     expect(r.curves[0].length).toBe(101);
     expect(calls).toEqual([64, 37]);
+  });
+
+  it("the plot's text is escaped: a method's or photo's name adds no markup", async () => {
+    const svg = await curvesSvg([{ method: '<script>x</script>&', curves: [[1, 0.5, 0.2]] }], { title: '<img src=x onerror=alert(1)>.png', x: 'a', y: 'b' });
+    expect(svg).not.toMatch(/<script|<img/);
+    expect(svg).toContain('&lt;script&gt;x&lt;/script&gt;&amp;');
   });
 
   it('refuses bad requests, naming the problem', async () => {

@@ -387,7 +387,8 @@ async function evaluateShown(): Promise<void> {
       const row = table.insertRow();
       for (const v of [r.method, r[score].toFixed(4), r.seconds.toFixed(1)]) row.insertCell().textContent = v;
     }
-    // Vega's own SVG of numbers and the names above: no markup from outside the page.
+    // Vega's SVG: its text (the methods' names, the photo's file name in the title) is escaped by Vega's
+    // SVG renderer, so a file name cannot add markup.
     $('eval-plot').innerHTML = svg;
     done(`Evaluated ${rows.length} heatmap${rows.length > 1 ? 's' : ''} by ${metric}.`);
   } catch (e) {

@@ -10,7 +10,7 @@ import { DEFAULT_MODEL, PREPARED_NAME, servedModelPath } from '../src/io/registr
 import { PAGE_CACHE } from './caches.js';
 
 const sw = self as unknown as ServiceWorkerGlobalScope;
-const SHELL = ['./', 'index.html', 'app.js', 'worker.js', 'examples/chelsea.png', 'examples/coffee.png', 'examples/astronaut.png', 'examples/rocket.jpg'];
+const SHELL = ['./', 'index.html', 'app.js', 'worker.js', 'plot.js', 'examples/chelsea.png', 'examples/coffee.png', 'examples/astronaut.png', 'examples/rocket.jpg'];
 
 /** The served default model's manifest, and its source files where it has no prepared form; none on a static host. */
 async function modelFiles(): Promise<string[]> {

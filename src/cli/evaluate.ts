@@ -5,10 +5,11 @@
  * replaces or skips one); then a table over the photos (AOPC or AUC: mean, spread, time) and the curves
  * as a plot (SVG and PNG). `--merge DIR...` makes the table and plot of shards' records.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { preprocessingOf, resolveClass } from '../app/explain-photo.js';
-import { METHODS } from '../attribution/index.js';
+import { METHODS, resolveMethod } from '../attribution/index.js';
+import { ATTRIBUTE_OPTIONS } from '../model/request.js';
 import { fail, RelpropError } from '../errors.js';
 import { evaluate, METRICS, resolveMetric, type EvaluateOptions, type Metric } from '../evaluation/evaluate.js';
 import { curvesSvg } from '../evaluation/curves-plot.js';
@@ -18,7 +19,7 @@ import { defaultKernelBuild } from '../wasm/load.js';
 import { MAX_THREADS } from '../wasm/constants.generated.js';
 import { EXIT_SOME_FAILED } from './explain.js';
 import { imagesOf, inShard, parseShard } from './inputs.js';
-import { outputStems, prepareOutputDir, writeAtomically } from './output.js';
+import { makeDirs, outputStems, prepareOutputDir, writeAtomically } from './output.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey, type ModelIdentity } from './run-settings.js';
@@ -146,8 +147,10 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   for (const n of notes) console.error(`relprop: note: ${n}`);
   const target = resolveClass(model, o.target);
   const [c] = model.inputShape;
-  // And against the model's input before any photo is read.
+  // And against the model's input, with each method's parameters, before any photo is read.
   checkMetric(metricOptions, o, model.inputShape);
+  const context = { graph: model.canonicalGraph(true), inputShape: model.inputShape, preprocessing: model.info.preprocessing };
+  for (const m of methods) resolveMethod(m.method, m.params, ATTRIBUTE_OPTIONS, context, `--methods ${m.label}`);
   const settings: EvaluationSettings = {
     model: identity,
     input: model.inputShape,
@@ -156,7 +159,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
     target: target ?? 'top1',
     backend: `wasm (${defaultKernelBuild()})`,
   };
-  const runKey = settingsKey(settings as never);
+  const runKey = settingsKey(settings);
   const mine = all.map((file, i) => ({ file, stem: join(o.out, stems[i]) })).filter((_, i) => !shard || inShard(i, shard));
   const records: EvalRecord[] = [];
   const failures: { image: string; method?: string; code: string; message: string }[] = [];
@@ -164,8 +167,17 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   progress.start(mine.length * methods.length, 'evaluating');
   for (const { file, stem } of mine) {
     let input: Float32Array | undefined;
+    // The photo as it is on disk is in the key: another photo of the same name, or this one changed, is
+    // not taken for the one recorded.
+    let photo: { path: string; bytes: number; modified: string } | undefined;
+    try {
+      const st = statSync(file);
+      photo = { path: resolve(file), bytes: st.size, modified: st.mtime.toISOString() };
+    } catch {
+      photo = undefined;
+    }
     for (const m of methods) {
-      const key = settingsKey({ ...settings, method: m } as never);
+      const key = settingsKey({ ...settings, method: m, photo });
       const path = `${stem}.${slug(m.label)}.${key}.eval.json`;
       progress.update(done++, `${basename(file)} ${m.label}`);
       const before = readRecord(path);
@@ -178,7 +190,9 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
         const t0 = performance.now();
         const a = await model.attribute(input, { method: m.method, ...m.params, target, threads });
         const t1 = performance.now();
-        const e = await evaluate(model, input, a.attribution, { ...metricOptions, target: a.targets[0], threads });
+        // --pixels-per-step counts values: a one-channel map's step takes as large a share, in whole pixels.
+        const share = metricOptions.metric === 'pixel-flipping' && metricOptions.pixelsPerStep !== undefined && a.shape[1] === 1 && c > 1 ? { pixelsPerStep: Math.ceil(metricOptions.pixelsPerStep / c) } : {};
+        const e = await evaluate(model, input, a.attribution, { ...metricOptions, ...share, target: a.targets[0], threads });
         const t2 = performance.now();
         const index = a.targets[0];
         const record: EvalRecord = {
@@ -194,6 +208,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
           auc: e.auc[0],
           seconds: { attribute: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000 },
         };
+        makeDirs(dirname(path));
         writeAtomically(path, new TextEncoder().encode(JSON.stringify(record) + '\n'));
         records.push(record);
       } catch (err) {
@@ -207,7 +222,9 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
     }
   }
   progress.stop();
-  const name = `relprop-evaluate.${runKey}${shard ? `.${shard.k}-of-${shard.n}` : ''}`;
+  // The table and plot are named by everything they show: settings, methods and photos (all of them,
+  // before the shard), so no other run's are replaced.
+  const name = `relprop-evaluate.${settingsKey({ runKey, methods: methods.map((m) => m.label), photos: all.map((f) => resolve(f)) })}${shard ? `.${shard.k}-of-${shard.n}` : ''}`;
   await report(records, methods.map((m) => m.label), o, name, settings, failures);
   if (failures.length) {
     console.error(`relprop: ${failures.length} evaluation${failures.length > 1 ? 's' : ''} failed (listed above); a rerun with the same settings retries only those`);
@@ -238,20 +255,23 @@ function readRecord(path: string): EvalRecord | undefined {
 /** `--merge DIR...`: the records of one evaluation's shards, as one table and plot. */
 async function mergeCommand(dirs: string[], o: EvaluateCliOptions): Promise<void> {
   if (dirs.length === 0) fail('BAD_OPTION', '--merge needs the folders the shards wrote');
-  const records: EvalRecord[] = [];
+  // Each record once (a folder given twice, or records copied between folders), by its key.
+  const byKey = new Map<string, EvalRecord>();
   for (const dir of dirs) {
     if (!existsSync(dir)) fail('NOT_FOUND', `no folder "${dir}"`);
-    for (const f of readdirSync(dir).filter((f) => f.endsWith('.eval.json')).sort()) {
+    for (const f of (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.eval.json')).sort()) {
       const r = readRecord(join(dir, f));
-      if (r) records.push(r);
+      if (r) byKey.set(r.key, r);
     }
   }
+  const records = [...byKey.values()];
   if (records.length === 0) fail('NOT_FOUND', `no evaluation records (*.eval.json) in ${dirs.join(', ')}`);
   const runs = [...new Set(records.map((r) => r.runKey))];
   if (runs.length > 1) fail('BAD_OPTION', `the folders hold records of ${runs.length} evaluations with different settings (keys ${runs.join(', ')}): merge each alone`);
   prepareOutputDir(o.out);
   const methods = [...new Set(records.map((r) => r.method.label))];
-  await report(records, methods, o, `relprop-evaluate.${runs[0]}`, records[0].settings, []);
+  const photos = [...new Set(records.map((r) => resolve(r.image)))].sort();
+  await report(records, methods, o, `relprop-evaluate.${settingsKey({ runKey: runs[0], methods, photos })}`, records[0].settings, []);
 }
 
 /** The table (stdout), the plot (SVG, PNG) and the records in one file (JSON; CSV with --csv). */

@@ -39,7 +39,7 @@ export interface RunSettings {
   panel: { cmap: string; overlay: number; normalize: string; clipPercentile: number | null };
 }
 
-/** The settings' key: 8 hex digits of the SHA-256 of their JSON (a collision needs ~65,000 settings in one folder). */
-export function settingsKey(s: RunSettings): string {
+/** The settings' key (a run's, or any other record's): 8 hex digits of the SHA-256 of their JSON (a collision needs ~65,000 settings in one folder). */
+export function settingsKey(s: RunSettings | object): string {
   return createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 8);
 }

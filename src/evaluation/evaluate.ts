@@ -66,7 +66,6 @@ export async function evaluate(model: Model, input: Float32Array, attribution: F
   const { x, batch } = checkInput(input, shape, options?.batch);
   const mapChannels = checkMap(attribution, batch, C, H * W);
   const { settings, walk } = resolveMetric(options, shape, mapChannels);
-  const random = new Random(settings.seed as number);
   const chunk = integer(options.internalBatch, 'internalBatch', 4);
   const requested = parseTargets(options.target, batch, model.numClasses, model.info.labels);
   const per = C * H * W;
@@ -77,7 +76,8 @@ export async function evaluate(model: Model, input: Float32Array, attribution: F
   const curves: Float64Array[] = [];
   const block = new Float32Array(BLOCK * per);
   for (let b = 0; b < batch; b++) {
-    const w = walk(x.subarray(b * per, (b + 1) * per), attribution.subarray(b * mapChannels * H * W, (b + 1) * mapChannels * H * W), random);
+    // Each image's draws from the seed itself: an image's curve is the same in any batch.
+    const w = walk(x.subarray(b * per, (b + 1) * per), attribution.subarray(b * mapChannels * H * W, (b + 1) * mapChannels * H * W), new Random(settings.seed as number));
     const curve = new Float64Array(w.steps + 1);
     for (let k0 = 0; k0 <= w.steps; k0 += BLOCK) {
       const m = Math.min(BLOCK, w.steps + 1 - k0);
@@ -111,17 +111,20 @@ export function resolveMetric(options: EvaluateOptions, shape: readonly number[]
     const patch = integer(options.patch, 'patch', 8);
     if (patch > Math.max(H, W)) fail('BAD_OPTION', `patch must be at most the input's ${H} x ${W}, got ${patch}`);
     const regions = Math.ceil(H / patch) * Math.ceil(W / patch);
-    return { settings: { metric, ...common, patch, steps: Math.min(steps!, regions) }, walk: (x, map, random) => regionWalk(x, map, mapChannels, shape, { patch, steps: steps!, order, fill }, random) };
+    const taken = Math.min(steps!, regions);
+    return { settings: { metric, ...common, patch, steps: taken }, walk: (x, map, random) => regionWalk(x, map, mapChannels, shape, { patch, steps: taken, order, fill }, random) };
   }
   if (metric === 'pixel-flipping') {
     const features = (mapChannels === 1 ? 1 : C) * H * W;
     const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', Math.ceil(features / 100));
     const all = Math.ceil(features / pixelsPerStep);
-    return { settings: { metric, ...common, pixelsPerStep, steps: Math.min(steps ?? all, all) }, walk: (x, map, random) => flipWalk(x, map, mapChannels, shape, { pixelsPerStep, steps, order, fill }, random) };
+    const taken = Math.min(steps ?? all, all);
+    return { settings: { metric, ...common, pixelsPerStep, steps: taken }, walk: (x, map, random) => flipWalk(x, map, mapChannels, shape, { pixelsPerStep, steps: taken, order, fill }, random) };
   }
   const pixelsPerStep = integer(options.pixelsPerStep, 'pixelsPerStep', 224);
   const all = Math.ceil((H * W) / pixelsPerStep);
-  return { settings: { metric, ...common, pixelsPerStep, steps: Math.min(steps ?? all, all) }, walk: (x, map, random) => causalWalk(metric, x, map, mapChannels, shape, { pixelsPerStep, steps, fill }, random) };
+  const taken = Math.min(steps ?? all, all);
+  return { settings: { metric, ...common, pixelsPerStep, steps: taken }, walk: (x, map, random) => causalWalk(metric, x, map, mapChannels, shape, { pixelsPerStep, steps: taken, fill }, random) };
 }
 
 /** Samek et al.'s AOPC of one curve: the mean over k = 0..steps of score_0 - score_k. */

@@ -13,7 +13,7 @@ import type { Rule } from '../rules/types.js';
 import { canonicalize } from '../graph/canonicalize.js';
 import { Graph } from '../graph/graph.js';
 import { checkOptions } from '../options.js';
-import { checkInput, parseTargets, resolveTargets } from '../validate.js';
+import { checkInput, resolveTargets } from '../validate.js';
 import type { Passes } from '../attribution/types.js';
 import { attribute, type Attribution } from './attribute.js';
 import { enginePasses } from './passes.js';

@@ -12,7 +12,8 @@ import type { Walk } from '../walk.js';
 
 export interface CausalSettings {
   pixelsPerStep: number;
-  steps: number | undefined;
+  /** Steps taken: at most ceil(H W / pixelsPerStep). */
+  steps: number;
   fill: Fill;
 }
 
@@ -31,9 +32,8 @@ export function causalWalk(mode: 'deletion' | 'insertion', x: Float32Array, map:
   const other = substrate(x, shape, s.fill, random);
   const [start, finish] = mode === 'deletion' ? [x, other] : [other, x];
   const work = Float32Array.from(start);
-  const all = Math.ceil(plane / s.pixelsPerStep);
   return {
-    steps: Math.min(s.steps ?? all, all),
+    steps: s.steps,
     write(k, out) {
       if (k > 0) {
         const end = Math.min(plane, k * s.pixelsPerStep);

@@ -12,8 +12,8 @@ import type { Walk } from '../walk.js';
 
 export interface FlipSettings {
   pixelsPerStep: number;
-  /** At most this many steps (undefined: until every value is flipped). */
-  steps: number | undefined;
+  /** Steps taken: at most ceil(values / pixelsPerStep). */
+  steps: number;
   order: Order;
   fill: Fill;
 }
@@ -24,9 +24,8 @@ export function flipWalk(x: Float32Array, map: Float32Array, mapChannels: number
   const whole = mapChannels === 1 && C > 1;
   const plane = H * W;
   const source = s.fill === 'blur' ? blur(x, 1, [C, H, W]) : null;
-  const all = Math.ceil(order.length / s.pixelsPerStep);
   return {
-    steps: Math.min(s.steps ?? all, all),
+    steps: s.steps,
     write(k, out) {
       if (k > 0) {
         const value = source ? 0 : fillValue(s.fill as Exclude<Fill, 'blur'>, work, random);

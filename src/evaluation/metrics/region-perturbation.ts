@@ -13,6 +13,7 @@ import type { Walk } from '../walk.js';
 
 export interface RegionSettings {
   patch: number;
+  /** Regions filled: at most the grid's. */
   steps: number;
   order: Order;
   fill: Fill;
@@ -46,7 +47,7 @@ export function regionWalk(x: Float32Array, map: Float32Array, mapChannels: numb
   const order = ranking(sums, s.order, random);
   const source = s.fill === 'blur' ? blur(work, 1, [C, Hp, Wp]) : null;
   return {
-    steps: Math.min(s.steps, order.length),
+    steps: s.steps,
     write(k, out) {
       if (k > 0) {
         const region = order[k - 1];
