@@ -1,5 +1,6 @@
 /** model.attribute: a method's request checked and resolved, then run on the model's passes. */
 import { resolveMethod } from '../attribution/index.js';
+import { integer } from '../attribution/params.js';
 import { fail } from '../errors.js';
 import { checkInput, parseTargets, resolveTargets } from '../validate.js';
 import type { Passes } from '../attribution/types.js';
@@ -38,8 +39,7 @@ export async function attribute(model: AttributeHost, input: Float32Array, optio
   if (options === null || typeof options !== 'object') fail('BAD_OPTION', `model.attribute: options must be an object`);
   const { x, batch } = checkInput(input, model.inputShape, options.batch);
   const { method = 'lrp', target, internalBatch, batch: _, backend, memoryLimit, kernels, threads, ...params } = options;
-  const chunk = internalBatch ?? 4;
-  if (!Number.isInteger(chunk) || chunk < 1) fail('BAD_OPTION', `internalBatch must be a positive integer, got ${String(internalBatch)}`);
+  const chunk = integer(internalBatch, 'internalBatch', 4);
   const graph = model.canonicalGraph(true);
   const resolved = resolveMethod(method, params, ATTRIBUTE_OPTIONS, { graph, inputShape: model.inputShape, preprocessing: model.info.preprocessing }, 'model.attribute');
   const requested = parseTargets(target, batch, model.numClasses, model.info.labels);

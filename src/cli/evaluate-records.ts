@@ -1,0 +1,52 @@
+/**
+ * What `relprop evaluate` leaves: one record a photo and method (`<image>.<method>.<key>.eval.json`, the
+ * key hashing the photo as it is on disk and everything that decides the curve), read back to resume a
+ * run and to merge shards.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { ModelIdentity } from './run-settings.js';
+
+/** A method of --methods: `name`, `lrp:composite`, or `name:key=value:key=value`. */
+export interface MethodItem {
+  label: string;
+  method: string;
+  params: Record<string, unknown>;
+}
+
+/** What decides a curve besides the method: in every record, hashed into the names. */
+export interface EvaluationSettings {
+  model: ModelIdentity;
+  input: readonly number[];
+  preprocessing: unknown;
+  /** The metric's options as given (each record holds them in full). */
+  metric: Record<string, unknown>;
+  target: 'top1' | number;
+  backend: string;
+}
+
+export interface EvalRecord {
+  image: string;
+  method: MethodItem;
+  key: string;
+  runKey: string;
+  settings: EvaluationSettings;
+  target: { index: number; label: string };
+  /** The metric's settings in full, defaults filled. */
+  metric: Record<string, unknown>;
+  curve: number[];
+  aopc: number;
+  auc: number;
+  seconds: { attribute: number; evaluate: number };
+}
+
+/** A record written before, if whole. */
+export function readRecord(path: string): EvalRecord | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(path, 'utf8')) as EvalRecord;
+    return Array.isArray(r.curve) && typeof r.aopc === 'number' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+

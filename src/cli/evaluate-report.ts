@@ -1,0 +1,84 @@
+/**
+ * The summary of `relprop evaluate`'s records: the table (stdout), the curves as a plot (SVG by Vega-Lite
+ * and Vega, PNG by resvg) and the records in one file; and `--merge`, which makes it of shards' records.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fail } from '../errors.js';
+import { curvesSvg } from '../evaluation/curves-plot.js';
+import { readRecord, type EvalRecord, type EvaluationSettings } from './evaluate-records.js';
+import { prepareOutputDir, writeAtomically } from './output.js';
+import { settingsKey } from './run-settings.js';
+import { svgToPng } from './svg-png.js';
+
+/** The command's options a summary reads. */
+export interface ReportOptions {
+  out: string;
+  json?: boolean;
+  csv?: boolean;
+}
+
+const headline = (metric: string) => (metric === 'deletion' || metric === 'insertion' ? 'auc' : 'aopc');
+
+/** `--merge DIR...`: the records of one evaluation's shards, as one table and plot. */
+export async function mergeCommand(dirs: string[], o: ReportOptions): Promise<void> {
+  if (dirs.length === 0) fail('BAD_OPTION', '--merge needs the folders the shards wrote');
+  // Each record once (a folder given twice, or records copied between folders), by its key.
+  const byKey = new Map<string, EvalRecord>();
+  for (const dir of dirs) {
+    if (!existsSync(dir)) fail('NOT_FOUND', `no folder "${dir}"`);
+    for (const f of (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.eval.json')).sort()) {
+      const r = readRecord(join(dir, f));
+      if (r) byKey.set(r.key, r);
+    }
+  }
+  const records = [...byKey.values()];
+  if (records.length === 0) fail('NOT_FOUND', `no evaluation records (*.eval.json) in ${dirs.join(', ')}`);
+  const runs = [...new Set(records.map((r) => r.runKey))];
+  if (runs.length > 1) fail('BAD_OPTION', `the folders hold records of ${runs.length} evaluations with different settings (keys ${runs.join(', ')}): merge each alone`);
+  prepareOutputDir(o.out);
+  const methods = [...new Set(records.map((r) => r.method.label))];
+  const photos = [...new Set(records.map((r) => resolve(r.image)))].sort();
+  await report(records, methods, o, `relprop-evaluate.${settingsKey({ runKey: runs[0], methods, photos })}`, records[0].settings, []);
+}
+
+/** The table (stdout), the plot (SVG, PNG) and the records in one file (JSON; CSV with --csv). */
+export async function report(records: EvalRecord[], methods: string[], o: ReportOptions, name: string, settings: EvaluationSettings, failures: unknown[]): Promise<void> {
+  const metric = String(settings.metric.metric);
+  const score = headline(metric);
+  const rows = methods.map((label) => {
+    const mine = records.filter((r) => r.method.label === label);
+    const v = mine.map((r) => r[score]);
+    const mean = v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
+    const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0;
+    const seconds = mine.reduce((s, r) => s + r.seconds.attribute + r.seconds.evaluate, 0) / Math.max(1, mine.length);
+    return { method: label, images: v.length, [score]: mean, sd, secondsPerImage: seconds };
+  });
+  const files = { json: join(o.out, `${name}.json`), svg: join(o.out, `${name}.svg`), png: join(o.out, `${name}.png`), ...(o.csv ? { csv: join(o.out, `${name}.csv`) } : {}) };
+  const series = methods.map((m) => ({ method: m, curves: records.filter((r) => r.method.label === m).map((r) => r.curve) })).filter((s) => s.curves.length > 0);
+  if (series.length > 0) {
+    const images = new Set(records.map((r) => r.image)).size;
+    const svg = await curvesSvg(series, {
+      title: `${metric} (${records[0].metric.order}, fill ${records[0].metric.fill}), ${images} image${images > 1 ? 's' : ''}: mean and its standard error`,
+      x: metric === 'region-perturbation' ? `regions perturbed (${records[0].metric.patch} x ${records[0].metric.patch})` : `steps (${records[0].metric.pixelsPerStep} ${metric === 'pixel-flipping' ? 'values flipped' : metric === 'deletion' ? 'pixels deleted' : 'pixels inserted'} each)`,
+      y: records[0].metric.score === 'logit' ? 'logit of the class' : 'probability of the class',
+    });
+    writeAtomically(files.svg, new TextEncoder().encode(svg));
+    writeAtomically(files.png, await svgToPng(svg));
+  }
+  const summary = { settings, rows, failures, files, records: records.map(({ settings: _, ...r }) => r) };
+  writeAtomically(files.json, new TextEncoder().encode(JSON.stringify(summary, null, 1) + '\n'));
+  if (files.csv) {
+    const lines = ['image,method,target,aopc,auc,attribute_s,evaluate_s,curve', ...records.map((r) => [JSON.stringify(r.image), JSON.stringify(r.method.label), r.target.index, r.aopc, r.auc, r.seconds.attribute.toFixed(3), r.seconds.evaluate.toFixed(3), JSON.stringify(r.curve.join(' '))].join(','))];
+    writeAtomically(files.csv, new TextEncoder().encode(lines.join('\n') + '\n'));
+  }
+  if (o.json) {
+    console.log(JSON.stringify({ settings, rows, failures, files }, null, 1));
+    return;
+  }
+  const head = `| method | ${score.toUpperCase()} mean | s.d. | images | s / image |`;
+  console.log(head);
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.method} | ${(r[score] as number).toFixed(4)} | ${r.sd.toFixed(4)} | ${r.images} | ${r.secondsPerImage.toFixed(2)} |`);
+  for (const f of Object.values(files)) if (existsSync(f)) console.log(`wrote ${f}`);
+}
