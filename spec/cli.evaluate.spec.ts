@@ -74,11 +74,25 @@ describe('relprop evaluate', () => {
     expect((await relprop('evaluate', dir, ...SMALL, ...FAST, '--shard', '2/2', '--out', b)).code).toBe(0);
     expect(records(a)).toHaveLength(3);
     expect(records(b)).toHaveLength(6);
+    // The merge lists the failure shard 1 recorded (broken.png), and says so by its exit code.
     const m = await relprop('evaluate', '--merge', a, b, '--out', merged);
-    expect(m.code, m.stderr).toBe(0);
+    expect(m.code, m.stderr).toBe(3);
+    expect(m.stderr).toMatch(/listed 1 failed evaluation/);
+    expect(JSON.parse(readFileSync(join(merged, readdirSync(merged).find((f) => f.endsWith('.json'))!), 'utf8')).failures[0].image).toMatch(/broken\.png$/);
     const sort = (rows: string[]) => rows.map((r) => r.replace(/\| [\d.]+ \|$/, '|')).sort();
     expect(sort(tableRows(m.stdout))).toEqual(sort(tableRows(full.stdout)));
   }, 300_000);
+
+  it('a run over a folder holding its own output does not take its plots for photos', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relprop-evo-'));
+    copyFileSync(join(ROOT, 'examples', 'chelsea.png'), join(dir, 'chelsea.png'));
+    const args = ['evaluate', dir, ...SMALL, '--methods', 'gradient', '--steps', '3', '--threads', '1', '--out', join(dir, 'out')];
+    const first = await relprop(...args);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await relprop(...args);
+    expect(tableRows(again.stdout)[0]).toMatch(/^\| gradient \| .* \| 1 \|/);
+    expect(again.stdout).toMatch(/1 of 1 evaluations recorded before/);
+  }, 120_000);
 
   it('photos of the same name in two folders get their own records; a folder merged twice counts once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'relprop-evn-'));
@@ -112,11 +126,15 @@ describe('relprop evaluate', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(re);
     }
-    // After it, before any photo: sizes, and each method's parameters (no record is written).
+    // After it, before any photo: sizes, and each method's own parameters (no record is written); the
+    // run's options are the command's flags, not a method's.
     for (const [args, re] of [
       [['--patch', '65'], /patch must be at most/],
       [['--methods', 'gradient,integrated-gradients:stpes=16'], /stpes/],
       [['--methods', 'occlusion:window=999'], /window/],
+      [['--methods', 'gradient:method=lrp'], /method/],
+      [['--methods', 'gradient:target=3'], /target/],
+      [['--methods', 'gradient:batch=2'], /batch/],
     ] as const) {
       const o = out();
       const r = await relprop('evaluate', dir, ...SMALL, ...args, '--out', o);
@@ -124,8 +142,18 @@ describe('relprop evaluate', () => {
       expect(r.stderr).toMatch(re);
       expect(records(o)).toEqual([]);
     }
+    // A parameter of another metric, refused before the load too.
+    const patch = await relprop('evaluate', dir, '--model', '/no/such/model.onnx', '--metric', 'deletion', '--patch', '16', '--out', out());
+    expect(patch.code).toBe(1);
+    expect(patch.stderr).toMatch(/patch is region-perturbation's/);
     const none = await relprop('evaluate', '--merge', dir, '--out', out());
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/no evaluation records/);
+    const file = await relprop('evaluate', '--merge', join(dir, 'chelsea.png'), '--out', out());
+    expect(file.code).toBe(1);
+    expect(file.stderr).toMatch(/"[^"]*chelsea\.png" is a file/);
+    const flags = await relprop('evaluate', '--merge', dir, '--metric', 'deletion', '--methods', 'gradient', '--out', out());
+    expect(flags.code).toBe(1);
+    expect(flags.stderr).toMatch(/--methods, --metric cannot be given with it|--metric, --methods cannot be given with it/);
   }, 120_000);
 });

@@ -24,8 +24,16 @@ export interface EvaluationSettings {
   backend: string;
 }
 
+/** A photo as it was on disk when its record was made. */
+export interface PhotoIdentity {
+  path: string;
+  bytes: number;
+  modified: string;
+}
+
 export interface EvalRecord {
   image: string;
+  photo?: PhotoIdentity;
   method: MethodItem;
   key: string;
   runKey: string;

@@ -2,7 +2,7 @@
  * The summary of `relprop evaluate`'s records: the table (stdout), the curves as a plot (SVG by Vega-Lite
  * and Vega, PNG by resvg) and the records in one file; and `--merge`, which makes it of shards' records.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail } from '../errors.js';
 import { curvesSvg } from '../evaluation/curves-plot.js';
@@ -10,6 +10,7 @@ import { readRecord, type EvalRecord, type EvaluationSettings } from './evaluate
 import { prepareOutputDir, writeAtomically } from './output.js';
 import { settingsKey } from './run-settings.js';
 import { svgToPng } from './svg-png.js';
+import { EXIT_SOME_FAILED } from './explain.js';
 
 /** The command's options a summary reads. */
 export interface ReportOptions {
@@ -20,26 +21,60 @@ export interface ReportOptions {
 
 const headline = (metric: string) => (metric === 'deletion' || metric === 'insertion' ? 'auc' : 'aopc');
 
-/** `--merge DIR...`: the records of one evaluation's shards, as one table and plot. */
+/**
+ * `--merge DIR...`: the records in the folders (shards' of one evaluation), as one table and plot for
+ * each set of settings they hold. A photo recorded more than once for a method (changed between runs)
+ * counts once, as it was last recorded; failures the runs listed are listed again.
+ */
 export async function mergeCommand(dirs: string[], o: ReportOptions): Promise<void> {
   if (dirs.length === 0) fail('BAD_OPTION', '--merge needs the folders the shards wrote');
-  // Each record once (a folder given twice, or records copied between folders), by its key.
-  const byKey = new Map<string, EvalRecord>();
+  const latest = new Map<string, EvalRecord>();
+  const failures: unknown[] = [];
   for (const dir of dirs) {
-    if (!existsSync(dir)) fail('NOT_FOUND', `no folder "${dir}"`);
-    for (const f of (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.eval.json')).sort()) {
-      const r = readRecord(join(dir, f));
-      if (r) byKey.set(r.key, r);
+    let isDir = false;
+    try {
+      isDir = statSync(dir).isDirectory();
+    } catch {
+      fail('NOT_FOUND', `no folder "${dir}"`);
+    }
+    if (!isDir) fail('BAD_OPTION', `--merge takes the folders the runs wrote into; "${dir}" is a file`);
+    for (const f of (readdirSync(dir, { recursive: true }) as string[]).sort()) {
+      if (f.endsWith('.eval.json')) {
+        const r = readRecord(join(dir, f));
+        if (!r) continue;
+        const id = `${r.runKey} ${resolve(r.image)} ${r.method.label}`;
+        const had = latest.get(id);
+        if (!had || (r.photo?.modified ?? '') > (had.photo?.modified ?? '')) latest.set(id, r);
+      } else if (/(^|\/)relprop-evaluate\.[^/]*\.json$/.test(f)) {
+        failures.push(...(readSummary(join(dir, f))?.failures ?? []));
+      }
     }
   }
-  const records = [...byKey.values()];
-  if (records.length === 0) fail('NOT_FOUND', `no evaluation records (*.eval.json) in ${dirs.join(', ')}`);
-  const runs = [...new Set(records.map((r) => r.runKey))];
-  if (runs.length > 1) fail('BAD_OPTION', `the folders hold records of ${runs.length} evaluations with different settings (keys ${runs.join(', ')}): merge each alone`);
+  if (latest.size === 0) fail('NOT_FOUND', `no evaluation records (*.eval.json) in ${dirs.join(', ')}`);
   prepareOutputDir(o.out);
-  const methods = [...new Set(records.map((r) => r.method.label))];
-  const photos = [...new Set(records.map((r) => resolve(r.image)))].sort();
-  await report(records, methods, o, `relprop-evaluate.${settingsKey({ runKey: runs[0], methods, photos })}`, records[0].settings, []);
+  const runs = new Map<string, EvalRecord[]>();
+  for (const r of latest.values()) runs.set(r.runKey, [...(runs.get(r.runKey) ?? []), r]);
+  if (runs.size > 1 && !o.json) console.log(`the folders hold ${runs.size} evaluations with different settings: a table for each`);
+  for (const records of runs.values()) {
+    const methods = [...new Set(records.map((r) => r.method.label))];
+    const photos = [...new Set(records.map((r) => resolve(r.image)))].sort();
+    const short = methods.filter((m) => records.filter((r) => r.method.label === m).length < photos.length);
+    if (short.length) console.error(`relprop: note: ${short.join(', ')} ${short.length > 1 ? 'have' : 'has'} fewer photos than the others (${photos.length}): their means are over fewer`);
+    await report(records, methods, o, `relprop-evaluate.${settingsKey({ runKey: records[0].runKey, methods, photos })}`, records[0].settings, failures);
+  }
+  if (failures.length) {
+    console.error(`relprop: the runs merged listed ${failures.length} failed evaluation${failures.length > 1 ? 's' : ''} (in the summary's failures)`);
+    process.exitCode = EXIT_SOME_FAILED;
+  }
+}
+
+/** A summary written by a run (its failures), if readable. */
+function readSummary(path: string): { failures?: unknown[] } | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as { failures?: unknown[] };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The table (stdout), the plot (SVG, PNG) and the records in one file (JSON; CSV with --csv). */
@@ -79,6 +114,6 @@ export async function report(records: EvalRecord[], methods: string[], o: Report
   const head = `| method | ${score.toUpperCase()} mean | s.d. | images | s / image |`;
   console.log(head);
   console.log('| --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.method} | ${(r[score] as number).toFixed(4)} | ${r.sd.toFixed(4)} | ${r.images} | ${r.secondsPerImage.toFixed(2)} |`);
+  for (const r of rows) console.log(`| ${r.method} | ${r.images ? (r[score] as number).toFixed(4) : 'n/a'} | ${r.images > 1 ? r.sd.toFixed(4) : 'n/a'} | ${r.images} | ${r.images ? r.secondsPerImage.toFixed(2) : 'n/a'} |`);
   for (const f of Object.values(files)) if (existsSync(f)) console.log(`wrote ${f}`);
 }

@@ -9,7 +9,6 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { preprocessingOf, resolveClass } from '../app/explain-photo.js';
 import { METHODS, resolveMethod } from '../attribution/index.js';
-import { ATTRIBUTE_OPTIONS } from '../model/request.js';
 import { fail, RelpropError } from '../errors.js';
 import { evaluate, METRICS, resolveMetric, type EvaluateOptions, type Metric } from '../evaluation/evaluate.js';
 import { decodeImage } from '../image/decode.js';
@@ -23,7 +22,7 @@ import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey } from './run-settings.js';
 import { mergeCommand, report } from './evaluate-report.js';
-import { readRecord, type EvalRecord, type EvaluationSettings, type MethodItem } from './evaluate-records.js';
+import { readRecord, type EvalRecord, type EvaluationSettings, type MethodItem, type PhotoIdentity } from './evaluate-records.js';
 
 export interface EvaluateCliOptions extends ModelOptions {
   methods: string;
@@ -42,6 +41,8 @@ export interface EvaluateCliOptions extends ModelOptions {
   threads?: string;
   shard?: string;
   merge?: boolean;
+  /** The options given on the command line, defaults aside. */
+  given?: string[];
 }
 
 const parseValue = (v: string): unknown => {
@@ -98,13 +99,19 @@ function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'thre
 const slug = (label: string) => label.replace(/[:=]/g, '-').replace(/[^\w.-]/g, '_');
 
 export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Promise<void> {
-  if (o.merge) return mergeCommand(args, o);
+  if (o.merge) {
+    // A merge's settings are the records': a flag that would choose others is refused, not ignored.
+    const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const stray = (o.given ?? []).filter((k) => !['merge', 'out', 'json', 'csv'].includes(k));
+    if (stray.length) fail('BAD_OPTION', `--merge takes the settings of the records it reads; ${stray.map((k) => `--${kebab(k)}`).join(', ')} cannot be given with it (only --out, --json, --csv)`);
+    return mergeCommand(args, o);
+  }
   const methods = parseMethods(o.methods);
   const metricOptions = metricOf(o);
   // Everything but the sizes checked before the (possibly long) model load: on a shape as large as any.
   checkMetric(metricOptions, o, [3, 2 ** 20, 2 ** 20]);
   const threads = int(o.threads, '--threads', 1, MAX_THREADS);
-  const all = imagesOf(args);
+  const all = imagesOf(args, o.out);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const stems = outputStems(all);
   prepareOutputDir(o.out);
@@ -116,7 +123,8 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   // And against the model's input, with each method's parameters, before any photo is read.
   checkMetric(metricOptions, o, model.inputShape);
   const context = { graph: model.canonicalGraph(true), inputShape: model.inputShape, preprocessing: model.info.preprocessing };
-  for (const m of methods) resolveMethod(m.method, m.params, ATTRIBUTE_OPTIONS, context, `--methods ${m.label}`);
+  // A method's own parameters only: the run's (target, threads, batch ...) are the command's flags.
+  for (const m of methods) resolveMethod(m.method, m.params, [], context, `--methods ${m.label}`);
   const settings: EvaluationSettings = {
     model: identity,
     input: model.inputShape,
@@ -130,12 +138,13 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   const records: EvalRecord[] = [];
   const failures: { image: string; method?: string; code: string; message: string }[] = [];
   let done = 0;
+  let reused = 0;
   progress.start(mine.length * methods.length, 'evaluating');
   for (const { file, stem } of mine) {
     let input: Float32Array | undefined;
     // The photo as it is on disk is in the key: another photo of the same name, or this one changed, is
     // not taken for the one recorded.
-    let photo: { path: string; bytes: number; modified: string } | undefined;
+    let photo: PhotoIdentity | undefined;
     try {
       const st = statSync(file);
       photo = { path: resolve(file), bytes: st.size, modified: st.mtime.toISOString() };
@@ -149,6 +158,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
       const before = readRecord(path);
       if (before) {
         records.push(before);
+        reused++;
         continue;
       }
       try {
@@ -163,6 +173,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
         const index = a.targets[0];
         const record: EvalRecord = {
           image: file,
+          ...(photo ? { photo } : {}),
           method: m,
           key,
           runKey,
@@ -191,6 +202,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   // The table and plot are named by everything they show: settings, methods and photos (all of them,
   // before the shard), so no other run's are replaced.
   const name = `relprop-evaluate.${settingsKey({ runKey, methods: methods.map((m) => m.label), photos: all.map((f) => resolve(f)) })}${shard ? `.${shard.k}-of-${shard.n}` : ''}`;
+  if (reused && !o.json) console.log(`${reused} of ${records.length} evaluations recorded before with these settings (their times are those runs')`);
   await report(records, methods.map((m) => m.label), o, name, settings, failures);
   if (failures.length) {
     console.error(`relprop: ${failures.length} evaluation${failures.length > 1 ? 's' : ''} failed (listed above); a rerun with the same settings retries only those`);

@@ -158,7 +158,7 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   if (o.backend !== 'wasm' && o.backend !== 'reference') fail('BAD_OPTION', `--backend must be wasm or reference, got "${o.backend}"`);
   const backend = o.backend;
   const threads = o.threads === undefined ? undefined : number(o.threads, '--threads', 1, MAX_THREADS, true);
-  const all = imagesOf(images);
+  const all = imagesOf(images, o.out);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
   const batch = number(o.batch ?? '1', '--batch', 1, 1024, true);
   // Output names come from the whole list, so that shards name each image as one run of all does.

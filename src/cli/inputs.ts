@@ -4,7 +4,7 @@
  * order; then, with --shard K/N, the K-th of N deterministic slices of that list.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
 import { fail } from '../errors.js';
 
@@ -15,8 +15,14 @@ import { fail } from '../errors.js';
  */
 const IMAGE = /\.(png|jpe?g|bmp|gif|tiff?|webp|avif|hei[cf])$/i;
 
-export function imagesOf(args: readonly string[]): string[] {
+/**
+ * `skip`: the run's output folder. A folder walk or a pattern does not descend into it, so a run over
+ * `.` never takes its own panels or plots for photos; a file named outright is taken wherever it is.
+ */
+export function imagesOf(args: readonly string[], skip?: string): string[] {
   const out: string[] = [];
+  const skipped = skip === undefined ? undefined : resolve(skip);
+  const inSkipped = (f: string) => skipped !== undefined && (resolve(f) + sep).startsWith(skipped + sep);
   for (const arg of args) {
     let st: ReturnType<typeof statSync> | undefined;
     try {
@@ -26,11 +32,11 @@ export function imagesOf(args: readonly string[]): string[] {
     }
     if (st?.isFile()) out.push(arg);
     else if (st?.isDirectory()) {
-      const found = walk(arg);
+      const found = walk(arg, skipped);
       if (found.length === 0) fail('NOT_FOUND', `the folder "${arg}" holds no images (.png, .jpg, .bmp, .gif, .tif; .webp, .avif and .heic are named and refused)`);
       out.push(...found);
     } else if (isDynamicPattern(arg)) {
-      const found = globSync(arg, { onlyFiles: true, expandDirectories: false, absolute: isAbsolute(arg) }).filter((f) => IMAGE.test(f)).sort();
+      const found = globSync(arg, { onlyFiles: true, expandDirectories: false, absolute: isAbsolute(arg) }).filter((f) => IMAGE.test(f) && !inSkipped(f)).sort();
       if (found.length === 0) fail('NOT_FOUND', `no images match "${arg}"`);
       out.push(...found);
     } else fail('NOT_FOUND', `no image file "${arg}"`);
@@ -38,12 +44,12 @@ export function imagesOf(args: readonly string[]): string[] {
   return out;
 }
 
-/** Image files below a folder, depth first in name order; links are not followed into folders. */
-function walk(dir: string): string[] {
+/** Image files below a folder, depth first in name order; links are not followed into folders, nor is `skip` entered. */
+function walk(dir: string, skip?: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p));
+    if (e.isDirectory() && resolve(p) !== skip) out.push(...walk(p, skip));
     else if (e.isFile() && IMAGE.test(e.name)) out.push(p);
   }
   return out;

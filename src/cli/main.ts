@@ -96,7 +96,8 @@ modelOptions(
   .option('--threads <n>', 'threads (default: the cores, at most 8; results do not depend on it)')
   .option('--shard <K/N>', 'evaluate only the K-th of N deterministic slices of the photos (for array jobs); a rerun resumes')
   .option('--merge', 'combine the records in the folders given (shards of one evaluation) into one table and plot')
-  .action(async (images, o) => (await import('./evaluate.js')).evaluateCommand(images, o));
+  // The flags given on the command line (not defaults): --merge refuses the ones it would ignore.
+  .action(async (images, o, cmd: Command) => (await import('./evaluate.js')).evaluateCommand(images, { ...o, given: Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli') }));
 
 program
   .command('models')

@@ -39,7 +39,8 @@ export function curvesSpec(series: readonly CurveSeries[], labels: PlotLabels): 
     return Array.from(mean, (m, k) => ({ method, x: k, score: m, low: m - se[k], high: m + se[k] }));
   });
   const x = { field: 'x', type: 'quantitative', title: labels.x };
-  const color = { field: 'method', type: 'nominal', title: 'method', sort: series.map((s) => s.method), legend: { labelLimit: 400 } };
+  // The legend's symbols are drawn as the lines are: from the bands alone they took their 15% opacity.
+  const color = { field: 'method', type: 'nominal', title: 'method', sort: series.map((s) => s.method), legend: { labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: labels.title,

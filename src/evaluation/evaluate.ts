@@ -102,6 +102,9 @@ export function resolveMetric(options: EvaluateOptions, shape: readonly number[]
   const [C, H, W] = shape;
   const metric = oneOf(options.metric, 'metric', undefined as unknown as Metric, METRICS);
   const causal = metric === 'deletion' || metric === 'insertion';
+  // A parameter another metric takes is refused, not ignored (it would still change nothing).
+  if (metric !== 'region-perturbation' && options.patch !== undefined) fail('BAD_OPTION', `patch is region-perturbation's; ${metric} steps by pixelsPerStep`);
+  if (metric === 'region-perturbation' && options.pixelsPerStep !== undefined) fail('BAD_OPTION', `pixelsPerStep is for pixel-flipping, deletion and insertion; region-perturbation steps by patch`);
   const order = oneOf(options.order, 'order', 'morf', causal ? ['morf'] : ORDERS);
   const steps = options.steps === undefined ? (metric === 'region-perturbation' ? 100 : undefined) : integer(options.steps, 'steps', 1);
   const fill = checkFill(options.fill ?? (metric === 'deletion' ? 0 : metric === 'insertion' ? 'blur' : 'black'));
