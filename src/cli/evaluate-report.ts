@@ -30,6 +30,8 @@ export async function mergeCommand(dirs: string[], o: ReportOptions): Promise<vo
   if (dirs.length === 0) fail('BAD_OPTION', '--merge needs the folders the shards wrote');
   const latest = new Map<string, EvalRecord>();
   const failures: unknown[] = [];
+  // The methods in the order the runs listed them (--methods), so rows and colours keep it.
+  const order: string[] = [];
   for (const dir of dirs) {
     let isDir = false;
     try {
@@ -46,7 +48,9 @@ export async function mergeCommand(dirs: string[], o: ReportOptions): Promise<vo
         const had = latest.get(id);
         if (!had || (r.photo?.modified ?? '') > (had.photo?.modified ?? '')) latest.set(id, r);
       } else if (/(^|\/)relprop-evaluate\.[^/]*\.json$/.test(f)) {
-        failures.push(...(readSummary(join(dir, f))?.failures ?? []));
+        const summary = readSummary(join(dir, f));
+        failures.push(...(summary?.failures ?? []));
+        for (const row of summary?.rows ?? []) if (!order.includes(row.method)) order.push(row.method);
       }
     }
   }
@@ -56,7 +60,8 @@ export async function mergeCommand(dirs: string[], o: ReportOptions): Promise<vo
   for (const r of latest.values()) runs.set(r.runKey, [...(runs.get(r.runKey) ?? []), r]);
   if (runs.size > 1 && !o.json) console.log(`the folders hold ${runs.size} evaluations with different settings: a table for each`);
   for (const records of runs.values()) {
-    const methods = [...new Set(records.map((r) => r.method.label))];
+    const rank = (m: string) => (order.includes(m) ? order.indexOf(m) : order.length);
+    const methods = [...new Set(records.map((r) => r.method.label))].sort((a, b) => rank(a) - rank(b));
     const photos = [...new Set(records.map((r) => resolve(r.image)))].sort();
     const short = methods.filter((m) => records.filter((r) => r.method.label === m).length < photos.length);
     if (short.length) console.error(`relprop: note: ${short.join(', ')} ${short.length > 1 ? 'have' : 'has'} fewer photos than the others (${photos.length}): their means are over fewer`);
@@ -68,10 +73,10 @@ export async function mergeCommand(dirs: string[], o: ReportOptions): Promise<vo
   }
 }
 
-/** A summary written by a run (its failures), if readable. */
-function readSummary(path: string): { failures?: unknown[] } | undefined {
+/** A summary written by a run (its failures, its rows in --methods order), if readable. */
+function readSummary(path: string): { failures?: unknown[]; rows?: { method: string }[] } | undefined {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as { failures?: unknown[] };
+    return JSON.parse(readFileSync(path, 'utf8')) as { failures?: unknown[]; rows?: { method: string }[] };
   } catch {
     return undefined;
   }
