@@ -92,6 +92,9 @@ describe('relprop evaluate', () => {
     const again = await relprop(...args);
     expect(tableRows(again.stdout)[0]).toMatch(/^\| gradient \| .* \| 1 \|/);
     expect(again.stdout).toMatch(/1 of 1 evaluations recorded before/);
+    // More steps than the 64 x 64 input has 8 x 8 regions: said, and each curve takes 64.
+    const capped = await relprop(...args.map((a) => (a === '3' ? '1000' : a)));
+    expect(capped.stderr).toMatch(/--steps 1000 is more than the 64 regions a 64 x 64 input has: each curve takes 64/);
   }, 120_000);
 
   it('photos of the same name in two folders get their own records; a folder merged twice counts once', async () => {

@@ -121,7 +121,8 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   const target = resolveClass(model, o.target);
   const [c] = model.inputShape;
   // And against the model's input, with each method's parameters, before any photo is read.
-  checkMetric(metricOptions, o, model.inputShape);
+  const taken = checkMetric(metricOptions, o, model.inputShape).steps as number;
+  if (metricOptions.steps !== undefined && metricOptions.steps > taken) console.error(`relprop: note: --steps ${metricOptions.steps} is more than the ${taken} ${o.metric === 'region-perturbation' ? 'regions' : 'steps'} a ${model.inputShape.slice(1).join(' x ')} input has: each curve takes ${taken}`);
   const context = { graph: model.canonicalGraph(true), inputShape: model.inputShape, preprocessing: model.info.preprocessing };
   // A method's own parameters only: the run's (target, threads, batch ...) are the command's flags.
   for (const m of methods) resolveMethod(m.method, m.params, [], context, `--methods ${m.label}`);
@@ -211,9 +212,9 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
 }
 
 /** Fails, naming --metric, if the metric's options do not fit inputs of `shape` (each evaluation reports its settings in full). */
-function checkMetric(options: Omit<EvaluateOptions, 'target' | 'threads'>, o: EvaluateCliOptions, shape: readonly number[]): void {
+function checkMetric(options: Omit<EvaluateOptions, 'target' | 'threads'>, o: EvaluateCliOptions, shape: readonly number[]): Record<string, unknown> {
   try {
-    resolveMetric(options as EvaluateOptions, shape, shape[0]);
+    return resolveMetric(options as EvaluateOptions, shape, shape[0]).settings;
   } catch (e) {
     throw e instanceof RelpropError ? new RelpropError(e.code, `--metric ${o.metric}: ${e.message}`) : e;
   }
