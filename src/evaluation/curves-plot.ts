@@ -43,7 +43,8 @@ export function curvesSpec(series: readonly CurveSeries[], labels: PlotLabels): 
   const color = { field: 'method', type: 'nominal', title: 'method', sort: series.map((s) => s.method), legend: { labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: labels.title,
+    // Anchored at the plot's left edge: centred, a title wider than the plot padded the left side.
+    title: { text: labels.title, anchor: 'start' },
     width: 520,
     height: 320,
     data: { values },
