@@ -21,6 +21,7 @@ import { makeDirs, outputStems, prepareOutputDir, writeAtomically } from './outp
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey } from './run-settings.js';
+import { numberFlag } from './flags.js';
 import { mergeCommand, report } from './evaluate-report.js';
 import { readRecord, type EvalRecord, type EvaluationSettings, type MethodItem, type PhotoIdentity } from './evaluate-records.js';
 
@@ -71,12 +72,8 @@ export function parseMethods(spec: string): MethodItem[] {
   return out;
 }
 
-function int(v: string | undefined, what: string, lo: number, hi: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) fail('BAD_OPTION', `${what} must be a whole number from ${lo} to ${hi}, got "${v}"`);
-  return n;
-}
+/** An optional whole-number flag. */
+const int = (v: string | undefined, what: string, lo: number, hi: number) => (v === undefined ? undefined : numberFlag(v, what, lo, hi, true));
 
 /** The metric's options from the flags (evaluate checks their values and fills the defaults). */
 function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'threads'> {

@@ -17,6 +17,7 @@ import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey, type RunSettings } from './run-settings.js';
 import { MAX_THREADS } from '../wasm/constants.generated.js';
+import { numberFlag } from './flags.js';
 
 /** The exit code of a run that finished but could not explain some of its images (1: nothing ran). */
 export const EXIT_SOME_FAILED = 3;
@@ -72,14 +73,6 @@ interface Failure {
   message: string;
 }
 
-function number(v: string, what: string, lo: number, hi: number, integer = false): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < lo || n > hi || (integer && !Number.isInteger(n))) {
-    fail('BAD_OPTION', `${what} must be ${integer ? 'a whole number' : 'a number'} from ${lo} to ${hi}, got "${v}"`);
-  }
-  return n;
-}
-
 /**
  * The --method and its parameters from their flags, each flag's form checked (model.attribute checks
  * the rest: which flags the method takes, their ranges). LRP's settings stay as they were, so results
@@ -92,8 +85,8 @@ function methodOf(o: ExplainCliOptions): ImageRequest['method'] {
     if (!m) fail('BAD_OPTION', `${what} must be N or HxW, got "${v}"`);
     return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])];
   };
-  const float = (v: string, what: string) => number(v, what, -1e9, 1e9);
-  const int = (v: string, what: string) => number(v, what, 0, 2 ** 32 - 1, true);
+  const float = (v: string, what: string) => numberFlag(v, what, -1e9, 1e9);
+  const int = (v: string, what: string) => numberFlag(v, what, 0, 2 ** 32 - 1, true);
   const given: [keyof ExplainCliOptions, string, (v: string) => unknown][] = [
     ['steps', 'steps', (v) => int(v, '--steps')],
     ['integration', 'integration', (v) => v],
@@ -146,9 +139,9 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   const method = methodOf(o);
   o = { ...o, cmap: o.cmap ?? (o.method === 'grad-cam' ? 'hot' : 'bwr') };
   const cmap = o.cmap!;
-  const topk = number(o.topk, '--topk', 1, 1000, true);
-  const overlay = number(o.overlay, '--overlay', 0, 1);
-  const clipPercentile = o.clip === undefined ? undefined : number(o.clip, '--clip', 0.01, 100);
+  const topk = numberFlag(o.topk, '--topk', 1, 1000, true);
+  const overlay = numberFlag(o.overlay, '--overlay', 0, 1);
+  const clipPercentile = o.clip === undefined ? undefined : numberFlag(o.clip, '--clip', 0.01, 100);
   if (!COLORMAPS[cmap]) fail('BAD_OPTION', `unknown colour map "${cmap}"; known: ${Object.keys(COLORMAPS).join(', ')}`);
   if (o.normalize !== undefined && !NORMALIZATIONS.includes(o.normalize as Normalization)) fail('BAD_OPTION', `unknown --normalize "${o.normalize}"; known: ${NORMALIZATIONS.join(', ')}`);
   const normalize = normalizationOf({ cmap, normalize: o.normalize as Normalization | undefined });
@@ -157,10 +150,10 @@ export async function explainCommand(images: string[], o: ExplainCliOptions): Pr
   }
   if (o.backend !== 'wasm' && o.backend !== 'reference') fail('BAD_OPTION', `--backend must be wasm or reference, got "${o.backend}"`);
   const backend = o.backend;
-  const threads = o.threads === undefined ? undefined : number(o.threads, '--threads', 1, MAX_THREADS, true);
+  const threads = o.threads === undefined ? undefined : numberFlag(o.threads, '--threads', 1, MAX_THREADS, true);
   const all = imagesOf(images, o.out);
   const shard = o.shard === undefined ? undefined : parseShard(o.shard);
-  const batch = number(o.batch ?? '1', '--batch', 1, 1024, true);
+  const batch = numberFlag(o.batch ?? '1', '--batch', 1, 1024, true);
   // Output names come from the whole list, so that shards name each image as one run of all does.
   const stems = outputStems(all);
   prepareOutputDir(o.out);

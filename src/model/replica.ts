@@ -13,6 +13,7 @@ import type { Graph, GraphInput } from '../graph/graph.js';
 import type { GraphNode } from '../graph/nodes.js';
 import type { BoundSpec } from '../rules/types.js';
 import type { KernelBuild } from '../wasm/load.js';
+import { isNodeLike } from '../wasm/threads.js';
 import type { Targets } from '../attribution/types.js';
 import type { PassRunner } from './spread-passes.js';
 
@@ -39,9 +40,7 @@ export interface ReplicaJob {
 type Failure = { code?: ErrorCode; message: string };
 type Reply = { id: number; result: Record<string, Float32Array | number[]> } | { id: number; error: Failure };
 
-const isNodeLike = () => typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
-
-/** Whether replicas can run here. */
+/** Whether replicas can run here: where node:worker_threads is (Node, Bun), as for the kernels' workers. */
 export const replicasAvailable = isNodeLike;
 
 const failure = (f: Failure, fallback: ErrorCode) => new RelpropError(f.code ?? fallback, f.message);

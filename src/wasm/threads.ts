@@ -34,7 +34,8 @@ interface AnyWorker {
   terminate(): unknown;
 }
 
-const isNodeLike = () => typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
+/** Node or Bun (not Deno, which also sets process.versions.node): node:worker_threads is there. */
+export const isNodeLike = () => typeof process !== 'undefined' && !!process.versions?.node && typeof (globalThis as { Deno?: unknown }).Deno === 'undefined';
 
 /** Why threads cannot run here, or null: shared memory needs SharedArrayBuffer (in a page, cross-origin isolation) and workers. */
 export function threadsUnavailable(): string | null {
