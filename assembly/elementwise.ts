@@ -91,6 +91,19 @@ export function copy(a: usize, out: usize, n: i32): void {
   memory.copy(out, a, <usize>n << 2);
 }
 
+/**
+ * For each of `planes` planes, the h x w window at row sr, column sc of src (planes of srcH x srcW)
+ * copied to row dr, column dc of dst (planes of dstH x dstW): a box cut out of a feature map, or put back.
+ */
+export function copy_window(src: usize, srcH: i32, srcW: i32, sr: i32, sc: i32, dst: usize, dstH: i32, dstW: i32, dr: i32, dc: i32, planes: i32, h: i32, w: i32): void {
+  const bytes = <usize>w << 2;
+  for (let p = 0; p < planes; p++) {
+    for (let i = 0; i < h; i++) {
+      memory.copy(dst + (<usize>((p * dstH + dr + i) * dstW + dc) << 2), src + (<usize>((p * srcH + sr + i) * srcW + sc) << 2), bytes);
+    }
+  }
+}
+
 /** out = max(a, 0) */
 export function relu(a: usize, out: usize, n: i32): void {
   unary(0, a, out, n, 0);

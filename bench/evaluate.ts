@@ -1,8 +1,9 @@
-// Is a curve one batched pass? The 100-step region-perturbation curve (8 x 8 regions, MoRF, black) of
+// What does a curve cost? The 100-step region-perturbation curve (8 x 8 regions, MoRF, black) of
 // one 224 x 224 photo on ResNet-50 against its peer, 100 single forwards one after another
 // (model.forward of one image each, as a loop over the steps would run them), at 1 and 2 threads, the
-// two taking turns within each round (alternating which goes first). On 2 threads the curve's copies
-// run image-parallel on replicas (src/model/spread-passes.ts) and the forwards split each layer.
+// two taking turns within each round (alternating which goes first). The curve runs as a series, each
+// copy computed from the one before (src/wasm/incremental-forward.ts); on 2 threads the series is cut
+// in two, each half on a replica (src/model/spread-passes.ts), and the single forwards split each layer.
 // `node --import tsx bench/evaluate.ts [rounds]` (needs the default model cached: relprop explain once)
 import { cpus } from 'node:os';
 import { enableRelaxedSimd } from '../src/cli/relaxed-simd.js';

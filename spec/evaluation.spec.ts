@@ -10,6 +10,7 @@ import { blur, blurTaps } from '../src/evaluation/blur.js';
 import { curvesSvg } from '../src/evaluation/curves-plot.js';
 import { padding } from '../src/evaluation/metrics/region-perturbation.js';
 import { ranking } from '../src/evaluation/order.js';
+import type { InputChange } from '../src/graph/input-change.js';
 
 /** logit_k = sum_i w_ki x_i (no bias), k classes. */
 function linear(C: number, H: number, W: number, w: Float32Array, k = 1): Model {
@@ -166,18 +167,46 @@ describe('deletion and insertion', () => {
 });
 
 describe('evaluate', () => {
-  it('a curve of 100 steps is two batched passes (64 + 37 images), not 101 calls', async () => {
+  it('a region-perturbation curve of 64 steps is one series of 64 one-region changes; other curves are batched passes (64 + 37 images), not 101 calls', async () => {
     const m = linear(3, 16, 16, Float32Array.from({ length: 768 }, (_, i) => Math.sin(i)));
-    const calls: number[] = [];
+    const calls: string[] = [];
     const passes = m.passes.bind(m);
     m.passes = async (...a) => {
       const p = await passes(...a);
-      return { ...p, forward: (x: Float32Array, n: number) => (calls.push(n), p.forward(x, n)) };
+      return {
+        ...p,
+        forward: (x: Float32Array, n: number) => (calls.push(`forward ${n}`), p.forward(x, n)),
+        forwardSeries: (start: Float32Array, changes: readonly InputChange[]) => {
+          calls.push(`series ${changes.length}: ${[...new Set(changes.map((c) => `${c.box[1] - c.box[0]}x${c.box[3] - c.box[2]}`))]}`);
+          return p.forwardSeries(start, changes);
+        },
+      };
     };
     const x = Float32Array.from({ length: 768 }, (_, i) => Math.cos(i));
-    const r = await run(m, x, Float32Array.from({ length: 768 }, (_, i) => Math.sin(3 * i)), { metric: 'region-perturbation', patch: 1, steps: 100, target: 0 });
-    expect(r.curves[0].length).toBe(101);
-    expect(calls).toEqual([64, 37]);
+    const map = Float32Array.from({ length: 768 }, (_, i) => Math.sin(3 * i));
+    const r = await run(m, x, map, { metric: 'region-perturbation', patch: 2, steps: 64, target: 0 });
+    expect(r.curves[0].length).toBe(65);
+    expect(calls).toEqual(['series 64: 2x2']);
+    calls.length = 0;
+    const f = await run(m, x, map, { metric: 'pixel-flipping', pixelsPerStep: 7, steps: 100, target: 0 });
+    expect(f.curves[0].length).toBe(101);
+    expect(calls).toEqual(['forward 64', 'forward 37']);
+    // The series' scores are the images' own: each logit w . x_k in float64 by hand.
+    const w = Float32Array.from({ length: 768 }, (_, i) => Math.sin(i));
+    // Region q of the 8 x 8 grid of 2 x 2 regions: its values at channel c, offset (a, b).
+    const at = (q: number, c: number, a: number, b: number) => c * 256 + (2 * Math.floor(q / 8) + a) * 16 + 2 * (q % 8) + b;
+    const cells = (f: (i: number) => number, q: number) => [0, 1, 2].flatMap((c) => [0, 1].flatMap((a) => [0, 1].map((b) => f(at(q, c, a, b)))));
+    const order = ranking(Float64Array.from({ length: 64 }, (_, q) => cells((i) => map[i], q).reduce((p, v) => p + v, 0)), 'morf', new Random(0));
+    const image = Float64Array.from(x);
+    const low = Math.min(...x);
+    const expected = [0];
+    for (let k = 0; k <= 64; k++) {
+      if (k > 0) {
+        cells((i) => (image[i] = low), order[k - 1]);
+      }
+      expected[k] = image.reduce((s, v, i) => s + v * w[i], 0);
+    }
+    closeTo(r.curves[0], expected, 1e-5);
   });
 
   it("the plot's text is escaped: a method's or photo's name adds no markup", async () => {

@@ -55,6 +55,7 @@ describe('replicas', () => {
     const seen = [0, 0];
     const counted = (r: PassRunner, i: number): PassRunner => ({
       forward: (x, m) => ((seen[i] += m), r.forward(x, m)),
+      forwardSeries: (x, changes) => ((seen[i] += changes.length + 1), r.forwardSeries(x, changes)),
       gradient: (x, m, t) => ((seen[i] += m), r.gradient(x, m, t)),
       lrp: (x, m, t, c) => ((seen[i] += m), r.lrp(x, m, t, c)),
       layerGradient: (x, m, t, l) => ((seen[i] += m), r.layerGradient(x, m, t, l)),

@@ -1,5 +1,6 @@
 import type { Composite } from '../composites.js';
 import type { Graph } from '../graph/graph.js';
+import type { InputChange } from '../graph/input-change.js';
 import type { Preprocessing } from '../model/preprocessing.js';
 
 /**
@@ -15,6 +16,11 @@ export interface Passes {
   readonly numClasses: number;
   /** Logits, n x classes. */
   forward(x: Float32Array, n: number): Promise<Float32Array>;
+  /**
+   * Logits of a series of images (changes.length + 1 x classes): `start`, then each image the one before
+   * changed (a perturbation curve), each computed from the one before where the engine can.
+   */
+  forwardSeries(start: Float32Array, changes: readonly InputChange[]): Promise<Float32Array>;
   /**
    * d logit[targets[i]] / d input for each image i. A target left undefined is the image's top-1 class,
    * found from the pass's own logits (the passes below too): `targets` says which.

@@ -1,8 +1,9 @@
 /**
  * evaluate: how faithful an attribution is to the model, as a curve of scores while the input is
  * perturbed in the map's order (region perturbation, pixel flipping, deletion, insertion: ./metrics),
- * and the curve's AOPC and AUC. Every image a curve scores is a copy run in batches, spread over the
- * threads (model.passes); a curve of 100 steps is one batched pass, not 100 calls.
+ * and the curve's AOPC and AUC. A walk whose steps each change one region (region perturbation) runs as
+ * a series: each image computed from the one before, only what the region reaches (model.passes'
+ * forwardSeries, one series a thread); the others' copies run in batches spread over the threads.
  */
 import { Random } from '../attribution/random.js';
 import { copiesFit, finite, integer, oneOf, seed } from '../attribution/params.js';
@@ -17,6 +18,7 @@ import { flipWalk } from './metrics/pixel-flipping.js';
 import { regionWalk } from './metrics/region-perturbation.js';
 import { ORDERS, type Order } from './order.js';
 import type { Walk } from './walk.js';
+import { changeBetween, NO_CHANGE, type InputChange } from '../graph/input-change.js';
 
 export const METRICS = ['region-perturbation', 'pixel-flipping', 'deletion', 'insertion'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -79,12 +81,19 @@ export async function evaluate(model: Model, input: Float32Array, attribution: F
     // Each image's draws from the seed itself: an image's curve is the same in any batch.
     const w = walk(x.subarray(b * per, (b + 1) * per), attribution.subarray(b * mapChannels * H * W, (b + 1) * mapChannels * H * W), new Random(settings.seed as number));
     const curve = new Float64Array(w.steps + 1);
-    for (let k0 = 0; k0 <= w.steps; k0 += BLOCK) {
-      const m = Math.min(BLOCK, w.steps + 1 - k0);
-      for (let i = 0; i < m; i++) w.write(k0 + i, block.subarray(i * per, (i + 1) * per));
-      const logits = await passes.forward(block.subarray(0, m * per), m);
+    const score = (logits: Float32Array, m: number, k0: number) => {
       const scores = settings.score === 'logit' ? Float64Array.from(logits) : model.probabilities(logits, m);
       for (let i = 0; i < m; i++) curve[k0 + i] = scores[i * model.numClasses + targets[b]];
+    };
+    if (w.local) {
+      const [start, changes] = series(w, shape);
+      score(await passes.forwardSeries(start, changes), w.steps + 1, 0);
+    } else {
+      for (let k0 = 0; k0 <= w.steps; k0 += BLOCK) {
+        const m = Math.min(BLOCK, w.steps + 1 - k0);
+        for (let i = 0; i < m; i++) w.write(k0 + i, block.subarray(i * per, (i + 1) * per));
+        score(await passes.forward(block.subarray(0, m * per), m), m, k0);
+      }
     }
     curves.push(curve);
   }
@@ -128,6 +137,21 @@ export function resolveMetric(options: EvaluateOptions, shape: readonly number[]
   const all = Math.ceil((H * W) / pixelsPerStep);
   const taken = Math.min(steps ?? all, all);
   return { settings: { metric, ...common, pixelsPerStep, steps: taken }, walk: (x, map, random) => causalWalk(metric, x, map, mapChannels, shape, { pixelsPerStep, steps: taken, fill }, random) };
+}
+
+/** A walk's first image and each step's change from the one before. */
+function series(w: Walk, shape: readonly number[]): [Float32Array, InputChange[]] {
+  const per = shape.reduce((a, b) => a * b, 1);
+  const start = new Float32Array(per);
+  w.write(0, start);
+  const [last, next] = [start.slice(), new Float32Array(per)];
+  const changes: InputChange[] = [];
+  for (let k = 1; k <= w.steps; k++) {
+    w.write(k, next);
+    changes.push(changeBetween(last, next, shape) ?? NO_CHANGE);
+    last.set(next);
+  }
+  return [start, changes];
 }
 
 /** Samek et al.'s AOPC of one curve: the mean over k = 0..steps of score_0 - score_k. */

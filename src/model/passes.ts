@@ -5,6 +5,7 @@
  */
 import type { Composite } from '../composites.js';
 import type { Graph } from '../graph/graph.js';
+import { applyChange } from '../graph/input-change.js';
 import type { Passes, Targets } from '../attribution/types.js';
 import { propagate } from '../propagation/propagate.js';
 import type { Engine, Session } from '../propagation/types.js';
@@ -58,20 +59,47 @@ export function enginePasses(setup: PassesSetup): Passes {
     return { logits, targets: resolved };
   }
 
+  async function forward(x: Float32Array, n: number): Promise<Float32Array> {
+    const logits = new Float32Array(n * k);
+    for (let at = 0; at < n; at += chunk) {
+      const m = Math.min(chunk, n - at);
+      const session = engine.run(graph, x.subarray(at * per, (at + m) * per), m, threads);
+      try {
+        logits.set(session.logits(), at * k);
+      } finally {
+        session.release();
+      }
+    }
+    return logits;
+  }
+
   return {
     graph,
     inputShape,
     numClasses: k,
-    async forward(x, n) {
-      const logits = new Float32Array(n * k);
-      for (let at = 0; at < n; at += chunk) {
-        const m = Math.min(chunk, n - at);
-        const session = engine.run(graph, x.subarray(at * per, (at + m) * per), m, threads);
+    forward,
+    async forwardSeries(start, changes) {
+      const logits = new Float32Array((changes.length + 1) * k);
+      if (engine.incremental) {
+        const run = engine.incremental(graph, start);
         try {
-          logits.set(session.logits(), at * k);
+          logits.set(run.logits());
+          changes.forEach((change, i) => logits.set(run.next(change), (i + 1) * k));
         } finally {
-          session.release();
+          run.release();
         }
+        return logits;
+      }
+      // An engine without one runs the images themselves, a chunk at a time.
+      const image = start.slice();
+      const block = new Float32Array(chunk * per);
+      for (let at = 0; at <= changes.length; at += chunk) {
+        const m = Math.min(chunk, changes.length + 1 - at);
+        for (let i = 0; i < m; i++) {
+          if (at + i > 0) applyChange(image, inputShape, changes[at + i - 1]);
+          block.set(image, i * per);
+        }
+        logits.set(await forward(block.subarray(0, m * per), m), at * k);
       }
       return logits;
     },

@@ -21,17 +21,23 @@ try {
   const passes = enginePasses({ engine, threads: 1, inputRange: setup.inputRange, chunk: Number.MAX_SAFE_INTEGER, graph: (fold) => canonical.get(fold) ?? canonical.set(fold, canonicalize(graph, { foldBatchNorm: fold })).get(fold)! });
   // A first forward uploads the weights: the start pays for it, and a memory limit too low shows here.
   await passes.forward(new Float32Array(graph.input.shape.reduce((a, b) => a * b, 1)), 1);
+  const run = async (job: ReplicaJob, x: Float32Array): Promise<object> => {
+    switch (job.pass) {
+      case 'forward':
+        return { logits: await passes.forward(x, job.n) };
+      case 'forwardSeries':
+        return { logits: await passes.forwardSeries(x, job.changes!) };
+      case 'gradient':
+        return passes.gradient(x, job.n, job.targets);
+      case 'lrp':
+        return passes.lrp(x, job.n, job.targets, resolveComposite(job.composite));
+      case 'layerGradient':
+        return passes.layerGradient(x, job.n, job.targets, job.layer!);
+    }
+  };
   port.on('message', async (job: ReplicaJob) => {
     try {
-      const x = new Float32Array(job.x);
-      const result =
-        job.pass === 'forward'
-          ? { logits: await passes.forward(x, job.n) }
-          : job.pass === 'gradient'
-            ? await passes.gradient(x, job.n, job.targets)
-            : job.pass === 'lrp'
-              ? await passes.lrp(x, job.n, job.targets, resolveComposite(job.composite))
-              : await passes.layerGradient(x, job.n, job.targets, job.layer!);
+      const result = await run(job, new Float32Array(job.x));
       const buffers = Object.values(result).flatMap((v) => (v instanceof Float32Array ? [v.buffer as ArrayBuffer] : []));
       port.postMessage({ id: job.id, result }, buffers);
     } catch (e) {

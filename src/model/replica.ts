@@ -11,6 +11,7 @@ import type { CompositeSpec } from '../composites.js';
 import { RelpropError, type ErrorCode } from '../errors.js';
 import type { Graph, GraphInput } from '../graph/graph.js';
 import type { GraphNode } from '../graph/nodes.js';
+import type { InputChange } from '../graph/input-change.js';
 import type { BoundSpec } from '../rules/types.js';
 import type { KernelBuild } from '../wasm/load.js';
 import { isNodeLike } from '../wasm/threads.js';
@@ -27,8 +28,10 @@ export interface ReplicaSetup {
 
 export interface ReplicaJob {
   id: number;
-  pass: 'forward' | 'gradient' | 'lrp' | 'layerGradient';
+  pass: 'forward' | 'forwardSeries' | 'gradient' | 'lrp' | 'layerGradient';
   x: ArrayBuffer;
+  /** forwardSeries': the changes after x, its first image. */
+  changes?: readonly InputChange[];
   n: number;
   targets: Targets;
   /** lrp's. */
@@ -121,6 +124,9 @@ export class Replica implements PassRunner {
 
   async forward(x: Float32Array, n: number) {
     return (await this.send({ pass: 'forward', n, targets: [] }, x)).logits as Float32Array;
+  }
+  async forwardSeries(start: Float32Array, changes: readonly InputChange[]) {
+    return (await this.send({ pass: 'forwardSeries', n: changes.length + 1, targets: [], changes }, start)).logits as Float32Array;
   }
   async gradient(x: Float32Array, n: number, targets: Targets) {
     return (await this.send({ pass: 'gradient', n, targets }, x)) as { gradient: Float32Array; logits: Float32Array; targets: number[] };

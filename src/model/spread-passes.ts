@@ -6,13 +6,16 @@
  * per layer: on 2 shared cores, 4 ResNet-50 forwards took 0.80-0.92 of the time of one 4-image pass
  * split layer by layer over 2 threads (.scratch probe, 5 rounds), close to 2 one-thread processes at once.
  * A call of one image runs as before, its layers split over the threads. Results do not depend on the
- * pieces or who ran them: each image's passes are the same, bit for bit, on any engine and thread count.
+ * pieces or who ran them: each image's passes are the same, bit for bit, on any engine and thread count;
+ * but a series (forwardSeries), whose images are computed from the one before, starts each piece with a
+ * full forward: its logits depend on the cut up to float32 rounding.
  */
 import type { Composite } from '../composites.js';
 import type { Passes, Targets } from '../attribution/types.js';
+import { applyChange } from '../graph/input-change.js';
 
 /** The passes a runner takes pieces of. */
-export type PassRunner = Pick<Passes, 'forward' | 'gradient' | 'lrp' | 'layerGradient'>;
+export type PassRunner = Pick<Passes, 'forward' | 'forwardSeries' | 'gradient' | 'lrp' | 'layerGradient'>;
 
 /** A pass's result: arrays of its images one after another (and their targets). */
 type Piece = object;
@@ -24,11 +27,11 @@ type Piece = object;
 export function spreadPasses(whole: Passes, runners: () => Promise<readonly PassRunner[]>, chunk: number): Passes {
   const per = whole.inputShape.reduce((a, b) => a * b, 1);
 
-  async function spread<R extends Piece>(n: number, alone: () => Promise<R>, run: (r: PassRunner, x: [number, number], targets: (t: Targets) => Targets) => Promise<R>): Promise<R> {
+  async function spread<R extends Piece>(n: number, alone: () => Promise<R>, run: (r: PassRunner, x: [number, number], targets: (t: Targets) => Targets) => Promise<R>, most = chunk): Promise<R> {
     if (n < 2) return alone();
     const all = await runners();
     if (all.length < 2) return alone();
-    const pieces = cut(n, all.length, chunk);
+    const pieces = cut(n, all.length, most);
     const results: R[] = new Array(pieces.length);
     let next = 0;
     // A runner claims the next piece when it is free, so one on a slower core takes fewer.
@@ -53,6 +56,17 @@ export function spreadPasses(whole: Passes, runners: () => Promise<readonly Pass
     numClasses: whole.numClasses,
     async forward(x, n) {
       const r = await spread(n, async () => ({ logits: await whole.forward(x, n) }), async (p, piece) => ({ logits: await p.forward(images(x, piece), piece[1]) }));
+      return r.logits;
+    },
+    async forwardSeries(start, changes) {
+      // A piece is a series of its own, from its first image: one forward in full a piece, so one piece a runner.
+      const imageAt = (at: number) => {
+        const image = start.slice();
+        for (const change of changes.slice(0, at)) applyChange(image, whole.inputShape, change);
+        return image;
+      };
+      const n = changes.length + 1;
+      const r = await spread(n, async () => ({ logits: await whole.forwardSeries(start, changes) }), async (p, [at, m]) => ({ logits: await p.forwardSeries(imageAt(at), changes.slice(at, at + m - 1)) }), n);
       return r.logits;
     },
     gradient: (x, n, targets) => spread(n, () => whole.gradient(x, n, targets), (p, piece, slice) => p.gradient(images(x, piece), piece[1], slice(targets))),

@@ -32,6 +32,7 @@ export function activationOp<N extends NodeBase & AnyNode>(a: Activation<N>): Op
     type: a.type as N['op'],
     arity: 1,
     role: 'pass',
+    locality: 'elementwise',
     accepts: ['pass'],
     sign: (node) => (a.nonNegative(node) ? 'always' : undefined),
     shape(node, [s]) {

@@ -12,6 +12,7 @@ export const addOp = defineOp<AddNode>({
   type: 'Add',
   arity: 'many',
   role: 'sum',
+  locality: 'elementwise',
   accepts: ['norm'],
   sign: 'keeps',
   shape(node, ins) {

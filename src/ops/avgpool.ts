@@ -35,6 +35,7 @@ export const avgPoolOp = defineOp<AvgPool2dNode>({
   type: 'AvgPool2d',
   arity: 1,
   role: 'pool',
+  locality: 'window',
   accepts: ['norm'],
   sign: 'keeps',
   shape(node, [s]) {

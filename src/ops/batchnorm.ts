@@ -46,6 +46,7 @@ export const batchNormOp = defineOp<BatchNormNode>({
   type: 'BatchNorm',
   arity: 1,
   role: 'batchnorm',
+  locality: 'elementwise',
   accepts: ['affine', 'pass'],
   shape(node, [s]) {
     const ch = s[0];

@@ -23,6 +23,7 @@ export const concatOp = defineOp<ConcatNode>({
   arity: 'many',
   // Slicing is the gradient, and it conserves relevance: no rule has anything else to do here.
   role: 'gradient',
+  locality: 'elementwise',
   accepts: [],
   sign: 'keeps',
   shape(node, ins) {

@@ -31,6 +31,7 @@ export const conv2dOp = defineOp<Conv2dNode>({
   type: 'Conv2d',
   arity: 1,
   role: 'conv',
+  locality: 'window',
   accepts: ['affine'],
   shape(node, [s]) {
     const [c, h, w] = expectMap(node, s);

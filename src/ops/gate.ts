@@ -17,6 +17,7 @@ export const gateOp = defineOp<GateNode>({
   type: 'Gate',
   arity: 'many',
   role: 'pass',
+  locality: 'elementwise',
   accepts: ['pass'],
   passesTo: 'first',
   sign: 'keeps',

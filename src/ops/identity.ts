@@ -11,6 +11,7 @@ export const identityOp = defineOp<IdentityNode>({
   type: 'Identity',
   arity: 1,
   role: 'pass',
+  locality: 'elementwise',
   accepts: ['pass'],
   sign: 'keeps',
   shape: (_node, [s]) => s,

@@ -17,6 +17,7 @@ export const maxPoolOp = defineOp<MaxPool2dNode>({
   type: 'MaxPool2d',
   arity: 1,
   role: 'wta',
+  locality: 'window',
   accepts: [],
   sign: 'keeps',
   shape(node, [s]) {

@@ -87,6 +87,13 @@ export interface OpDefinition<N extends AnyNode = AnyNode> {
   readonly role: Role;
   /** An elementwise op a convolution before it can apply as it writes its output ('relu': the kernels' ReLU flag). */
   readonly convEpilogue?: 'relu';
+  /**
+   * Which outputs an input's change reaches (src/wasm/incremental-forward.ts): 'elementwise', the same
+   * positions (inputs of one channel position, as a gate's, broadcast over the plane); 'window', those
+   * whose window (the node's kernel, stride, pads, dilation; one position at stride 1 where it has
+   * only pads) holds a changed position; else every output.
+   */
+  readonly locality?: 'elementwise' | 'window';
   /** Which inputs the pass rule hands relevance to: all (the default), or only the first (a gated value, not its gate). */
   readonly passesTo?: 'all' | 'first';
   /** Rule kinds that may apply besides the gradient: 'affine' (weights: the op gives `affine` maps), 'norm', 'pass'. */

@@ -15,6 +15,8 @@ export const padOp = defineOp<PadNode>({
   type: 'Pad',
   arity: 1,
   role: 'gradient',
+  // A window of one position, its pads the node's.
+  locality: 'window',
   accepts: [],
   sign: 'keeps',
   shape(node, [s]) {

@@ -11,6 +11,7 @@ export const reluOp = defineOp<ReLUNode>({
   type: 'ReLU',
   arity: 1,
   role: 'pass',
+  locality: 'elementwise',
   accepts: ['pass'],
   sign: 'always',
   convEpilogue: 'relu',

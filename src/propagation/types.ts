@@ -1,4 +1,5 @@
 import type { Graph } from '../graph/graph.js';
+import type { InputChange } from '../graph/input-change.js';
 import type { GraphNode } from '../graph/nodes.js';
 import type { AffineLayer, BoundSpec, LinearMap, Arithmetic, Rule } from '../rules/types.js';
 
@@ -67,6 +68,19 @@ export interface Engine {
    * Conv/Linear's z = W x + b is kept for the rules that read it, not only the activation after it.
    */
   run(graph: Graph, input: Float32Array, batch: number, threads?: number, keepZ?: boolean): Session<unknown>;
+  /**
+   * Where the engine has it: a forward of one image kept to follow a series of inputs, each a change of
+   * the one before, computing from the last only what the change reaches (the same logits up to rounding).
+   */
+  incremental?(graph: Graph, input: Float32Array): IncrementalRun;
+}
+
+/** A forward following a series of inputs (Engine.incremental). */
+export interface IncrementalRun {
+  logits(): Float32Array;
+  /** Moves to the next input, the last one changed; its logits. */
+  next(change: InputChange): Float32Array;
+  release(): void;
 }
 
 export type { Rule };

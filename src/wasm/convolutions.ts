@@ -5,10 +5,9 @@
  * reach it through their context (WasmContext.affineForward, affineGradient, weightedMaps); the
  * lowering of rules (lowering.ts) through the Convolutions interface.
  */
-import type { Graph } from '../graph/graph.js';
 import type { AffineNode } from '../graph/nodes.js';
 import type { Conv2dNode } from '../ops/conv2d.js';
-import type { Buf } from '../ops/op.js';
+import type { Buf, Shapes } from '../ops/op.js';
 import type { Transform } from '../rules/types.js';
 import type { Arena } from './arena.js';
 import { GEOM, GEOM_BYTES, LAYOUT, SPLIT, transformCode } from './codes.js';
@@ -71,7 +70,7 @@ function convParts(node: Conv2dNode, batch: number, [cin, h, w]: readonly number
 }
 
 /** A call's convolution as the plan sees it: every call of a node's pass has the same. */
-function callShape(graph: Graph, node: Conv2dNode, part: ConvPart): ConvShape {
+function callShape(graph: Shapes, node: Conv2dNode, part: ConvPart): ConvShape {
   const [, h, w] = graph.shape(node.inputs[0]);
   const [, ho, wo] = graph.shape(node.name);
   const [kh, kw] = node.kernel, [sh, sw] = node.stride, [pt, pl] = node.pads, [dh, dw] = node.dilation;
@@ -110,7 +109,7 @@ const shifted = (e: Epilogue, offset: number): Epilogue => (e.mode === NO_EPILOG
  * The Winograd U of a layer's plain weights (at `weight` in wasm memory), made once at upload where the
  * plan keeps one, else 0: the others make theirs in each pass (winogradU).
  */
-export function packedWinograd(arena: Arena, k: KernelExports, graph: Graph, node: AffineNode, weight: number): number {
+export function packedWinograd(arena: Arena, k: KernelExports, graph: Shapes, node: AffineNode, weight: number): number {
   if (node.op !== 'Conv2d' || node.groups !== 1) return 0;
   if (!keepsWinogradWeights(callShape(graph, node, convParts(node, 1, graph.shape(node.inputs[0]), graph.shape(node.name))[0]))) return 0;
   const u = arena.alloc(k.winograd_weights_size(node.inChannels, node.outChannels) * 4, `the Winograd weights of "${node.name}"`);
@@ -120,7 +119,8 @@ export function packedWinograd(arena: Arena, k: KernelExports, graph: Graph, nod
 
 /** What the service needs of a run. */
 export interface ConvolutionRun {
-  readonly graph: Graph;
+  /** Every value's shape: the graph's, or a box's (incremental-forward.ts). */
+  readonly graph: Shapes;
   readonly batch: number;
   /** Threads this run's large passes are split across. */
   readonly threads: number;

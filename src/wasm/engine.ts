@@ -5,6 +5,7 @@ import type { Buf } from '../ops/op.js';
 import { Arena, DEFAULT_MEMORY_LIMIT } from './arena.js';
 import { compiledKernels, defaultKernelBuild, instantiateKernels, type KernelBuild, type KernelExports } from './load.js';
 import { WasmSession } from './session.js';
+import { IncrementalForward } from './incremental-forward.js';
 import { threadsUnavailable, WorkerPool, type ThreadedKernel } from './threads.js';
 import type { Uploaded } from './convolutions.js';
 import { uploadWeights } from './weights.js';
@@ -127,14 +128,26 @@ export class WasmEngine implements Engine {
   }
 
   run(graph: Graph, input: Float32Array, batch: number, threads = 1, keepZ = false): WasmSession {
+    return this.begin(graph, (run, release) => new WasmSession({ ...run, batch, threads: this.threadsFor(threads) }, input, keepZ, release));
+  }
+
+  /**
+   * A forward of one image on one thread, kept to follow a series of inputs each a small change of the
+   * one before (incremental-forward.ts); released as a session is.
+   */
+  incremental(graph: Graph, input: Float32Array): IncrementalForward {
+    return this.begin(graph, (run, release) => new IncrementalForward({ ...run, batch: 1, threads: 1 }, input, release));
+  }
+
+  /** Starts a run of the graph: the engine busy until `release`, the arena above the graph's weights. */
+  private begin<T>(graph: Graph, start: (run: { graph: Graph; k: KernelExports; arena: Arena; weights: Map<string, Uploaded>; parallel: WasmEngine['parallel'] }, release: () => void) => T): T {
     if (this.busy) fail('BAD_OPTION', 'the wasm engine runs one explanation at a time; this one started while another was unreleased');
     this.arena.reset(this.weightsTop);
     const weights = this.upload(graph);
     this.weightsTop = this.arena.mark();
     this.busy = true;
     try {
-      const run = { graph, batch, threads: this.threadsFor(threads), k: this.kernels, arena: this.arena, weights, parallel: this.parallel.bind(this) };
-      return new WasmSession(run, input, keepZ, () => {
+      return start({ graph, k: this.kernels, arena: this.arena, weights, parallel: this.parallel.bind(this) }, () => {
         this.busy = false;
         this.arena.reset(this.weightsTop);
       });

@@ -18,6 +18,12 @@ import { wasmArithmetic } from './arithmetic.js';
 import { Lowering } from './lowering.js';
 import { RelevanceSlots } from './slots.js';
 
+/** The ReLU a convolution can apply as it writes its output: its only reader, unless it gives the logits. */
+export function reluAfter(graph: Graph, node: GraphNode): GraphNode | null {
+  const readers = graph.consumers.get(node.name) ?? [];
+  return opOf(node).role === 'conv' && readers.length === 1 && opOf(readers[0]).convEpilogue === 'relu' && node.name !== graph.logitsName ? readers[0] : null;
+}
+
 export class WasmSession implements Session<Buf> {
   readonly math: Arithmetic<Buf>;
   private readonly lowering: Lowering;
@@ -41,7 +47,7 @@ export class WasmSession implements Session<Buf> {
   private readonly context: WasmContext;
 
   constructor(
-    run: ConvolutionRun,
+    run: ConvolutionRun & { readonly graph: Graph },
     input: Float32Array,
     /** Whether each Conv keeps its z rather than applying the ReLU after it in place. */
     private readonly keepZ: boolean,
@@ -121,16 +127,16 @@ export class WasmSession implements Session<Buf> {
    */
   private affineForward(node: AffineNode, x: Buf): Buf {
     const { graph } = this;
-    const readers = graph.consumers.get(node.name) ?? [];
-    const fuse = !this.keepZ && opOf(node).role === 'conv' && readers.length === 1 && opOf(readers[0]).convEpilogue === 'relu' && node.name !== graph.logitsName;
+    const relu = this.keepZ ? null : reluAfter(graph, node);
+    const fuse = relu !== null;
     const out = this.buffer(this.batch * size(graph.shape(node.name)), `the output of "${node.name}"`);
     // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
     const top = this.arena.mark();
     this.convolutions.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
     this.arena.reset(top);
     this.convolutions.endNode();
-    if (fuse) {
-      this.fusedAfterConv.add(readers[0].name);
+    if (relu) {
+      this.fusedAfterConv.add(relu.name);
       this.fusedConvs.add(node.name);
     } else this.preActivation.add(node.name);
     return out;

@@ -34,6 +34,7 @@ export function causalWalk(mode: 'deletion' | 'insertion', x: Float32Array, map:
   const work = Float32Array.from(start);
   return {
     steps: s.steps,
+    local: false,
     write(k, out) {
       if (k > 0) {
         const end = Math.min(plane, k * s.pixelsPerStep);

@@ -26,6 +26,7 @@ export function flipWalk(x: Float32Array, map: Float32Array, mapChannels: number
   const source = s.fill === 'blur' ? blur(x, 1, [C, H, W]) : null;
   return {
     steps: s.steps,
+    local: false,
     write(k, out) {
       if (k > 0) {
         const value = source ? 0 : fillValue(s.fill as Exclude<Fill, 'blur'>, work, random);

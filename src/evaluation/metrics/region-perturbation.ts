@@ -48,6 +48,7 @@ export function regionWalk(x: Float32Array, map: Float32Array, mapChannels: numb
   const source = s.fill === 'blur' ? blur(work, 1, [C, Hp, Wp]) : null;
   return {
     steps: s.steps,
+    local: true,
     write(k, out) {
       if (k > 0) {
         const region = order[k - 1];
