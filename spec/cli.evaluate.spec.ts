@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocessImage } from '../src/image/preprocess.js';
-import { buildModel, evaluate, Model } from '../src/index.js';
+import { buildModel, evaluate, Model, randomisation } from '../src/index.js';
 import { PREPROCESSING } from '../src/model/preprocessing.js';
 import { relprop, ROOT } from './helpers/cli.js';
 
@@ -112,6 +112,33 @@ describe('relprop evaluate', () => {
     const m = await relprop('evaluate', '--merge', out, out, '--out', mkdtempSync(join(tmpdir(), 'relprop-evm-')));
     expect(m.code, m.stderr).toBe(0);
     expect(tableRows(m.stdout)[0]).toMatch(/^\| gradient \| .* \| 2 \|/);
+  }, 120_000);
+
+  it('--metric randomisation: a table of rank correlations, the cascade plotted, records equal to the library', async () => {
+    const dir = photos();
+    const o = mkdtempSync(join(tmpdir(), 'relprop-evr-'));
+    const r = await relprop('evaluate', join(dir, 'chelsea.png'), join(dir, 'coffee.png'), ...SMALL, '--metric', 'randomisation', '--steps', '3', '--methods', 'gradient,grad-cam', '--threads', '1', '--out', o, '--csv');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| method \| rank correlation mean \| s\.d\. \| images \| s \/ image \|/);
+    expect(tableRows(r.stdout)).toHaveLength(2);
+    const files = readdirSync(o);
+    const base = files.find((f) => /^relprop-evaluate\.[0-9a-f]{8}\.svg$/.test(f))!.replace(/\.svg$/, '');
+    const svg = readFileSync(join(o, `${base}.svg`), 'utf8');
+    expect(svg).toMatch(/randomisation \(top down, cascading\), 2 images/);
+    expect(svg).toMatch(/layers with parameters, randomised from the top/);
+    expect(readFileSync(join(o, `${base}.csv`), 'utf8')).toMatch(/^image,method,target,correlation_mean,correlation_last,/);
+    const rec = JSON.parse(readFileSync(join(o, records(o).find((f) => f.startsWith('chelsea.gradient.'))!), 'utf8'));
+    const m = buildModel('resnet18', { inputSize: 64, width: 8 });
+    const model = new Model(m.graph, { ...m.info, preprocessing: { ...PREPROCESSING.torchvision, size: [64, 64], resizeShorter: 73 } });
+    const x = preprocessImage(await decodeImage(join(dir, 'chelsea.png')), model.info.preprocessing!, 3).input;
+    const lib = await randomisation(model, x, { method: 'gradient' }, { steps: 3, threads: 1 });
+    expect(rec.curve).toEqual(Array.from(lib.correlations[0]));
+    expect(rec.correlation).toEqual({ mean: lib.mean[0], last: lib.last[0] });
+    expect(rec.metric).toMatchObject({ metric: 'randomisation', steps: 3, order: 'top-down cascading' });
+    // The perturbation metrics' parameters are refused with it, before the model loads.
+    const patch = await relprop('evaluate', dir, '--model', '/no/such/model.onnx', '--metric', 'randomisation', '--patch', '8', '--out', o);
+    expect(patch.code).toBe(1);
+    expect(patch.stderr).toMatch(/randomisation takes --steps and --seed, not --patch/);
   }, 120_000);
 
   it('bad options fail clearly: all but the sizes before the model loads, every method\'s parameters before any photo', async () => {

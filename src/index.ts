@@ -20,3 +20,4 @@ export { METHODS, type MethodName, type MethodSpec } from './attribution/index.j
 export { INTEGRATIONS, quadrature, type Integration } from './attribution/integration.js';
 export { slic, type SlicOptions } from './attribution/segments/slic.js';
 export { aopc, auc, evaluate, METRICS, type Evaluation, type EvaluateOptions, type Metric } from './evaluation/evaluate.js';
+export { randomisation, type Randomisation, type RandomisationOptions } from './evaluation/randomisation.js';

@@ -41,9 +41,13 @@ export interface EvalRecord {
   target: { index: number; label: string };
   /** The metric's settings in full, defaults filled. */
   metric: Record<string, unknown>;
+  /** The curve's scores; randomisation's: the rank correlations, the model's own map's first, then one a stage. */
   curve: number[];
-  aopc: number;
-  auc: number;
+  /** The perturbation metrics'. */
+  aopc?: number;
+  auc?: number;
+  /** Randomisation's: the mean over the stages, and the last (every layer randomised). */
+  correlation?: { mean: number; last: number };
   seconds: { attribute: number; evaluate: number };
 }
 
@@ -52,7 +56,7 @@ export function readRecord(path: string): EvalRecord | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const r = JSON.parse(readFileSync(path, 'utf8')) as EvalRecord;
-    return Array.isArray(r.curve) && typeof r.aopc === 'number' ? r : undefined;
+    return Array.isArray(r.curve) && (typeof r.aopc === 'number' || typeof r.correlation?.mean === 'number') ? r : undefined;
   } catch {
     return undefined;
   }

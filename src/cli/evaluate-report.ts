@@ -19,7 +19,27 @@ export interface ReportOptions {
   csv?: boolean;
 }
 
-const headline = (metric: string) => (metric === 'deletion' || metric === 'insertion' ? 'auc' : 'aopc');
+/** The number a table shows per photo, and its column's name. */
+function headline(metric: string): { name: string; of: (r: EvalRecord) => number } {
+  if (metric === 'randomisation') return { name: 'rank correlation', of: (r) => r.correlation!.mean };
+  const key = metric === 'deletion' || metric === 'insertion' ? 'auc' : 'aopc';
+  return { name: key.toUpperCase(), of: (r) => r[key]! };
+}
+
+/** The plot's title and axes. */
+function plotLabels(metric: string, records: EvalRecord[]): { title: string; x: string; y: string } {
+  const m = records[0].metric;
+  const images = new Set(records.map((r) => r.image)).size;
+  const of = `${images} image${images > 1 ? 's' : ''}: mean and its standard error`;
+  if (metric === 'randomisation') {
+    return { title: `randomisation (top down, cascading), ${of}`, x: `stages (${m.layers} layers with parameters, randomised from the top)`, y: "rank correlation with the model's own |map|" };
+  }
+  return {
+    title: `${metric} (${m.order}, fill ${m.fill}), ${of}`,
+    x: metric === 'region-perturbation' ? `regions perturbed (${m.patch} x ${m.patch})` : `steps (${m.pixelsPerStep} ${metric === 'pixel-flipping' ? 'values flipped' : metric === 'deletion' ? 'pixels deleted' : 'pixels inserted'} each)`,
+    y: m.score === 'logit' ? 'logit of the class' : 'probability of the class',
+  };
+}
 
 /**
  * `--merge DIR...`: the records in the folders (shards' of one evaluation), as one table and plot for
@@ -88,37 +108,33 @@ export async function report(records: EvalRecord[], methods: string[], o: Report
   const score = headline(metric);
   const rows = methods.map((label) => {
     const mine = records.filter((r) => r.method.label === label);
-    const v = mine.map((r) => r[score]);
+    const v = mine.map(score.of);
     const mean = v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
     const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1)) : 0;
     const seconds = mine.reduce((s, r) => s + r.seconds.attribute + r.seconds.evaluate, 0) / Math.max(1, mine.length);
-    return { method: label, images: v.length, [score]: mean, sd, secondsPerImage: seconds };
+    return { method: label, images: v.length, [score.name]: mean, sd, secondsPerImage: seconds };
   });
   const files = { json: join(o.out, `${name}.json`), svg: join(o.out, `${name}.svg`), png: join(o.out, `${name}.png`), ...(o.csv ? { csv: join(o.out, `${name}.csv`) } : {}) };
   const series = methods.map((m) => ({ method: m, curves: records.filter((r) => r.method.label === m).map((r) => r.curve) })).filter((s) => s.curves.length > 0);
   if (series.length > 0) {
-    const images = new Set(records.map((r) => r.image)).size;
-    const svg = await curvesSvg(series, {
-      title: `${metric} (${records[0].metric.order}, fill ${records[0].metric.fill}), ${images} image${images > 1 ? 's' : ''}: mean and its standard error`,
-      x: metric === 'region-perturbation' ? `regions perturbed (${records[0].metric.patch} x ${records[0].metric.patch})` : `steps (${records[0].metric.pixelsPerStep} ${metric === 'pixel-flipping' ? 'values flipped' : metric === 'deletion' ? 'pixels deleted' : 'pixels inserted'} each)`,
-      y: records[0].metric.score === 'logit' ? 'logit of the class' : 'probability of the class',
-    });
+    const svg = await curvesSvg(series, plotLabels(metric, records));
     writeAtomically(files.svg, new TextEncoder().encode(svg));
     writeAtomically(files.png, await svgToPng(svg));
   }
   const summary = { settings, rows, failures, files, records: records.map(({ settings: _, ...r }) => r) };
   writeAtomically(files.json, new TextEncoder().encode(JSON.stringify(summary, null, 1) + '\n'));
   if (files.csv) {
-    const lines = ['image,method,target,aopc,auc,attribute_s,evaluate_s,curve', ...records.map((r) => [JSON.stringify(r.image), JSON.stringify(r.method.label), r.target.index, r.aopc, r.auc, r.seconds.attribute.toFixed(3), r.seconds.evaluate.toFixed(3), JSON.stringify(r.curve.join(' '))].join(','))];
+    const [scores, values] = metric === 'randomisation' ? ['correlation_mean,correlation_last', (r: EvalRecord) => [r.correlation!.mean, r.correlation!.last]] : ['aopc,auc', (r: EvalRecord) => [r.aopc, r.auc]];
+    const lines = [`image,method,target,${scores},attribute_s,evaluate_s,curve`, ...records.map((r) => [JSON.stringify(r.image), JSON.stringify(r.method.label), r.target.index, ...values(r), r.seconds.attribute.toFixed(3), r.seconds.evaluate.toFixed(3), JSON.stringify(r.curve.join(' '))].join(','))];
     writeAtomically(files.csv, new TextEncoder().encode(lines.join('\n') + '\n'));
   }
   if (o.json) {
     console.log(JSON.stringify({ settings, rows, failures, files }, null, 1));
     return;
   }
-  const head = `| method | ${score.toUpperCase()} mean | s.d. | images | s / image |`;
+  const head = `| method | ${score.name} mean | s.d. | images | s / image |`;
   console.log(head);
   console.log('| --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.method} | ${r.images ? (r[score] as number).toFixed(4) : 'n/a'} | ${r.images > 1 ? r.sd.toFixed(4) : 'n/a'} | ${r.images} | ${r.images ? r.secondsPerImage.toFixed(2) : 'n/a'} |`);
+  for (const r of rows) console.log(`| ${r.method} | ${r.images ? (r[score.name] as number).toFixed(4) : 'n/a'} | ${r.images > 1 ? r.sd.toFixed(4) : 'n/a'} | ${r.images} | ${r.images ? r.secondsPerImage.toFixed(2) : 'n/a'} |`);
   for (const f of Object.values(files)) if (existsSync(f)) console.log(`wrote ${f}`);
 }

@@ -11,6 +11,8 @@ import { preprocessingOf, resolveClass } from '../app/explain-photo.js';
 import { METHODS, resolveMethod } from '../attribution/index.js';
 import { fail, RelpropError } from '../errors.js';
 import { evaluate, METRICS, resolveMetric, type EvaluateOptions, type Metric } from '../evaluation/evaluate.js';
+import { parameterLayers, randomisation, type RandomisationOptions } from '../evaluation/randomisation.js';
+import type { Model } from '../model/model.js';
 import { decodeImage } from '../image/decode.js';
 import { preprocessImage } from '../image/preprocess.js';
 import { defaultKernelBuild } from '../wasm/load.js';
@@ -75,9 +77,16 @@ export function parseMethods(spec: string): MethodItem[] {
 /** An optional whole-number flag. */
 const int = (v: string | undefined, what: string, lo: number, hi: number) => (v === undefined ? undefined : numberFlag(v, what, lo, hi, true));
 
-/** The metric's options from the flags (evaluate checks their values and fills the defaults). */
+/** The metrics of --metric: the perturbation curves, and the parameter randomisation test. */
+const CLI_METRICS = [...METRICS, 'randomisation'] as const;
+
+/** The metric's options from the flags (evaluate and randomisation check their values and fill the defaults). */
 function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'threads'> {
-  if (!METRICS.includes(o.metric as Metric)) fail('BAD_OPTION', `unknown --metric "${o.metric}"; metrics: ${METRICS.join(', ')}`);
+  if (!CLI_METRICS.includes(o.metric as Metric)) fail('BAD_OPTION', `unknown --metric "${o.metric}"; metrics: ${CLI_METRICS.join(', ')}`);
+  if (o.metric === 'randomisation') {
+    const stray = (['patch', 'pixelsPerStep', 'fill', 'order', 'score'] as const).filter((k) => o[k] !== undefined);
+    if (stray.length) fail('BAD_OPTION', `--metric randomisation takes --steps and --seed, not ${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  }
   const fill = o.fill === undefined ? undefined : Number.isFinite(Number(o.fill)) && o.fill.trim() !== '' ? Number(o.fill) : o.fill;
   const m: Record<string, unknown> = {
     metric: o.metric,
@@ -118,8 +127,8 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   const target = resolveClass(model, o.target);
   const [c] = model.inputShape;
   // And against the model's input, with each method's parameters, before any photo is read.
-  const taken = checkMetric(metricOptions, o, model.inputShape).steps as number;
-  if (metricOptions.steps !== undefined && metricOptions.steps > taken) console.error(`relprop: note: --steps ${metricOptions.steps} is more than the ${taken} ${o.metric === 'region-perturbation' ? 'regions' : 'steps'} a ${model.inputShape.slice(1).join(' x ')} input has: each curve takes ${taken}`);
+  const taken = checkMetric(metricOptions, o, model.inputShape, model).steps as number;
+  if (o.metric !== 'randomisation' && metricOptions.steps !== undefined && metricOptions.steps > taken) console.error(`relprop: note: --steps ${metricOptions.steps} is more than the ${taken} ${o.metric === 'region-perturbation' ? 'regions' : 'steps'} a ${model.inputShape.slice(1).join(' x ')} input has: each curve takes ${taken}`);
   const context = { graph: model.canonicalGraph(true), inputShape: model.inputShape, preprocessing: model.info.preprocessing };
   // A method's own parameters only: the run's (target, threads, batch ...) are the command's flags.
   for (const m of methods) resolveMethod(m.method, m.params, [], context, `--methods ${m.label}`);
@@ -162,13 +171,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
       try {
         input ??= preprocessImage(await decodeImage(file), preprocessingOf(model), c as 1 | 3).input;
         const t0 = performance.now();
-        const a = await model.attribute(input, { method: m.method, ...m.params, target, threads });
-        const t1 = performance.now();
-        // --pixels-per-step counts values: a one-channel map's step takes as large a share, in whole pixels.
-        const share = metricOptions.metric === 'pixel-flipping' && metricOptions.pixelsPerStep !== undefined && a.shape[1] === 1 && c > 1 ? { pixelsPerStep: Math.ceil(metricOptions.pixelsPerStep / c) } : {};
-        const e = await evaluate(model, input, a.attribution, { ...metricOptions, ...share, target: a.targets[0], threads });
-        const t2 = performance.now();
-        const index = a.targets[0];
+        const { target: index, ...measured } = o.metric === 'randomisation' ? await randomised(model, input, m, { target, threads, steps: metricOptions.steps, seed: metricOptions.seed }) : await perturbed(model, input, m, metricOptions, { target, threads });
         const record: EvalRecord = {
           image: file,
           ...(photo ? { photo } : {}),
@@ -177,11 +180,8 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
           runKey,
           settings,
           target: { index, label: model.info.labels?.[index] ?? `class ${index}` },
-          metric: e.settings,
-          curve: Array.from(e.curves[0]),
-          aopc: e.aopc[0],
-          auc: e.auc[0],
-          seconds: { attribute: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000 },
+          ...measured,
+          seconds: { attribute: measured.seconds?.attribute ?? 0, evaluate: (performance.now() - t0) / 1000 - (measured.seconds?.attribute ?? 0) },
         };
         makeDirs(dirname(path));
         writeAtomically(path, new TextEncoder().encode(JSON.stringify(record) + '\n'));
@@ -208,8 +208,34 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   }
 }
 
+/** What a record holds of one photo's evaluation. */
+type Measured = { target: number; seconds?: { attribute: number } } & Pick<EvalRecord, 'metric' | 'curve' | 'aopc' | 'auc' | 'correlation'>;
+
+/** A perturbation metric: the method's map, then the curve of the photo perturbed in its order. */
+async function perturbed(model: Model, input: Float32Array, m: MethodItem, metric: Omit<EvaluateOptions, 'target' | 'threads'>, run: { target?: number; threads?: number }): Promise<Measured> {
+  const t0 = performance.now();
+  const a = await model.attribute(input, { method: m.method, ...m.params, ...run });
+  const attribute = (performance.now() - t0) / 1000;
+  // --pixels-per-step counts values: a one-channel map's step takes as large a share, in whole pixels.
+  const [c] = model.inputShape;
+  const share = metric.metric === 'pixel-flipping' && metric.pixelsPerStep !== undefined && a.shape[1] === 1 && c > 1 ? { pixelsPerStep: Math.ceil(metric.pixelsPerStep / c) } : {};
+  const e = await evaluate(model, input, a.attribution, { ...metric, ...share, target: a.targets[0], threads: run.threads });
+  return { target: a.targets[0], metric: e.settings, curve: Array.from(e.curves[0]), aopc: e.aopc[0], auc: e.auc[0], seconds: { attribute } };
+}
+
+/** The randomisation test: the method run again on the model randomised stage by stage (its own map is one of those runs). */
+async function randomised(model: Model, input: Float32Array, m: MethodItem, options: RandomisationOptions): Promise<Measured> {
+  const r = await randomisation(model, input, { method: m.method, ...m.params }, options);
+  return { target: r.targets[0], metric: { ...r.settings, layers: parameterLayers(model.graph).length }, curve: Array.from(r.correlations[0]), correlation: { mean: r.mean[0], last: r.last[0] } };
+}
+
 /** Fails, naming --metric, if the metric's options do not fit inputs of `shape` (each evaluation reports its settings in full). */
-function checkMetric(options: Omit<EvaluateOptions, 'target' | 'threads'>, o: EvaluateCliOptions, shape: readonly number[]): Record<string, unknown> {
+function checkMetric(options: Omit<EvaluateOptions, 'target' | 'threads'>, o: EvaluateCliOptions, shape: readonly number[], model?: Model): Record<string, unknown> {
+  if (o.metric === 'randomisation') {
+    const layers = model ? parameterLayers(model.graph).length : Infinity;
+    if (options.steps !== undefined && options.steps > layers) fail('BAD_OPTION', `--metric randomisation: --steps ${options.steps} is more than the model's ${layers} layers with parameters`);
+    return { steps: options.steps ?? layers };
+  }
   try {
     return resolveMetric(options as EvaluateOptions, shape, shape[0]).settings;
   } catch (e) {

@@ -38,7 +38,8 @@ export function curvesSpec(series: readonly CurveSeries[], labels: PlotLabels): 
     const { mean, se } = meanAndError(curves);
     return Array.from(mean, (m, k) => ({ method, x: k, score: m, low: m - se[k], high: m + se[k] }));
   });
-  const x = { field: 'x', type: 'quantitative', title: labels.x };
+  // Steps are whole: no tick between two (a curve of 3 stages had ticks at 0.4, 0.8, ...).
+  const x = { field: 'x', type: 'quantitative', title: labels.x, axis: { tickMinStep: 1 } };
   // The legend's symbols are drawn as the lines are: from the bands alone they took their 15% opacity.
   const color = { field: 'method', type: 'nominal', title: 'method', sort: series.map((s) => s.method), legend: { labelLimit: 260, symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 } };
   return {

@@ -66,6 +66,7 @@ export class IncrementalForward {
     this.k = run.k;
     this.arena = run.arena;
     this.nodes = this.graph.upstream(this.graph.logitsName);
+    if (input.length !== size(this.graph.input.shape)) fail('BAD_INPUT', `an incremental forward takes one image of ${this.graph.input.shape.join(' x ')} values, got ${input.length}`);
     const x = this.buffer(input.length, 'the input');
     this.arena.f32(x.ptr, x.n).set(input);
     this.values.set(this.graph.input.name, x);
@@ -89,7 +90,7 @@ export class IncrementalForward {
     const [r0, r1, c0, c1] = box;
     if (r1 <= r0 || c1 <= c0) return this.logits();
     const [C, H, W] = this.graph.input.shape;
-    if (!(0 <= r0 && r1 <= H && 0 <= c0 && c1 <= W) || values.length !== C * (r1 - r0) * (c1 - c0)) {
+    if (!box.every(Number.isInteger) || !(0 <= r0 && r1 <= H && 0 <= c0 && c1 <= W) || values.length !== C * (r1 - r0) * (c1 - c0)) {
       fail('BAD_INPUT', `a change of the input must be a box within its ${H} x ${W} and ${C} x rows x columns values; got rows ${r0}-${r1}, columns ${c0}-${c1} and ${values.length} values`);
     }
     const x = this.values.get(this.graph.input.name)!;
