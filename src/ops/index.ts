@@ -22,6 +22,11 @@ import type { OpDefinition } from './op.js';
 import { padOp, type PadNode } from './pad.js';
 import { reluOp, type ReLUNode } from './relu.js';
 import { softmaxOp, type SoftmaxNode } from './softmax.js';
+import { reshapeOp, type ReshapeNode } from './reshape.js';
+import { transposeOp, type TransposeNode } from './transpose.js';
+import { sliceOp, type SliceNode } from './slice.js';
+import { takeOp, type TakeNode } from './take.js';
+import { constantConcatOp, type ConstantConcatNode } from './constant-concat.js';
 
 /** A node of the graph IR: one of the registry's node types. */
 export type GraphNode =
@@ -45,7 +50,12 @@ export type GraphNode =
   | TanhNode
   | ConcatNode
   | GateNode
-  | IdentityNode;
+  | IdentityNode
+  | ReshapeNode
+  | TransposeNode
+  | SliceNode
+  | TakeNode
+  | ConstantConcatNode;
 
 export type OpType = GraphNode['op'];
 
@@ -71,6 +81,11 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   Concat: concatOp,
   Gate: gateOp,
   Identity: identityOp,
+  Reshape: reshapeOp,
+  Transpose: transposeOp,
+  Slice: sliceOp,
+  Take: takeOp,
+  ConstantConcat: constantConcatOp,
 };
 
 export const OP_TYPES = Object.keys(OPS) as OpType[];

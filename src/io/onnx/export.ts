@@ -39,8 +39,8 @@ function floatTensor(name: string, dims: number[], data: Float32Array): TensorPr
   // rawData is little-endian float32, as wasm and every platform relprop runs on store it.
   return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: TensorProto_DataType.FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() });
 }
-function int64Tensor(name: string, data: number[]): TensorProto {
-  return create(TensorProtoSchema, { name, dims: [BigInt(data.length)], dataType: TensorProto_DataType.INT64, int64Data: data.map(BigInt) });
+function int64Tensor(name: string, data: number[], dims: number[] = [data.length]): TensorProto {
+  return create(TensorProtoSchema, { name, dims: dims.map(BigInt), dataType: TensorProto_DataType.INT64, int64Data: data.map(BigInt) });
 }
 
 /** ONNX pads are [begin of each axis..., end of each axis...]: [top, left, bottom, right] for H, W. */
@@ -126,6 +126,32 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
   SiLU(n, w) {
     w.node('Sigmoid', `${n.name}.gate`, n.inputs);
     w.node('Mul', n.name, [n.inputs[0], `${n.name}.gate`]);
+  },
+  // The ops of one sample's axes: axis a of a sample is ONNX's a + 1, after the batch.
+  Reshape(n, w) {
+    w.initializer(int64Tensor(`${n.name}.shape`, [0, ...n.shape]));
+    w.node('Reshape', n.name, [n.inputs[0], `${n.name}.shape`]);
+  },
+  Transpose: (n, w) => w.node('Transpose', n.name, n.inputs, [ints('perm', [0, ...n.perm.map((a) => a + 1)])]),
+  Slice(n, w) {
+    for (const [key, v] of [['starts', n.start], ['ends', n.end], ['axes', n.axis + 1]] as const) w.initializer(int64Tensor(`${n.name}.${key}`, [v]));
+    w.node('Slice', n.name, [n.inputs[0], `${n.name}.starts`, `${n.name}.ends`, `${n.name}.axes`]);
+  },
+  Take(n, w) {
+    w.initializer(int64Tensor(`${n.name}.index`, [n.index], []));
+    w.node('Gather', n.name, [n.inputs[0], `${n.name}.index`], [int('axis', n.axis + 1)]);
+  },
+  // The constant expanded to the batch: [batch] of x's shape, then the constant's own dimensions.
+  ConstantConcat(n, w) {
+    w.initializer(floatTensor(`${n.name}.constant`, [1, ...n.constantShape], n.constant));
+    w.initializer(int64Tensor(`${n.name}.dims`, n.constantShape));
+    for (const [key, v] of [['zero', 0], ['one', 1]] as const) w.initializer(int64Tensor(`${n.name}.${key}`, [v]));
+    w.node('Shape', `${n.name}.shape`, [n.inputs[0]]);
+    w.node('Slice', `${n.name}.batch`, [`${n.name}.shape`, `${n.name}.zero`, `${n.name}.one`]);
+    w.node('Concat', `${n.name}.expanded`, [`${n.name}.batch`, `${n.name}.dims`], [int('axis', 0)]);
+    w.node('Expand', `${n.name}.tokens`, [`${n.name}.constant`, `${n.name}.expanded`]);
+    const parts = n.at === 'start' ? [`${n.name}.tokens`, n.inputs[0]] : [n.inputs[0], `${n.name}.tokens`];
+    w.node('Concat', n.name, parts, [int('axis', n.axis + 1)]);
   },
 };
 
