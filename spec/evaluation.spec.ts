@@ -228,5 +228,7 @@ describe('evaluate', () => {
     await bad({ metric: 'deletion', fill: 'grey' }, a, /unknown fill "grey"/);
     await bad({ metric: 'insertion', steps: 0 }, a, /steps must be an integer >= 1/);
     await bad({ metric: 'insertion', colour: 1 }, a, /colour/);
+    await bad({}, a, /options\.metric is required: one of region-perturbation/);
+    await bad({ metric: 'randomisation' }, a, /randomisation\(model, input, \{ method \}, options\)/);
   });
 });

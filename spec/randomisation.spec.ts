@@ -20,6 +20,9 @@ describe('spearman', () => {
     expect(spearman([1, 2, 3], [3, 2, 1])).toBeCloseTo(-1, 14);
     // A constant array has no ranks' spread: NaN, as scipy.
     expect(spearman([1, 1, 1], [1, 2, 3])).toBeNaN();
+    // Also for a map of an image's size, whose ranks' spread summed in floating point is not exactly 0.
+    const n = 3 * 224 * 224;
+    expect(spearman(Float64Array.from({ length: n }, (_, i) => Math.sin(i)), new Float64Array(n))).toBeNaN();
   });
 });
 
@@ -86,7 +89,7 @@ describe('randomisation', () => {
     const L = parameterLayers(model.graph).length;
     await expect(randomisation(model, x, { method: 'gradient' }, { steps: L + 1 })).rejects.toThrow(new RegExp(`steps must be at most the model's ${L} layers`));
     await expect(randomisation(model, x, { method: 'gradient', target: 3 })).rejects.toThrow(/give target in the options/);
-    await expect(randomisation(model, x, { method: 'gradient' }, { patch: 8 } as object)).rejects.toThrow(/patch/);
+    await expect(randomisation(model, x, { method: 'gradient' }, { patch: 8 } as object)).rejects.toThrow(/patch is evaluate's/);
     await expect(randomisation(model, x, { method: 'nonsense' }, { steps: 1 })).rejects.toThrow(/nonsense/);
   });
 });

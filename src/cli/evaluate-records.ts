@@ -41,7 +41,10 @@ export interface EvalRecord {
   target: { index: number; label: string };
   /** The metric's settings in full, defaults filled. */
   metric: Record<string, unknown>;
-  /** The curve's scores; randomisation's: the rank correlations, the model's own map's first, then one a stage. */
+  /**
+   * The curve's scores; randomisation's: the rank correlations, the model's own map's first, then one a
+   * stage (NaN where a map is constant, which JSON writes as null and readRecord reads back as NaN).
+   */
   curve: number[];
   /** The perturbation metrics'. */
   aopc?: number;
@@ -56,7 +59,9 @@ export function readRecord(path: string): EvalRecord | undefined {
   if (!existsSync(path)) return undefined;
   try {
     const r = JSON.parse(readFileSync(path, 'utf8')) as EvalRecord;
-    return Array.isArray(r.curve) && (typeof r.aopc === 'number' || typeof r.correlation?.mean === 'number') ? r : undefined;
+    if (!Array.isArray(r.curve) || !(typeof r.aopc === 'number' || (r.correlation && 'mean' in r.correlation))) return undefined;
+    const nan = (v: number | null) => (v === null ? NaN : v);
+    return { ...r, curve: r.curve.map(nan), ...(r.correlation ? { correlation: { mean: nan(r.correlation.mean), last: nan(r.correlation.last) } } : {}) };
   } catch {
     return undefined;
   }

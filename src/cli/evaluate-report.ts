@@ -135,6 +135,13 @@ export async function report(records: EvalRecord[], methods: string[], o: Report
   const head = `| method | ${score.name} mean | s.d. | images | s / image |`;
   console.log(head);
   console.log('| --- | --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.method} | ${r.images ? (r[score.name] as number).toFixed(4) : 'n/a'} | ${r.images > 1 ? r.sd.toFixed(4) : 'n/a'} | ${r.images} | ${r.images ? r.secondsPerImage.toFixed(2) : 'n/a'} |`);
+  const shown = (v: number) => (Number.isNaN(v) ? 'n/a' : v.toFixed(4));
+  for (const r of rows) console.log(`| ${r.method} | ${r.images ? shown(r[score.name] as number) : 'n/a'} | ${r.images > 1 ? shown(r.sd) : 'n/a'} | ${r.images} | ${r.images ? r.secondsPerImage.toFixed(2) : 'n/a'} |`);
+  // A constant map has no ranks: its correlation is undefined (as scipy's), and so is any mean over it.
+  for (const m of methods) {
+    const undefinedAt = records.filter((r) => r.method.label === m && r.curve.some(Number.isNaN));
+    const stages = undefinedAt.reduce((s, r) => s + r.curve.filter(Number.isNaN).length, 0);
+    if (stages) console.log(`${m}: the map was constant (no ranks: the correlation undefined) at ${stages} stage${stages > 1 ? 's' : ''} of ${undefinedAt.length} photo${undefinedAt.length > 1 ? 's' : ''}`);
+  }
   for (const f of Object.values(files)) if (existsSync(f)) console.log(`wrote ${f}`);
 }

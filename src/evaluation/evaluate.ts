@@ -109,6 +109,8 @@ export function resolveMetric(options: EvaluateOptions, shape: readonly number[]
   if (options === null || typeof options !== 'object') fail('BAD_OPTION', 'evaluate: options must be an object with a metric');
   checkOptions(options, EVALUATE_OPTIONS, 'evaluate');
   const [C, H, W] = shape;
+  if (options.metric === undefined) fail('BAD_OPTION', `evaluate: options.metric is required: one of ${METRICS.join(', ')}`);
+  if ((options.metric as string) === 'randomisation') fail('BAD_OPTION', 'evaluate scores a map by perturbing the input; the randomisation test runs the method itself: randomisation(model, input, { method }, options)');
   const metric = oneOf(options.metric, 'metric', undefined as unknown as Metric, METRICS);
   const causal = metric === 'deletion' || metric === 'insertion';
   // A parameter another metric takes is refused, not ignored (it would still change nothing).

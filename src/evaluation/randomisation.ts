@@ -57,6 +57,8 @@ const WITH_PARAMETERS = new Set(['Conv2d', 'Linear', 'BatchNorm']);
 export async function randomisation(model: Model, input: Float32Array, method: AttributeOptions, options: RandomisationOptions = {}): Promise<Randomisation> {
   if (method === null || typeof method !== 'object') fail('BAD_OPTION', 'randomisation: the method must be an object, as model.attribute takes');
   if (options === null || typeof options !== 'object') fail('BAD_OPTION', 'randomisation: options must be an object');
+  const perturbation = ['metric', 'patch', 'pixelsPerStep', 'fill', 'order', 'score'].filter((k) => k in options);
+  if (perturbation.length) fail('BAD_OPTION', `randomisation takes steps, seed and the run's options; ${perturbation.join(', ')} ${perturbation.length > 1 ? 'are' : 'is'} evaluate's (the perturbation metrics')`);
   checkOptions(options, OPTIONS, 'randomisation');
   for (const key of ['target', 'batch', 'threads', 'backend', 'memoryLimit', 'kernels', 'internalBatch'] as const) {
     if (method[key] !== undefined) fail('BAD_OPTION', `randomisation: give ${key} in the options, not with the method`);

@@ -31,6 +31,8 @@ export interface PreparedImage {
  */
 export function preprocessImage(image: RgbImage, p: Preprocessing, channels: 1 | 3 = 3): PreparedImage {
   if (channels !== 1 && channels !== 3) fail('BAD_INPUT', `photos feed models of 3 channels (RGB) or 1 (luminance), not ${channels}`);
+  // A built model has no preprocessing of its own: model.info.preprocessing is then undefined.
+  if (p === null || typeof p !== 'object' || !Array.isArray(p.size)) fail('BAD_OPTION', `preprocessImage needs a preprocessing (model.info.preprocessing, or preprocessingOf(model) from relprop/app for a model without one), got ${p === undefined ? 'undefined' : JSON.stringify(p)}`);
   const [outH, outW] = p.size;
   if (outH * outW > MAX_PIXELS) fail('BAD_INPUT', `the model's input is ${outH}x${outW} pixels, more than the ${MAX_PIXELS / 1e6} megapixels a photo is prepared for`);
   let rgb: Float32Array;
