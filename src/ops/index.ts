@@ -27,6 +27,9 @@ import { transposeOp, type TransposeNode } from './transpose.js';
 import { sliceOp, type SliceNode } from './slice.js';
 import { takeOp, type TakeNode } from './take.js';
 import { constantConcatOp, type ConstantConcatNode } from './constant-concat.js';
+import { geluOp, type GELUNode } from './gelu.js';
+import { layerNormOp, type LayerNormNode } from './layer-norm.js';
+import { matMulOp, type MatMulNode } from './matmul.js';
 
 /** A node of the graph IR: one of the registry's node types. */
 export type GraphNode =
@@ -55,7 +58,10 @@ export type GraphNode =
   | TransposeNode
   | SliceNode
   | TakeNode
-  | ConstantConcatNode;
+  | ConstantConcatNode
+  | GELUNode
+  | LayerNormNode
+  | MatMulNode;
 
 export type OpType = GraphNode['op'];
 
@@ -86,6 +92,9 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   Slice: sliceOp,
   Take: takeOp,
   ConstantConcat: constantConcatOp,
+  GELU: geluOp,
+  LayerNorm: layerNormOp,
+  MatMul: matMulOp,
 };
 
 export const OP_TYPES = Object.keys(OPS) as OpType[];

@@ -1,14 +1,29 @@
-import { fail } from '../errors.js';
 import type { NodeBase } from '../graph/node.js';
-import { defineOp } from './op.js';
+import type { Vec } from '../rules/types.js';
+import { rowsOf } from './linear.js';
+import { defineOp, type Buf, type WasmContext } from './op.js';
 
 export interface SoftmaxNode extends NodeBase {
   op: 'Softmax';
 }
 
-const through = (node: SoftmaxNode): never => fail('UNSUPPORTED', `node "${node.name}": explanations start before a Softmax, not through it`);
+/** d softmax: g_in = s (g - sum_j s_j g_j), per row of the last axis. */
+function softmaxGradient(s: ArrayLike<number>, g: ArrayLike<number>, rows: number, out: Float32Array | Float64Array): void {
+  const n = s.length / rows;
+  for (let r = 0; r < rows; r++) {
+    let dot = 0;
+    for (let i = 0; i < n; i++) dot += s[r * n + i] * g[r * n + i];
+    for (let i = 0; i < n; i++) out[r * n + i] = s[r * n + i] * (g[r * n + i] - dot);
+  }
+}
 
-/** A final softmax over the class logits; explanations start at its input. */
+const rows = (node: SoftmaxNode, c: { batch: number; graph: { shape(n: string): readonly number[] } }) => c.batch * rowsOf(c.graph.shape(node.name));
+
+/**
+ * A softmax over the last axis of each sample: a classifier's final one (explanations start at its
+ * input) or one inside the model (a transformer's attention), which relevance passes unless a rule of
+ * the model's composite says otherwise.
+ */
 export const softmaxOp = defineOp<SoftmaxNode>({
   type: 'Softmax',
   arity: 1,
@@ -17,14 +32,29 @@ export const softmaxOp = defineOp<SoftmaxNode>({
   sign: 'always',
   shape: (_node, [s]) => s,
   reference: {
-    forward: (_node, [x], c) => softmaxRows(x, c.batch),
-    gradient: through,
+    forward: (node, [x], c) => softmaxRows(x, rows(node, c)),
+    gradient(node, R, c) {
+      const out: Vec = new Float64Array(R.length);
+      softmaxGradient(c.value(node.name), R, rows(node, c), out);
+      return [out];
+    },
   },
+  // In TypeScript on the engine's memory, in float64 as the reference (a kernel when transformers' cost says).
   wasm: {
-    forward: (node) => fail('UNSUPPORTED', `node "${node.name}": Softmax before the logits is not supported`),
-    gradient: through,
+    forward(node, [x], c) {
+      const out = c.output(node);
+      c.arena.f32(out.ptr, out.n).set(softmaxRows(c.arena.f32(x.ptr, x.n), rows(node, c)));
+      return out;
+    },
+    gradient(node, R, c) {
+      const dx = c.inputSized(node, `the gradient at "${node.name}"`);
+      softmaxGradient(view(c, c.value(node.name)), view(c, R), rows(node, c), view(c, dx));
+      return [dx];
+    },
   },
 });
+
+const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
 /** Softmax of each of `batch` rows (in float64). */
 export function softmaxRows(x: ArrayLike<number>, batch: number): Float64Array {

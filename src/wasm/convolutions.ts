@@ -7,6 +7,7 @@
  */
 import type { AffineNode } from '../graph/nodes.js';
 import type { Conv2dNode } from '../ops/conv2d.js';
+import { rowsOf } from '../ops/linear.js';
 import type { Buf, Shapes } from '../ops/op.js';
 import type { Transform } from '../rules/types.js';
 import type { Arena } from './arena.js';
@@ -163,8 +164,9 @@ export class WasmConvolutions implements Convolutions {
     // Winograd U) lies below this call's scratch, which is released after it.
     const xPtr = x.ptr;
     if (node.op === 'Linear') {
-      const parts = partsFor(batch * node.inFeatures * node.outFeatures, this.run.threads);
-      this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
+      const rows = batch * rowsOf(this.run.graph.shape(node.inputs[0]));
+      const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
+      this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
       return;
     }
     const plan = this.plan(node, tw, 'forward');
@@ -191,8 +193,9 @@ export class WasmConvolutions implements Convolutions {
     // s is usually a deferred quotient, computed by the node's forward convolution: first, as in affine().
     const sPtr = s.ptr;
     if (node.op === 'Linear') {
-      const parts = partsFor(batch * node.inFeatures * node.outFeatures, this.run.threads);
-      this.run.parallel('linear_transpose', [sPtr, up.weight, out.ptr, batch, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
+      const rows = batch * rowsOf(this.run.graph.shape(node.inputs[0]));
+      const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
+      this.run.parallel('linear_transpose', [sPtr, up.weight, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
       return;
     }
     const plan = this.plan(node, tw, 'transpose');

@@ -67,6 +67,8 @@ function valueInfo(name: string, dims: (number | string)[]) {
 interface Writer {
   node(opType: string, name: string, inputs: string[], attribute?: AttributeProto[]): void;
   initializer(tensor: TensorProto): void;
+  /** A value's shape in one sample. */
+  shape(name: string): readonly number[];
 }
 
 /** An affine layer's weight (BatchNorm folded in) and bias as initializers; the node's inputs. */
@@ -87,7 +89,18 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
       ints('dilations', n.dilation),
       int('group', n.groups),
     ]),
-  Linear: (n, w) => w.node('Gemm', n.name, affineInputs(w, n, [n.outFeatures, n.inFeatures]), [int('transB', 1)]),
+  // On each row of a sample of more than one axis (a transformer's tokens): MatMul by W^T, then the bias.
+  Linear(n, w) {
+    if (w.shape(n.inputs[0]).length === 1) return w.node('Gemm', n.name, affineInputs(w, n, [n.outFeatures, n.inFeatures]), [int('transB', 1)]);
+    const weight = foldedWeight(n);
+    const transposed = new Float32Array(weight.length);
+    for (let o = 0; o < n.outFeatures; o++) for (let i = 0; i < n.inFeatures; i++) transposed[i * n.outFeatures + o] = weight[o * n.inFeatures + i];
+    w.initializer(floatTensor(`${n.name}.weightT`, [n.inFeatures, n.outFeatures], transposed));
+    if (!n.bias) return w.node('MatMul', n.name, [n.inputs[0], `${n.name}.weightT`]);
+    w.initializer(floatTensor(`${n.name}.bias`, [n.outFeatures], n.bias));
+    w.node('MatMul', `${n.name}.product`, [n.inputs[0], `${n.name}.weightT`]);
+    w.node('Add', n.name, [`${n.name}.product`, `${n.name}.bias`]);
+  },
   BatchNorm(n, w) {
     for (const [key, data] of [['scale', n.gamma], ['bias', n.beta], ['mean', n.mean], ['var', n.variance]] as const) {
       w.initializer(floatTensor(`${n.name}.${key}`, [n.channels], data));
@@ -105,7 +118,7 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
     w.initializer(int64Tensor(`${n.name}.pads`, [0, 0, n.pads[0], n.pads[1], 0, 0, n.pads[2], n.pads[3]]));
     w.node('Pad', n.name, [n.inputs[0], `${n.name}.pads`]);
   },
-  Softmax: (n, w) => w.node('Softmax', n.name, n.inputs, [int('axis', 1)]),
+  Softmax: (n, w) => w.node('Softmax', n.name, n.inputs, [int('axis', -1)]),
   Identity: (n, w) => w.node('Identity', n.name, n.inputs),
   Clip(n, w) {
     w.initializer(floatTensor(`${n.name}.min`, [], Float32Array.of(n.min)));
@@ -141,6 +154,52 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
     w.initializer(int64Tensor(`${n.name}.index`, [n.index], []));
     w.node('Gather', n.name, [n.inputs[0], `${n.name}.index`], [int('axis', n.axis + 1)]);
   },
+  // Opset 13 has no Gelu (20) nor LayerNormalization (17): written out as PyTorch exports them then.
+  GELU(n, w) {
+    const c = (key: string, v: number) => w.initializer(floatTensor(`${n.name}.${key}`, [], Float32Array.of(v)));
+    if (n.approximate === 'none') {
+      c('sqrt2', Math.SQRT2);
+      c('one', 1);
+      c('half', 0.5);
+      w.node('Div', `${n.name}.scaled`, [n.inputs[0], `${n.name}.sqrt2`]);
+      w.node('Erf', `${n.name}.erf`, [`${n.name}.scaled`]);
+      w.node('Add', `${n.name}.phi2`, [`${n.name}.erf`, `${n.name}.one`]);
+    } else {
+      c('k', Math.sqrt(2 / Math.PI));
+      c('cubic', 0.044715);
+      c('one', 1);
+      c('half', 0.5);
+      w.node('Mul', `${n.name}.x2`, [n.inputs[0], n.inputs[0]]);
+      w.node('Mul', `${n.name}.x3`, [`${n.name}.x2`, n.inputs[0]]);
+      w.node('Mul', `${n.name}.cx3`, [`${n.name}.x3`, `${n.name}.cubic`]);
+      w.node('Add', `${n.name}.inner`, [n.inputs[0], `${n.name}.cx3`]);
+      w.node('Mul', `${n.name}.scaled`, [`${n.name}.inner`, `${n.name}.k`]);
+      w.node('Tanh', `${n.name}.tanh`, [`${n.name}.scaled`]);
+      w.node('Add', `${n.name}.phi2`, [`${n.name}.tanh`, `${n.name}.one`]);
+    }
+    w.node('Mul', `${n.name}.xphi2`, [n.inputs[0], `${n.name}.phi2`]);
+    w.node('Mul', n.name, [`${n.name}.xphi2`, `${n.name}.half`]);
+  },
+  LayerNorm(n, w) {
+    w.initializer(floatTensor(`${n.name}.two`, [], Float32Array.of(2)));
+    w.initializer(floatTensor(`${n.name}.epsilon`, [], Float32Array.of(n.epsilon)));
+    w.initializer(floatTensor(`${n.name}.weight`, [n.features], n.weight));
+    w.node('ReduceMean', `${n.name}.mean`, [n.inputs[0]], [ints('axes', [-1])]);
+    w.node('Sub', `${n.name}.centred`, [n.inputs[0], `${n.name}.mean`]);
+    w.node('Pow', `${n.name}.squared`, [`${n.name}.centred`, `${n.name}.two`]);
+    w.node('ReduceMean', `${n.name}.variance`, [`${n.name}.squared`], [ints('axes', [-1])]);
+    w.node('Add', `${n.name}.stabilised`, [`${n.name}.variance`, `${n.name}.epsilon`]);
+    w.node('Sqrt', `${n.name}.std`, [`${n.name}.stabilised`]);
+    w.node('Div', `${n.name}.normal`, [`${n.name}.centred`, `${n.name}.std`]);
+    if (!n.bias) {
+      w.node('Mul', n.name, [`${n.name}.normal`, `${n.name}.weight`]);
+      return;
+    }
+    w.initializer(floatTensor(`${n.name}.bias`, [n.features], n.bias));
+    w.node('Mul', `${n.name}.scaled`, [`${n.name}.normal`, `${n.name}.weight`]);
+    w.node('Add', n.name, [`${n.name}.scaled`, `${n.name}.bias`]);
+  },
+  MatMul: (n, w) => w.node('MatMul', n.name, n.inputs),
   // The constant expanded to the batch: [batch] of x's shape, then the constant's own dimensions.
   ConstantConcat(n, w) {
     w.initializer(floatTensor(`${n.name}.constant`, [1, ...n.constantShape], n.constant));
@@ -163,6 +222,7 @@ export function exportOnnx(model: Model | Graph): Uint8Array {
   const writer: Writer = {
     node: (opType, name, inputs, attribute = []) => nodes.push(create(NodeProtoSchema, { opType, name, input: inputs, output: [name], attribute })),
     initializer: (tensor) => initializers.push(tensor),
+    shape: (name) => graph.shape(name),
   };
   for (const n of graph.nodes) (EXPORTERS[n.op] as (n: GraphNode, w: Writer) => void)(n, writer);
   const out = graph.shape(graph.output);

@@ -1,0 +1,100 @@
+import type { NodeBase } from '../graph/node.js';
+import type { Vec } from '../rules/types.js';
+import { rowsOf } from './linear.js';
+import { defineOp, where, type Buf, type WasmContext } from './op.js';
+import { checkLength } from './shapes.js';
+import { fail } from '../errors.js';
+
+/** y = (x - mean) / sqrt(var + epsilon) * weight + bias over the last axis of each row (a transformer's). */
+export interface LayerNormNode extends NodeBase {
+  op: 'LayerNorm';
+  features: number;
+  weight: Float32Array;
+  bias: Float32Array | null;
+  epsilon: number;
+}
+
+type Rows = { x: ArrayLike<number>; rows: number; d: number };
+
+/** Each row's mean and 1 / sqrt(var + epsilon) (the biased variance, as PyTorch's). */
+function moments({ x, rows, d }: Rows, epsilon: number): { mean: Float64Array; inv: Float64Array } {
+  const [mean, inv] = [new Float64Array(rows), new Float64Array(rows)];
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let i = 0; i < d; i++) s += x[r * d + i];
+    const m = s / d;
+    let v = 0;
+    for (let i = 0; i < d; i++) v += (x[r * d + i] - m) ** 2;
+    [mean[r], inv[r]] = [m, 1 / Math.sqrt(v / d + epsilon)];
+  }
+  return { mean, inv };
+}
+
+function forward(node: LayerNormNode, rows: Rows, out: Float32Array | Float64Array): void {
+  const { x, d } = rows;
+  const { mean, inv } = moments(rows, node.epsilon);
+  for (let r = 0; r < rows.rows; r++) {
+    for (let i = 0; i < d; i++) out[r * d + i] = (x[r * d + i] - mean[r]) * inv[r] * node.weight[i] + (node.bias ? node.bias[i] : 0);
+  }
+}
+
+/** dx = inv (g' - mean(g') - u mean(g' u)), g' = g weight, u = (x - mean) inv: the standard deviation's change included. */
+function gradient(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Float32Array | Float64Array): void {
+  const { x, d } = rows;
+  const { mean, inv } = moments(rows, node.epsilon);
+  for (let r = 0; r < rows.rows; r++) {
+    let [sg, sgu] = [0, 0];
+    for (let i = 0; i < d; i++) {
+      const gw = g[r * d + i] * node.weight[i];
+      sg += gw;
+      sgu += gw * (x[r * d + i] - mean[r]) * inv[r];
+    }
+    for (let i = 0; i < d; i++) {
+      const u = (x[r * d + i] - mean[r]) * inv[r];
+      out[r * d + i] = inv[r] * (g[r * d + i] * node.weight[i] - sg / d - (u * sgu) / d);
+    }
+  }
+}
+
+const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
+
+/** Normalizes each row; its LRP is the transformer composites' (std held constant, then epsilon); elsewhere the gradient. */
+export const layerNormOp = defineOp<LayerNormNode>({
+  type: 'LayerNorm',
+  arity: 1,
+  role: 'gradient',
+  accepts: [],
+  shape(node, [s]) {
+    if (s[s.length - 1] !== node.features) fail('BAD_GRAPH', `${where(node)} normalizes ${node.features} features; its input's last axis has ${s[s.length - 1]}`);
+    if (!(node.epsilon >= 0)) fail('BAD_GRAPH', `${where(node)}: epsilon must be at least 0, got ${node.epsilon}`);
+    checkLength(node, 'weight', node.weight.length, node.features);
+    checkLength(node, 'bias', node.bias, node.features);
+    return s;
+  },
+  reference: {
+    forward(node, [x], c) {
+      const out: Vec = new Float64Array(x.length);
+      forward(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, out);
+      return out;
+    },
+    gradient(node, R, c) {
+      const x = c.value(node.inputs[0]);
+      const out: Vec = new Float64Array(x.length);
+      gradient(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, R, out);
+      return [out];
+    },
+  },
+  // In TypeScript on the engine's memory, in float64 as the reference (a kernel when transformers' cost says).
+  wasm: {
+    forward(node, [x], c) {
+      const out = c.output(node);
+      forward(node, { x: view(c, x), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, out));
+      return out;
+    },
+    gradient(node, R, c) {
+      const dx = c.inputSized(node, `the gradient at "${node.name}"`);
+      gradient(node, { x: view(c, c.value(node.inputs[0])), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, R), view(c, dx));
+      return [dx];
+    },
+  },
+});
