@@ -44,7 +44,8 @@ export class Emitter {
     const live = new Set([output]);
     for (let i = this.nodes.length - 1; i >= 0; i--) if (live.has(this.nodes[i].name)) for (const src of this.nodes[i].inputs) live.add(src);
     const nodes = this.nodes.filter((n) => live.has(n.name));
-    const softmax = nodes.find((n) => n.op === 'Softmax' && n.name !== output);
+    // A softmax over the classes before the output (a transformer's attention weights are of higher rank).
+    const softmax = nodes.find((n) => n.op === 'Softmax' && n.name !== output && this.shape(n.name).length === 1);
     if (softmax) throw new RelpropError('UNSUPPORTED', `${this.label} applies Softmax ("${softmax.name}") before its output; relprop explains logits and reads a Softmax only as the last node`);
     return this.labelled(() => new Graph(input, nodes, output));
   }

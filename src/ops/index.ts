@@ -30,6 +30,7 @@ import { constantConcatOp, type ConstantConcatNode } from './constant-concat.js'
 import { geluOp, type GELUNode } from './gelu.js';
 import { layerNormOp, type LayerNormNode } from './layer-norm.js';
 import { matMulOp, type MatMulNode } from './matmul.js';
+import { addConstantOp, type AddConstantNode } from './add-constant.js';
 
 /** A node of the graph IR: one of the registry's node types. */
 export type GraphNode =
@@ -61,7 +62,8 @@ export type GraphNode =
   | ConstantConcatNode
   | GELUNode
   | LayerNormNode
-  | MatMulNode;
+  | MatMulNode
+  | AddConstantNode;
 
 export type OpType = GraphNode['op'];
 
@@ -95,6 +97,7 @@ export const OPS: { readonly [T in OpType]: OpDefinition<Extract<GraphNode, { op
   GELU: geluOp,
   LayerNorm: layerNormOp,
   MatMul: matMulOp,
+  AddConstant: addConstantOp,
 };
 
 export const OP_TYPES = Object.keys(OPS) as OpType[];

@@ -200,6 +200,10 @@ const EXPORTERS: { readonly [T in OpType]: (n: Extract<GraphNode, { op: T }>, w:
     w.node('Add', n.name, [`${n.name}.scaled`, `${n.name}.bias`]);
   },
   MatMul: (n, w) => w.node('MatMul', n.name, n.inputs),
+  AddConstant(n, w) {
+    w.initializer(floatTensor(`${n.name}.constant`, [1, ...w.shape(n.name)], n.constant));
+    w.node('Add', n.name, [n.inputs[0], `${n.name}.constant`]);
+  },
   // The constant expanded to the batch: [batch] of x's shape, then the constant's own dimensions.
   ConstantConcat(n, w) {
     w.initializer(floatTensor(`${n.name}.constant`, [1, ...n.constantShape], n.constant));

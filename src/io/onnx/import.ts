@@ -18,6 +18,8 @@ import { Emitter } from '../emitter.js';
 import { OnnxOp, type Reading } from './node.js';
 import { CONVERTERS, ONNX_OPERATORS } from './operators.js';
 import { TensorReader, type Constant, type ReadExternal } from './tensors.js';
+import { FOLDERS } from './folding.js';
+import { fuse } from './fusions.js';
 
 export { ONNX_OPERATORS };
 
@@ -80,14 +82,29 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const readers = new Map<string, number>();
   for (const n of g.node) for (const v of n.input) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
   for (const v of g.output) readers.set(v.name, (readers.get(v.name) ?? 0) + 1);
-  const reading: Reading = { emitter, opset, reader, constants, alias: new Map([[input, input]]), readers };
+  const reading: Reading = { emitter, opset, reader, constants, alias: new Map([[input, input]]), readers, whole: new Set() };
 
-  for (const [index, n] of g.node.entries()) {
+  // One-value constants of Constant nodes, for the fusions' patterns (the loop reads them as it goes).
+  const numbers = new Map<string, number>();
+  for (const n of g.node) {
+    const t = n.opType === 'Constant' ? n.attribute.find((a) => a.name === 'value')?.t : undefined;
+    if (t && t.dims.length === 0) {
+      const c = reader.read(t, `ONNX Constant "${n.output[0]}"`);
+      numbers.set(n.output[0], (c.floats ?? c.ints ?? [])[0]);
+    }
+  }
+  const scalar = (name: string) => numbers.get(name) ?? (constants.get(name)?.floats?.length === 1 ? constants.get(name)!.floats![0] : undefined);
+  for (const [index, n] of fuse(g.node, scalar).entries()) {
     const op = new OnnxOp(n, index, reading);
     if (n.domain !== '' && n.domain !== 'ai.onnx') fail('UNSUPPORTED', `${op.where} is in domain "${n.domain}"; relprop reads the default ONNX domain only`);
     if (!op.out) fail('BAD_MODEL', `${op.where} has no output`);
     for (const extra of n.output.slice(1)) {
       if (extra && readers.has(extra)) fail('UNSUPPORTED', `${op.where}: its output "${extra}" is used; relprop supports only the first output of ${n.opType}`);
+    }
+    // Arithmetic on constants (an exporter's shape computations) is done here, once.
+    if (Object.hasOwn(FOLDERS, n.opType) && n.input.length > 0 && n.input.every((v) => !v || constants.has(v))) {
+      constants.set(op.out, FOLDERS[n.opType](n.input.map((v) => (v ? constants.get(v)! : undefined)) as Constant[], op, op.where));
+      continue;
     }
     const converter = Object.hasOwn(CONVERTERS, n.opType) ? CONVERTERS[n.opType] : undefined;
     if (!converter) fail('UNSUPPORTED', `${op.where}: operator "${n.opType}" is not supported; relprop reads ${ONNX_OPERATORS.join(', ')}`);
@@ -105,6 +122,12 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   if (g.output.length < 1) fail('BAD_MODEL', 'ONNX graph declares no output');
   const output = reading.alias.get(g.output[0].name);
   if (output === undefined) fail('BAD_MODEL', `ONNX graph output "${g.output[0].name}" is not produced by any node`);
+  // Logits held whole ([1, K], a transformer's head on its class token): the batch's 1 dropped.
+  if (reading.whole.has(output)) {
+    const s = emitter.shape(output);
+    if (s.length !== 2 || s[0] !== 1) fail('UNSUPPORTED', `ONNX graph output "${g.output[0].name}" has shape [${s}]; relprop explains [N, classes] logits`);
+    return emitter.graph(emitter.add({ op: 'Reshape', name: `${output}:logits`, inputs: [output], shape: [s[1]] }));
+  }
   return emitter.graph(output);
 }
 

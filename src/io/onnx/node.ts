@@ -61,6 +61,12 @@ export interface Reading {
   readonly alias: Map<string, string>;
   /** How many nodes (and graph outputs) read each value. */
   readonly readers: Map<string, number>;
+  /**
+   * Values whose graph shape is their whole ONNX shape (a batch of 1 among their axes: a transformer's
+   * [T, 1, D] after PyTorch's attention moved the batch axis). Every other value's graph shape is its
+   * ONNX shape after the batch axis, which leads it.
+   */
+  readonly whole: Set<string>;
 }
 
 /** One ONNX node as its converter sees it: its inputs, attributes and the helpers that read them. */
@@ -94,14 +100,22 @@ export class OnnxOp {
     return this.r.constants.has(this.n.input[i]);
   }
 
-  /** Input i, a value of the image's data flow. */
-  value(i: number): string {
+  /**
+   * Input i, a value of the image's data flow, its batch axis first and left out of its graph shape (a
+   * value held whole gets its leading 1 dropped), unless `asHeld`.
+   */
+  value(i: number, asHeld = false): string {
     const name = this.n.input[i];
     if (!name) fail('BAD_MODEL', `${this.where} lacks input ${i}`);
     if (this.r.constants.has(name)) fail('UNSUPPORTED', `${this.where}: input "${name}" is a constant where relprop expects the image's data flow`);
     const held = this.r.alias.get(name);
     if (held === undefined) fail('BAD_MODEL', `${this.where} reads "${name}", which no earlier node produces (nodes must be in topological order)`);
-    return held;
+    if (asHeld || !this.r.whole.has(held)) return held;
+    const s = this.shapeOf(held);
+    if (s[0] !== 1 || s.length < 2) fail('UNSUPPORTED', `${this.where} reads "${name}" of shape [${s}] as a batch of [N, ...]; relprop reads it only where its batch axis comes first`);
+    const batched = `${held}:batched`;
+    if (!this.r.emitter.byName.has(batched)) this.r.emitter.add({ op: 'Reshape', name: batched, inputs: [held], shape: s.slice(1) });
+    return batched;
   }
 
   /** Input i, a constant (undefined where the optional input is left out). */
@@ -121,6 +135,42 @@ export class OnnxOp {
 
   shapeOf(name: string): Shape {
     return this.r.emitter.shape(name);
+  }
+
+  /** A value's shape as ONNX sees it (the batch of 1 included). */
+  onnxShape(name: string): number[] {
+    return this.r.whole.has(name) ? [...this.shapeOf(name)] : [1, ...this.shapeOf(name)];
+  }
+
+  /** ONNX's axis `axis` (negative from the end) of a value, as an axis of its graph shape (-1: the batch's). */
+  graphAxis(name: string, axis: number): number {
+    const rank = this.onnxShape(name).length;
+    const a = axis < 0 ? axis + rank : axis;
+    if (!Number.isInteger(a) || a < 0 || a >= rank) fail('BAD_MODEL', `${this.where}: axis ${axis} of a rank-${rank} value`);
+    return this.r.whole.has(name) ? a : a - 1;
+  }
+
+  /** The value with its whole ONNX shape as its graph shape (a Reshape adding the batch of 1, made once). */
+  whole(name: string): string {
+    if (this.r.whole.has(name)) return name;
+    const held = `${name}:whole`;
+    if (!this.r.emitter.byName.has(held)) {
+      this.r.emitter.add({ op: 'Reshape', name: held, inputs: [name], shape: this.onnxShape(name) });
+      this.r.whole.add(held);
+    }
+    return held;
+  }
+
+  /** Emits a node computed on whole ONNX shapes: its graph shape is its ONNX shape. */
+  emitWhole(node: GraphNode): string {
+    const name = this.emit(node);
+    this.r.whole.add(name);
+    return name;
+  }
+
+  /** Input i, a value of the data flow, with its whole ONNX shape as its graph shape. */
+  wholeValue(i: number): string {
+    return this.whole(this.value(i, true));
   }
 
   ints(name: string): number[] | undefined {

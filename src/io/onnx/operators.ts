@@ -10,6 +10,8 @@ import { clip, constantAffine, globalPool, product, type ConstantOp } from '../r
 import { samePads } from '../padding.js';
 import { transpose2d } from '../tensor.js';
 import { pads4, pair, intsAttr, stringAttr, type Attrs, type OnnxOp } from './node.js';
+import { addConstant, concatConstant, gather, gelu, layerNormalization, matMulConstant, matMulValues, reshapeWhole, shape, slice, softmaxInner, transpose } from './token-operators.js';
+import type { Constant } from './tensors.js';
 
 export type Converter = (op: OnnxOp) => string | null;
 
@@ -81,8 +83,11 @@ function pool(op: OnnxOp): string {
 const arithmetic = (kind: ConstantOp): Converter => (op) => {
   const { n, where } = op;
   const constant = n.input.map((_, i) => op.isConstant(i));
+  const whole = n.input.some((v, i) => !constant[i] && op.r.whole.has(op.r.alias.get(v) ?? ''));
   if (!constant.some(Boolean)) {
     if (n.input.length === 1) return op.value(0);
+    // Values of a transformer's tokens: added as whole ONNX shapes (the residual sums).
+    if (kind === 'add' && whole) return op.emitWhole({ op: 'Add', name: op.out, inputs: n.input.map((_, i) => op.wholeValue(i)) });
     if (kind === 'add') return op.emit({ op: 'Add', name: op.out, inputs: n.input.map((_, i) => op.value(i)) });
     if (kind !== 'mul' || n.input.length !== 2) fail('UNSUPPORTED', `${where} of two computed values; relprop reads ${n.opType} of a value and a constant`);
     const [a, b] = [op.value(0), op.value(1)];
@@ -93,6 +98,17 @@ const arithmetic = (kind: ConstantOp): Converter => (op) => {
   if (n.input.length !== 2 || constant.every(Boolean)) fail('UNSUPPORTED', `${where} of constants to each other`);
   const k = constant[0] ? 0 : 1;
   if (k === 0 && (kind === 'sub' || kind === 'div')) fail('UNSUPPORTED', `${where}: a constant ${kind === 'sub' ? 'minus' : 'over'} a computed value`);
+  const c0 = op.constant(k, 'constant')!;
+  if (whole) {
+    // A constant number on a whole value scales (shifts) it as a per-channel map does; a tensor is added.
+    if ((c0.floats?.length ?? 0) === 1) {
+      const held = constantAffine(op.r.emitter, op.out, op.wholeValue(1 - k), kind, c0.floats!, op.readOnce, where);
+      op.r.whole.add(held);
+      return held;
+    }
+    if (kind === 'add' || kind === 'sub') return addConstant(op, k, kind === 'add' ? 1 : -1);
+    fail('UNSUPPORTED', `${where}: ${n.opType} of a [${op.onnxShape(op.value(1 - k, true))}] value by a constant of [${c0.dims}]; relprop reads a number, or adds a tensor`);
+  }
   const x = op.value(1 - k);
   const c = op.perChannel(k, x);
   // Adding zeros (an exporter's leftover) or multiplying by ones is no layer.
@@ -102,6 +118,7 @@ const arithmetic = (kind: ConstantOp): Converter => (op) => {
 
 function reshape(op: OnnxOp): string {
   const { n, where } = op;
+  if (n.opType === 'Reshape' && op.r.whole.has(op.value(0, true))) return reshapeWhole(op, ints(op.constant(1, 'shape'), where));
   const x = op.value(0);
   const xs = op.shapeOf(x);
   const per = xs.reduce((a, b) => a * b, 1);
@@ -121,16 +138,22 @@ function reshape(op: OnnxOp): string {
     target = full.filter((_, i) => !drop.has(i));
     ok = ![...drop].some((a) => a === 0 || full[a] !== 1) && target.length === 2;
   }
+  // Any other reshape (a transformer's tokens and heads) runs on whole ONNX shapes.
+  if (!ok && n.opType === 'Reshape') return reshapeWhole(op, target);
   if (!ok) fail('UNSUPPORTED', `${where} reshapes [N, ${xs}] to [${target}]; relprop reads reshapes to [N, ${per}] only`);
   return op.emit({ op: xs.length === 1 ? 'Identity' : 'Flatten', name: op.out, inputs: [x] });
 }
 
 function gemm(op: OnnxOp): string {
   const { where } = op;
-  const x = op.value(0);
-  const xs = op.shapeOf(x);
   const isGemm = op.n.opType === 'Gemm';
-  if (xs.length !== 1) fail('UNSUPPORTED', `${where} multiplies a [N, ${xs}] tensor; relprop reads ${op.n.opType} on flat [N, features] inputs`);
+  if (!isGemm && !op.isConstant(1)) return matMulValues(op);
+  // A value held whole (a transformer's [T, D] tokens): the layer on each row.
+  const whole = op.r.whole.has(op.value(0, true));
+  if (!isGemm && (whole || op.shapeOf(op.value(0)).length > 1)) return matMulConstant(op);
+  const x = whole ? op.wholeValue(0) : op.value(0);
+  const xs = op.shapeOf(x);
+  if (xs.length !== 1 && !whole) fail('UNSUPPORTED', `${where} multiplies a [N, ${xs}] tensor; relprop reads ${op.n.opType} on flat [N, features] inputs`);
   const b = op.constant(1, 'weight');
   if (!b?.floats || b.dims.length !== 2) fail('UNSUPPORTED', `${where}: weight of shape [${b?.dims}] is not a matrix`);
   if (isGemm && op.int('transA', 0) !== 0) fail('UNSUPPORTED', `${where}: transA=1`);
@@ -144,7 +167,8 @@ function gemm(op: OnnxOp): string {
     const beta = op.float('beta', 1);
     bias = broadcastVector(op.floats(2, 'bias'), outF, where).map((v) => v * beta);
   }
-  return op.emit({ op: 'Linear', name: op.out, inputs: [x], inFeatures: inF, outFeatures: outF, weight, bias });
+  const linear: GraphNode = { op: 'Linear', name: op.out, inputs: [x], inFeatures: inF, outFeatures: outF, weight, bias };
+  return whole ? op.emitWhole(linear) : op.emit(linear);
 }
 
 function pad(op: OnnxOp): string {
@@ -203,6 +227,7 @@ const spatialReduce = (kind: 'mean' | 'max'): Converter => (op) => {
 };
 
 function concat(op: OnnxOp): string {
+  if (op.n.input.some((_, i) => op.isConstant(i))) return concatConstant(op);
   const xs = op.n.input.map((_, i) => op.value(i));
   const rank = op.shapeOf(xs[0]).length + 1;
   const axis = op.int('axis', 1);
@@ -218,6 +243,7 @@ function flatten(op: OnnxOp): string {
 }
 
 function softmax(op: OnnxOp): string {
+  if (op.r.whole.has(op.value(0, true))) return softmaxInner(op);
   const x = op.value(0);
   if (op.shapeOf(x).length !== 1) fail('UNSUPPORTED', `${op.where}: softmax over a [N, ${op.shapeOf(x)}] tensor; relprop reads a softmax over the class logits only`);
   return op.emit({ op: 'Softmax', name: op.out, inputs: [x] });
@@ -258,9 +284,20 @@ export const CONVERTERS: Record<string, Converter> = {
   ReduceMean: spatialReduce('mean'),
   ReduceMax: spatialReduce('max'),
   Concat: concat,
+  Shape: shape,
+  Transpose: transpose,
+  Gather: gather,
+  Slice: slice,
+  LayerNormalization: layerNormalization,
+  Gelu: gelu,
 };
 
 export const ONNX_OPERATORS = Object.keys(CONVERTERS);
+
+function ints(c: Constant | undefined, where: string): number[] {
+  if (!c?.ints) fail('BAD_MODEL', `${where}: shape must be an integer tensor`);
+  return c.ints;
+}
 
 /** A bound given as a one-value tensor. */
 function scalar(v: Float32Array, where: string, what: string): number {

@@ -1,0 +1,165 @@
+/**
+ * The ONNX operators of a vision transformer as PyTorch exports one (torchvision's VisionTransformer):
+ * tokens and heads moved (Reshape, Transpose, Gather, Slice, Concat with a class token), LayerNormalization,
+ * Gelu (the exporter's Erf form is fused into one first: fusions.ts), products of two values, a softmax
+ * inside the model. They work on whole ONNX shapes (node.ts `wholeValue`): PyTorch's attention moves
+ * the batch axis among the others ([T, 1, D]), and with the batch of 1 the export is made for, a
+ * sample's values are the whole tensor's.
+ */
+import { fail } from '../../errors.js';
+import type { Shape } from '../../graph/shapes.js';
+import type { Constant } from './tensors.js';
+import type { OnnxOp } from './node.js';
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+const ints = (c: Constant | undefined, op: OnnxOp, what: string): number[] => {
+  if (!c?.ints) fail('UNSUPPORTED', `${op.where}: ${what} must be integer constants (computed shapes are folded only from constants)`);
+  return c.ints;
+};
+
+/** Shape of a value: a constant, as the model's input size fixes it. */
+export function shape(op: OnnxOp): null {
+  const s = op.onnxShape(op.value(0, true));
+  const [start, end] = [op.int('start', 0), op.n.attribute.some((a) => a.name === 'end') ? op.int('end', s.length) : s.length];
+  const clamp = (v: number) => Math.min(s.length, Math.max(0, v < 0 ? v + s.length : v));
+  const dims = s.slice(clamp(start), clamp(end));
+  op.r.constants.set(op.out, { dims: [dims.length], ints: dims });
+  return null;
+}
+
+export function transpose(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const rank = op.shapeOf(x).length;
+  const perm = op.ints('perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  return op.emitWhole({ op: 'Transpose', name: op.out, inputs: [x], perm });
+}
+
+/** A reshape other than to [N, features] (operators.ts reshape): on whole shapes, 0 copying a dimension, -1 the rest. */
+export function reshapeWhole(op: OnnxOp, target: number[]): string {
+  const x = op.wholeValue(0);
+  const from = op.shapeOf(x);
+  const dims = target.map((d, i) => (d === 0 ? from[i] : d));
+  const known = size(dims.filter((d) => d !== -1));
+  const resolved = dims.map((d) => (d === -1 ? size(from) / known : d));
+  if (size(resolved) !== size(from) || resolved.some((d) => !Number.isInteger(d) || d < 1)) fail('BAD_MODEL', `${op.where} reshapes [${from}] to [${target}]`);
+  return op.emitWhole({ op: 'Reshape', name: op.out, inputs: [x], shape: resolved });
+}
+
+/** Gather of one index along an axis: that position, the axis dropped (a ViT's class token read out). */
+export function gather(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const index = op.constant(1, 'indices');
+  const idx = ints(index, op, 'indices');
+  if (idx.length !== 1 || index!.dims.length !== 0) fail('UNSUPPORTED', `${op.where}: Gather of [${idx}] (indices of shape [${index!.dims}]); relprop reads Gather of one index`);
+  const s = op.shapeOf(x);
+  const axis = op.graphAxis(x, op.int('axis', 0));
+  return op.emitWhole({ op: 'Take', name: op.out, inputs: [x], axis, index: idx[0] < 0 ? idx[0] + s[axis] : idx[0] });
+}
+
+/** Slice of one axis, step 1 (q, k and v of one projection). */
+export function slice(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const s = op.shapeOf(x);
+  const read = (i: number, attr: string) => (op.opset < 10 ? op.ints(attr) : op.n.input[i] ? ints(op.constant(i, attr), op, attr) : undefined);
+  const [starts, ends, axes, steps] = [read(1, 'starts'), read(2, 'ends'), read(3, 'axes') ?? [0], read(4, 'steps') ?? [1]];
+  if (!starts || !ends || starts.length !== 1 || ends.length !== 1 || axes.length !== 1 || steps[0] !== 1) {
+    fail('UNSUPPORTED', `${op.where}: starts [${starts}], ends [${ends}], axes [${axes}], steps [${steps}]; relprop reads slices of one axis, step 1`);
+  }
+  const axis = op.graphAxis(x, axes[0]);
+  const clamp = (v: number) => Math.min(s[axis], Math.max(0, v < 0 ? v + s[axis] : v));
+  return op.emitWhole({ op: 'Slice', name: op.out, inputs: [x], axis, start: clamp(starts[0]), end: clamp(ends[0]) });
+}
+
+/** Concat of a value and a constant, either first (a class token before the patch tokens). */
+export function concatConstant(op: OnnxOp): string {
+  const k = op.n.input.findIndex((_, i) => !op.isConstant(i));
+  if (op.n.input.length !== 2 || k < 0 || !op.isConstant(1 - k)) fail('UNSUPPORTED', `${op.where}: a Concat of ${op.n.input.length} inputs, some constant; relprop reads one value and one constant`);
+  const x = op.wholeValue(k);
+  const c = op.constant(1 - k, 'constant')!;
+  if (!c.floats) fail('BAD_MODEL', `${op.where}: the constant must be float`);
+  const axis = op.graphAxis(x, op.int('axis', 0));
+  return op.emitWhole({ op: 'ConstantConcat', name: op.out, inputs: [x], axis, constant: c.floats, constantShape: c.dims, at: k === 1 ? 'start' : 'end' });
+}
+
+export function layerNormalization(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const s = op.shapeOf(x);
+  const axis = op.graphAxis(x, op.int('axis', -1));
+  if (axis !== s.length - 1) fail('UNSUPPORTED', `${op.where}: normalizes from axis ${op.int('axis', -1)} of [${op.onnxShape(x)}]; relprop reads the last axis only`);
+  const features = s[axis];
+  const weight = op.floats(1, 'scale');
+  const bias = op.n.input[2] ? op.floats(2, 'bias') : null;
+  return op.emitWhole({ op: 'LayerNorm', name: op.out, inputs: [x], features, weight: expand(weight, features, op), bias: bias && expand(bias, features, op), epsilon: op.float('epsilon', 1e-5) });
+}
+
+/** Gelu (opset 20, or the Erf form fused by fusions.ts). */
+export function gelu(op: OnnxOp): string {
+  const approximate = op.string('approximate', 'none');
+  if (approximate !== 'none' && approximate !== 'tanh') fail('UNSUPPORTED', `${op.where}: approximate "${approximate}"`);
+  return op.emitWhole({ op: 'GELU', name: op.out, inputs: [op.wholeValue(0)], approximate });
+}
+
+/** The product of two values over their leading axes (Q K^T, A V). */
+export function matMulValues(op: OnnxOp): string {
+  const [a, b] = [op.wholeValue(0), op.wholeValue(1)];
+  return op.emitWhole({ op: 'MatMul', name: op.out, inputs: [a, b] });
+}
+
+/** x W (+ b) of a value of any rank by a [K, N] constant: a Linear on its last axis. */
+export function matMulConstant(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const w = op.constant(1, 'weight');
+  if (!w?.floats || w.dims.length !== 2) fail('UNSUPPORTED', `${op.where}: a weight of shape [${w?.dims}]; relprop reads MatMul by a matrix`);
+  const [inF, outF] = w.dims;
+  const weight = new Float32Array(inF * outF);
+  for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) weight[o * inF + i] = w.floats[i * outF + o];
+  return op.emitWhole({ op: 'Linear', name: op.out, inputs: [x], inFeatures: inF, outFeatures: outF, weight, bias: null });
+}
+
+/** A softmax over the last axis of a value inside the model (attention weights). */
+export function softmaxInner(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const s: Shape = op.shapeOf(x);
+  const axis = op.graphAxis(x, op.int('axis', -1));
+  if (axis !== s.length - 1) fail('UNSUPPORTED', `${op.where}: a softmax over axis ${op.int('axis', -1)} of [${op.onnxShape(x)}]; relprop reads softmax over the last axis`);
+  return op.emitWhole({ op: 'Softmax', name: op.out, inputs: [x] });
+}
+
+/**
+ * x + c of a value and a constant of its shape (or one that broadcasts to it): a position embedding;
+ * a bias of the Linear before it where it is one value a feature and nothing else reads that Linear.
+ */
+export function addConstant(op: OnnxOp, k: number, sign: 1 | -1): string {
+  const x = op.wholeValue(1 - k);
+  const c = op.constant(k, 'constant')!;
+  if (!c.floats) fail('BAD_MODEL', `${op.where}: the constant must be float`);
+  const s = op.shapeOf(x);
+  const values = sign === 1 ? c.floats : c.floats.map((v) => -v);
+  const producer = op.r.emitter.byName.get(x);
+  const lastAxisOnly = c.dims.slice(0, -1).every((d) => d === 1) && c.dims[c.dims.length - 1] === s[s.length - 1];
+  if (lastAxisOnly && producer?.op === 'Linear' && !producer.bias && op.readOnce(producer.name)) {
+    producer.bias = Float32Array.from(values);
+    return x;
+  }
+  // The constant broadcast to the value's shape, aligned on the right.
+  if (c.dims.length > s.length || c.dims.some((d, i) => d !== 1 && d !== s[s.length - c.dims.length + i])) fail('UNSUPPORTED', `${op.where}: a constant of [${c.dims}] on a [${op.onnxShape(x)}] value`);
+  const full = new Float32Array(size(s));
+  const cs = [...Array(s.length - c.dims.length).fill(1), ...c.dims];
+  const at = new Array<number>(s.length).fill(0);
+  for (let i = 0; i < full.length; i++) {
+    let j = 0;
+    for (let d = 0; d < s.length; d++) j = j * cs[d] + (cs[d] === 1 ? 0 : at[d]);
+    full[i] = values[j];
+    for (let d = s.length - 1; d >= 0; d--) {
+      if (++at[d] < s[d]) break;
+      at[d] = 0;
+    }
+  }
+  return op.emitWhole({ op: 'AddConstant', name: op.out, inputs: [x], constant: full });
+}
+
+function expand(v: Float32Array, n: number, op: OnnxOp): Float32Array {
+  if (v.length === n) return Float32Array.from(v);
+  if (v.length === 1) return new Float32Array(n).fill(v[0]);
+  return fail('BAD_MODEL', `${op.where}: ${v.length} values for ${n} features`);
+}
