@@ -11,6 +11,7 @@ import { OP_TYPES } from './ops/index.js';
 import { opOf, type Role } from './ops/index.js';
 import { createRule, type Rule, type RuleParams, type RuleSpec } from './rules/index.js';
 import type { BoundSpec } from './rules/types.js';
+import { DEFAULT_TRANSFORMER_STABILIZER } from './rules/stabilizer.js';
 
 /** Which layers an override applies to; every selector given must match. */
 export interface Override {
@@ -50,6 +51,10 @@ interface CompositeDefinition {
   rules(p: CompositeOptions): Partial<Record<'first' | 'conv' | 'linear' | 'sum' | 'batchnorm', RuleSpec>>;
   /** Which layer the special first rule applies to, as Zennit's first_map types. */
   firstOf?: 'conv' | 'affine';
+  /** Rules by op type, over the roles' (a transformer's ops without weights). */
+  ops?(p: CompositeOptions): Partial<Record<OpType, RuleSpec>>;
+  /** The rule of a Linear of attention (q, k, v or out-projection: next to a product of two values). */
+  attention?(p: CompositeOptions): RuleSpec;
 }
 
 const eps = (p: CompositeOptions): RuleSpec => ({ rule: 'epsilon', epsilon: p.epsilon ?? 1e-6 });
@@ -118,7 +123,64 @@ export const COMPOSITES: readonly CompositeDefinition[] = [
       batchnorm: 'pass',
     }),
   },
+  {
+    name: 'attnlrp',
+    description:
+      'AttnLRP (Achtibat et al. 2024, as LXT): epsilon on every Conv and Linear, the uniform rule on products of two values (Q K^T, A V), ' +
+      "softmax's deep-taylor rule, LayerNorm with its standard deviation held, activations and the 1/sqrt(d) scale passing, sums and the position embedding proportional; stabilizers 1e-9",
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    rules: (p) => ({ conv: teps(p), linear: teps(p), sum: { rule: 'norm', stabilizer: p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER }, batchnorm: 'pass' }),
+    ops: (p) => ({ MatMul: { rule: 'uniform', stabilizer: p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER }, Softmax: 'softmax', ...transformerCommon(p) }),
+  },
+  {
+    name: 'cp-lrp',
+    description:
+      'CP-LRP (as LXT for torchvision ViTs): the attention weights held (relevance through the values only), epsilon on the q/k/v and out-projections, ' +
+      'gamma 0.25 on the patch Conv, the MLP Linears and the head, LayerNorm and activations as attnlrp; stabilizers 1e-9 (gamma: 1e-6, Zennit\'s)',
+    foldBatchNorm: true,
+    initial: 'one-hot',
+    rules: (p) => ({ conv: { rule: 'gamma', gamma: p.gamma ?? 0.25 }, linear: { rule: 'gamma', gamma: p.gamma ?? 0.25 }, sum: { rule: 'norm', stabilizer: p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER }, batchnorm: 'pass' }),
+    ops: (p) => ({ MatMul: { rule: 'held-first', stabilizer: p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER }, ...transformerCommon(p) }),
+    attention: teps,
+  },
 ];
+
+/** The transformer composites' epsilon: 1e-9 unless given (LXT's efficient form has none). */
+function teps(p: CompositeOptions): RuleSpec {
+  return { rule: 'epsilon', epsilon: p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER };
+}
+
+/** What AttnLRP and CP-LRP share: LayerNorm held, the position embedding proportional. */
+function transformerCommon(p: CompositeOptions): Partial<Record<OpType, RuleSpec>> {
+  const stabilizer = p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER;
+  return { LayerNorm: { rule: 'layernorm', stabilizer }, AddConstant: { rule: 'proportional', stabilizer } };
+}
+
+/** Ops that move values: attention's projections reach its products through them. */
+const MOVES = new Set<string>(['Reshape', 'Transpose', 'Slice', 'Take', 'BatchNorm']);
+
+/** The Linear layers next to a product of two values, through moves only: q, k, v and out-projections. */
+function attentionLinears(graph: Graph): Set<string> {
+  const found = new Set<string>();
+  const up = (name: string): void => {
+    const n = graph.byName.get(name);
+    if (n?.op === 'Linear') found.add(n.name);
+    else if (n && MOVES.has(n.op)) up(n.inputs[0]);
+  };
+  const down = (name: string): void => {
+    for (const n of graph.consumers.get(name) ?? []) {
+      if (n.op === 'Linear') found.add(n.name);
+      else if (MOVES.has(n.op)) down(n.name);
+    }
+  };
+  for (const n of graph.nodes) {
+    if (n.op !== 'MatMul') continue;
+    n.inputs.forEach(up);
+    down(n.name);
+  }
+  return found;
+}
 
 /** A composite bound to its parameters: it can assign a rule to every node of a graph. */
 export interface Composite {
@@ -162,6 +224,8 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
     return { ...o, made: make(o.rule) };
   });
   const firstRule = specs.first !== undefined ? make(specs.first) : null;
+  const opRules = new Map(Object.entries(def.ops?.(options) ?? {}).map(([op, r]) => [op, make(r)]));
+  const attentionRule = def.attention ? make(def.attention(options)) : null;
   // The rule of each op role (src/ops: every op declares its role).
   const base: Record<Role, Rule> = {
     conv: make(specs.conv ?? 'epsilon'),
@@ -191,6 +255,7 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
         }
       }
       const rules = new Map<string, Rule>();
+      const attention = attentionRule ? attentionLinears(graph) : new Set<string>();
       for (const node of graph.upstream(graph.logitsName)) {
         const hit = overrides.find(
           (o) =>
@@ -198,7 +263,7 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
             (o.type === undefined || o.type === node.op) &&
             (o.layer === undefined || node.name === (o.layer === 'first' ? first : last)),
         );
-        const rule = hit ? hit.made : defaultRule(node, node.name === first);
+        const rule = hit ? hit.made : attention.has(node.name) ? attentionRule! : (opRules.get(node.op) ?? defaultRule(node, node.name === first));
         checkApplicable(rule, node);
         rules.set(node.name, rule);
       }

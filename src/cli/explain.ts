@@ -129,7 +129,8 @@ function finished(files: Record<string, string>, record: string, topk: number): 
 /** The relevance line: what reached the input, of what was put on the target, and where the rest went. */
 function relevanceLine(r: ImageRecord['relevance'], target: ClassScore): string {
   const diff = r.start - r.sum;
-  const rest = diff >= 0 ? `biases and stabilizers absorbed the other ${diff.toPrecision(4)}` : `biases added ${(-diff).toPrecision(4)}`;
+  // Besides biases and stabilizers, rules that are not conservative by definition (AttnLRP's softmax rule) lose relevance.
+  const rest = diff >= 0 ? `biases, stabilizers and rules that do not conserve it absorbed the other ${diff.toPrecision(4)}` : `biases added ${(-diff).toPrecision(4)}`;
   return `relevance at the input sums to ${r.sum.toPrecision(4)} of the ${+r.start.toPrecision(4)} put on ${target.label}'s logit; ${rest}`;
 }
 

@@ -16,7 +16,7 @@ export const addConstantOp = defineOp<AddConstantNode>({
   type: 'AddConstant',
   arity: 1,
   role: 'gradient',
-  accepts: [],
+  accepts: ['jacobian'],
   shape(node, [s]) {
     checkLength(node, 'constant', node.constant.length, s.reduce((a, b) => a * b, 1));
     return s;

@@ -56,14 +56,25 @@ function gradient(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Fl
   }
 }
 
+/** The gradient with the standard deviation held: dx = inv (g' - mean(g')), g' = g weight. */
+function held(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Float32Array | Float64Array): void {
+  const { d } = rows;
+  const { inv } = moments(rows, node.epsilon);
+  for (let r = 0; r < rows.rows; r++) {
+    let sg = 0;
+    for (let i = 0; i < d; i++) sg += g[r * d + i] * node.weight[i];
+    for (let i = 0; i < d; i++) out[r * d + i] = inv[r] * (g[r * d + i] * node.weight[i] - sg / d);
+  }
+}
+
 const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
-/** Normalizes each row; its LRP is the transformer composites' (std held constant, then epsilon); elsewhere the gradient. */
+/** Normalizes each row; LRP by the transformer composites' rule (std held constant, then epsilon); elsewhere the gradient. */
 export const layerNormOp = defineOp<LayerNormNode>({
   type: 'LayerNorm',
   arity: 1,
   role: 'gradient',
-  accepts: [],
+  accepts: ['jacobian'],
   shape(node, [s]) {
     if (s[s.length - 1] !== node.features) fail('BAD_GRAPH', `${where(node)} normalizes ${node.features} features; its input's last axis has ${s[s.length - 1]}`);
     if (!(node.epsilon >= 0)) fail('BAD_GRAPH', `${where(node)}: epsilon must be at least 0, got ${node.epsilon}`);
@@ -83,6 +94,12 @@ export const layerNormOp = defineOp<LayerNormNode>({
       gradient(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, R, out);
       return [out];
     },
+    linearized(node, R, c) {
+      const x = c.value(node.inputs[0]);
+      const out: Vec = new Float64Array(x.length);
+      held(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, R, out);
+      return [out];
+    },
   },
   // In TypeScript on the engine's memory, in float64 as the reference (a kernel when transformers' cost says).
   wasm: {
@@ -94,6 +111,11 @@ export const layerNormOp = defineOp<LayerNormNode>({
     gradient(node, R, c) {
       const dx = c.inputSized(node, `the gradient at "${node.name}"`);
       gradient(node, { x: view(c, c.value(node.inputs[0])), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, R), view(c, dx));
+      return [dx];
+    },
+    linearized(node, R, c) {
+      const dx = c.inputSized(node, `the held gradient at "${node.name}"`);
+      held(node, { x: view(c, c.value(node.inputs[0])), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, R), view(c, dx));
       return [dx];
     },
   },

@@ -53,7 +53,7 @@ export const matMulOp = defineOp<MatMulNode>({
   type: 'MatMul',
   arity: 'many',
   role: 'gradient',
-  accepts: [],
+  accepts: ['jacobian'],
   shape(node, ins) {
     const [a, b] = ins;
     const lead = (s: Shape) => s.slice(0, -2).join(',');

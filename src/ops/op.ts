@@ -96,19 +96,25 @@ export interface OpDefinition<N extends AnyNode = AnyNode> {
   readonly locality?: 'elementwise' | 'window';
   /** Which inputs the pass rule hands relevance to: all (the default), or only the first (a gated value, not its gate). */
   readonly passesTo?: 'all' | 'first';
-  /** Rule kinds that may apply besides the gradient: 'affine' (weights: the op gives `affine` maps), 'norm', 'pass'. */
-  readonly accepts: readonly ('affine' | 'norm' | 'pass')[];
+  /**
+   * Rule kinds that may apply besides the gradient: 'affine' (weights: the op gives `affine` maps),
+   * 'norm', 'pass', 'jacobian' (a transformer rule through the op's gradient or `linearized` pass).
+   */
+  readonly accepts: readonly ('affine' | 'norm' | 'pass' | 'jacobian')[];
   readonly reference: {
     forward(node: N, xs: Vec[], c: ReferenceContext): Vec;
     gradient(node: N, R: Vec, c: ReferenceContext): Vec[];
     transpose?(node: N, s: Vec, c: ReferenceContext): Vec[];
     affine?(node: N, c: ReferenceContext): AffineMaps<Vec>;
+    /** The gradient with what LRP holds constant held (LayerNorm's standard deviation). */
+    linearized?(node: N, R: Vec, c: ReferenceContext): Vec[];
   };
   readonly wasm: {
     forward(node: N, xs: Buf[], c: WasmContext): Buf;
     gradient(node: N, R: Buf, c: WasmContext): Buf[];
     transpose?(node: N, s: Buf, c: WasmContext): Buf[];
     affine?(node: N, c: WasmContext): AffineMaps<Buf>;
+    linearized?(node: N, R: Buf, c: WasmContext): Buf[];
   };
 }
 

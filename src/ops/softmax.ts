@@ -28,7 +28,7 @@ export const softmaxOp = defineOp<SoftmaxNode>({
   type: 'Softmax',
   arity: 1,
   role: 'pass',
-  accepts: ['pass'],
+  accepts: ['pass', 'jacobian'],
   sign: 'always',
   shape: (_node, [s]) => s,
   reference: {

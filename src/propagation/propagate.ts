@@ -37,6 +37,10 @@ export function propagate<T>(session: Session<T>, rules: Map<string, Rule>, star
       case 'norm':
         rIn = rule.relevance(session.linearMap(node), R);
         break;
+      case 'jacobian':
+        if (rule.to === 'last') to = node.inputs.slice(-1);
+        rIn = rule.relevance(session.jacobianMap(node, rule.held), R);
+        break;
     }
     if (options.report) {
       const inSums = rIn.map((r) => session.sumPerSample(r));

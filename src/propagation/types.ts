@@ -41,6 +41,11 @@ export interface Session<T> {
   start(values: Float64Array): T;
   affineLayer(node: GraphNode, options: BackwardOptions): AffineLayer<T>;
   linearMap(node: GraphNode): LinearMap<T>;
+  /**
+   * A node as its inputs, output and Jacobian at the forward's point (its gradient), or with what its
+   * op holds constant for LRP held (`held`: its `linearized` pass): what the transformer rules read.
+   */
+  jacobianMap(node: GraphNode, held: boolean): LinearMap<T>;
   /** The node's plain backward pass applied to R, one result per input. */
   gradient(node: GraphNode, R: T): T[];
   /**

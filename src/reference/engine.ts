@@ -95,6 +95,14 @@ class ReferenceSession implements Session<Vec> {
     return { name: node.name, math: referenceArithmetic, x, xNonNegative, batch, inputShape: graph.shape(node.inputs[0]), inputRange, ...maps(node, this.context) };
   }
 
+  jacobianMap(node: GraphNode, held: boolean): LinearMap<Vec> {
+    const op = opOf(node);
+    const pass = held ? op.reference.linearized : op.reference.gradient;
+    if (!pass) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has nothing its rule can hold constant`);
+    const inputs = node.inputs.map((src) => this.acts.values.get(src)!);
+    return { name: node.name, math: referenceArithmetic, inputs, z: this.acts.values.get(node.name)!, transpose: (s) => pass(node, s, this.context) };
+  }
+
   linearMap(node: GraphNode): LinearMap<Vec> {
     const transpose = opOf(node).reference.transpose;
     if (!transpose) return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);

@@ -11,9 +11,14 @@ import { winnerTakeAllRule } from './winner-take-all.js';
 import { wSquareRule } from './wsquare.js';
 import { zBoxRule } from './zbox.js';
 import { zPlusRule } from './zplus.js';
+import { softmaxRule } from './softmax.js';
+import { uniformRule } from './uniform.js';
+import { heldFirstRule } from './held-first.js';
+import { layerNormRule } from './layernorm.js';
+import { proportionalRule } from './proportional.js';
 import type { BoundSpec, Rule } from './types.js';
 
-export type { Rule, AffineRule, NormRule, PassRule, GradientRule, AffineLayer, LinearMap, BoundSpec, Arithmetic, Transform, Vec } from './types.js';
+export type { Rule, AffineRule, NormRule, PassRule, GradientRule, JacobianRule, AffineLayer, LinearMap, BoundSpec, Arithmetic, Transform, Vec } from './types.js';
 export { stabilize, divideStabilized, DEFAULT_STABILIZER } from './stabilizer.js';
 
 /** Parameters any rule may take; each rule reads the ones it has. */
@@ -55,6 +60,11 @@ export const RULES: readonly RuleInfo[] = [
   { names: ['pass'], formula: 'R_in = R_out', create: () => passRule() },
   { names: ['wta', 'winner-take-all'], formula: 'R_j = sum_k [j wins window k] R_k', create: () => winnerTakeAllRule() },
   { names: ['gradient'], formula: 'R_in = (d out / d in)^T R_out', create: () => gradientRule() },
+  { names: ['softmax'], formula: 'R_j = x_j (R_j - s_j sum_k R_k) (a softmax, x its input, s its output)', create: () => softmaxRule() },
+  { names: ['uniform'], formula: 'R_A = A (R / 2Z B^T), R_B = B (A^T R / 2Z) (a product Z = A B of two values)', create: (p) => uniformRule(p) },
+  { names: ['held-first'], formula: 'R_V = V (A^T R / Z), R_A = 0 (a product Z = A V, A held)', create: (p) => heldFirstRule(p) },
+  { names: ['layernorm'], formula: 'R_x = x (t - mean t), t = w R / (sigma y) (LayerNorm, sigma held)', create: (p) => layerNormRule(p) },
+  { names: ['proportional'], formula: 'R_x = x R / (x + c) (a value plus a constant)', create: (p) => proportionalRule(p) },
 ];
 
 const RULE_KEYS = new Set(['rule', 'epsilon', 'stabilizer', 'gamma', 'alpha', 'beta', 'low', 'high', 'ignoreBias', 'sampleBounds']);

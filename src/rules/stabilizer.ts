@@ -11,6 +11,12 @@ export function stabilize(z: number, eps: number): number {
 export const DEFAULT_STABILIZER = 1e-6;
 
 /**
+ * The transformer rules' (and the transformer composites' epsilon): LXT's efficient form has none, and
+ * 1e-6 moved a small ViT's relevance by 5e-3, its patch embedding's outputs coming down to 3e-6.
+ */
+export const DEFAULT_TRANSFORMER_STABILIZER = 1e-9;
+
+/**
  * s = R / stab(z) elementwise. With eps = 0 this is a plain division whose zero denominators give 0
  * (relevance that meets a zero sum is dropped instead of becoming infinite).
  */

@@ -85,6 +85,22 @@ export interface NormRule {
   relevance<T>(map: LinearMap<T>, R: T): T[];
 }
 
+/**
+ * The rules of a transformer's ops without weights (LXT's): each input's share of the output through
+ * the op's Jacobian at the forward's point, R_j = x_j (J_j^T (R / stab(z)))_j, or the Jacobian of the
+ * op with some of it held constant (`held`: LayerNorm's standard deviation); `share`: the output's
+ * quotient divided among that many factors (2: the uniform rule of a product of two values); `to`:
+ * which inputs get relevance ('last': a product's second factor, the first held constant).
+ */
+export interface JacobianRule {
+  readonly kind: 'jacobian';
+  readonly name: string;
+  readonly label: string;
+  readonly held: boolean;
+  readonly to: 'all' | 'last';
+  relevance<T>(map: LinearMap<T>, R: T): T[];
+}
+
 /** Relevance passes unchanged (ReLU, reshapes). */
 export interface PassRule {
   readonly kind: 'pass';
@@ -99,7 +115,7 @@ export interface GradientRule {
   readonly label: string;
 }
 
-export type Rule = AffineRule | NormRule | PassRule | GradientRule;
+export type Rule = AffineRule | NormRule | PassRule | GradientRule | JacobianRule;
 
 /** The reference engine's buffers. */
 export type Vec = Float64Array;

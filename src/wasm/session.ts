@@ -216,6 +216,14 @@ export class WasmSession implements Session<Buf> {
     return { name: node.name, math: this.math, x, xNonNegative: graph.nonNegative.has(node.inputs[0]), batch, inputShape: graph.shape(node.inputs[0]), inputRange, ...maps(node, this.context) };
   }
 
+  jacobianMap(node: GraphNode, held: boolean): LinearMap<Buf> {
+    const op = opOf(node);
+    const pass = held ? op.wasm.linearized : op.wasm.gradient;
+    if (!pass) return fail('RULE_NOT_APPLICABLE', `node "${node.name}" (${node.op}) has nothing its rule can hold constant`);
+    const inputs = node.inputs.map((src) => this.value(src));
+    return { name: node.name, math: this.math, inputs, z: this.value(node.name), transpose: (s) => pass(node, s, this.context) };
+  }
+
   linearMap(node: GraphNode): LinearMap<Buf> {
     const transpose = opOf(node).wasm.transpose;
     if (!transpose) return fail('RULE_NOT_APPLICABLE', `norm applies to Add and average pools, not to node "${node.name}" (${node.op})`);
