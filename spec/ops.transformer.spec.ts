@@ -9,6 +9,7 @@ import { exportOnnx, Graph, Model } from '../src/index.js';
 import type { GraphNode } from '../src/graph/nodes.js';
 import { erf } from '../src/reference/kernels/erf.js';
 import { runOrt } from './helpers/ort.js';
+import { importOnnx } from '../src/io/onnx/import.js';
 
 const [T, D, H] = [8, 6, 2];
 const hd = D / H;
@@ -67,6 +68,19 @@ describe('the transformer ops', () => {
       }
     });
   }
+
+  it('the export read back: each GELU form and each written-out LayerNorm fused into one op, the same logits', async () => {
+    for (const approximate of ['none', 'tanh'] as const) {
+      const model = new Model(block(approximate));
+      const back = importOnnx(exportOnnx(model));
+      const ops = back.nodes.map((n) => n.op);
+      expect(ops.filter((o) => o === 'GELU').length, approximate).toBe(1);
+      expect((back.nodes.find((n) => n.op === 'GELU') as { approximate: string }).approximate).toBe(approximate);
+      expect(ops.filter((o) => o === 'LayerNorm').length).toBe(1);
+      const [a, b] = [await model.forward(x, { backend: 'reference' }), await new Model(back).forward(x, { backend: 'reference' })];
+      expect(Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])))).toBeLessThanOrEqual(1e-6 * Math.max(...Array.from(a, Math.abs)));
+    }
+  });
 
   it('gradient: the reference equals finite differences; the wasm engine equals the reference', async () => {
     const model = new Model(block('none'));

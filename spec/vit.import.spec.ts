@@ -45,4 +45,17 @@ describe('a vision transformer from ONNX', () => {
       }
     });
   }
+
+  it("vit_tanh.onnx (GELU's tanh form, written out by the exporter): fused, its logits equal onnxruntime-web's and PyTorch's", async () => {
+    const graph = importOnnx(bytes('vit_tanh.onnx'));
+    const gelus = graph.nodes.filter((n) => n.op === 'GELU') as { approximate: string }[];
+    expect(gelus.map((g) => g.approximate)).toEqual(['tanh', 'tanh', 'tanh', 'tanh']);
+    const model = new Model(graph);
+    const [ort, torch] = [await runOrt(bytes('vit_tanh.onnx'), x, [1, 3, 32, 32]), f64('vit_tanh.logits.bin')];
+    for (const backend of ['reference', 'wasm'] as const) {
+      const y = await model.forward(x, { backend, threads: 1 });
+      expect(relL2(y, ort), backend).toBeLessThanOrEqual(1e-5);
+      expect(relL2(y, torch), backend).toBeLessThanOrEqual(1e-5);
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * Patterns of primitive ONNX operators that are one op of relprop's, found before conversion and
  * replaced by the node a later opset writes for them:
  * - PyTorch's exact GELU before opset 20, (x * (1 + erf(x / sqrt(2)))) * 0.5 as Div, Erf, Add, Mul,
- *   Mul: Gelu;
+ *   Mul: Gelu; its tanh form, (x * (1 + tanh(sqrt(2/pi) (x + 0.044715 x x x)))) * 0.5 as Mul, Mul, Mul,
+ *   Add, Mul, Tanh, Add, Mul, Mul: Gelu with approximate 'tanh';
  * - its LayerNorm before opset 17, (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) * w + b over the
  *   last axis as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: LayerNormalization.
  * The intermediate values must have no other reader; any other arrangement is converted operator by
@@ -30,19 +31,52 @@ export function fuse(nodes: NodeProto[], scalar: Scalar): NodeProto[] {
   const near = (v: number | undefined, want: number) => v !== undefined && Math.abs(v - want) <= 1e-6 * Math.abs(want);
   const gone = new Set<NodeProto>();
   const replaced = new Map<NodeProto, NodeProto>();
-  for (const erf of nodes) {
-    if (erf.opType !== 'Erf') continue;
-    const div = producer.get(erf.input[0]);
-    if (div?.opType !== 'Div' || !near(scalar(div.input[1]), Math.SQRT2) || readers.get(div.output[0])?.length !== 1) continue;
-    const x = div.input[0];
-    const add = only(erf.output[0], 'Add');
-    if (!add || !near(scalar(other(add, erf.output[0]) ?? ''), 1)) continue;
+  /** A two-input node of `opType` producing `value`, read by nothing else, with a number as one input: its other input. */
+  const byNumber = (value: string, opType: string, want: number): string | undefined => {
+    const n = producer.get(value);
+    if (n?.opType !== opType || readers.get(value)?.length !== 1) return undefined;
+    if (near(scalar(n.input[1]), want)) return n.input[0];
+    // A product is the same either way round; a quotient is not.
+    return opType === 'Mul' && near(scalar(n.input[0]), want) ? n.input[1] : undefined;
+  };
+  /** x * (1 + f) * 0.5 after f's node: the Add, Mul and Mul, and the node that ends it. */
+  const tail = (f: NodeProto, x: string): NodeProto[] | undefined => {
+    const add = only(f.output[0], 'Add');
+    if (!add || !near(scalar(other(add, f.output[0]) ?? ''), 1)) return undefined;
     const mul = only(add.output[0], 'Mul');
-    if (!mul || other(mul, add.output[0]) !== x) continue;
+    if (!mul || other(mul, add.output[0]) !== x) return undefined;
     const half = only(mul.output[0], 'Mul');
-    if (!half || !near(scalar(other(half, mul.output[0]) ?? ''), 0.5)) continue;
-    for (const n of [div, erf, add, mul]) gone.add(n);
-    replaced.set(half, create(NodeProtoSchema, { opType: 'Gelu', name: half.name, input: [x], output: [half.output[0]] }));
+    if (!half || !near(scalar(other(half, mul.output[0]) ?? ''), 0.5)) return undefined;
+    return [add, mul, half];
+  };
+  const gelu = (head: NodeProto[], f: NodeProto, x: string, approximate: 'none' | 'tanh') => {
+    const rest = tail(f, x);
+    if (!rest) return;
+    const half = rest[2];
+    for (const n of [...head, f, ...rest.slice(0, 2)]) gone.add(n);
+    const attribute = approximate === 'tanh' ? [create(AttributeProtoSchema, { name: 'approximate', type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode('tanh') })] : [];
+    replaced.set(half, create(NodeProtoSchema, { opType: 'Gelu', name: half.name, input: [x], output: [half.output[0]], attribute }));
+  };
+  for (const f of nodes) {
+    if (f.opType === 'Erf') {
+      const x = byNumber(f.input[0], 'Div', Math.SQRT2);
+      if (x !== undefined) gelu([producer.get(f.input[0])!], f, x, 'none');
+    } else if (f.opType === 'Tanh') {
+      // sqrt(2/pi) (x + 0.044715 x^3), x^3 as x (x x) or (x x) x.
+      const inner = byNumber(f.input[0], 'Mul', Math.sqrt(2 / Math.PI));
+      const add = inner !== undefined ? producer.get(inner) : undefined;
+      if (!add || add.opType !== 'Add' || readers.get(inner!)?.length !== 1) continue;
+      for (const [x, c] of [[add.input[0], add.input[1]], [add.input[1], add.input[0]]]) {
+        const cube = byNumber(c, 'Mul', 0.044715);
+        const cubeNode = cube !== undefined ? producer.get(cube) : undefined;
+        if (!cubeNode || cubeNode.opType !== 'Mul' || readers.get(cube!)?.length !== 1) continue;
+        const sq = other(cubeNode, x);
+        const sqNode = sq !== undefined ? producer.get(sq) : undefined;
+        if (!sqNode || sqNode.opType !== 'Mul' || sqNode.input[0] !== x || sqNode.input[1] !== x || readers.get(sq!)?.length !== 1) continue;
+        gelu([sqNode, cubeNode, producer.get(c)!, add, producer.get(f.input[0])!], f, x, 'tanh');
+        break;
+      }
+    }
   }
   const lastAxis = (n: NodeProto) => {
     const axes = n.attribute.find((a) => a.name === 'axes')?.ints.map(Number) ?? (n.input[1] ? undefined : []);
