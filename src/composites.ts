@@ -27,7 +27,7 @@ export interface CompositeOptions {
   name: string;
   /** epsilon of the epsilon rule on Linear layers (default 1e-6). */
   epsilon?: number;
-  /** Stabilizer of every other rule's denominator (default 1e-6). */
+  /** Stabilizer of every other rule's denominator (default 1e-6; attnlrp and cp-lrp: 1e-9 on their own rules, set by epsilon). */
   stabilizer?: number;
   gamma?: number;
   alpha?: number;
@@ -277,6 +277,8 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
 }
 
 function checkApplicable(rule: Rule, node: GraphNode): void {
-  const ok = rule.kind === 'gradient' || (opOf(node).accepts as readonly string[]).includes(rule.kind);
+  // A rule holding part of an op constant needs the op's pass with it held (LayerNorm's).
+  const held = rule.kind !== 'jacobian' || !rule.held || opOf(node).reference.linearized !== undefined;
+  const ok = held && (rule.kind === 'gradient' || (opOf(node).accepts as readonly string[]).includes(rule.kind));
   if (!ok) fail('RULE_NOT_APPLICABLE', `rule "${rule.name}" does not apply to node "${node.name}" (${node.op})`);
 }

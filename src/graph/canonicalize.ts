@@ -44,7 +44,10 @@ export function canonicalize(graph: Graph, options: CanonicalizeOptions = {}): G
     }
     if (node.op === 'BatchNorm' && foldBN) {
       const src = out.get(node.inputs[0]);
-      if (src && (src.op === 'Conv2d' || src.op === 'Linear') && readers(src.name).length === 1) {
+      // Only over the layer's own output channels: a Linear on each token of a [T, F] value has its
+      // features last, where a BatchNorm's channels are the first axis (a scale of a transformer's q).
+      const channels = src?.op === 'Conv2d' ? src.outChannels : src?.op === 'Linear' && graph.shape(src.name).length === 1 ? src.outFeatures : -1;
+      if (src && (src.op === 'Conv2d' || src.op === 'Linear') && channels === node.channels && readers(src.name).length === 1) {
         out.set(src.name, foldBatchNorm(src, node));
         rename.set(node.name, src.name);
         continue;

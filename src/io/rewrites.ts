@@ -53,7 +53,9 @@ export function constantAffine(e: Emitter, name: string, x: string, op: Constant
   const additive = op === 'add' || op === 'sub';
   const shift = op === 'sub' ? vec.map((v) => -v) : vec;
   const producer = e.byName.get(x);
-  if (additive && producer && (producer.op === 'Conv2d' || producer.op === 'Linear') && !producer.bias && readOnce(producer.name)) {
+  // A bias of the layer's own output channels only (a Linear on each token has its features last).
+  const ownChannels = producer?.op === 'Conv2d' || (producer?.op === 'Linear' && s.length === 1);
+  if (additive && producer && ownChannels && (producer.op === 'Conv2d' || producer.op === 'Linear') && !producer.bias && readOnce(producer.name)) {
     producer.bias = shift;
     return x;
   }

@@ -15,13 +15,16 @@ import type { Buf, Shapes, WasmContext } from './op.js';
  */
 export type Sources = Int32Array;
 
-const tables = new WeakMap<AnyNode, Sources>();
+/** Each node's table and the shapes it was made for (a node object in a graph of other shapes gets its own). */
+const tables = new WeakMap<AnyNode, { key: string; sources: Sources }>();
 
-/** The node's table, made once: `make` from its input's and its output's shapes. */
+/** The node's table, made once for its shapes: `make` from its input's and its output's. */
 export function sourcesOf(node: AnyNode, graph: Shapes, make: (input: Shape, output: Shape) => Sources): Sources {
+  const [input, output] = [graph.shape(node.inputs[0]), graph.shape(node.name)];
+  const key = `${input} ${output}`;
   let t = tables.get(node);
-  if (!t) tables.set(node, (t = make(graph.shape(node.inputs[0]), graph.shape(node.name))));
-  return t;
+  if (!t || t.key !== key) tables.set(node, (t = { key, sources: make(input, output) }));
+  return t.sources;
 }
 
 /** Row-major strides of a shape. */

@@ -18,7 +18,7 @@ import { Emitter } from '../emitter.js';
 import { OnnxOp, type Reading } from './node.js';
 import { CONVERTERS, ONNX_OPERATORS } from './operators.js';
 import { TensorReader, type Constant, type ReadExternal } from './tensors.js';
-import { FOLDERS } from './folding.js';
+import { fold, FOLDERS } from './folding.js';
 import { fuse } from './fusions.js';
 
 export { ONNX_OPERATORS };
@@ -103,7 +103,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     }
     // Arithmetic on constants (an exporter's shape computations) is done here, once.
     if (Object.hasOwn(FOLDERS, n.opType) && n.input.length > 0 && n.input.every((v) => !v || constants.has(v))) {
-      constants.set(op.out, FOLDERS[n.opType](n.input.map((v) => (v ? constants.get(v)! : undefined)) as Constant[], op, op.where));
+      constants.set(op.out, fold(n.opType, n.input.map((v) => (v ? constants.get(v)! : undefined)), op));
       continue;
     }
     const converter = Object.hasOwn(CONVERTERS, n.opType) ? CONVERTERS[n.opType] : undefined;
@@ -126,7 +126,10 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   if (reading.whole.has(output)) {
     const s = emitter.shape(output);
     if (s.length !== 2 || s[0] !== 1) fail('UNSUPPORTED', `ONNX graph output "${g.output[0].name}" has shape [${s}]; relprop explains [N, classes] logits`);
-    return emitter.graph(emitter.add({ op: 'Reshape', name: `${output}:logits`, inputs: [output], shape: [s[1]] }));
+    // A final softmax stays last, after the logits it reads (explanations start there).
+    const last = emitter.byName.get(output)!;
+    const logits = emitter.add({ op: 'Reshape', name: `${last.op === 'Softmax' ? last.inputs[0] : output}:logits`, inputs: [last.op === 'Softmax' ? last.inputs[0] : output], shape: [s[1]] });
+    return emitter.graph(last.op === 'Softmax' ? emitter.add({ op: 'Softmax', name: `${output}:probabilities`, inputs: [logits] }) : logits);
   }
   return emitter.graph(output);
 }

@@ -100,8 +100,9 @@ const arithmetic = (kind: ConstantOp): Converter => (op) => {
   if (k === 0 && (kind === 'sub' || kind === 'div')) fail('UNSUPPORTED', `${where}: a constant ${kind === 'sub' ? 'minus' : 'over'} a computed value`);
   const c0 = op.constant(k, 'constant')!;
   if (whole) {
-    // A constant number on a whole value scales (shifts) it as a per-channel map does; a tensor is added.
-    if ((c0.floats?.length ?? 0) === 1) {
+    // A number multiplying (dividing) a whole value scales it as a per-channel map does; one added and
+    // any tensor are added as a constant of its shape.
+    if ((c0.floats?.length ?? 0) === 1 && (kind === 'mul' || kind === 'div')) {
       const held = constantAffine(op.r.emitter, op.out, op.wholeValue(1 - k), kind, c0.floats!, op.readOnce, where);
       op.r.whole.add(held);
       return held;

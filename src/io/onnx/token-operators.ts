@@ -120,6 +120,8 @@ export function matMulConstant(op: OnnxOp): string {
 export function softmaxInner(op: OnnxOp): string {
   const x = op.wholeValue(0);
   const s: Shape = op.shapeOf(x);
+  // Before opset 13 the default axis is 1, over all the axes from it flattened: the last axis only if given.
+  if (op.opset < 13 && !op.attrs.has('axis')) fail('UNSUPPORTED', `${op.where}: a softmax without an axis before opset 13 (over axes 1 and after, flattened); relprop reads softmax over the last axis`);
   const axis = op.graphAxis(x, op.int('axis', -1));
   if (axis !== s.length - 1) fail('UNSUPPORTED', `${op.where}: a softmax over axis ${op.int('axis', -1)} of [${op.onnxShape(x)}]; relprop reads softmax over the last axis`);
   return op.emitWhole({ op: 'Softmax', name: op.out, inputs: [x] });
