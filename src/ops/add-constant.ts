@@ -1,6 +1,6 @@
 import type { NodeBase } from '../graph/node.js';
 import { checkLength } from './shapes.js';
-import { defineOp, type Buf, type WasmContext } from './op.js';
+import { defineOp, view } from './op.js';
 
 /** x + c, c a constant of the sample's shape (a transformer's position embedding). */
 export interface AddConstantNode extends NodeBase {
@@ -9,7 +9,6 @@ export interface AddConstantNode extends NodeBase {
   constant: Float32Array;
 }
 
-const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
 /** Its gradient passes; the transformer composites split relevance with the constant (it absorbs its share). */
 export const addConstantOp = defineOp<AddConstantNode>({

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase, Shape } from '../graph/node.js';
 import { defineOp, where } from './op.js';
-import { eachIndex, gatherReference, gatherWasm, scatterReference, scatterWasm, sourcesOf, strides } from './rearrange.js';
+import { eachIndex, movePasses, strides } from './rearrange.js';
 
 /**
  * A constant joined to a sample along an axis, before or after it: a ViT's class token (and a DeiT's
@@ -45,12 +45,5 @@ export const constantConcatOp = defineOp<ConstantConcatNode>({
     }
     return s.map((d, i) => (i === node.axis ? d + c[i] : d));
   },
-  reference: {
-    forward: (node, [x], c) => gatherReference(x, c.batch, x.length / c.batch, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)), node.constant),
-    gradient: (node, R, c) => [scatterReference(R, c.batch, c.graph.shape(node.inputs[0]).reduce((a, b) => a * b, 1), sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
-  wasm: {
-    forward: (node, [x], c) => gatherWasm(node, x, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)), node.constant),
-    gradient: (node, R, c) => [scatterWasm(node, R, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
+  ...movePasses(sources, (node) => node.constant),
 });

@@ -2,7 +2,7 @@ import { fail } from '../errors.js';
 import type { NodeBase } from '../graph/node.js';
 import { erf } from '../reference/kernels/erf.js';
 import type { Vec } from '../rules/types.js';
-import { defineOp, where, type Buf, type WasmContext } from './op.js';
+import { defineOp, where, view } from './op.js';
 
 /** GELU: x Phi(x) ('none', by erf) or its tanh approximation ('tanh'), as PyTorch's nn.GELU(approximate). */
 export interface GELUNode extends NodeBase {
@@ -23,7 +23,6 @@ function slope(x: number, tanh: boolean): number {
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K * (1 + 3 * 0.044715 * x * x);
 }
 
-const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
 /** An activation: relevance passes (as Zennit, and LXT's identity rule); the gradient is f'(x) times the incoming one. */
 export const geluOp = defineOp<GELUNode>({

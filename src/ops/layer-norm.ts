@@ -1,7 +1,7 @@
 import type { NodeBase } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
 import { rowsOf } from './linear.js';
-import { defineOp, where, type Buf, type WasmContext } from './op.js';
+import { defineOp, where, view } from './op.js';
 import { checkLength } from './shapes.js';
 import { fail } from '../errors.js';
 
@@ -67,7 +67,6 @@ function held(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Float3
   }
 }
 
-const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
 /** Normalizes each row; LRP by the transformer composites' rule (std held constant, then epsilon); elsewhere the gradient. */
 export const layerNormOp = defineOp<LayerNormNode>({

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase, Shape } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
-import { defineOp, where, type Buf, type WasmContext } from './op.js';
+import { defineOp, where, view } from './op.js';
 
 /**
  * The product of two values, a [..., m, k] and b [..., k, n], over their shared leading axes (a
@@ -46,7 +46,6 @@ function gradients(a: ArrayLike<number>, b: ArrayLike<number>, g: ArrayLike<numb
   }
 }
 
-const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
 /** Bilinear in its two inputs: LRP by the transformer composites' rules (uniform epsilon, or one factor held); elsewhere the gradient. */
 export const matMulOp = defineOp<MatMulNode>({

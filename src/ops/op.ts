@@ -124,3 +124,8 @@ export function defineOp<N extends AnyNode>(def: OpDefinition<N>): OpDefinition<
 }
 
 export { plane, where } from '../graph/node.js';
+
+/** A buffer's values in the engine's memory, for passes written in TypeScript (a transformer's ops). */
+export function view(c: WasmContext, b: Buf): Float32Array {
+  return c.arena.f32(b.ptr, b.n);
+}

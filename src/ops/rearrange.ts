@@ -7,7 +7,7 @@
  */
 import type { AnyNode, Shape } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
-import type { Buf, Shapes, WasmContext } from './op.js';
+import type { Buf, OpDefinition, Shapes, WasmContext } from './op.js';
 
 /**
  * Per output value of one sample, the input value it is (an index into the sample's input), or -1 - k
@@ -19,7 +19,7 @@ export type Sources = Int32Array;
 const tables = new WeakMap<AnyNode, { key: string; sources: Sources }>();
 
 /** The node's table, made once for its shapes: `make` from its input's and its output's. */
-export function sourcesOf(node: AnyNode, graph: Shapes, make: (input: Shape, output: Shape) => Sources): Sources {
+function sourcesOf(node: AnyNode, graph: Shapes, make: (input: Shape, output: Shape) => Sources): Sources {
   const [input, output] = [graph.shape(node.inputs[0]), graph.shape(node.name)];
   const key = `${input} ${output}`;
   let t = tables.get(node);
@@ -47,7 +47,7 @@ export function eachIndex(shape: Shape, f: (i: number, at: number[]) => void): v
   }
 }
 
-export function gatherReference(x: Vec, batch: number, inN: number, sources: Sources, constant?: Float32Array): Vec {
+function gatherReference(x: Vec, batch: number, inN: number, sources: Sources, constant?: Float32Array): Vec {
   const n = sources.length;
   const out = new Float64Array(batch * n);
   for (let b = 0; b < batch; b++) {
@@ -59,7 +59,7 @@ export function gatherReference(x: Vec, batch: number, inN: number, sources: Sou
   return out;
 }
 
-export function scatterReference(R: Vec, batch: number, inN: number, sources: Sources): Vec {
+function scatterReference(R: Vec, batch: number, inN: number, sources: Sources): Vec {
   const n = sources.length;
   const out = new Float64Array(batch * inN);
   for (let b = 0; b < batch; b++) {
@@ -72,7 +72,7 @@ export function scatterReference(R: Vec, batch: number, inN: number, sources: So
  * The same on the wasm engine's memory, in TypeScript: a transformer's moves are a few thousand values
  * a sample, far below its matrix products.
  */
-export function gatherWasm(node: AnyNode, x: Buf, c: WasmContext, sources: Sources, constant?: Float32Array): Buf {
+function gatherWasm(node: AnyNode, x: Buf, c: WasmContext, sources: Sources, constant?: Float32Array): Buf {
   const out = c.output(node);
   const inN = x.n / c.batch;
   const [src, dst] = [c.arena.f32(x.ptr, x.n), c.arena.f32(out.ptr, out.n)];
@@ -86,7 +86,7 @@ export function gatherWasm(node: AnyNode, x: Buf, c: WasmContext, sources: Sourc
   return out;
 }
 
-export function scatterWasm(node: AnyNode, R: Buf, c: WasmContext, sources: Sources): Buf {
+function scatterWasm(node: AnyNode, R: Buf, c: WasmContext, sources: Sources): Buf {
   const dx = c.inputSized(node, `the gradient at "${node.name}"`);
   const inN = dx.n / c.batch;
   const [r, dst] = [c.arena.f32(R.ptr, R.n), c.arena.f32(dx.ptr, dx.n)];
@@ -96,4 +96,23 @@ export function scatterWasm(node: AnyNode, R: Buf, c: WasmContext, sources: Sour
     for (let i = 0; i < n; i++) if (sources[i] >= 0) dst[b * inN + sources[i]] += r[b * n + i];
   }
   return dx;
+}
+
+/**
+ * The reference and wasm passes of a move given its table (`sources` of the node and its input's and
+ * output's shapes) and its constant, if any: what Transpose, Slice, Take and ConstantConcat each are.
+ */
+export function movePasses<N extends AnyNode>(sources: (node: N, input: Shape, output: Shape) => Sources, constant?: (node: N) => Float32Array): Pick<OpDefinition<N>, 'reference' | 'wasm'> {
+  const table = (node: N, graph: Shapes) => sourcesOf(node, graph, (i, o) => sources(node, i, o));
+  const inputSize = (node: N, graph: Shapes) => graph.shape(node.inputs[0]).reduce((a, b) => a * b, 1);
+  return {
+    reference: {
+      forward: (node, [x], c) => gatherReference(x, c.batch, inputSize(node, c.graph), table(node, c.graph), constant?.(node)),
+      gradient: (node, R, c) => [scatterReference(R, c.batch, inputSize(node, c.graph), table(node, c.graph))],
+    },
+    wasm: {
+      forward: (node, [x], c) => gatherWasm(node, x, c, table(node, c.graph), constant?.(node)),
+      gradient: (node, R, c) => [scatterWasm(node, R, c, table(node, c.graph))],
+    },
+  };
 }

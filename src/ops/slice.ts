@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase, Shape } from '../graph/node.js';
 import { defineOp, where } from './op.js';
-import { eachIndex, gatherReference, gatherWasm, scatterReference, scatterWasm, sourcesOf, strides } from './rearrange.js';
+import { eachIndex, movePasses, strides } from './rearrange.js';
 
 /** Positions [start, end) of one axis of a sample (ONNX Slice with step 1: q, k and v of one projection). */
 export interface SliceNode extends NodeBase {
@@ -36,12 +36,5 @@ export const sliceOp = defineOp<SliceNode>({
     }
     return s.map((d, i) => (i === axis ? end - start : d));
   },
-  reference: {
-    forward: (node, [x], c) => gatherReference(x, c.batch, x.length / c.batch, sourcesOf(node, c.graph, (i, o) => sources(node, i, o))),
-    gradient: (node, R, c) => [scatterReference(R, c.batch, c.graph.shape(node.inputs[0]).reduce((a, b) => a * b, 1), sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
-  wasm: {
-    forward: (node, [x], c) => gatherWasm(node, x, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o))),
-    gradient: (node, R, c) => [scatterWasm(node, R, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
+  ...movePasses(sources),
 });

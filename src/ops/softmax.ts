@@ -1,7 +1,7 @@
 import type { NodeBase } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
 import { rowsOf } from './linear.js';
-import { defineOp, type Buf, type WasmContext } from './op.js';
+import { defineOp, view } from './op.js';
 
 export interface SoftmaxNode extends NodeBase {
   op: 'Softmax';
@@ -54,7 +54,6 @@ export const softmaxOp = defineOp<SoftmaxNode>({
   },
 });
 
-const view = (c: WasmContext, b: Buf) => c.arena.f32(b.ptr, b.n);
 
 /** Softmax of each of `batch` rows (in float64). */
 export function softmaxRows(x: ArrayLike<number>, batch: number): Float64Array {

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase, Shape } from '../graph/node.js';
 import { defineOp, where } from './op.js';
-import { eachIndex, gatherReference, gatherWasm, scatterReference, scatterWasm, sourcesOf, strides } from './rearrange.js';
+import { eachIndex, movePasses, strides } from './rearrange.js';
 
 /** One position of an axis, the axis dropped (ONNX Gather of one index: a ViT's class-token read-out). */
 export interface TakeNode extends NodeBase {
@@ -35,12 +35,5 @@ export const takeOp = defineOp<TakeNode>({
     }
     return s.filter((_, i) => i !== axis);
   },
-  reference: {
-    forward: (node, [x], c) => gatherReference(x, c.batch, x.length / c.batch, sourcesOf(node, c.graph, (i, o) => sources(node, i, o))),
-    gradient: (node, R, c) => [scatterReference(R, c.batch, c.graph.shape(node.inputs[0]).reduce((a, b) => a * b, 1), sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
-  wasm: {
-    forward: (node, [x], c) => gatherWasm(node, x, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o))),
-    gradient: (node, R, c) => [scatterWasm(node, R, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
+  ...movePasses(sources),
 });

@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase } from '../graph/node.js';
 import { defineOp, where } from './op.js';
-import { eachIndex, gatherReference, gatherWasm, scatterReference, scatterWasm, sourcesOf, strides } from './rearrange.js';
+import { eachIndex, movePasses, strides } from './rearrange.js';
 import type { Shape } from '../graph/node.js';
 
 /** A sample's axes permuted: output axis i is input axis perm[i] (ONNX Transpose, on one sample). */
@@ -33,12 +33,5 @@ export const transposeOp = defineOp<TransposeNode>({
     if (p.length !== s.length || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) fail('BAD_GRAPH', `${where(node)}: perm [${p}] is not a permutation of the ${s.length} axes of [${s}]`);
     return p.map((a) => s[a]);
   },
-  reference: {
-    forward: (node, [x], c) => gatherReference(x, c.batch, x.length / c.batch, sourcesOf(node, c.graph, (i, o) => sources(node, i, o))),
-    gradient: (node, R, c) => [scatterReference(R, c.batch, R.length / c.batch, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
-  wasm: {
-    forward: (node, [x], c) => gatherWasm(node, x, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o))),
-    gradient: (node, R, c) => [scatterWasm(node, R, c, sourcesOf(node, c.graph, (i, o) => sources(node, i, o)))],
-  },
+  ...movePasses(sources),
 });
