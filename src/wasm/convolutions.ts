@@ -103,6 +103,11 @@ function geometryBlock(arena: Arena, node: Conv2dNode, plan: ConvPlan, tw: Code,
   return geom;
 }
 
+/** dst = src^T for a rows x cols matrix. */
+function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
 /** The epilogue of one part: its operand is laid out as the part's output, at `offset` bytes. */
 const shifted = (e: Epilogue, offset: number): Epilogue => (e.mode === NO_EPILOGUE.mode ? e : { ...e, operand: e.operand + offset });
 
@@ -164,7 +169,9 @@ export class WasmConvolutions implements Convolutions {
     // Winograd U) lies below this call's scratch, which is released after it.
     const xPtr = x.ptr;
     if (node.op === 'Linear') {
-      const rows = batch * rowsOf(this.run.graph.shape(node.inputs[0]));
+      const perSample = rowsOf(this.run.graph.shape(node.inputs[0]));
+      const rows = batch * perSample;
+      if (perSample > 1) return this.onTokens(node, xPtr, out.ptr, rows, tw, tb, relu, 'forward');
       const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
       return;
@@ -193,7 +200,9 @@ export class WasmConvolutions implements Convolutions {
     // s is usually a deferred quotient, computed by the node's forward convolution: first, as in affine().
     const sPtr = s.ptr;
     if (node.op === 'Linear') {
-      const rows = batch * rowsOf(this.run.graph.shape(node.inputs[0]));
+      const perSample = rowsOf(this.run.graph.shape(node.inputs[0]));
+      const rows = batch * perSample;
+      if (perSample > 1) return this.onTokens(node, sPtr, out.ptr, rows, tw, NO_BIAS, false, 'transpose');
       const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_transpose', [sPtr, up.weight, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
       return;
@@ -211,6 +220,31 @@ export class WasmConvolutions implements Convolutions {
       else this.run.parallel('conv_gemm_transpose', [geom, sp, wp, dp, scratch(k.conv_gemm_scratch(geom))], plan.parts);
       arena.reset(mark);
     }
+  }
+
+  /**
+   * A Linear on each of `rows` rows (a transformer's tokens) as the 1x1 convolution it is, on the GEMM
+   * kernels of convolutions: the rows transposed to a map of one row of `rows` positions, convolved (or
+   * transposed), transposed back. The Linear kernel reads its weights once a row and its input once an
+   * output, a matrix-vector design for a classifier's head: ViT-B/16's token layers ran at (measured in
+   * bench/vit.ts) a fraction of the GEMM's rate. No epilogue reaches a Linear (fuses() is Conv2d's only).
+   */
+  private onTokens(node: AffineNode & { op: 'Linear' }, src: number, dst: number, rows: number, tw: Code, tb: Code, relu: boolean, direction: ConvDirection): void {
+    const { k, arena } = this.run;
+    const up = this.run.weights.get(node.name)!;
+    const [nin, nout] = [node.inFeatures, node.outFeatures];
+    const [from, to] = direction === 'forward' ? [nin, nout] : [nout, nin];
+    const shape: ConvShape = { batch: 1, cin: nin, h: 1, w: rows, cout: nout, ho: 1, wo: rows, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, depthwise: false };
+    const plan = planConv(shape, tw.code, direction, this.run.threads);
+    const mark = arena.mark();
+    const [a, b] = [arena.alloc(rows * from * 4, `the rows of "${node.name}" transposed`), arena.alloc(rows * to * 4, `the output of "${node.name}" transposed`)];
+    transposeInto(arena.f32(src, rows * from), rows, from, arena.f32(a, rows * from));
+    const geom = geometryBlock(arena, node as unknown as Conv2dNode, plan, tw, tb, relu);
+    const scratch = arena.alloc(k.conv_gemm_scratch(geom) * plan.parts, `the convolution scratch of "${node.name}"`);
+    if (direction === 'forward') this.run.parallel('conv_gemm_forward', [geom, a, up.weight, tb.code >= 0 ? up.bias : 0, b, scratch], plan.parts);
+    else this.run.parallel('conv_gemm_transpose', [geom, a, up.weight, b, scratch], plan.parts);
+    transposeInto(arena.f32(b, rows * to), to, rows, arena.f32(dst, rows * to));
+    arena.reset(mark);
   }
 
   /**
