@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import type { NodeBase, Shape } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
-import { defineOp, where, view } from './op.js';
+import { defineOp, where } from './op.js';
 
 /**
  * The product of two values, a [..., m, k] and b [..., k, n], over their shared leading axes (a
@@ -74,17 +74,23 @@ export const matMulOp = defineOp<MatMulNode>({
       return [da, db];
     },
   },
-  // In TypeScript on the engine's memory, in float64 sums (batched GEMM kernels for the heads next).
+  // On the engine's GEMM kernels, a product (a head) at a time: the gradients are products too,
+  // d/da = g b^T and d/db = a^T g.
   wasm: {
     forward(node, [a, b], c) {
       const out = c.output(node);
-      product(view(c, a), view(c, b), dims(c.graph.shape(node.inputs[0]), c.graph.shape(node.inputs[1]), c.batch), view(c, out));
+      const { batches, m, k, n } = dims(c.graph.shape(node.inputs[0]), c.graph.shape(node.inputs[1]), c.batch);
+      c.products(a.ptr, b.ptr, out.ptr, batches, m, k, n);
       return out;
     },
     gradient(node, R, c) {
       const [da, db] = node.inputs.map((i) => c.sized(i, `the gradient of "${node.name}" at "${i}"`));
-      const [a, b] = node.inputs.map((i) => view(c, c.value(i)));
-      gradients(a, b, view(c, R), dims(c.graph.shape(node.inputs[0]), c.graph.shape(node.inputs[1]), c.batch), view(c, da), view(c, db));
+      const [a, b] = node.inputs.map((i) => c.value(i));
+      const { batches, m, k, n } = dims(c.graph.shape(node.inputs[0]), c.graph.shape(node.inputs[1]), c.batch);
+      // da[t] = g[t] b[t]^T: g is m x n, b[t]^T is n x k, which b holds transposed.
+      c.products(R.ptr, b.ptr, da.ptr, batches, m, n, k, false, true);
+      // db[t] = a[t]^T g[t]: a[t]^T is k x m, which a holds transposed.
+      c.products(a.ptr, R.ptr, db.ptr, batches, k, m, n, true, false);
       return [da, db];
     },
   },

@@ -62,6 +62,11 @@ export interface WasmContext {
    */
   affineForward(node: AnyNode, x: Buf): Buf;
   affineGradient(node: AnyNode, R: Buf): Buf;
+  /**
+   * out[t] = a[t] b[t] for `count` pairs of an m x k and a k x n matrix (addresses of row-major float32;
+   * `leftT`, `rightT`: that factor's buffer holds each matrix transposed), on the engine's GEMM kernels.
+   */
+  products(a: number, b: number, out: number, count: number, m: number, k: number, n: number, leftT?: boolean, rightT?: boolean): void;
   weightedMaps(node: AnyNode): AffineMaps<Buf>;
 }
 

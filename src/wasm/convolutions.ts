@@ -248,6 +248,30 @@ export class WasmConvolutions implements Convolutions {
   }
 
   /**
+   * out[t] = a[t] b[t] (m x k by k x n; `leftT`, `rightT`: a factor given as its transpose), each product
+   * the 1x1 convolution of a^T (k channels at m positions) by b^T as weights (n outputs of k), on the
+   * GEMM kernels, its n x m result transposed into place: a transformer's Q K^T and A V, a head at a time.
+   */
+  products(a: number, b: number, out: number, count: number, m: number, k: number, n: number, leftT = false, rightT = false): void {
+    const { k: kernels, arena } = this.run;
+    const shape: ConvShape = { batch: 1, cin: k, h: 1, w: m, cout: n, ho: 1, wo: m, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, depthwise: false };
+    const plan = planConv(shape, 0, 'forward', this.run.threads);
+    const mark = arena.mark();
+    const [at, bt, yt] = [arena.alloc(m * k * 4, 'a product\'s left factor transposed'), arena.alloc(k * n * 4, 'a product\'s right factor transposed'), arena.alloc(m * n * 4, 'a product transposed')];
+    const geom = geometryBlock(arena, { name: 'a product' } as Conv2dNode, plan, PLAIN, NO_BIAS, false);
+    const scratch = arena.alloc(kernels.conv_gemm_scratch(geom) * plan.parts, 'a product\'s scratch');
+    for (let t = 0; t < count; t++) {
+      if (leftT) kernels.copy(a + t * m * k * 4, at, m * k);
+      else transposeInto(arena.f32(a + t * m * k * 4, m * k), m, k, arena.f32(at, m * k));
+      if (rightT) kernels.copy(b + t * k * n * 4, bt, k * n);
+      else transposeInto(arena.f32(b + t * k * n * 4, k * n), k, n, arena.f32(bt, k * n));
+      this.run.parallel('conv_gemm_forward', [geom, at, bt, 0, yt, scratch], plan.parts);
+      transposeInto(arena.f32(yt, m * n), n, m, arena.f32(out + t * m * n * 4, m * n));
+    }
+    arena.reset(mark);
+  }
+
+  /**
    * Whether the node's convolution (forward, or `transposed`) with this weight transform applies an
    * epilogue: then a rule's divide (forward) or product with x (transposed) runs inside it.
    */

@@ -209,6 +209,7 @@ export class IncrementalForward {
         return out;
       },
       affineGradient: forwardOnly,
+      products: (...args) => new WasmConvolutions({ ...this.run, graph: shapes }).products(...args),
       weightedMaps: forwardOnly,
     };
   }

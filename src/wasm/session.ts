@@ -84,6 +84,7 @@ export class WasmSession implements Session<Buf> {
         return dx;
       },
       weightedMaps: (node) => this.weightedMaps(node as AffineNode),
+      products: (...args) => this.convolutions.products(...args),
     };
     // Fail before computing anything if the input and activations alone cannot fit.
     this.arena.ensure(this.arena.mark() + inputAndActivationBytes(graph, batch), `a batch of ${batch} through "${graph.input.name}" with its activations`);
