@@ -35,7 +35,7 @@ function boxes(S: number, random: Random): [number, number, number, number][] {
   return [...fixed, ...randoms];
 }
 
-function changesOn(start: Float32Array, S: number, seed: number): InputChange[] {
+function changesOn(S: number, seed: number): InputChange[] {
   const random = new Random(seed);
   return boxes(S, random).flatMap(([r0, r1, c0, c1], i) => {
     const values = Float32Array.from({ length: 3 * (r1 - r0) * (c1 - c0) }, () => random.normal());
@@ -53,7 +53,7 @@ describe('incremental forward', () => {
       const graph = model.canonicalGraph(true);
       const engine = await WasmEngine.create(undefined, defaultKernelBuild());
       const start = Float32Array.from({ length: 3 * S * S }, (_, i) => Math.sin(i * 0.37) + 0.3 * Math.cos(i * 0.011));
-      const changes = changesOn(start, S, 7);
+      const changes = changesOn(S, 7);
       const image = start.slice();
       const run = engine.incremental(graph, start);
       try {
@@ -127,7 +127,7 @@ describe('a series spread over replicas', () => {
     });
     const spread = spreadPasses(local, async () => two.map(counted), 4);
     const start = Float32Array.from({ length: 3 * S * S }, (_, i) => Math.cos(i * 0.13));
-    const changes = changesOn(start, S, 9);
+    const changes = changesOn(S, 9);
     const images = new Float32Array((changes.length + 1) * start.length);
     const image = start.slice();
     images.set(image);

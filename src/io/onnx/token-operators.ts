@@ -10,6 +10,7 @@ import { fail } from '../../errors.js';
 import type { Shape } from '../../graph/shapes.js';
 import type { Constant } from './tensors.js';
 import type { OnnxOp } from './node.js';
+import { FOLDERS } from './folding.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const ints = (c: Constant | undefined, op: OnnxOp, what: string): number[] => {
@@ -17,13 +18,9 @@ const ints = (c: Constant | undefined, op: OnnxOp, what: string): number[] => {
   return c.ints;
 };
 
-/** Shape of a value: a constant, as the model's input size fixes it. */
+/** Shape of a value: a constant, as the model's input size fixes it (the folder of a constant's Shape). */
 export function shape(op: OnnxOp): null {
-  const s = op.onnxShape(op.value(0, true));
-  const [start, end] = [op.int('start', 0), op.n.attribute.some((a) => a.name === 'end') ? op.int('end', s.length) : s.length];
-  const clamp = (v: number) => Math.min(s.length, Math.max(0, v < 0 ? v + s.length : v));
-  const dims = s.slice(clamp(start), clamp(end));
-  op.r.constants.set(op.out, { dims: [dims.length], ints: dims });
+  op.r.constants.set(op.out, FOLDERS.Shape([{ dims: op.onnxShape(op.value(0, true)) }], op, op.where));
   return null;
 }
 
