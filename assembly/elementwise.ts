@@ -1,5 +1,6 @@
 // Elementwise steps of the rules, four lanes at a time with a scalar tail. Buffers may alias.
 import { stabDiv, stabDivScalar } from './epilogue';
+import { storeTransposed } from './gemm';
 
 // Binary (OP_*) and unary (U_*) codes are generated from scripts/kernel-constants.mjs. OP_MAC
 // accumulates: out = out + a * b.
@@ -89,6 +90,67 @@ export function relu_mask(a: usize, mask: usize, out: usize, n: i32): void {
 /** out = a (n floats; the ranges may overlap). */
 export function copy(a: usize, out: usize, n: i32): void {
   memory.copy(out, a, <usize>n << 2);
+}
+
+/**
+ * dst = src^T, src a row-major rows x cols matrix: 4 x 4 blocks turned in registers (a transformer's
+ * tokens to and from the channel-major layout of the GEMM kernels, a head's factors).
+ */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  const r4 = rows & ~3, c4 = cols & ~3;
+  const inRow = <usize>cols << 2, outRow = <usize>rows << 2;
+  for (let r = 0; r < r4; r += 4) {
+    const from = src + <usize>r * inRow;
+    for (let c = 0; c < c4; c += 4) {
+      const at = from + (<usize>c << 2);
+      storeTransposed(dst + <usize>c * outRow + (<usize>r << 2), v128.load(at), v128.load(at + inRow), v128.load(at + 2 * inRow), v128.load(at + 3 * inRow), outRow);
+    }
+    for (let c = c4; c < cols; c++) {
+      for (let i = 0; i < 4; i++) store<f32>(dst + <usize>c * outRow + (<usize>(r + i) << 2), load<f32>(from + <usize>i * inRow + (<usize>c << 2)));
+    }
+  }
+  for (let r = r4; r < rows; r++) {
+    for (let c = 0; c < cols; c++) store<f32>(dst + <usize>c * outRow + (<usize>r << 2), load<f32>(src + <usize>r * inRow + (<usize>c << 2)));
+  }
+}
+
+/** n floats from src to dst, short runs (a transposed head's single values) without a call. */
+@inline function moveFloats(src: usize, dst: usize, n: i32): void {
+  if (n < 8) {
+    for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+  } else memory.copy(dst, src, <usize>n << 2);
+}
+
+/**
+ * A move (src/ops/rearrange.ts: Transpose, Slice, Take, ConstantConcat) by its runs: `count` triples
+ * [to, from, length] of i32, each `length` outputs from `to` on copied from input `from` on, or from
+ * float -1 - from on of `constant`; for each of `batch` samples of inN inputs and n outputs.
+ */
+export function gather_runs(x: usize, y: usize, runs: usize, count: i32, constant: usize, batch: i32, inN: i32, n: i32): void {
+  for (let b = 0; b < batch; b++) {
+    const src = x + ((<usize>b * <usize>inN) << 2), dst = y + ((<usize>b * <usize>n) << 2);
+    for (let r = 0; r < count; r++) {
+      const at = runs + <usize>r * 12;
+      const to = load<i32>(at), from = load<i32>(at, 4), length = load<i32>(at, 8);
+      moveFloats(from >= 0 ? src + (<usize>from << 2) : constant + (<usize>(-1 - from) << 2), dst + (<usize>to << 2), length);
+    }
+  }
+}
+
+/**
+ * The gradient of a gather by the same runs: each input value gets the output it went to (each feeds at
+ * most one), the others (a slice's dropped values) 0; the constant's runs go nowhere.
+ */
+export function scatter_runs(dy: usize, dx: usize, runs: usize, count: i32, batch: i32, inN: i32, n: i32): void {
+  memory.fill(dx, 0, (<usize>batch * <usize>inN) << 2);
+  for (let b = 0; b < batch; b++) {
+    const src = dy + ((<usize>b * <usize>n) << 2), dst = dx + ((<usize>b * <usize>inN) << 2);
+    for (let r = 0; r < count; r++) {
+      const at = runs + <usize>r * 12;
+      const to = load<i32>(at), from = load<i32>(at, 4), length = load<i32>(at, 8);
+      if (from >= 0) moveFloats(src + (<usize>to << 2), dst + (<usize>from << 2), length);
+    }
+  }
 }
 
 /**

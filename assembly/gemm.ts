@@ -97,16 +97,16 @@ export function packA(a: usize, rs: i32, cs: i32, i0: i32, mc: i32, K: i32, t: i
   }
 }
 
-/** Stores the 4x4 block whose rows are r0 .. r3 as its four columns, 64 bytes from dst. */
-@inline export function storeTransposed(dst: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+/** Stores the 4x4 block whose rows are r0 .. r3 as its four columns, each `stride` bytes after the one before. */
+@inline export function storeTransposed(dst: usize, r0: v128, r1: v128, r2: v128, r3: v128, stride: usize = 16): void {
   const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
   const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
   const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
   const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
   v128.store(dst, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-  v128.store(dst, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
-  v128.store(dst, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
-  v128.store(dst, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+  v128.store(dst + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
 /** packA of W^T (rs = 1), k outer: each k's row of W is read once, 16 bytes to each panel. */

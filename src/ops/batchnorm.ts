@@ -3,7 +3,7 @@ import type { NodeBase } from '../graph/node.js';
 import { batchNorm, batchNormGrad } from '../reference/kernels/elementwise.js';
 import { transformValue } from '../rules/transform.js';
 import type { Transform } from '../rules/types.js';
-import { defineOp, plane, where, type WasmContext } from './op.js';
+import { defineOp, plane, upload, where, type WasmContext } from './op.js';
 
 export interface BatchNormNode extends NodeBase {
   op: 'BatchNorm';
@@ -21,12 +21,6 @@ function wasmParams(node: BatchNormNode, c: WasmContext): { scale: number; shift
     const { scale, shift } = scaleShift(node);
     return { scale: upload(c, scale, `the BatchNorm scale of "${node.name}"`), shift: upload(c, shift, `the BatchNorm shift of "${node.name}"`) };
   });
-}
-
-function upload(c: WasmContext, values: ArrayLike<number>, what: string): number {
-  const ptr = c.arena.alloc(values.length * 4, what);
-  c.arena.f32(ptr, values.length).set(values);
-  return ptr;
 }
 
 const transformed = (v: Float64Array, t: Transform) => v.map((w) => transformValue(t, w));

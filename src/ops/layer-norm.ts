@@ -1,7 +1,7 @@
 import type { NodeBase } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
 import { rowsOf } from './linear.js';
-import { defineOp, where, view } from './op.js';
+import { defineOp, upload, where, type Buf, type WasmContext } from './op.js';
 import { checkLength } from './shapes.js';
 import { fail } from '../errors.js';
 
@@ -100,22 +100,29 @@ export const layerNormOp = defineOp<LayerNormNode>({
       return [out];
     },
   },
-  // In TypeScript on the engine's memory, in float64 as the reference (a kernel when transformers' cost says).
+  // In float32 (assembly/layer-norm.ts), the weight and shift in the engine's memory once a session.
   wasm: {
     forward(node, [x], c) {
       const out = c.output(node);
-      forward(node, { x: view(c, x), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, out));
+      const { weight, bias } = wasmParams(node, c);
+      c.k.layer_norm(x.ptr, weight, bias, out.ptr, c.batch * rowsOf(c.graph.shape(node.name)), node.features, node.epsilon);
       return out;
     },
-    gradient(node, R, c) {
-      const dx = c.inputSized(node, `the gradient at "${node.name}"`);
-      gradient(node, { x: view(c, c.value(node.inputs[0])), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, R), view(c, dx));
-      return [dx];
-    },
-    linearized(node, R, c) {
-      const dx = c.inputSized(node, `the held gradient at "${node.name}"`);
-      held(node, { x: view(c, c.value(node.inputs[0])), rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, view(c, R), view(c, dx));
-      return [dx];
-    },
+    gradient: (node, R, c) => [wasmGradient(node, R, c, false)],
+    linearized: (node, R, c) => [wasmGradient(node, R, c, true)],
   },
 });
+
+function wasmParams(node: LayerNormNode, c: WasmContext): { weight: number; bias: number } {
+  return c.constants(node, () => ({
+    weight: upload(c, node.weight, `the LayerNorm weight of "${node.name}"`),
+    bias: node.bias ? upload(c, node.bias, `the LayerNorm shift of "${node.name}"`) : 0,
+  }));
+}
+
+/** The gradient at the input, `held`: with the standard deviation held. */
+function wasmGradient(node: LayerNormNode, R: Buf, c: WasmContext, held: boolean): Buf {
+  const dx = c.inputSized(node, `the ${held ? 'held ' : ''}gradient at "${node.name}"`);
+  c.k.layer_norm_gradient(c.value(node.inputs[0]).ptr, wasmParams(node, c).weight, R.ptr, dx.ptr, c.batch * rowsOf(c.graph.shape(node.name)), node.features, node.epsilon, held ? 1 : 0);
+  return dx;
+}

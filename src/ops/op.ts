@@ -130,6 +130,13 @@ export function defineOp<N extends AnyNode>(def: OpDefinition<N>): OpDefinition<
 
 export { plane, where } from '../graph/node.js';
 
+/** Constants copied into the engine's memory (a node's per-session parameters); returns their address. */
+export function upload(c: WasmContext, values: ArrayLike<number>, what: string): number {
+  const ptr = c.arena.alloc(values.length * 4, what);
+  c.arena.f32(ptr, values.length).set(values);
+  return ptr;
+}
+
 /** A buffer's values in the engine's memory, for passes written in TypeScript (a transformer's ops). */
 export function view(c: WasmContext, b: Buf): Float32Array {
   return c.arena.f32(b.ptr, b.n);

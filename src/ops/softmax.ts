@@ -1,7 +1,7 @@
 import type { NodeBase } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
 import { rowsOf } from './linear.js';
-import { defineOp, view } from './op.js';
+import { defineOp } from './op.js';
 
 export interface SoftmaxNode extends NodeBase {
   op: 'Softmax';
@@ -39,16 +39,18 @@ export const softmaxOp = defineOp<SoftmaxNode>({
       return [out];
     },
   },
-  // In TypeScript on the engine's memory, in float64 as the reference (a kernel when transformers' cost says).
+  // In float32 (assembly/softmax.ts).
   wasm: {
     forward(node, [x], c) {
       const out = c.output(node);
-      c.arena.f32(out.ptr, out.n).set(softmaxRows(c.arena.f32(x.ptr, x.n), rows(node, c)));
+      const n = rows(node, c);
+      c.k.softmax(x.ptr, out.ptr, n, out.n / n);
       return out;
     },
     gradient(node, R, c) {
       const dx = c.inputSized(node, `the gradient at "${node.name}"`);
-      softmaxGradient(view(c, c.value(node.name)), view(c, R), rows(node, c), view(c, dx));
+      const n = rows(node, c);
+      c.k.softmax_gradient(c.value(node.name).ptr, R.ptr, dx.ptr, n, dx.n / n);
       return [dx];
     },
   },

@@ -103,11 +103,6 @@ function geometryBlock(arena: Arena, node: Conv2dNode, plan: ConvPlan, tw: Code,
   return geom;
 }
 
-/** dst = src^T for a rows x cols matrix. */
-function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
-}
-
 /** The epilogue of one part: its operand is laid out as the part's output, at `offset` bytes. */
 const shifted = (e: Epilogue, offset: number): Epilogue => (e.mode === NO_EPILOGUE.mode ? e : { ...e, operand: e.operand + offset });
 
@@ -238,12 +233,12 @@ export class WasmConvolutions implements Convolutions {
     const plan = planConv(shape, tw.code, direction, this.run.threads);
     const mark = arena.mark();
     const [a, b] = [arena.alloc(rows * from * 4, `the rows of "${node.name}" transposed`), arena.alloc(rows * to * 4, `the output of "${node.name}" transposed`)];
-    transposeInto(arena.f32(src, rows * from), rows, from, arena.f32(a, rows * from));
+    k.transpose(src, a, rows, from);
     const geom = geometryBlock(arena, node as unknown as Conv2dNode, plan, tw, tb, relu);
     const scratch = arena.alloc(k.conv_gemm_scratch(geom) * plan.parts, `the convolution scratch of "${node.name}"`);
     if (direction === 'forward') this.run.parallel('conv_gemm_forward', [geom, a, up.weight, tb.code >= 0 ? up.bias : 0, b, scratch], plan.parts);
     else this.run.parallel('conv_gemm_transpose', [geom, a, up.weight, b, scratch], plan.parts);
-    transposeInto(arena.f32(b, rows * to), to, rows, arena.f32(dst, rows * to));
+    k.transpose(b, dst, to, rows);
     arena.reset(mark);
   }
 
@@ -262,11 +257,11 @@ export class WasmConvolutions implements Convolutions {
     const scratch = arena.alloc(kernels.conv_gemm_scratch(geom) * plan.parts, 'a product\'s scratch');
     for (let t = 0; t < count; t++) {
       if (leftT) kernels.copy(a + t * m * k * 4, at, m * k);
-      else transposeInto(arena.f32(a + t * m * k * 4, m * k), m, k, arena.f32(at, m * k));
+      else kernels.transpose(a + t * m * k * 4, at, m, k);
       if (rightT) kernels.copy(b + t * k * n * 4, bt, k * n);
-      else transposeInto(arena.f32(b + t * k * n * 4, k * n), k, n, arena.f32(bt, k * n));
+      else kernels.transpose(b + t * k * n * 4, bt, k, n);
       this.run.parallel('conv_gemm_forward', [geom, at, bt, 0, yt, scratch], plan.parts);
-      transposeInto(arena.f32(yt, m * n), n, m, arena.f32(out + t * m * n * 4, m * n));
+      kernels.transpose(yt, out + t * m * n * 4, n, m);
     }
     arena.reset(mark);
   }
