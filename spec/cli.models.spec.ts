@@ -123,3 +123,24 @@ describe('a one-output head', () => {
     expect((await model.predict(x))[0]).toBeCloseTo(1 / (1 + Math.exp(-logit)), 6);
   });
 });
+
+describe('a vision transformer (spec/fixtures/vit/vit.onnx)', () => {
+  const VIT = join(ROOT, 'spec/fixtures/vit/vit.onnx');
+  it('is explained with cp-lrp unless told (its file names say so), equal to the library; info shows its rules under cp-lrp', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relprop-out-'));
+    const r = await relprop('explain', CHELSEA, '--model', VIT, '--out', out, '--npy', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.images[0].files.npy).toMatch(/chelsea\.cp-lrp\.[0-9a-f]+\.npy$/);
+    const npy = decodeNpy(new Uint8Array(readFileSync(j.images[0].files.npy)));
+    const mine = await explainImage(await loadModel(VIT), CHELSEA, { composite: 'cp-lrp' });
+    expectClose(npy.data, mine.relevance, 1e-6, '.npy vs the library');
+    const info = await relprop('info', VIT);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout).toMatch(/layers as explained under cp-lrp/);
+    expect(info.stdout).toMatch(/MatMul_2_output_0 +MatMul .* held-first\(1e-9\)/);
+    const named = await relprop('info', VIT, '--composite', 'attnlrp');
+    expect(named.stdout).toMatch(/layers as explained under attnlrp/);
+    expect(named.stdout).toMatch(/Softmax_output_0 +Softmax .* softmax/);
+  });
+});

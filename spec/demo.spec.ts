@@ -32,6 +32,7 @@ const available = existsSync(CHROMIUM) || process.env.RELPROP_BROWSER === 'requi
 const CHELSEA = join(ROOT, 'examples/chelsea.png');
 const ONNX = join(ROOT, 'spec/fixtures/architectures/mobilenet_v2.onnx');
 const PTH = join(ROOT, 'spec/fixtures/torch/resnet18.pth');
+const VIT = join(ROOT, 'spec/fixtures/vit/vit.onnx');
 const SHOTS = join(ROOT, '.demo-screenshots');
 
 // Node's ResNet-50, loaded once for every comparison (98 MB of weights).
@@ -271,6 +272,23 @@ describe.skipIf(!available)('the demo page in Chromium', () => {
     } finally {
       await page.context().setOffline(false);
     }
+  });
+
+  it('explains with a vision transformer from disk: its own default (cp-lrp) picked, equal to the library', async () => {
+    await page.uncheck('#compare input[value="epsilon-plus-flat"]');
+    await page.selectOption('#model-kind', 'files');
+    await page.setInputFiles('#model-input', VIT);
+    await page.click('#load');
+    await page.waitForFunction(() => /^vit\.onnx: input 3x32x32/.test(document.getElementById('model-info')!.textContent!), null, { timeout: 60_000 });
+    expect(await page.inputValue('#composite')).toBe('cp-lrp');
+    expect(await page.textContent('#composite option[value="cp-lrp"]')).toBe('cp-lrp (default)');
+    // The rules listed include a transformer's own: the products with their attention weights held, LayerNorm's.
+    expect(await page.textContent('#rules')).toMatch(/layernorm\(1e-9\): 9 layers.*held-first\(1e-9\): 8 layers/s);
+    const r = await resultFor('cp-lrp', { model: 'vit.onnx' });
+    const node = await explainImage(await loadModel(readFileSync(VIT)), CHELSEA, { composite: 'cp-lrp' });
+    expect(r.target.index).toBe(node.target.index);
+    expectClose(r.relevance, node.relevance);
+    await screenshot('vit');
   });
 
   it('explains with an ONNX file the user picks from disk', async () => {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Graph, Model } from '../src/index.js';
+import { buildModel, defaultCompositeFor, Graph, Model } from '../src/index.js';
 import type { GraphNode } from '../src/graph/nodes.js';
 import { importOnnx } from '../src/io/onnx/import.js';
 import { ROOT } from './helpers/cli.js';
@@ -107,4 +107,20 @@ describe('AttnLRP and CP-LRP on a ViT, against LXT', () => {
       });
     }
   }
+});
+
+describe("a transformer's default composite", () => {
+  const vit = () => new Model(importOnnx(new Uint8Array(readFileSync(join(ROOT, 'spec/fixtures/vit/vit.onnx')))));
+  const x = Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i));
+
+  it('is cp-lrp (LXT\'s for torchvision ViTs) for a model with attention, epsilon-gamma-box for a CNN', async () => {
+    const model = vit();
+    expect(defaultCompositeFor(model.graph)).toBe('cp-lrp');
+    expect(defaultCompositeFor(buildModel('resnet18', { seed: 0 }).graph)).toBe('epsilon-gamma-box');
+    const [plain, named] = [await model.explain(x, { threads: 1 }), await model.explain(x, { composite: 'cp-lrp', threads: 1 })];
+    expect(plain.relevance).toEqual(named.relevance);
+    const attributed = await model.attribute(x, { method: 'lrp', threads: 1 });
+    expect(attributed.attribution).toEqual(named.relevance);
+    expect(attributed.settings).toEqual({ method: 'lrp', composite: 'cp-lrp' });
+  });
 });

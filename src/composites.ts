@@ -203,6 +203,18 @@ const OPTION_KEYS = new Set(['name', 'epsilon', 'stabilizer', 'gamma', 'alpha', 
  */
 export const DEFAULT_COMPOSITE = 'epsilon-gamma-box';
 
+export const TRANSFORMER_COMPOSITE = 'cp-lrp';
+
+/**
+ * What explanations of this graph use unless told: for a transformer (a product of two values, its
+ * attention) cp-lrp, as LXT explains torchvision's ViTs; else DEFAULT_COMPOSITE. The CNN composites
+ * leave a transformer's products and LayerNorms to their gradient: on the fixture ViT
+ * (spec/fixtures/vit/) epsilon-gamma-box's input relevance summed to -1.4e8 of a start of 1.
+ */
+export function defaultCompositeFor(graph: Pick<Graph, 'nodes'>): string {
+  return graph.nodes.some((n) => n.op === 'MatMul') ? TRANSFORMER_COMPOSITE : DEFAULT_COMPOSITE;
+}
+
 export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Composite {
   const options: CompositeOptions = typeof spec === 'string' ? { name: spec } : spec;
   if (!options || typeof options.name !== 'string') fail('UNKNOWN_COMPOSITE', `a composite needs a name; known composites: ${COMPOSITES.map((c) => c.name).join(', ')}`);

@@ -4,7 +4,7 @@ export { Graph, size, type GraphInput } from './graph/graph.js';
 export type * from './graph/nodes.js';
 export type * from './ops/index.js';
 export { canonicalize, type CanonicalizeOptions } from './graph/canonicalize.js';
-export { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
+export { COMPOSITES, DEFAULT_COMPOSITE, defaultCompositeFor, resolveComposite, TRANSFORMER_COMPOSITE, type Composite, type CompositeOptions, type CompositeSpec, type Override } from './composites.js';
 export { RULES, createRule, findRule, type RuleSpec, type RuleParams } from './rules/index.js';
 export type { LayerRelevance } from './propagation/types.js';
 export { RelpropError, type ErrorCode } from './errors.js';

@@ -211,6 +211,8 @@ async function loadModel(): Promise<void> {
     state.model = reply.model;
     state.target = undefined;
     const m = reply.model;
+    // A model of the other kind (a transformer after a CNN, or back) brings its own default; else the pick stays.
+    if (m.defaultComposite !== shownDefault) showDefaultComposite(m.defaultComposite);
     $('model-info').textContent = `${m.name}: input ${m.inputShape.join('x')}, ${m.numClasses} classes${m.labelled ? '' : ' (unlabelled)'}; preprocessing ${m.preprocessing}`;
     showRules();
     done(`Model ready: ${m.name}.`);
@@ -253,6 +255,17 @@ function showRules(): void {
     rules.append(li);
   }
 }
+
+/** The default marked in the composite list: the library's at the start, then the loaded model's. */
+let shownDefault = '';
+
+/** The model's own composite picked and marked (default). */
+function showDefaultComposite(name: string): void {
+  shownDefault = name;
+  for (const option of Array.from(compositeSelect.options)) option.text = `${option.value}${option.value === name ? ' (default)' : ''}`;
+  compositeSelect.value = name;
+}
+
 compositeSelect.onchange = () => {
   showRules();
   void explainAll();
@@ -551,6 +564,7 @@ void (async () => {
     label.append(box, m);
     $('compare').append(label);
   }
+  shownDefault = r.defaultComposite;
   compositeSelect.value = r.defaultComposite;
   $('footer').textContent = `relprop · ${r.threads} thread${r.threads > 1 ? 's' : ''}${r.threadNote ? ` (${r.threadNote})` : ''} · works offline once loaded`;
   // The default model when the page is served by `relprop demo`; a static copy has none to fetch.

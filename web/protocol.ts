@@ -51,6 +51,8 @@ export interface ModelSummary {
   labelled: boolean;
   preprocessing: string;
   composites: CompositeRules[];
+  /** The composite it is explained with unless another is picked (a transformer's: cp-lrp). */
+  defaultComposite: string;
 }
 
 export interface Explained {

@@ -7,7 +7,7 @@
  * Requests run one at a time, in the order they came: an explanation asked for after a load is made by
  * the model that load brings, and a model is never disposed under an explanation still running.
  */
-import { COMPOSITES, DEFAULT_COMPOSITE } from '../src/composites.js';
+import { COMPOSITES, DEFAULT_COMPOSITE, defaultCompositeFor } from '../src/composites.js';
 import { explainPhotos, preprocessingOf } from '../src/app/explain-photo.js';
 import { compositeRules } from '../src/app/layer-rules.js';
 import { loadModel, loadModelFiles } from '../src/io/load.js';
@@ -86,6 +86,7 @@ function summary(m: Model): ModelSummary {
     labelled: !!m.info.labels,
     preprocessing: `${p.name}${m.info.preprocessing ? '' : ' (assumed)'}: ${p.size.join('x')}, ${m.inputShape[0] === 1 ? 'luminance' : p.channelOrder}`,
     composites: compositeRules(m),
+    defaultComposite: defaultCompositeFor(m.graph),
   };
 }
 

@@ -7,7 +7,7 @@ import { fail } from '../errors.js';
 import { checkOptions } from '../options.js';
 import type { RgbImage } from '../image/rgb.js';
 import { preprocessImage, type PreparedImage } from '../image/preprocess.js';
-import { DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeSpec } from '../composites.js';
+import { defaultCompositeFor, resolveComposite, type Composite, type CompositeSpec } from '../composites.js';
 import type { Model } from '../model/model.js';
 import { engineRequest, type Backend, type EngineRequest, type Target } from '../model/request.js';
 import type { LayerRelevance } from '../propagation/types.js';
@@ -106,7 +106,7 @@ export function imageRequest(model: Model, options: ExplainImageOptions, call: s
   if (typeof name !== 'string') fail('BAD_OPTION', `${call}: method must be a method's name or { method, ...parameters }, got ${JSON.stringify(spec)}`);
   if (name !== 'lrp' && options.layers) fail('BAD_OPTION', `${call}: layers (the conservation report) is LRP's; method ${name} has none`);
   const method = name === 'lrp' && Object.keys(params).length === 0 ? undefined : { name, params };
-  return { engine, composite: resolveComposite(options.composite ?? DEFAULT_COMPOSITE), target: resolveClass(model, options.target), topk, layers: options.layers ?? false, ...(method ? { method } : {}) };
+  return { engine, composite: resolveComposite(options.composite ?? defaultCompositeFor(model.graph)), target: resolveClass(model, options.target), topk, layers: options.layers ?? false, ...(method ? { method } : {}) };
 }
 
 /**

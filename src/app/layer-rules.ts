@@ -16,17 +16,17 @@ export function layerRules(model: Model, composite: Composite): { graph: Graph; 
 export interface CompositeRules {
   name: string;
   description: string;
-  /** The rules on layers with weights and on sums and average pools, each with the layers it applies to. */
+  /** The rules on layers with weights, on sums and average pools, and a transformer's (LayerNorm, softmax, products), each with the layers it applies to. */
   rules: { label: string; layers: string[] }[];
 }
 
-/** Every composite's rules on the model's layers with weights, sums and average pools. */
+/** Every composite's rules on the model's layers with weights, sums and average pools, and a transformer's own. */
 export function compositeRules(model: Model): CompositeRules[] {
   return COMPOSITES.map((c) => {
     const composite = resolveComposite(c.name);
     const byLabel = new Map<string, string[]>();
     for (const [node, rule] of composite.assign(model.canonicalGraph(composite.foldBatchNorm))) {
-      if (rule.kind !== 'affine' && rule.kind !== 'norm') continue;
+      if (rule.kind !== 'affine' && rule.kind !== 'norm' && rule.kind !== 'jacobian') continue;
       if (!byLabel.has(rule.label)) byLabel.set(rule.label, []);
       byLabel.get(rule.label)!.push(node);
     }

@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { captionOf, explainRequested, npyOf, resolveClass, type ClassScore, type ImageExplanation, type ImageRequest } from '../app/explain-image.js';
 import { engineRequest } from '../model/request.js';
 import { preprocessingOf } from '../app/explain-photo.js';
-import { resolveComposite } from '../composites.js';
+import { defaultCompositeFor, resolveComposite } from '../composites.js';
 import { METHODS } from '../attribution/index.js';
 import { fail, RelpropError } from '../errors.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
@@ -23,7 +23,7 @@ import { numberFlag } from './flags.js';
 export const EXIT_SOME_FAILED = 3;
 
 export interface ExplainCliOptions extends ModelOptions {
-  composite: string;
+  composite?: string;
   method: string;
   steps?: string;
   integration?: string;
@@ -135,8 +135,8 @@ function relevanceLine(r: ImageRecord['relevance'], target: ClassScore): string 
 }
 
 export async function explainCommand(images: string[], o: ExplainCliOptions): Promise<void> {
-  // Check every option before the (possibly long) model load.
-  const composite = resolveComposite(o.composite);
+  // Check every option before the (possibly long) model load (the composite, when given; else the model's own).
+  const composite = o.composite === undefined ? undefined : resolveComposite(o.composite);
   const method = methodOf(o);
   o = { ...o, cmap: o.cmap ?? (o.method === 'grad-cam' ? 'hot' : 'bwr') };
   const cmap = o.cmap!;
@@ -172,7 +172,7 @@ interface CheckedRun {
   shard: ReturnType<typeof parseShard> | undefined;
   batch: number;
   stems: string[];
-  composite: ReturnType<typeof resolveComposite>;
+  composite: ReturnType<typeof resolveComposite> | undefined;
   method: ImageRequest['method'];
   topk: number;
   overlay: number;
@@ -183,12 +183,13 @@ interface CheckedRun {
 }
 
 async function explainAll(renderer: ReturnType<typeof panelRenderer>, run: CheckedRun, o: ExplainCliOptions): Promise<void> {
-  const { all, shard, batch, stems, composite, method, topk, overlay, clipPercentile, normalize, backend, threads } = run;
+  const { all, shard, batch, stems, method, topk, overlay, clipPercentile, normalize, backend, threads } = run;
   const cmap = o.cmap!;
   const progress = new Progress(o.json);
   const { model, identity, labels, notes } = await resolveModel(o, progress);
   for (const n of notes) console.error(`relprop: note: ${n}`);
   const target = resolveClass(model, o.target);
+  const composite = run.composite ?? resolveComposite(defaultCompositeFor(model.graph));
   // Resolved once for every batch: the layers below take it as given.
   const request: ImageRequest = { engine: engineRequest({ backend, threads }), composite, target, topk, layers: false, ...(method ? { method } : {}) };
   const modelName = model.info.name ?? o.model ?? o.arch ?? 'model';

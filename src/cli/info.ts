@@ -1,4 +1,4 @@
-import { resolveComposite } from '../composites.js';
+import { defaultCompositeFor, resolveComposite } from '../composites.js';
 import { fail, RelpropError } from '../errors.js';
 import { cacheEntry, knownModels, verifyCached } from '../io/load.js';
 import { size } from '../graph/graph.js';
@@ -14,8 +14,9 @@ function params(n: { op: string; weight?: Float32Array; bias?: Float32Array | nu
   return n.weight.length + (n.bias?.length ?? 0);
 }
 
-export async function infoCommand(source: string | undefined, o: ModelOptions & { composite: string }): Promise<void> {
-  const composite = resolveComposite(o.composite);
+export async function infoCommand(source: string | undefined, o: ModelOptions & { composite?: string }): Promise<void> {
+  // Checked before the model loads when given; else the model's own.
+  const given = o.composite === undefined ? undefined : resolveComposite(o.composite);
   if (source !== undefined && o.model !== undefined) fail('BAD_OPTION', `give the model once: as the argument ("${source}") or as --model ("${o.model}")`);
   if (source !== undefined && o.arch !== undefined) fail('BAD_OPTION', `give a model ("${source}") or --arch, not both`);
   const { model, labels, notes } = await resolveModel({ ...o, model: source ?? o.model }, new Progress());
@@ -30,6 +31,7 @@ export async function infoCommand(source: string | undefined, o: ModelOptions & 
   const feed = model.inputShape[0] === 1 ? 'the luminance (0.299 R + 0.587 G + 0.114 B)' : p.channelOrder;
   console.log(`preprocessing${basis}: ${p.name}: ${p.resize === 'stretch' ? `resize to ${p.size.join('x')}` : `resize shorter side to ${p.resizeShorter}, center-crop ${p.size.join('x')}`}, ${feed}, (x * ${+p.scale.toPrecision(4)} - [${p.mean}]) / [${p.std}]`);
   for (const n of notes) if (!n.startsWith('preprocessing')) console.log(`note: ${n}`);
+  const composite = given ?? resolveComposite(defaultCompositeFor(model.graph));
   const { graph: canonical, labels: rules } = layerRules(model, composite);
   console.log(`\nlayers as explained under ${composite.name} (${composite.foldBatchNorm ? 'BatchNorm folded into the convolution before it' : 'BatchNorm kept'}):`);
   const rows = canonical.nodes.map((n) => [n.name, n.op, `[${canonical.shape(n.name)}]`, params(n as never).toLocaleString('en-US'), rules.get(n.name) ?? '-']);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite } from '../composites.js';
+import { COMPOSITES, DEFAULT_COMPOSITE, resolveComposite, TRANSFORMER_COMPOSITE } from '../composites.js';
 import { RelpropError } from '../errors.js';
 import { ARCHITECTURES } from '../architectures/index.js';
 import { PREPROCESSING } from '../model/preprocessing.js';
@@ -43,7 +43,7 @@ modelOptions(
     .description('explain what a model sees in photos: prints the top classes, writes photo | heatmap | overlay panels')
     .argument('<images...>', 'PNG, JPEG, BMP, GIF or TIFF files, folders (searched recursively) or glob patterns; images explained before with the same settings are not explained again'),
 )
-  .option('--composite <name>', 'LRP composite (see `relprop composites`)', DEFAULT_COMPOSITE)
+  .option('--composite <name>', `LRP composite (see \`relprop composites\`; default ${DEFAULT_COMPOSITE}, for a transformer ${TRANSFORMER_COMPOSITE})`)
   .option('--method <name>', 'lrp, gradient, gradient-x-input, integrated-gradients, smoothgrad, grad-cam, occlusion or lime (README: Methods)', 'lrp')
   .option('--steps <n>', 'integrated-gradients: points on the path (default 50)')
   .option('--integration <rule>', 'integrated-gradients: gauss-legendre (default), riemann-left, riemann-right, riemann-middle or riemann-trapezoid')
@@ -111,7 +111,7 @@ modelOptions(
     .description('show a model\'s layers, shapes, parameter counts, and the rule each layer gets under a composite')
     .argument('[model]', `a known model name or a model file (default: ${DEFAULT_MODEL}, or --arch)`),
 )
-  .option('--composite <name>', 'composite whose rules to show', DEFAULT_COMPOSITE)
+  .option('--composite <name>', `composite whose rules to show (default: the model's, ${DEFAULT_COMPOSITE} or for a transformer ${TRANSFORMER_COMPOSITE})`)
   .action(async (source, o) => (await import('./info.js')).infoCommand(source, o));
 
 modelOptions(
@@ -127,7 +127,8 @@ program
   .action(() => {
     for (const def of COMPOSITES) {
       const c = resolveComposite(def.name);
-      console.log(`${c.name}${c.name === DEFAULT_COMPOSITE ? ' (default)' : ''}\n  ${c.description}\n  BatchNorm: ${c.foldBatchNorm ? 'folded' : 'kept (pass)'}; starting relevance: ${c.initial}\n`);
+      const note = c.name === DEFAULT_COMPOSITE ? ' (default)' : c.name === TRANSFORMER_COMPOSITE ? ' (default for transformers)' : '';
+      console.log(`${c.name}${note}\n  ${c.description}\n  BatchNorm: ${c.foldBatchNorm ? 'folded' : 'kept (pass)'}; starting relevance: ${c.initial}\n`);
     }
     console.log('rules (x: layer input, w: weights, z_k = sum_i x_i w_ik + b_k, R: relevance):');
     for (const r of RULES) console.log(`  ${r.names[0].padEnd(10)} ${r.formula}${r.names.length > 1 ? `   (also: ${r.names.slice(1).join(', ')})` : ''}`);

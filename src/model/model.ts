@@ -19,7 +19,8 @@ import { attribute, type Attribution } from './attribute.js';
 import { enginePasses } from './passes.js';
 import { ReplicaSet, replicasAvailable } from './replica.js';
 import { spreadPasses } from './spread-passes.js';
-import { engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type AttributeOptions, type EngineRequest, type ExplainOptions, type ExplainRequest, type RunOptions } from './request.js';
+import { engineRequest, EXPLAIN_OPTIONS, explainRequest, GRADIENT_OPTIONS, RUN_OPTIONS, type AttributeOptions, type EngineRequest, type ExplainOptions, type ExplainRequest, type RequestContext, type RunOptions } from './request.js';
+import { defaultCompositeFor } from '../composites.js';
 
 export type { Attribution } from './attribute.js';
 export type { ModelInfo } from './model-info.js';
@@ -158,9 +159,9 @@ export class Model {
     return build && n > 1 && replicasAvailable() ? spreadPasses(whole, () => this.replicas.get(n, build, request.memoryLimit), chunk) : whole;
   }
 
-  /** What requests need to know of the model (its classes and labels). */
-  get requestContext(): { numClasses: number; labels?: readonly string[] } {
-    return { numClasses: this.numClasses, labels: this.info.labels };
+  /** What requests need to know of the model (its classes and labels, the composite it is explained with unless told). */
+  get requestContext(): RequestContext {
+    return { numClasses: this.numClasses, labels: this.info.labels, defaultComposite: defaultCompositeFor(this.graph) };
   }
 
   /**

@@ -3,7 +3,7 @@
  * take as given: the engine and its threads, the composite, the start of relevance and each image's
  * class. Model's methods and the image helpers build one; nothing under them checks or resolves again.
  */
-import { DEFAULT_COMPOSITE, resolveComposite, type Composite, type CompositeSpec } from '../composites.js';
+import { resolveComposite, type Composite, type CompositeSpec } from '../composites.js';
 import { fail } from '../errors.js';
 import { parseTargets } from '../validate.js';
 import { DEFAULT_MEMORY_LIMIT } from '../wasm/arena.js';
@@ -36,7 +36,7 @@ export interface RunOptions {
 }
 
 export interface ExplainOptions extends RunOptions {
-  /** A composite name or options object (default DEFAULT_COMPOSITE, 'epsilon-gamma-box'). */
+  /** A composite name or options object (default: the model's, defaultCompositeFor: 'epsilon-gamma-box', for a transformer 'cp-lrp'). */
   composite?: CompositeSpec;
   /** Class to explain: an index (or label), one per image, or the top-1 class when left out. */
   target?: Target | Target[];
@@ -88,6 +88,8 @@ export interface ExplainRequest {
 export interface RequestContext {
   readonly numClasses: number;
   readonly labels?: readonly string[];
+  /** The model's composite when a request names none (defaultCompositeFor). */
+  readonly defaultComposite: string;
 }
 
 /** The engine options of a call, checked. */
@@ -108,7 +110,7 @@ export function engineRequest(options: RunOptions): EngineRequest {
  */
 export function explainRequest(model: RequestContext, options: ExplainOptions, batch: number, gradient = false): ExplainRequest {
   const engine = engineRequest(options);
-  const composite = gradient ? null : resolveComposite(options.composite ?? DEFAULT_COMPOSITE);
+  const composite = gradient ? null : resolveComposite(options.composite ?? model.defaultComposite);
   const initial = options.initial ?? composite?.initial ?? 'one-hot';
   if (initial !== 'one-hot' && initial !== 'logit') fail('BAD_OPTION', `initial must be 'one-hot' or 'logit', got "${initial}"`);
   const targets = parseTargets(options.target, batch, model.numClasses, model.labels);

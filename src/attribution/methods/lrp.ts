@@ -1,13 +1,13 @@
 /** lrp: Layer-wise Relevance Propagation with a composite, the same as model.explain (one-hot start 1.0). */
-import { DEFAULT_COMPOSITE, resolveComposite, type CompositeSpec } from '../../composites.js';
+import { defaultCompositeFor, resolveComposite, type CompositeSpec } from '../../composites.js';
 import type { MethodDefinition } from '../types.js';
 
 export const lrp: MethodDefinition = {
   name: 'lrp',
   description: 'Layer-wise Relevance Propagation with a composite (as explain)',
   params: ['composite'],
-  resolve: (options) => {
-    const spec = (options.composite ?? DEFAULT_COMPOSITE) as CompositeSpec;
+  resolve: (options, context) => {
+    const spec = (options.composite ?? defaultCompositeFor(context.graph)) as CompositeSpec;
     const composite = resolveComposite(spec);
     return {
       method: 'lrp',
