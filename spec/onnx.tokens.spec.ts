@@ -2,7 +2,8 @@
  * The ONNX importer on a transformer's patterns beyond the ViT fixture, and on hostile ones (a review's
  * cases): a scalar scale after a MatMul on tokens (not folded into the Linear as a BatchNorm of the
  * wrong axis), a final softmax over a [1, K] value (explanations still start at the logits), relprop's
- * own export of a class token read back, and constant folding refusing what it cannot hold.
+ * own export of a class token read back, constants joined on both sides of a value, and constant
+ * folding refusing what it cannot hold.
  */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
@@ -61,6 +62,16 @@ describe('ONNX: a transformer\'s patterns', () => {
     const v = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i));
     const [a, b] = [await new Model(graph).forward(v, { backend: 'reference' }), await new Model(back).forward(v, { backend: 'reference' })];
     expect(relL2(b, a)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('a Concat of constants on both sides of a value (DeiT-like tokens, and one after): equal to onnxruntime-web', async () => {
+    const c = (name: string, rows: number, at: number) => f32(name, [1, rows, 16], Array.from({ length: rows * 16 }, (_, i) => Math.sin(at + i)));
+    const bytes = onnx([node('Reshape', ['x', 's'], 't'), node('Concat', ['A', 'B', 't', 'C'], 'cat', [axis(1)]), node('Reshape', ['cat', 'flat'], 'y')], [i64('s', [1, 3, 16]), c('A', 1, 0), c('B', 2, 50), c('C', 1, 99), i64('flat', [1, 112])], ['y', [1, 112]]);
+    const graph = importOnnx(bytes);
+    expect(graph.nodes.filter((n) => n.op === 'ConstantConcat').map((n) => [(n as { at: string }).at, (n as { constantShape: number[] }).constantShape])).toEqual([['start', [1, 3, 16]], ['end', [1, 1, 16]]]);
+    const ort = await runOrt(bytes, x, [1, 3, 4, 4]);
+    for (const backend of ['reference', 'wasm'] as const) expect(relL2(await new Model(graph).forward(x, { backend, threads: 1 }), ort), backend).toBeLessThanOrEqual(1e-7);
+    expect(() => importOnnx(onnx([node('Reshape', ['x', 's'], 't'), node('Concat', ['t', 'A', 't'], 'cat', [axis(1)]), node('Reshape', ['cat', 'flat'], 'y')], [i64('s', [1, 3, 16]), c('A', 1, 0), i64('flat', [1, 112])], ['y', [1, 112]]))).toThrow(/Concat of 3 inputs, 2 of them computed; relprop reads one computed value joined with constants/);
   });
 
   it("relprop's export of a class token (Shape, Slice, Concat, Expand of constants) reads back", async () => {

@@ -2,7 +2,9 @@
  * The transformer rules by hand (src/rules/softmax.ts, uniform.ts, layernorm.ts) on graphs small enough
  * to compute with a pencil, both engines; then AttnLRP and CP-LRP on the ViT fixture against LXT's rules
  * as spec/fixtures/vit/make_fixtures.py computes them in float64 (explicit, and equal to LXT's efficient
- * form), and their conservation with biases, LayerNorm shifts, class token and position embedding zeroed.
+ * form), and their conservation with biases, LayerNorm shifts, class token and position embedding zeroed;
+ * the same on the DeiT-style fixture (a distillation token and a second head, averaged) against LXT's
+ * efficient form, which the script holds equal to the explicit rules on the ViT.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +81,7 @@ describe('AttnLRP and CP-LRP on a ViT, against LXT', () => {
   const x = new Float32Array(f64('input.bin'));
   const fixtures = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8')) as { target: number; models: Record<string, { relevance: Record<string, { lost: [string, number][] }> }> };
 
-  for (const weights of ['vit', 'vit_zero'] as const) {
+  for (const weights of ['vit', 'vit_zero', 'deit', 'deit_zero'] as const) {
     for (const composite of ['attnlrp', 'cp-lrp'] as const) {
       it(`${weights}, ${composite}: cosine >= 0.9999 and rel L2 <= 1e-3 against LXT's rules, both engines`, async () => {
         const model = new Model(importOnnx(new Uint8Array(readFileSync(join(DIR, `${weights}.onnx`)))));
@@ -92,12 +94,13 @@ describe('AttnLRP and CP-LRP on a ViT, against LXT', () => {
           // Measured: cosine 1 - 1e-12, rel L2 4e-8 (reference) and 1.2e-6 (wasm, float32).
           expect(dot / Math.sqrt(nr * nw), backend).toBeGreaterThanOrEqual(0.9999);
           expect(Math.sqrt(d2 / nw), backend).toBeLessThanOrEqual(1e-3);
-          if (weights !== 'vit_zero') continue;
+          if (!weights.endsWith('_zero')) continue;
           // Conservation with nothing to absorb relevance: CP-LRP keeps all of it (to its gamma's 1e-6
           // stabilizer); AttnLRP loses what its softmax rules lose, reported layer by layer.
           const total = R.reduce((s, v) => s + v, 0);
           const softmaxLost = e.layers!.filter((l) => l.op === 'Softmax').reduce((s, l) => s + l.relevanceOut[0] - l.relevanceIn[0], 0);
           if (composite === 'cp-lrp') expect(Math.abs(total - 1)).toBeLessThanOrEqual(1e-5);
+          else if (weights === 'deit_zero') expect(Math.abs(1 - softmaxLost - total)).toBeLessThanOrEqual(1e-5);
           else {
             expect(Math.abs(1 - softmaxLost - total)).toBeLessThanOrEqual(1e-5);
             const lxt = fixtures.models.vit_zero.relevance.attnlrp.lost.filter(([name]) => name.endsWith('softmax')).reduce((s, [, v]) => s + v, 0);

@@ -1,7 +1,8 @@
 /**
  * A vision transformer from ONNX (issue 31's first must-show): torchvision's VisionTransformer as
  * PyTorch 1.13 exports it (spec/fixtures/vit/make_fixtures.py: 32 x 32, patches of 8, 4 layers of 4
- * heads, width 32; at opset 17 with LayerNormalization and at opset 14 with it written out), read into
+ * heads, width 32; at opset 17 with LayerNormalization and at opset 14 with it written out; and a
+ * DeiT-style one, a distillation token beside the class token and a head on each, averaged), read into
  * relprop's ops: its logits equal onnxruntime-web's and PyTorch's (float64, on the same float32 weights),
  * and its gradient PyTorch's, on both engines.
  */
@@ -24,12 +25,15 @@ const x = new Float32Array(f64('input.bin'));
 const fixtures = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8')) as { target: number };
 
 describe('a vision transformer from ONNX', () => {
-  for (const [file, weights] of [['vit.onnx', 'vit'], ['vit_opset14.onnx', 'vit'], ['vit_zero.onnx', 'vit_zero']] as const) {
+  for (const [file, weights] of [['vit.onnx', 'vit'], ['vit_opset14.onnx', 'vit'], ['vit_zero.onnx', 'vit_zero'], ['deit.onnx', 'deit']] as const) {
     it(`${file}: logits equal onnxruntime-web's and PyTorch's, the gradient PyTorch's, on both engines`, async () => {
       const graph = importOnnx(bytes(file));
       const count = (op: string) => graph.nodes.filter((n) => n.op === op).length;
-      // Every LayerNorm (2 a layer and the last), GELU (1 a layer) and attention product (2 a layer) read as one op.
-      expect([count('LayerNorm'), count('GELU'), count('MatMul'), count('Softmax'), count('ConstantConcat'), count('Take')]).toEqual([9, 4, 8, 4, 1, 1]);
+      // Every LayerNorm (2 a layer and the last), GELU (1 a layer) and attention product (2 a layer) read as
+      // one op; DeiT's two tokens joined as one constant, each read by its own head.
+      const deit = weights === 'deit';
+      expect([count('LayerNorm'), count('GELU'), count('MatMul'), count('Softmax'), count('ConstantConcat'), count('Take')]).toEqual([9, 4, 8, 4, 1, deit ? 2 : 1]);
+      if (deit) expect((graph.nodes.find((n) => n.op === 'ConstantConcat') as { constantShape: number[] }).constantShape).toEqual([1, 2, 32]);
       const model = new Model(graph);
       const ort = await runOrt(bytes(file), x, [1, 3, 32, 32]);
       const torch = f64(`${weights}.logits.bin`);

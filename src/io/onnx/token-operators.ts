@@ -67,15 +67,49 @@ export function slice(op: OnnxOp): string {
   return op.emitWhole({ op: 'Slice', name: op.out, inputs: [x], axis, start: clamp(starts[0]), end: clamp(ends[0]) });
 }
 
-/** Concat of a value and a constant, either first (a class token before the patch tokens). */
+/**
+ * Concat of one value and constants before and after it (a class token, and a DeiT's distillation token,
+ * before the patch tokens): the constants on each side joined into one, each side a ConstantConcat.
+ */
 export function concatConstant(op: OnnxOp): string {
-  const k = op.n.input.findIndex((_, i) => !op.isConstant(i));
-  if (op.n.input.length !== 2 || k < 0 || !op.isConstant(1 - k)) fail('UNSUPPORTED', `${op.where}: a Concat of ${op.n.input.length} inputs, some constant; relprop reads one value and one constant`);
-  const x = op.wholeValue(k);
-  const c = op.constant(1 - k, 'constant')!;
-  if (!c.floats) fail('BAD_MODEL', `${op.where}: the constant must be float`);
+  const inputs = op.n.input.map((_, i) => i);
+  const values = inputs.filter((i) => !op.isConstant(i));
+  if (values.length !== 1) fail('UNSUPPORTED', `${op.where}: a Concat of ${op.n.input.length} inputs, ${values.length} of them computed; relprop reads one computed value joined with constants`);
+  const [k] = values;
+  let x = op.wholeValue(k);
   const axis = op.graphAxis(x, op.int('axis', 0));
-  return op.emitWhole({ op: 'ConstantConcat', name: op.out, inputs: [x], axis, constant: c.floats, constantShape: c.dims, at: k === 1 ? 'start' : 'end' });
+  const sides = [
+    { at: 'start' as const, of: inputs.slice(0, k) },
+    { at: 'end' as const, of: inputs.slice(k + 1) },
+  ].filter((side) => side.of.length > 0);
+  sides.forEach((side, i) => {
+    const { floats, dims } = joinConstants(op, side.of, axis);
+    x = op.emitWhole({ op: 'ConstantConcat', name: i === sides.length - 1 ? op.out : `${op.out}:${side.at}`, inputs: [x], axis, constant: floats, constantShape: dims, at: side.at });
+  });
+  return x;
+}
+
+/** Constant inputs of a Concat joined along its axis, in order. */
+function joinConstants(op: OnnxOp, indices: number[], axis: number): { floats: Float32Array; dims: number[] } {
+  const parts = indices.map((i) => {
+    const c = op.constant(i, 'constant')!;
+    if (!c.floats) fail('BAD_MODEL', `${op.where}: the constant must be float`);
+    return { floats: c.floats, dims: c.dims };
+  });
+  const dims = [...parts[0].dims];
+  if (parts.some((p) => p.dims.length !== dims.length || p.dims.some((d, i) => i !== axis && d !== dims[i]))) fail('BAD_MODEL', `${op.where}: constants of shapes ${parts.map((p) => `[${p.dims}]`).join(', ')} do not join along axis ${axis}`);
+  dims[axis] = parts.reduce((a, p) => a + p.dims[axis], 0);
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const floats = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  let at = 0;
+  for (let o = 0; o < outer; o++) {
+    for (const p of parts) {
+      const block = p.floats.length / outer;
+      floats.set(p.floats.subarray(o * block, (o + 1) * block), at);
+      at += block;
+    }
+  }
+  return { floats, dims };
 }
 
 export function layerNormalization(op: OnnxOp): string {
