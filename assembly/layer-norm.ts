@@ -2,14 +2,20 @@
 // and the biased variance in two passes (as PyTorch's), sums four lanes at a time.
 import { lanesSum } from './vmath';
 
-/** Sum of the row's n floats at p. */
-@inline function rowSum(p: usize, n: i32): f32 {
+/**
+ * The mean of the row's n floats at p, summed as differences from its first: a constant row's mean is
+ * then its value exactly, and its output 0 (a float32 sum's rounding, squared, outweighed a small
+ * epsilon: a row of 768 values of 0.3 with epsilon 1e-12 gave 0.45 everywhere).
+ */
+@inline function rowMean(p: usize, n: i32): f32 {
   const whole = n & ~3;
+  const first = load<f32>(p);
+  const f = f32x4.splat(first);
   let v = f32x4.splat(0);
-  for (let i = 0; i < whole; i += 4) v = f32x4.add(v, v128.load(p + (<usize>i << 2)));
+  for (let i = 0; i < whole; i += 4) v = f32x4.add(v, f32x4.sub(v128.load(p + (<usize>i << 2)), f));
   let s = lanesSum(v);
-  for (let i = whole; i < n; i++) s += load<f32>(p + (<usize>i << 2));
-  return s;
+  for (let i = whole; i < n; i++) s += load<f32>(p + (<usize>i << 2)) - first;
+  return first + s / <f32>n;
 }
 
 /** 1 / sqrt(var + eps) of the row at p, given its mean. */
@@ -34,7 +40,7 @@ export function layer_norm(x: usize, weight: usize, bias: usize, y: usize, rows:
   const whole = d & ~3;
   for (let r = 0; r < rows; r++) {
     const row = (<usize>r * <usize>d) << 2;
-    const mean = rowSum(x + row, d) / <f32>d;
+    const mean = rowMean(x + row, d);
     const inv = inverseDeviation(x + row, d, mean, eps);
     const m = f32x4.splat(mean), iv = f32x4.splat(inv);
     for (let i = 0; i < whole; i += 4) {
@@ -59,7 +65,7 @@ export function layer_norm_gradient(x: usize, weight: usize, dy: usize, dx: usiz
   const whole = d & ~3;
   for (let r = 0; r < rows; r++) {
     const row = (<usize>r * <usize>d) << 2;
-    const mean = rowSum(x + row, d) / <f32>d;
+    const mean = rowMean(x + row, d);
     const inv = inverseDeviation(x + row, d, mean, eps);
     const m = f32x4.splat(mean), iv = f32x4.splat(inv);
     let gv = f32x4.splat(0), guv = f32x4.splat(0);

@@ -4,8 +4,8 @@
 /**
  * e^x for x <= 88 (inputs above are read as 88; every caller's are at most 0): Cephes' expf, x = n ln 2
  * + r with ln 2 in two parts, a degree-7 polynomial in r, 2^n put into the exponent bits. Within 1.3 ulp
- * of e^x over [-87, 88] (checked against float64 in spec/kernels.transformer.spec.ts); 2^-126 below
- * -87.3 (a softmax's far tail, 1e-38 where it is less); NaN stays NaN.
+ * of e^x over [-87, 88] (checked against float64 in spec/kernels.transformer.spec.ts); 0 below -87.3,
+ * where e^x is under float32's smallest normal (a masked softmax's -Infinity gives 0); NaN stays NaN.
  */
 @inline export function expv(x: v128): v128 {
   const c = f32x4.min(f32x4.max(x, f32x4.splat(-87.3365478515625)), f32x4.splat(88));
@@ -18,7 +18,8 @@
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const y = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), f32x4.splat(1));
-  return f32x4.mul(y, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  const e = f32x4.mul(y, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  return v128.andnot(e, f32x4.lt(x, f32x4.splat(-87.3365478515625)));
 }
 
 /**

@@ -143,4 +143,13 @@ describe('a vision transformer (spec/fixtures/vit/vit.onnx)', () => {
     expect(named.stdout).toMatch(/layers as explained under attnlrp/);
     expect(named.stdout).toMatch(/Softmax_output_0 +Softmax .* softmax/);
   });
+
+  it("evaluate's default methods are a transformer's own; plain lrp there is cp-lrp", async () => {
+    const r = await relprop('evaluate', CHELSEA, '--model', VIT, '--steps', '3', '--out', mkdtempSync(join(tmpdir(), 'relprop-eval-')), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout).rows as { method: string; AOPC: number }[];
+    expect(rows.map((row) => row.method)).toEqual(['lrp:cp-lrp', 'lrp:attnlrp', 'gradient', 'gradient-x-input']);
+    const plain = await relprop('evaluate', CHELSEA, '--model', VIT, '--steps', '3', '--methods', 'lrp', '--out', mkdtempSync(join(tmpdir(), 'relprop-eval-')), '--json');
+    expect(JSON.parse(plain.stdout).rows[0].AOPC).toBe(rows[0].AOPC);
+  });
 });

@@ -84,6 +84,15 @@ describe('softmax', () => {
     }
   });
 
+  it('a masked score (-Infinity, or far below the rest) gets exactly 0, as e^x does in float32 there', () => {
+    const out = put(new Float64Array(6));
+    k.softmax(put([0, -Infinity, 1, -1e9, 2, -3.4e38]), out, 1, 6);
+    const got = read(out, 6);
+    expect([got[1], got[3], got[5]]).toEqual([0, 0, 0]);
+    const want = [0, 1, 2].map((v) => Math.exp(v) / (1 + Math.E + Math.E ** 2));
+    [got[0], got[2], got[4]].forEach((p, i) => expect(Math.abs(p - want[i])).toBeLessThanOrEqual(4 * 2 ** -24 * want[i]));
+  });
+
   it('gradient: s (g - sum s g) within 1e-6 of the largest, every row length 1-9, 17', () => {
     const node = { op: 'Softmax', name: 's', inputs: ['x'] } as GraphNode;
     for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 17]) {
@@ -126,6 +135,15 @@ describe('LayerNorm', () => {
         for (let i = 0; i < d; i++) expect(Math.abs(got[r * d + i] - row[i]), `pass ${pass}, row ${r}`).toBeLessThanOrEqual(1e-5 * scale);
       }
     });
+  });
+
+  it('a constant row normalizes to 0 exactly (then the shift), however small epsilon is', () => {
+    for (const [value, eps] of [[0.3, 1e-12], [100.3, 1e-12], [1000.7, 1e-5]]) {
+      const d = 768;
+      const out = put(new Float64Array(d));
+      k.layer_norm(put(new Float64Array(d).fill(value)), put(new Float64Array(d).fill(2)), put(new Float64Array(d).fill(0.25)), out, 1, d, eps);
+      expect(new Set(read(out, d)), `${value}, epsilon ${eps}`).toEqual(new Set([0.25]));
+    }
   });
 
   it('without a shift (bias 0): (x - mean) inv weight', () => {

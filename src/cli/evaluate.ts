@@ -9,6 +9,8 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { preprocessingOf, resolveClass } from '../app/explain-photo.js';
 import { METHODS, resolveMethod } from '../attribution/index.js';
+import { defaultCompositeFor, TRANSFORMER_COMPOSITE } from '../composites.js';
+import type { Graph } from '../graph/graph.js';
 import { fail, RelpropError } from '../errors.js';
 import { evaluate, METRICS, resolveMetric, type EvaluateOptions, type Metric } from '../evaluation/evaluate.js';
 import { parameterLayers, randomisation, type RandomisationOptions } from '../evaluation/randomisation.js';
@@ -28,7 +30,7 @@ import { mergeCommand, report } from './evaluate-report.js';
 import { readRecord, type EvalRecord, type EvaluationSettings, type MethodItem, type PhotoIdentity } from './evaluate-records.js';
 
 export interface EvaluateCliOptions extends ModelOptions {
-  methods: string;
+  methods?: string;
   metric: string;
   patch?: string;
   steps?: string;
@@ -102,6 +104,15 @@ function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'thre
   return m as Omit<EvaluateOptions, 'target' | 'threads'>;
 }
 
+/**
+ * --methods unless given: LRP's two CNN composites beside the gradient and Grad-CAM; for a transformer
+ * its own two beside the gradient and gradient x input (Grad-CAM's last convolution there is the patch
+ * embedding, before any attention).
+ */
+export function defaultMethodsFor(graph: Pick<Graph, 'nodes'>): string {
+  return defaultCompositeFor(graph) === TRANSFORMER_COMPOSITE ? 'lrp:cp-lrp,lrp:attnlrp,gradient,gradient-x-input' : 'lrp:epsilon-gamma-box,lrp:epsilon-plus-flat,gradient,grad-cam';
+}
+
 const slug = (label: string) => label.replace(/[:=]/g, '-').replace(/[^\w.-]/g, '_');
 
 export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Promise<void> {
@@ -112,7 +123,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
     if (stray.length) fail('BAD_OPTION', `--merge takes the settings of the records it reads; ${stray.map((k) => `--${kebab(k)}`).join(', ')} cannot be given with it (only --out, --json, --csv)`);
     return mergeCommand(args, o);
   }
-  const methods = parseMethods(o.methods);
+  const given = o.methods === undefined ? undefined : parseMethods(o.methods);
   const metricOptions = metricOf(o);
   // Everything but the sizes checked before the (possibly long) model load: on a shape as large as any.
   checkMetric(metricOptions, o, [3, 2 ** 20, 2 ** 20]);
@@ -125,6 +136,11 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
   const { model, identity, notes } = await resolveModel(o, progress);
   for (const n of notes) console.error(`relprop: note: ${n}`);
   const target = resolveClass(model, o.target);
+  const methods = given ?? parseMethods(defaultMethodsFor(model.graph));
+  // LRP without a composite runs the model's own (a transformer's cp-lrp): its records' key names it, so
+  // that a record made with another composite is not taken for it.
+  const own = defaultCompositeFor(model.graph);
+  const keyed = (m: MethodItem) => (m.method === 'lrp' && !('composite' in m.params) ? { ...m, params: { ...m.params, composite: own } } : m);
   const [c] = model.inputShape;
   // And against the model's input, with each method's parameters, before any photo is read.
   const taken = checkMetric(metricOptions, o, model.inputShape, model).steps as number;
@@ -159,7 +175,7 @@ export async function evaluateCommand(args: string[], o: EvaluateCliOptions): Pr
       photo = undefined;
     }
     for (const m of methods) {
-      const key = settingsKey({ ...settings, method: m, photo });
+      const key = settingsKey({ ...settings, method: keyed(m), photo });
       const path = `${stem}.${slug(m.label)}.${key}.eval.json`;
       progress.update(done++, `${basename(file)} ${m.label}`);
       const before = readRecord(path);

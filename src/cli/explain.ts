@@ -93,7 +93,7 @@ function methodOf(o: ExplainCliOptions): ImageRequest['method'] {
     ['baseline', 'baseline', (v) => float(v, '--baseline')],
     ['samples', 'samples', (v) => int(v, '--samples')],
     ['noise', 'noise', (v) => float(v, '--noise')],
-    ['inner', 'inner', (v) => (v === 'lrp' ? { method: 'lrp', composite: o.composite } : v)],
+    ['inner', 'inner', (v) => (v === 'lrp' ? { method: 'lrp', ...(o.composite === undefined ? {} : { composite: o.composite }) } : v)],
     ['layer', 'layer', (v) => v],
     ['window', 'window', (v) => pair(v, '--window')],
     ['stride', 'stride', (v) => pair(v, '--stride')],

@@ -80,7 +80,7 @@ modelOptions(
     .description('measure how faithful explanations are: per photo and method, a curve of the class score while the photo is perturbed in the map\'s order; prints a table (AOPC or AUC over the photos), writes the curves as SVG and PNG')
     .argument('<images...>', 'photos, folders or glob patterns as for explain; with --merge, the folders shards wrote'),
 )
-  .option('--methods <list>', 'comma-separated: a method, lrp:COMPOSITE, or METHOD:key=value:key=value (integrated-gradients:steps=16)', 'lrp:epsilon-gamma-box,lrp:epsilon-plus-flat,gradient,grad-cam')
+  .option('--methods <list>', 'comma-separated: a method, lrp:COMPOSITE, or METHOD:key=value:key=value (integrated-gradients:steps=16); default lrp:epsilon-gamma-box,lrp:epsilon-plus-flat,gradient,grad-cam, for a transformer lrp:cp-lrp,lrp:attnlrp,gradient,gradient-x-input')
   .option('--metric <name>', 'region-perturbation, pixel-flipping, deletion, insertion, or randomisation (the sanity check; README: Faithfulness)', 'region-perturbation')
   .option('--patch <n>', 'region-perturbation: the regions\' side (default 8)')
   .option('--steps <n>', 'perturbation steps (region-perturbation: default 100; the others: until all is perturbed); randomisation: stages (default every layer with parameters)')
