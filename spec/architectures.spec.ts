@@ -151,6 +151,6 @@ describe('ONNX import of the new operators refuses, naming the node', () => {
   it('a mean over the channels', () => {
     const m = zoo();
     node(m, 'mean').attribute.find((a) => a.name === 'axes')!.ints = [1n];
-    expect(load(m)).toThrow(/\(ReduceMean\): a mean over axes \[1\] of a \[N, 10,9,8\] tensor; relprop reads the spatial mean \(axes 2 and 3\) only/);
+    expect(load(m)).toThrow(/\(ReduceMean\): a mean over axes \[1\] of a \[N, 10,9,8\] tensor; relprop reads the spatial mean of a feature map \(axes 2 and 3 of \[N, C, H, W\]\) only$/);
   });
 });

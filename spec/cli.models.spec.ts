@@ -12,7 +12,8 @@ import { explainImage } from '../src/app/explain-image.js';
 import { readLabelsFile } from '../src/cli/resolve-model.js';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocessImage } from '../src/image/preprocess.js';
-import { buildModel, exportOnnx, loadModel } from '../src/index.js';
+import { buildModel, exportOnnx, loadModel, Model } from '../src/index.js';
+import { importOnnx } from '../src/io/onnx/import.js';
 import { IMAGENET_LABELS } from '../src/model/imagenet-labels.js';
 import { decodeNpy } from '../src/render/npy.js';
 import { expectClose } from './helpers/compare.js';
@@ -142,6 +143,21 @@ describe('a vision transformer (spec/fixtures/vit/vit.onnx)', () => {
     const named = await relprop('info', VIT, '--composite', 'attnlrp');
     expect(named.stdout).toMatch(/layers as explained under attnlrp/);
     expect(named.stdout).toMatch(/Softmax_output_0 +Softmax .* softmax/);
+  });
+
+  it('grad-cam is refused on a transformer with the reason; a head of zero weights (torchvision\'s init) is named as the cause of a blank map', async () => {
+    const cam = await relprop('explain', CHELSEA, '--model', VIT, '--method', 'grad-cam', '--out', mkdtempSync(join(tmpdir(), 'relprop-out-')));
+    expect(cam.code).toBe(1);
+    expect(cam.stderr).toMatch(/grad-cam: this model is a transformer: its tokens are no map/);
+    const graph = importOnnx(new Uint8Array(readFileSync(VIT)));
+    const head = graph.nodes.find((n) => n.op === 'Linear' && graph.consumers.get(n.name)?.some((c) => c.name.endsWith(':logits'))) as { weight: Float32Array; bias: Float32Array | null };
+    head.weight.fill(0);
+    head.bias?.fill(0);
+    const zero = join(dir, 'vit_zero_head.onnx');
+    writeFileSync(zero, exportOnnx(new Model(graph)));
+    const r = await relprop('explain', CHELSEA, '--model', zero, '--out', mkdtempSync(join(tmpdir(), 'relprop-out-')));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/relprop: note: .*chelsea\.png: the relevance is 0 everywhere: .*\(an untrained head with zero weights does this\)/);
   });
 
   it("evaluate's default methods are a transformer's own; plain lrp there is cp-lrp", async () => {

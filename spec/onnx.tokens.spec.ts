@@ -5,6 +5,8 @@
  * own export of a class token read back, constants joined on both sides of a value, and constant
  * folding refusing what it cannot hold.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import {
@@ -26,6 +28,7 @@ import { exportOnnx, Graph, Model } from '../src/index.js';
 import type { GraphNode } from '../src/graph/nodes.js';
 import { importOnnx } from '../src/io/onnx/import.js';
 import { runOrt } from './helpers/ort.js';
+import { ROOT } from './helpers/cli.js';
 
 const vi = (name: string, dims: number[]) =>
   create(ValueInfoProtoSchema, { name, type: create(TypeProtoSchema, { value: { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType: 1, shape: create(TensorShapeProtoSchema, { dim: dims.map((d) => create(TensorShapeProto_DimensionSchema, { value: { case: 'dimValue', value: BigInt(d) } })) }) }) } }) });
@@ -62,6 +65,39 @@ describe('ONNX: a transformer\'s patterns', () => {
     const v = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i));
     const [a, b] = [await new Model(graph).forward(v, { backend: 'reference' }), await new Model(back).forward(v, { backend: 'reference' })];
     expect(relL2(b, a)).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("a written-out LayerNorm whose weight and shift are Identity copies of other initializers (PyTorch's dedup of equal parameters) fuses", async () => {
+    const axes = create(AttributeProtoSchema, { name: 'axes', type: AttributeProto_AttributeType.INTS, ints: [-1n] });
+    const nodes = [
+      node('Reshape', ['x', 's'], 't'),
+      node('ReduceMean', ['t'], 'mean', [axes]),
+      node('Sub', ['t', 'mean'], 'c'),
+      node('Pow', ['c', 'two'], 'sq'),
+      node('ReduceMean', ['sq'], 'var', [axes]),
+      node('Add', ['var', 'eps'], 've'),
+      node('Sqrt', ['ve'], 'sd'),
+      node('Div', ['c', 'sd'], 'u'),
+      node('Identity', ['w0'], 'w'),
+      node('Identity', ['b0'], 'b'),
+      node('Mul', ['u', 'w'], 'uw'),
+      node('Add', ['uw', 'b'], 'ln'),
+      node('Reshape', ['ln', 'flat'], 'y'),
+    ];
+    const ramp = (n: number, k: number) => Array.from({ length: n }, (_, i) => 1 + k * Math.sin(i));
+    const bytes = onnx(nodes, [i64('s', [1, 3, 16]), f32('two', [], [2]), f32('eps', [], [1e-6]), f32('w0', [16], ramp(16, 0.3)), f32('b0', [16], ramp(16, 0.1)), i64('flat', [1, 48])], ['y', [1, 48]]);
+    const graph = importOnnx(bytes);
+    expect(graph.nodes.filter((n) => n.op === 'LayerNorm')).toHaveLength(1);
+    const ort = await runOrt(bytes, x, [1, 3, 4, 4]);
+    for (const backend of ['reference', 'wasm'] as const) expect(relL2(await new Model(graph).forward(x, { backend, threads: 1 }), ort), backend).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("a ViT relprop exported reads back (the names its own import made, such as X:whole, are not made again)", async () => {
+    const bytes = new Uint8Array(readFileSync(join(ROOT, 'spec/fixtures/vit/vit.onnx')));
+    const model = new Model(importOnnx(bytes));
+    const back = new Model(importOnnx(exportOnnx(model)));
+    const v = Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i));
+    expect(relL2(await back.forward(v, { threads: 1 }), await model.forward(v, { threads: 1 }))).toBeLessThanOrEqual(1e-6);
   });
 
   it('a Concat of constants on both sides of a value (DeiT-like tokens, and one after): equal to onnxruntime-web', async () => {

@@ -2,7 +2,8 @@
  * A vision transformer from ONNX (issue 31's first must-show): torchvision's VisionTransformer as
  * PyTorch 1.13 exports it (spec/fixtures/vit/make_fixtures.py: 32 x 32, patches of 8, 4 layers of 4
  * heads, width 32; at opset 17 with LayerNormalization and at opset 14 with it written out; and a
- * DeiT-style one, a distillation token beside the class token and a head on each, averaged), read into
+ * DeiT-style one, a distillation token beside the class token and a head on each, averaged; and the ViT
+ * as timm writes attention, q, k and v unbound by Split and Squeeze), read into
  * relprop's ops: its logits equal onnxruntime-web's and PyTorch's (float64, on the same float32 weights),
  * and its gradient PyTorch's, on both engines.
  */
@@ -25,7 +26,7 @@ const x = new Float32Array(f64('input.bin'));
 const fixtures = JSON.parse(readFileSync(join(DIR, 'fixtures.json'), 'utf8')) as { target: number };
 
 describe('a vision transformer from ONNX', () => {
-  for (const [file, weights] of [['vit.onnx', 'vit'], ['vit_opset14.onnx', 'vit'], ['vit_zero.onnx', 'vit_zero'], ['deit.onnx', 'deit']] as const) {
+  for (const [file, weights] of [['vit.onnx', 'vit'], ['vit_opset14.onnx', 'vit'], ['vit_zero.onnx', 'vit_zero'], ['deit.onnx', 'deit'], ['vit_timm.onnx', 'vit']] as const) {
     it(`${file}: logits equal onnxruntime-web's and PyTorch's, the gradient PyTorch's, on both engines`, async () => {
       const graph = importOnnx(bytes(file));
       const count = (op: string) => graph.nodes.filter((n) => n.op === op).length;

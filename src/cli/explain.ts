@@ -297,6 +297,8 @@ async function explainAll(renderer: ReturnType<typeof panelRenderer>, run: Check
         writeAtomically(m.record, new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
         results.push({ ...record, record: m.record });
         say(record, '');
+        // A blank panel with a reason: torchvision builds a ViT's head with zero weights, so an untrained one gives every class the same logit.
+        if (x.relevance.every((v) => v === 0)) console.error(`relprop: note: ${m.file}: the relevance is 0 everywhere: ${x.target.label}'s logit does not depend on the input through the rules' paths (an untrained head with zero weights does this)`);
         if (!o.json) for (const f of [...Object.values(m.files), m.record]) console.log(`  wrote ${f}`);
         progress.start(todo.length, label(b));
         progress.update(b * batch + j + 1, basename(m.file));

@@ -7,9 +7,20 @@ import { layerRules } from '../app/layer-rules.js';
 import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 
-function params(n: { op: string; weight?: Float32Array; bias?: Float32Array | null; channels?: number }): number {
-  // gamma and beta; the running statistics are buffers, not parameters (as PyTorch and Keras count).
-  if (n.op === 'BatchNorm') return 2 * (n.channels ?? 0);
+type Counted = { op: string; weight?: Float32Array; bias?: Float32Array | null; channels?: number; gamma?: Float32Array; beta?: Float32Array; mean?: Float32Array; variance?: Float32Array; epsilon?: number; constant?: Float32Array };
+
+const varies = (v: Float32Array) => v.some((x) => x !== v[0]);
+
+function params(n: Counted): number {
+  if (n.op === 'BatchNorm') {
+    // An imported Mul, Div, Add or Sub by a constant (epsilon 0, mean 0, variance 1): a per-channel
+    // constant counts (a layer scale), one number for all does not (a transformer's 1/sqrt(d)).
+    if (n.epsilon === 0 && !n.mean!.some((v) => v !== 0) && !n.variance!.some((v) => v !== 1)) return (varies(n.gamma!) ? n.gamma!.length : 0) + (varies(n.beta!) ? n.beta!.length : 0);
+    // gamma and beta; the running statistics are buffers, not parameters (as PyTorch and Keras count).
+    return 2 * (n.channels ?? 0);
+  }
+  // A transformer's class token and position embedding, parameters in PyTorch.
+  if (n.op === 'ConstantConcat' || n.op === 'AddConstant') return n.constant!.length;
   if (!('weight' in n) || !n.weight) return 0;
   return n.weight.length + (n.bias?.length ?? 0);
 }

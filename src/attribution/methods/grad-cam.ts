@@ -16,6 +16,10 @@ const NOT_A_LAYER = new Set(['MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'Pad', '
 
 /** The last node feeding the logits whose output is a map with more than one position. */
 export function defaultCamLayer(graph: Graph): string {
+  // A transformer's values after its patch embedding are tokens, not maps (shaped [1, tokens, features]).
+  if (graph.nodes.some((n) => n.op === 'MatMul')) {
+    fail('BAD_OPTION', "grad-cam: this model is a transformer: its tokens are no map, and its last map is the patch embedding's, before any attention; name a layer to use one anyway, or explain it with lrp (its composites cp-lrp and attnlrp)");
+  }
   const spatial = camLayers(graph);
   if (!spatial.length) return fail('BAD_OPTION', 'grad-cam needs a layer whose output is a map (C x h x w); this model has none');
   return spatial[spatial.length - 1];

@@ -83,8 +83,14 @@ export function fuse(nodes: NodeProto[], scalar: Scalar): NodeProto[] {
     const keep = Number(n.attribute.find((a) => a.name === 'keepdims')?.i ?? 1n);
     return axes?.length === 1 && axes[0] === -1 && keep === 1;
   };
+  /**
+   * The other input of n where it is a constant: an initializer, or one through Identity nodes (PyTorch's
+   * exporter writes one initializer for equal parameters, the others as its Identity: torchvision's
+   * LayerNorms, all weight 1 and shift 0 as initialised).
+   */
   const constantInput = (n: NodeProto, value: string) => {
-    const c = other(n, value);
+    let c = other(n, value);
+    while (c !== undefined && producer.get(c)?.opType === 'Identity') c = producer.get(c)!.input[0];
     return c !== undefined && !producer.has(c) ? c : undefined;
   };
   for (const mean of nodes) {

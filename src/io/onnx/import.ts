@@ -82,7 +82,13 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const readers = new Map<string, number>();
   for (const n of g.node) for (const v of n.input) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
   for (const v of g.output) readers.set(v.name, (readers.get(v.name) ?? 0) + 1);
-  const reading: Reading = { emitter, opset, reader, constants, alias: new Map([[input, input]]), readers, whole: new Set() };
+  const names = new Set([...g.input.map((v) => v.name), ...g.initializer.map((t) => t.name), ...g.node.flatMap((n) => n.output)]);
+  const fresh = (base: string) => {
+    let name = base;
+    for (let k = 2; names.has(name) || emitter.byName.has(name); k++) name = `${base}#${k}`;
+    return name;
+  };
+  const reading: Reading = { emitter, opset, reader, constants, alias: new Map([[input, input]]), readers, whole: new Set(), made: new Map(), fresh };
 
   // One-value constants of Constant nodes, for the fusions' patterns (the loop reads them as it goes).
   const numbers = new Map<string, number>();
@@ -98,7 +104,8 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     const op = new OnnxOp(n, index, reading);
     if (n.domain !== '' && n.domain !== 'ai.onnx') fail('UNSUPPORTED', `${op.where} is in domain "${n.domain}"; relprop reads the default ONNX domain only`);
     if (!op.out) fail('BAD_MODEL', `${op.where} has no output`);
-    for (const extra of n.output.slice(1)) {
+    // A Split's outputs are each a slice (token-operators.ts); other nodes' later outputs go unread.
+    for (const extra of n.opType === 'Split' ? [] : n.output.slice(1)) {
       if (extra && readers.has(extra)) fail('UNSUPPORTED', `${op.where}: its output "${extra}" is used; relprop supports only the first output of ${n.opType}`);
     }
     // Arithmetic on constants (an exporter's shape computations) is done here, once.
@@ -128,8 +135,8 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     if (s.length !== 2 || s[0] !== 1) fail('UNSUPPORTED', `ONNX graph output "${g.output[0].name}" has shape [${s}]; relprop explains [N, classes] logits`);
     // A final softmax stays last, after the logits it reads (explanations start there).
     const last = emitter.byName.get(output)!;
-    const logits = emitter.add({ op: 'Reshape', name: `${last.op === 'Softmax' ? last.inputs[0] : output}:logits`, inputs: [last.op === 'Softmax' ? last.inputs[0] : output], shape: [s[1]] });
-    return emitter.graph(last.op === 'Softmax' ? emitter.add({ op: 'Softmax', name: `${output}:probabilities`, inputs: [logits] }) : logits);
+    const logits = emitter.add({ op: 'Reshape', name: fresh(`${last.op === 'Softmax' ? last.inputs[0] : output}:logits`), inputs: [last.op === 'Softmax' ? last.inputs[0] : output], shape: [s[1]] });
+    return emitter.graph(last.op === 'Softmax' ? emitter.add({ op: 'Softmax', name: fresh(`${output}:probabilities`), inputs: [logits] }) : logits);
   }
   return emitter.graph(output);
 }

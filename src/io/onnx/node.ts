@@ -67,6 +67,13 @@ export interface Reading {
    * ONNX shape after the batch axis, which leads it.
    */
   readonly whole: Set<string>;
+  /** Values the reading made for others, by what and whose (`whole X`, `batched X`): each made once. */
+  readonly made: Map<string, string>;
+  /**
+   * A graph name for a value the reading makes: `base`, unless a value of the file or a node already
+   * emitted has it (a file relprop exported holds the names its own import made: `X:whole`).
+   */
+  fresh(base: string): string;
 }
 
 /** One ONNX node as its converter sees it: its inputs, attributes and the helpers that read them. */
@@ -113,8 +120,11 @@ export class OnnxOp {
     if (asHeld || !this.r.whole.has(held)) return held;
     const s = this.shapeOf(held);
     if (s[0] !== 1 || s.length < 2) fail('UNSUPPORTED', `${this.where} reads "${name}" of shape [${s}] as a batch of [N, ...]; relprop reads it only where its batch axis comes first`);
-    const batched = `${held}:batched`;
-    if (!this.r.emitter.byName.has(batched)) this.r.emitter.add({ op: 'Reshape', name: batched, inputs: [held], shape: s.slice(1) });
+    let batched = this.r.made.get(`batched ${held}`);
+    if (batched === undefined) {
+      batched = this.r.emitter.add({ op: 'Reshape', name: this.r.fresh(`${held}:batched`), inputs: [held], shape: s.slice(1) });
+      this.r.made.set(`batched ${held}`, batched);
+    }
     return batched;
   }
 
@@ -153,10 +163,11 @@ export class OnnxOp {
   /** The value with its whole ONNX shape as its graph shape (a Reshape adding the batch of 1, made once). */
   whole(name: string): string {
     if (this.r.whole.has(name)) return name;
-    const held = `${name}:whole`;
-    if (!this.r.emitter.byName.has(held)) {
-      this.r.emitter.add({ op: 'Reshape', name: held, inputs: [name], shape: this.onnxShape(name) });
+    let held = this.r.made.get(`whole ${name}`);
+    if (held === undefined) {
+      held = this.r.emitter.add({ op: 'Reshape', name: this.r.fresh(`${name}:whole`), inputs: [name], shape: this.onnxShape(name) });
       this.r.whole.add(held);
+      this.r.made.set(`whole ${name}`, held);
     }
     return held;
   }

@@ -10,7 +10,7 @@ import { clip, constantAffine, globalPool, product, type ConstantOp } from '../r
 import { samePads } from '../padding.js';
 import { transpose2d } from '../tensor.js';
 import { pads4, pair, intsAttr, stringAttr, type Attrs, type OnnxOp } from './node.js';
-import { addConstant, concatConstant, gather, gelu, layerNormalization, matMulConstant, matMulValues, reshapeWhole, shape, slice, softmaxInner, transpose } from './token-operators.js';
+import { addConstant, concatConstant, gather, gelu, layerNormalization, matMulConstant, matMulValues, reshapeWhole, shape, slice, softmaxInner, split, transpose } from './token-operators.js';
 import type { Constant } from './tensors.js';
 
 export type Converter = (op: OnnxOp) => string | null;
@@ -119,7 +119,15 @@ const arithmetic = (kind: ConstantOp): Converter => (op) => {
 
 function reshape(op: OnnxOp): string {
   const { n, where } = op;
-  if (n.opType === 'Reshape' && op.r.whole.has(op.value(0, true))) return reshapeWhole(op, ints(op.constant(1, 'shape'), where));
+  const held = op.value(0, true);
+  if (op.r.whole.has(held)) {
+    // A value held whole (a transformer's): its reshape, or its squeeze (timm's q, k and v after a Split), on its ONNX shape.
+    if (n.opType === 'Reshape') return reshapeWhole(op, ints(op.constant(1, 'shape'), where));
+    const s = op.shapeOf(held);
+    const axes = (n.input[1] ? op.constant(1, 'axes')?.ints : op.ints('axes'))?.map((a) => (a < 0 ? a + s.length : a)) ?? s.flatMap((d, i) => (d === 1 ? [i] : []));
+    if (axes.some((a) => s[a] !== 1)) fail('BAD_MODEL', `${where} squeezes axes [${axes}] of [${s}], not all of size 1`);
+    return reshapeWhole(op, s.filter((_, i) => !axes.includes(i)));
+  }
   const x = op.value(0);
   const xs = op.shapeOf(x);
   const per = xs.reduce((a, b) => a * b, 1);
@@ -222,8 +230,13 @@ const bound = (side: 'min' | 'max'): Converter => (op) => {
 const spatialReduce = (kind: 'mean' | 'max'): Converter => (op) => {
   const x = op.value(0);
   const xs = op.shapeOf(x);
-  const axes = (op.opset < 18 ? op.ints('axes') : op.n.input[1] ? op.constant(1, 'axes')?.ints : undefined)?.map((a) => (a < 0 ? a + 4 : a));
-  if (xs.length !== 3 || !axes || axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) fail('UNSUPPORTED', `${op.where}: a ${kind} over axes [${axes ?? 'all'}] of a [N, ${xs}] tensor; relprop reads the spatial ${kind} (axes 2 and 3) only`);
+  const rank = xs.length + 1;
+  const axes = (op.opset < 18 ? op.ints('axes') : op.n.input[1] ? op.constant(1, 'axes')?.ints : undefined)?.map((a) => (a < 0 ? a + rank : a));
+  if (xs.length !== 3 || !axes || axes.length !== 2 || !axes.includes(2) || !axes.includes(3)) {
+    // On a transformer's [N, tokens, features]: a mean-pooled head, or a LayerNorm written out otherwise than PyTorch's.
+    const tokens = rank === 3 ? "; a mean over a transformer's tokens (a mean-pooled head, timm's global_pool='avg') is not supported, nor a LayerNorm written out in another form than PyTorch's" : '';
+    fail('UNSUPPORTED', `${op.where}: a ${kind} over axes [${axes ?? 'all'}] of a [N, ${xs}] tensor; relprop reads the spatial ${kind} of a feature map (axes 2 and 3 of [N, C, H, W]) only${tokens}`);
+  }
   return globalPool(op.r.emitter, op.out, x, kind, op.int('keepdims', 1) === 1, op.where);
 };
 
@@ -289,6 +302,7 @@ export const CONVERTERS: Record<string, Converter> = {
   Transpose: transpose,
   Gather: gather,
   Slice: slice,
+  Split: split,
   LayerNormalization: layerNormalization,
   Gelu: gelu,
 };

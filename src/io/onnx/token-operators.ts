@@ -38,7 +38,11 @@ export function reshapeWhole(op: OnnxOp, target: number[]): string {
   const dims = target.map((d, i) => (d === 0 ? from[i] : d));
   const known = size(dims.filter((d) => d !== -1));
   const resolved = dims.map((d) => (d === -1 ? size(from) / known : d));
-  if (size(resolved) !== size(from) || resolved.some((d) => !Number.isInteger(d) || d < 1)) fail('BAD_MODEL', `${op.where} reshapes [${from}] to [${target}]`);
+  if (size(resolved) !== size(from) || resolved.some((d) => !Number.isInteger(d) || d < 1)) {
+    // An export traced with a batch of 2 or more writes that batch into its reshapes: relprop reads batch 1.
+    const batch = Number.isInteger(size(resolved) / size(from)) && size(resolved) > size(from) ? '; a model exported with a fixed batch larger than 1 does this: export it with a batch of 1 (or a dynamic batch axis)' : '';
+    fail('BAD_MODEL', `${op.where} reshapes [${from}] to [${target}]${batch}`);
+  }
   return op.emitWhole({ op: 'Reshape', name: op.out, inputs: [x], shape: resolved });
 }
 
@@ -68,6 +72,29 @@ export function slice(op: OnnxOp): string {
 }
 
 /**
+ * Split along one axis (timm's q, k and v by unbind, exported as Split and Squeeze): each output a
+ * Slice of its own, in equal parts unless the split sizes are given.
+ */
+export function split(op: OnnxOp): string {
+  const x = op.wholeValue(0);
+  const axis = op.graphAxis(x, op.int('axis', 0));
+  const length = op.shapeOf(x)[axis];
+  const count = op.n.output.length;
+  const given = op.opset < 13 ? op.ints('split') : op.n.input[1] ? ints(op.constant(1, 'split'), op, 'split') : undefined;
+  const part = Math.ceil(length / count);
+  const sizes = given ?? Array.from({ length: count }, (_, i) => Math.max(0, Math.min(part, length - i * part)));
+  if (sizes.length !== count || sizes.some((v) => !Number.isInteger(v) || v < 0) || sizes.reduce((a, b) => a + b, 0) !== length) {
+    fail('BAD_MODEL', `${op.where}: sizes [${sizes}] do not split an axis of ${length} into ${count} outputs`);
+  }
+  let start = 0;
+  op.n.output.forEach((name, i) => {
+    if (name && (i === 0 || op.r.readers.has(name))) op.r.alias.set(name, op.emitWhole({ op: 'Slice', name, inputs: [x], axis, start, end: start + sizes[i] }));
+    start += sizes[i];
+  });
+  return op.r.alias.get(op.out)!;
+}
+
+/**
  * Concat of one value and constants before and after it (a class token, and a DeiT's distillation token,
  * before the patch tokens): the constants on each side joined into one, each side a ConstantConcat.
  */
@@ -84,7 +111,7 @@ export function concatConstant(op: OnnxOp): string {
   ].filter((side) => side.of.length > 0);
   sides.forEach((side, i) => {
     const { floats, dims } = joinConstants(op, side.of, axis);
-    x = op.emitWhole({ op: 'ConstantConcat', name: i === sides.length - 1 ? op.out : `${op.out}:${side.at}`, inputs: [x], axis, constant: floats, constantShape: dims, at: side.at });
+    x = op.emitWhole({ op: 'ConstantConcat', name: i === sides.length - 1 ? op.out : op.r.fresh(`${op.out}:${side.at}`), inputs: [x], axis, constant: floats, constantShape: dims, at: side.at });
   });
   return x;
 }
