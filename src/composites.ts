@@ -5,6 +5,7 @@
  * `interpretdl` scheme, which keeps BatchNorm and passes relevance through it.
  */
 import { fail } from './errors.js';
+import { hasAttention } from './graph/attention.js';
 import type { Graph } from './graph/graph.js';
 import { isAffine, type GraphNode, type OpType } from './graph/nodes.js';
 import { OP_TYPES } from './ops/index.js';
@@ -212,7 +213,7 @@ export const TRANSFORMER_COMPOSITE = 'cp-lrp';
  * (spec/fixtures/vit/) epsilon-gamma-box's input relevance summed to -1.4e8 of a start of 1.
  */
 export function defaultCompositeFor(graph: Pick<Graph, 'nodes'>): string {
-  return graph.nodes.some((n) => n.op === 'MatMul') ? TRANSFORMER_COMPOSITE : DEFAULT_COMPOSITE;
+  return hasAttention(graph) ? TRANSFORMER_COMPOSITE : DEFAULT_COMPOSITE;
 }
 
 export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Composite {

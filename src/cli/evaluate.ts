@@ -9,7 +9,8 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { preprocessingOf, resolveClass } from '../app/explain-photo.js';
 import { METHODS, resolveMethod } from '../attribution/index.js';
-import { defaultCompositeFor, TRANSFORMER_COMPOSITE } from '../composites.js';
+import { defaultCompositeFor } from '../composites.js';
+import { hasAttention } from '../graph/attention.js';
 import type { Graph } from '../graph/graph.js';
 import { fail, RelpropError } from '../errors.js';
 import { evaluate, METRICS, resolveMetric, type EvaluateOptions, type Metric } from '../evaluation/evaluate.js';
@@ -110,7 +111,7 @@ function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'thre
  * embedding, before any attention).
  */
 export function defaultMethodsFor(graph: Pick<Graph, 'nodes'>): string {
-  return defaultCompositeFor(graph) === TRANSFORMER_COMPOSITE ? 'lrp:cp-lrp,lrp:attnlrp,gradient,gradient-x-input' : 'lrp:epsilon-gamma-box,lrp:epsilon-plus-flat,gradient,grad-cam';
+  return hasAttention(graph) ? 'lrp:cp-lrp,lrp:attnlrp,gradient,gradient-x-input' : 'lrp:epsilon-gamma-box,lrp:epsilon-plus-flat,gradient,grad-cam';
 }
 
 const slug = (label: string) => label.replace(/[:=]/g, '-').replace(/[^\w.-]/g, '_');

@@ -8,6 +8,7 @@
  * and a VGG's last ReLU before its last max-pool (conv5_3's, as the Grad-CAM paper uses).
  */
 import { fail } from '../../errors.js';
+import { hasAttention } from '../../graph/attention.js';
 import type { Graph } from '../../graph/graph.js';
 import { resizeBilinear } from '../bilinear.js';
 import type { MethodDefinition } from '../types.js';
@@ -17,7 +18,7 @@ const NOT_A_LAYER = new Set(['MaxPool2d', 'AvgPool2d', 'GlobalAvgPool', 'Pad', '
 /** The last node feeding the logits whose output is a map with more than one position. */
 export function defaultCamLayer(graph: Graph): string {
   // A transformer's values after its patch embedding are tokens, not maps (shaped [1, tokens, features]).
-  if (graph.nodes.some((n) => n.op === 'MatMul')) {
+  if (hasAttention(graph)) {
     fail('BAD_OPTION', "grad-cam: this model is a transformer: its tokens are no map, and its last map is the patch embedding's, before any attention; name a layer to use one anyway, or explain it with lrp (its composites cp-lrp and attnlrp)");
   }
   const spatial = camLayers(graph);
