@@ -10,7 +10,7 @@
 // Plain tests use vitest's it: @fast-check/vitest's runs a function of no arbitraries as a property.
 import { fc, it as property } from '@fast-check/vitest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildModel, Model, RelpropError } from '../src/index.js';
+import { buildModel, Model } from '../src/index.js';
 import { GraphBuilder } from '../src/architectures/layers.js';
 import { ARCHITECTURES } from '../src/architectures/index.js';
 import { Graph } from '../src/graph/graph.js';
