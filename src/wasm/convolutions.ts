@@ -11,26 +11,13 @@ import { rowsOf } from '../ops/linear.js';
 import type { Buf, Shapes } from '../ops/op.js';
 import type { Transform } from '../rules/types.js';
 import type { Arena } from './arena.js';
-import { GEOM, GEOM_BYTES, LAYOUT, SPLIT, transformCode } from './codes.js';
+import { transformCode } from './codes.js';
 import { keepsWinogradWeights, partsFor, planConv, type ConvDirection, type ConvPlan, type ConvShape } from './conv-plan.js';
 import type { KernelExports } from './load.js';
 import { NO_EPILOGUE, type Convolutions, type Epilogue } from './lowering.js';
-import type { ThreadedKernel } from './threads.js';
-
-/** A Conv2d's or Linear's weights in wasm memory: addresses, 0 where there is none. */
-export interface Uploaded {
-  weight: number;
-  bias: number;
-  /**
-   * Winograd's U = G g G^T of the plain weights, packed for the forward GEMMs, for the 3x3 stride-1
-   * convolutions that use it; or 0. Transposed passes read it too. Rules' transforms get theirs per node.
-   */
-  winograd: number;
-}
-
-type Code = { code: number; gamma: number };
-const PLAIN: Code = { code: 0, gamma: 0 };
-const NO_BIAS: Code = { code: -1, gamma: 0 };
+import type { ConvolutionRun, Uploaded } from './convolution-run.js';
+import { geometryBlock, NO_BIAS, type Code } from './geometry-block.js';
+import { linearOnTokens, products } from './token-gemms.js';
 
 /**
  * One kernel call of a Conv2d node's pass: `batch` samples of `cin` channels into `cout`, at these byte
@@ -78,31 +65,6 @@ function callShape(graph: Shapes, node: Conv2dNode, part: ConvPart): ConvShape {
   return { batch: part.batch, cin: part.cin, h, w, cout: part.cout, ho, wo, kh, kw, sh, sw, pt, pl, dh, dw, depthwise: isDepthwise(node) };
 }
 
-/**
- * A call's geometry, transforms, ReLU flag, epilogue and plan (assembly/geometry.ts), in a block of its
- * own from the arena: every call gets its copy, so a convolution run while another's arguments are
- * prepared (a deferred input being computed) cannot change what the other reads.
- */
-function geometryBlock(arena: Arena, node: Conv2dNode, plan: ConvPlan, tw: Code, tb: Code, relu: boolean, epilogue = NO_EPILOGUE): number {
-  const geom = arena.alloc(GEOM_BYTES, `the geometry of "${node.name}"`);
-  const g = arena.i32(geom, GEOM_BYTES / 4);
-  const f = arena.f32(geom, GEOM_BYTES / 4);
-  const s = plan.shape;
-  for (const key of ['batch', 'cin', 'h', 'w', 'cout', 'ho', 'wo', 'kh', 'kw', 'sh', 'sw', 'pt', 'pl', 'dh', 'dw'] as const) g[GEOM[key]] = s[key];
-  g[GEOM.tW] = tw.code;
-  g[GEOM.tB] = tb.code;
-  g[GEOM.relu] = relu ? 1 : 0;
-  f[GEOM.gammaW] = tw.gamma;
-  f[GEOM.gammaB] = tb.gamma;
-  g[GEOM.epilogue] = epilogue.mode;
-  g[GEOM.epilogueOperand] = epilogue.operand;
-  f[GEOM.epilogueEps] = epilogue.eps;
-  g[GEOM.layout] = LAYOUT[plan.layout];
-  g[GEOM.split] = SPLIT[plan.split];
-  g[GEOM.chunks] = plan.chunks;
-  return geom;
-}
-
 /** The epilogue of one part: its operand is laid out as the part's output, at `offset` bytes. */
 const shifted = (e: Epilogue, offset: number): Epilogue => (e.mode === NO_EPILOGUE.mode ? e : { ...e, operand: e.operand + offset });
 
@@ -116,20 +78,6 @@ export function packedWinograd(arena: Arena, k: KernelExports, graph: Shapes, no
   const u = arena.alloc(k.winograd_weights_size(node.inChannels, node.outChannels) * 4, `the Winograd weights of "${node.name}"`);
   k.winograd_weights(weight, node.inChannels, node.outChannels, u);
   return u;
-}
-
-/** What the service needs of a run. */
-export interface ConvolutionRun {
-  /** Every value's shape: the graph's, or a box's (incremental-forward.ts). */
-  readonly graph: Shapes;
-  readonly batch: number;
-  /** Threads this run's large passes are split across. */
-  readonly threads: number;
-  readonly k: KernelExports;
-  readonly arena: Arena;
-  readonly weights: Map<string, Uploaded>;
-  /** Runs a kernel in `parts` shares on the engine's threads. */
-  parallel(kernel: ThreadedKernel, args: number[], parts: number): void;
 }
 
 export class WasmConvolutions implements Convolutions {
@@ -166,14 +114,14 @@ export class WasmConvolutions implements Convolutions {
     if (node.op === 'Linear') {
       const perSample = rowsOf(this.run.graph.shape(node.inputs[0]));
       const rows = batch * perSample;
-      if (perSample > 1) return this.onTokens(node, xPtr, out.ptr, rows, tw, tb, relu, 'forward');
+      if (perSample > 1) return linearOnTokens(this.run, node, xPtr, out.ptr, rows, tw, tb, relu, 'forward');
       const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
       return;
     }
     const plan = this.plan(node, tw, 'forward');
     for (const part of this.parts(node)) {
-      const geom = geometryBlock(arena, node, plan, tw, tb, relu, shifted(epilogue, part.y));
+      const geom = geometryBlock(arena, node.name, plan, tw, tb, relu, shifted(epilogue, part.y));
       const [xp, wp, bp, yp] = [xPtr + part.x, up.weight + part.w, tb.code >= 0 ? up.bias + part.b : 0, out.ptr + part.y];
       // A U made for this node stays (below the mark) for its other passes; the scratch goes after the call.
       const [u, ready] = this.winogradU(node, part, up, tw, plan);
@@ -197,14 +145,14 @@ export class WasmConvolutions implements Convolutions {
     if (node.op === 'Linear') {
       const perSample = rowsOf(this.run.graph.shape(node.inputs[0]));
       const rows = batch * perSample;
-      if (perSample > 1) return this.onTokens(node, sPtr, out.ptr, rows, tw, NO_BIAS, false, 'transpose');
+      if (perSample > 1) return linearOnTokens(this.run, node, sPtr, out.ptr, rows, tw, NO_BIAS, false, 'transpose');
       const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_transpose', [sPtr, up.weight, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
       return;
     }
     const plan = this.plan(node, tw, 'transpose');
     for (const part of this.parts(node)) {
-      const geom = geometryBlock(arena, node, plan, tw, NO_BIAS, false, shifted(epilogue, part.x));
+      const geom = geometryBlock(arena, node.name, plan, tw, NO_BIAS, false, shifted(epilogue, part.x));
       const [sp, wp, dp] = [sPtr + part.y, up.weight + part.w, out.ptr + part.x];
       const [u, ready] = this.winogradU(node, part, up, tw, plan);
       const mark = arena.mark();
@@ -217,53 +165,9 @@ export class WasmConvolutions implements Convolutions {
     }
   }
 
-  /**
-   * A Linear on each of `rows` rows (a transformer's tokens) as the 1x1 convolution it is, on the GEMM
-   * kernels of convolutions: the rows transposed to a map of one row of `rows` positions, convolved (or
-   * transposed), transposed back. The Linear kernel reads its weights once a row and its input once an
-   * output, a matrix-vector design for a classifier's head: ViT-B/16's forward took 7.2 s with it, 3.7 s
-   * this way (bench/vit.ts, one thread). No epilogue reaches a Linear (fuses() is Conv2d's only).
-   */
-  private onTokens(node: AffineNode & { op: 'Linear' }, src: number, dst: number, rows: number, tw: Code, tb: Code, relu: boolean, direction: ConvDirection): void {
-    const { k, arena } = this.run;
-    const up = this.run.weights.get(node.name)!;
-    const [nin, nout] = [node.inFeatures, node.outFeatures];
-    const [from, to] = direction === 'forward' ? [nin, nout] : [nout, nin];
-    const shape: ConvShape = { batch: 1, cin: nin, h: 1, w: rows, cout: nout, ho: 1, wo: rows, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, depthwise: false };
-    const plan = planConv(shape, tw.code, direction, this.run.threads);
-    const mark = arena.mark();
-    const [a, b] = [arena.alloc(rows * from * 4, `the rows of "${node.name}" transposed`), arena.alloc(rows * to * 4, `the output of "${node.name}" transposed`)];
-    k.transpose(src, a, rows, from);
-    const geom = geometryBlock(arena, node as unknown as Conv2dNode, plan, tw, tb, relu);
-    const scratch = arena.alloc(k.conv_gemm_scratch(geom) * plan.parts, `the convolution scratch of "${node.name}"`);
-    if (direction === 'forward') this.run.parallel('conv_gemm_forward', [geom, a, up.weight, tb.code >= 0 ? up.bias : 0, b, scratch], plan.parts);
-    else this.run.parallel('conv_gemm_transpose', [geom, a, up.weight, b, scratch], plan.parts);
-    k.transpose(b, dst, to, rows);
-    arena.reset(mark);
-  }
-
-  /**
-   * out[t] = a[t] b[t] (m x k by k x n; `leftT`, `rightT`: a factor given as its transpose), each product
-   * the 1x1 convolution of a^T (k channels at m positions) by b^T as weights (n outputs of k), on the
-   * GEMM kernels, its n x m result transposed into place: a transformer's Q K^T and A V, a head at a time.
-   */
+  /** out[t] = a[t] b[t], a transformer's heads' products (token-gemms.ts). */
   products(a: number, b: number, out: number, count: number, m: number, k: number, n: number, leftT = false, rightT = false): void {
-    const { k: kernels, arena } = this.run;
-    const shape: ConvShape = { batch: 1, cin: k, h: 1, w: m, cout: n, ho: 1, wo: m, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, depthwise: false };
-    const plan = planConv(shape, 0, 'forward', this.run.threads);
-    const mark = arena.mark();
-    const [at, bt, yt] = [arena.alloc(m * k * 4, 'a product\'s left factor transposed'), arena.alloc(k * n * 4, 'a product\'s right factor transposed'), arena.alloc(m * n * 4, 'a product transposed')];
-    const geom = geometryBlock(arena, { name: 'a product' } as Conv2dNode, plan, PLAIN, NO_BIAS, false);
-    const scratch = arena.alloc(kernels.conv_gemm_scratch(geom) * plan.parts, 'a product\'s scratch');
-    for (let t = 0; t < count; t++) {
-      if (leftT) kernels.copy(a + t * m * k * 4, at, m * k);
-      else kernels.transpose(a + t * m * k * 4, at, m, k);
-      if (rightT) kernels.copy(b + t * k * n * 4, bt, k * n);
-      else kernels.transpose(b + t * k * n * 4, bt, k, n);
-      this.run.parallel('conv_gemm_forward', [geom, at, bt, 0, yt, scratch], plan.parts);
-      kernels.transpose(yt, out + t * m * n * 4, n, m);
-    }
-    arena.reset(mark);
+    products(this.run, a, b, out, count, m, k, n, leftT, rightT);
   }
 
   /**

@@ -7,7 +7,7 @@ import { compiledKernels, defaultKernelBuild, instantiateKernels, type KernelBui
 import { WasmSession } from './session.js';
 import { IncrementalForward } from './incremental-forward.js';
 import { threadsUnavailable, WorkerPool, type ThreadedKernel } from './threads.js';
-import type { Uploaded } from './convolutions.js';
+import type { Uploaded } from './convolution-run.js';
 import { uploadWeights } from './weights.js';
 import { CONTROL_BYTES } from './thread-control.js';
 

@@ -17,7 +17,8 @@ import type { Pads, Shape } from '../graph/node.js';
 import { fail } from '../errors.js';
 import type { InputChange } from '../graph/input-change.js';
 import type { Arena } from './arena.js';
-import { WasmConvolutions, type ConvolutionRun } from './convolutions.js';
+import type { ConvolutionRun } from './convolution-run.js';
+import { WasmConvolutions } from './convolutions.js';
 import type { KernelExports } from './load.js';
 import { reluAfter } from './session.js';
 

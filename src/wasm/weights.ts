@@ -1,7 +1,8 @@
 import type { Graph } from '../graph/graph.js';
 import { isAffine } from '../graph/nodes.js';
 import type { Arena } from './arena.js';
-import { packedWinograd, type Uploaded } from './convolutions.js';
+import type { Uploaded } from './convolution-run.js';
+import { packedWinograd } from './convolutions.js';
 import type { KernelExports } from './load.js';
 
 /**
