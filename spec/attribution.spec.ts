@@ -328,6 +328,7 @@ describe('bad requests', () => {
   const x = new Float32Array(3 * 32 * 32);
   it('fail clearly, naming the method, the parameter or the size, before allocating', async () => {
     await expect(model.attribute(x, { method: 'shap' })).rejects.toThrow(/unknown method "shap"; methods: lrp, gradient/);
+    await expect(model.attribute(x, { method: 'gradcam' } as never)).rejects.toThrow(/unknown method "gradcam" \(did you mean "grad-cam"\?\); methods:/);
     await expect(model.attribute(x, { method: 'integrated-gradients', step: 5 })).rejects.toThrow(/unknown option "step" \(did you mean "steps"\?\)/);
     await expect(model.attribute(x, { method: 'integrated-gradients', steps: 2.5 })).rejects.toThrow(/steps must be an integer >= 1, got 2.5/);
     await expect(model.attribute(x, { method: 'integrated-gradients', integration: 'simpson' })).rejects.toThrow(/unknown integration "simpson"/);

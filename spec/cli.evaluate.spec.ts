@@ -149,6 +149,7 @@ describe('relprop evaluate', () => {
       [['--methods', 'lrp:epsilon-plus-flat,saliency'], /unknown method "saliency"/],
       [['--methods', 'gradient,gradient'], /lists "gradient" twice/],
       [['--metric', 'aopc'], /unknown --metric "aopc"/],
+      [['--metric', 'region-pertubation'], /unknown --metric "region-pertubation" \(did you mean "region-perturbation"\?\)/],
       [['--fill', 'grey'], /unknown fill "grey"/],
       [['--steps', '0'], /--steps must be a whole number/],
     ] as const) {

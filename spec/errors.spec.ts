@@ -45,7 +45,7 @@ describe('bad input gives a clear error', () => {
   });
 
   it('unknown composite and rule names list the known ones', async () => {
-    await rejects(model.explain(good, { composite: 'epsilon-plus-flatt' }), 'UNKNOWN_COMPOSITE', /unknown composite "epsilon-plus-flatt"; known composites: epsilon, epsilon-plus, .*interpretdl/);
+    await rejects(model.explain(good, { composite: 'epsilon-plus-flatt' }), 'UNKNOWN_COMPOSITE', /unknown composite "epsilon-plus-flatt" \(did you mean "epsilon-plus-flat"\?\); known composites: epsilon, epsilon-plus, .*interpretdl/);
     await rejects(model.explain(good, { composite: { name: 'epsilon', overrides: [{ type: 'Conv2d', rule: 'zplsu' }] } }), 'UNKNOWN_RULE', /unknown rule "zplsu"; known rules: lrp0, epsilon/);
     await rejects(model.explain(good, { composite: { name: 'epsilon', overrides: [{ type: 'Conv2d', rule: { rule: 'gamma', gama: 1 } as never }] } }), 'BAD_OPTION', /unknown parameter "gama"/);
   });

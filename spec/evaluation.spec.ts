@@ -221,6 +221,7 @@ describe('evaluate', () => {
     const a = new Float32Array(16);
     const bad = async (o: Record<string, unknown>, map = a, re: RegExp) => expect(evaluate(m, x, map, { threads: 1, ...o } as EvaluateOptions)).rejects.toThrow(re);
     await bad({ metric: 'pixel-flips' }, a, /unknown metric "pixel-flips"; known: region-perturbation, pixel-flipping, deletion, insertion/);
+    await bad({ metric: 'deletoin' }, a, /unknown metric "deletoin" \(did you mean "deletion"\?\); known: /);
     await bad({ metric: 'deletion' }, new Float32Array(15), /attribution has 15 values/);
     await bad({ metric: 'deletion' }, Float32Array.from({ length: 16 }, (_, i) => (i === 5 ? NaN : 0)), /attribution\[5\] is NaN/);
     await bad({ metric: 'region-perturbation', patch: 5 }, a, /patch must be at most/);

@@ -5,6 +5,7 @@
  * `interpretdl` scheme, which keeps BatchNorm and passes relevance through it.
  */
 import { fail } from './errors.js';
+import { meant } from './options.js';
 import { hasAttention } from './graph/attention.js';
 import type { Graph } from './graph/graph.js';
 import { isAffine, type GraphNode, type OpType } from './graph/nodes.js';
@@ -220,7 +221,7 @@ export function resolveComposite(spec: CompositeSpec = DEFAULT_COMPOSITE): Compo
   const options: CompositeOptions = typeof spec === 'string' ? { name: spec } : spec;
   if (!options || typeof options.name !== 'string') fail('UNKNOWN_COMPOSITE', `a composite needs a name; known composites: ${COMPOSITES.map((c) => c.name).join(', ')}`);
   const def = COMPOSITES.find((c) => c.name === options.name.toLowerCase());
-  if (!def) fail('UNKNOWN_COMPOSITE', `unknown composite "${options.name}"; known composites: ${COMPOSITES.map((c) => c.name).join(', ')}`);
+  if (!def) fail('UNKNOWN_COMPOSITE', `unknown composite "${options.name}"${meant(options.name, COMPOSITES.map((c) => c.name))}; known composites: ${COMPOSITES.map((c) => c.name).join(', ')}`);
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) fail('BAD_OPTION', `composite "${def.name}" got unknown option "${key}"`);
   }

@@ -3,7 +3,7 @@
  * Each method is one module in ./methods: its definition, parameters and run.
  */
 import { fail } from '../errors.js';
-import { checkOptions } from '../options.js';
+import { checkOptions, meant } from '../options.js';
 import { gradCam } from './methods/grad-cam.js';
 import { gradient } from './methods/gradient.js';
 import { gradientXInput } from './methods/gradient-x-input.js';
@@ -32,7 +32,7 @@ export type MethodSpec = MethodName | ({ method: MethodName } & Record<string, u
  */
 export function resolveMethod(name: unknown, params: Readonly<Record<string, unknown>>, others: readonly string[], context: Omit<MethodContext, 'resolve'>, where: string): ResolvedMethod {
   const definition = typeof name === 'string' && Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
-  if (!definition) return fail('BAD_OPTION', `${where}: unknown method ${JSON.stringify(name)}; methods: ${Object.keys(METHODS).join(', ')}`);
+  if (!definition) return fail('BAD_OPTION', `${where}: unknown method ${JSON.stringify(name)}${typeof name === 'string' ? meant(name, Object.keys(METHODS)) : ''}; methods: ${Object.keys(METHODS).join(', ')}`);
   checkOptions(params, [...others, ...definition.params], `${where} (method ${definition.name})`);
   const resolve = (spec: unknown, inner: string): ResolvedMethod => {
     if (typeof spec === 'string') return resolveMethod(spec, {}, [], context, inner);

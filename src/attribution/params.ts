@@ -1,5 +1,6 @@
 /** Checks of methods' parameters, each failing with BAD_OPTION and the parameter's name. */
 import { fail } from '../errors.js';
+import { meant } from '../options.js';
 
 export function integer(value: unknown, name: string, fallback: number, least = 1): number {
   const v = value ?? fallback;
@@ -15,7 +16,7 @@ export function finite(value: unknown, name: string, fallback: number, check?: (
 
 export function oneOf<T extends string>(value: unknown, name: string, fallback: T, known: readonly T[]): T {
   const v = value ?? fallback;
-  if (!known.includes(v as T)) fail('BAD_OPTION', `unknown ${name} "${String(value)}"; known: ${known.join(', ')}`);
+  if (!known.includes(v as T)) fail('BAD_OPTION', `unknown ${name} "${String(value)}"${typeof value === 'string' ? meant(value, known) : ''}; known: ${known.join(', ')}`);
   return v as T;
 }
 

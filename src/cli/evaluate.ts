@@ -27,6 +27,7 @@ import { Progress } from './progress.js';
 import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey } from './run-settings.js';
 import { numberFlag } from './flags.js';
+import { meant } from '../options.js';
 import { mergeCommand, report } from './evaluate-report.js';
 import { readRecord, type EvalRecord, type EvaluationSettings, type MethodItem, type PhotoIdentity } from './evaluate-records.js';
 
@@ -62,7 +63,7 @@ export function parseMethods(spec: string): MethodItem[] {
   if (items.length === 0) fail('BAD_OPTION', '--methods lists no method');
   const out = items.map((label) => {
     const [method, ...args] = label.split(':');
-    if (!Object.hasOwn(METHODS, method)) fail('BAD_OPTION', `--methods: unknown method "${method}" in "${label}"; methods: ${Object.keys(METHODS).join(', ')}`);
+    if (!Object.hasOwn(METHODS, method)) fail('BAD_OPTION', `--methods: unknown method "${method}" in "${label}"${meant(method, Object.keys(METHODS))}; methods: ${Object.keys(METHODS).join(', ')}`);
     const params: Record<string, unknown> = {};
     for (const a of args) {
       const eq = a.indexOf('=');
@@ -85,7 +86,7 @@ const CLI_METRICS = [...METRICS, 'randomisation'] as const;
 
 /** The metric's options from the flags (evaluate and randomisation check their values and fill the defaults). */
 function metricOf(o: EvaluateCliOptions): Omit<EvaluateOptions, 'target' | 'threads'> {
-  if (!CLI_METRICS.includes(o.metric as Metric)) fail('BAD_OPTION', `unknown --metric "${o.metric}"; metrics: ${CLI_METRICS.join(', ')}`);
+  if (!CLI_METRICS.includes(o.metric as Metric)) fail('BAD_OPTION', `unknown --metric "${o.metric}"${meant(o.metric, CLI_METRICS)}; metrics: ${CLI_METRICS.join(', ')}`);
   if (o.metric === 'randomisation') {
     const stray = (['patch', 'pixelsPerStep', 'fill', 'order', 'score'] as const).filter((k) => o[k] !== undefined);
     if (stray.length) fail('BAD_OPTION', `--metric randomisation takes --steps and --seed, not ${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
