@@ -1,7 +1,7 @@
 import type { NodeBase } from '../graph/node.js';
 import type { Vec } from '../rules/types.js';
 import { rowsOf } from './linear.js';
-import { defineOp, upload, where, type Buf, type WasmContext } from './op.js';
+import { defineOp, upload, where, type Buf, type ReferenceContext, type WasmContext } from './op.js';
 import { checkLength } from './shapes.js';
 import { fail } from '../errors.js';
 
@@ -15,6 +15,9 @@ export interface LayerNormNode extends NodeBase {
 }
 
 type Rows = { x: ArrayLike<number>; rows: number; d: number };
+
+/** A sample batch's values as rows of the node's features. */
+const rowsIn = (node: LayerNormNode, c: ReferenceContext, x: Vec): Rows => ({ x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features });
 
 /** Each row's mean and 1 / sqrt(var + epsilon) (the biased variance, as PyTorch's). */
 function moments({ x, rows, d }: Rows, epsilon: number): { mean: Float64Array; inv: Float64Array } {
@@ -30,17 +33,20 @@ function moments({ x, rows, d }: Rows, epsilon: number): { mean: Float64Array; i
   return { mean, inv };
 }
 
-function forward(node: LayerNormNode, rows: Rows, out: Float32Array | Float64Array): void {
+function forward(node: LayerNormNode, rows: Rows): Vec {
   const { x, d } = rows;
+  const out = new Float64Array(x.length);
   const { mean, inv } = moments(rows, node.epsilon);
   for (let r = 0; r < rows.rows; r++) {
     for (let i = 0; i < d; i++) out[r * d + i] = (x[r * d + i] - mean[r]) * inv[r] * node.weight[i] + (node.bias ? node.bias[i] : 0);
   }
+  return out;
 }
 
 /** dx = inv (g' - mean(g') - u mean(g' u)), g' = g weight, u = (x - mean) inv: the standard deviation's change included. */
-function gradient(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Float32Array | Float64Array): void {
+function gradient(node: LayerNormNode, rows: Rows, g: ArrayLike<number>): Vec {
   const { x, d } = rows;
+  const out = new Float64Array(x.length);
   const { mean, inv } = moments(rows, node.epsilon);
   for (let r = 0; r < rows.rows; r++) {
     let [sg, sgu] = [0, 0];
@@ -54,17 +60,20 @@ function gradient(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Fl
       out[r * d + i] = inv[r] * (g[r * d + i] * node.weight[i] - sg / d - (u * sgu) / d);
     }
   }
+  return out;
 }
 
 /** The gradient with the standard deviation held: dx = inv (g' - mean(g')), g' = g weight. */
-function held(node: LayerNormNode, rows: Rows, g: ArrayLike<number>, out: Float32Array | Float64Array): void {
-  const { d } = rows;
+function held(node: LayerNormNode, rows: Rows, g: ArrayLike<number>): Vec {
+  const { x, d } = rows;
+  const out = new Float64Array(x.length);
   const { inv } = moments(rows, node.epsilon);
   for (let r = 0; r < rows.rows; r++) {
     let sg = 0;
     for (let i = 0; i < d; i++) sg += g[r * d + i] * node.weight[i];
     for (let i = 0; i < d; i++) out[r * d + i] = inv[r] * (g[r * d + i] * node.weight[i] - sg / d);
   }
+  return out;
 }
 
 
@@ -82,23 +91,9 @@ export const layerNormOp = defineOp<LayerNormNode>({
     return s;
   },
   reference: {
-    forward(node, [x], c) {
-      const out: Vec = new Float64Array(x.length);
-      forward(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, out);
-      return out;
-    },
-    gradient(node, R, c) {
-      const x = c.value(node.inputs[0]);
-      const out: Vec = new Float64Array(x.length);
-      gradient(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, R, out);
-      return [out];
-    },
-    linearized(node, R, c) {
-      const x = c.value(node.inputs[0]);
-      const out: Vec = new Float64Array(x.length);
-      held(node, { x, rows: c.batch * rowsOf(c.graph.shape(node.name)), d: node.features }, R, out);
-      return [out];
-    },
+    forward: (node, [x], c) => forward(node, rowsIn(node, c, x)),
+    gradient: (node, R, c) => [gradient(node, rowsIn(node, c, c.value(node.inputs[0])), R)],
+    linearized: (node, R, c) => [held(node, rowsIn(node, c, c.value(node.inputs[0])), R)],
   },
   // In float32 (assembly/layer-norm.ts), the weight and shift in the engine's memory once a session.
   wasm: {

@@ -8,13 +8,15 @@ export interface SoftmaxNode extends NodeBase {
 }
 
 /** d softmax: g_in = s (g - sum_j s_j g_j), per row of the last axis. */
-function softmaxGradient(s: ArrayLike<number>, g: ArrayLike<number>, rows: number, out: Float32Array | Float64Array): void {
+function softmaxGradient(s: ArrayLike<number>, g: ArrayLike<number>, rows: number): Vec {
   const n = s.length / rows;
+  const out = new Float64Array(s.length);
   for (let r = 0; r < rows; r++) {
     let dot = 0;
     for (let i = 0; i < n; i++) dot += s[r * n + i] * g[r * n + i];
     for (let i = 0; i < n; i++) out[r * n + i] = s[r * n + i] * (g[r * n + i] - dot);
   }
+  return out;
 }
 
 const rows = (node: SoftmaxNode, c: { batch: number; graph: { shape(n: string): readonly number[] } }) => c.batch * rowsOf(c.graph.shape(node.name));
@@ -33,11 +35,7 @@ export const softmaxOp = defineOp<SoftmaxNode>({
   shape: (_node, [s]) => s,
   reference: {
     forward: (node, [x], c) => softmaxRows(x, rows(node, c)),
-    gradient(node, R, c) {
-      const out: Vec = new Float64Array(R.length);
-      softmaxGradient(c.value(node.name), R, rows(node, c), out);
-      return [out];
-    },
+    gradient: (node, R, c) => [softmaxGradient(c.value(node.name), R, rows(node, c))],
   },
   // In float32 (assembly/softmax.ts).
   wasm: {
