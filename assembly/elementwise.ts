@@ -1,12 +1,26 @@
 // Elementwise steps of the rules, four lanes at a time with a scalar tail. Buffers may alias.
 import { stabDiv, stabDivScalar } from './epilogue';
 import { storeTransposed } from './gemm';
+import { shareBegin } from './thread';
 
 // Binary (OP_*) and unary (U_*) codes are generated from scripts/kernel-constants.mjs. OP_MAC
 // accumulates: out = out + a * b.
 import { OP_ADD, OP_SUB, OP_MUL, U_POS, U_NEG, U_SCALE } from './constants.generated';
 
-export function binary(op: i32, a: usize, b: usize, out: usize, n: i32): void {
+/**
+ * The passes over a whole activation take a share (part of parts) of its n values, aligned to whole
+ * vectors: the plan splits large ones across threads (src/wasm/elementwise-run.ts).
+ */
+@inline function shareStart(n: i32, part: i32, parts: i32): i32 {
+  return shareBegin(n, 4, part, parts);
+}
+
+export function binary(op: i32, a: usize, b: usize, out: usize, n: i32, part: i32, parts: i32): void {
+  const i0 = shareStart(n, part, parts), off0 = <usize>i0 << 2;
+  binaryRun(op, a + off0, b + off0, out + off0, shareStart(n, part + 1, parts) - i0);
+}
+
+function binaryRun(op: i32, a: usize, b: usize, out: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
@@ -54,7 +68,12 @@ export function div_stab(R: usize, z: usize, out: usize, n: i32, eps: f32): void
  * Norm's split of a sum of two inputs: s = R / stab(z), out1 = a1 * s and out2 = a2 * s, each added to
  * what its out holds when acc1 / acc2. One pass instead of a divide and two products.
  */
-export function split_sum(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1: bool, a2: usize, out2: usize, acc2: bool, n: i32): void {
+export function split_sum(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1: bool, a2: usize, out2: usize, acc2: bool, n: i32, part: i32, parts: i32): void {
+  const i0 = shareStart(n, part, parts), o = <usize>i0 << 2;
+  splitSumRun(R + o, z + o, eps, a1 + o, out1 + o, acc1, a2 + o, out2 + o, acc2, shareStart(n, part + 1, parts) - i0);
+}
+
+function splitSumRun(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1: bool, a2: usize, out2: usize, acc2: bool, n: i32): void {
   const e = f32x4.splat(eps);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -167,8 +186,9 @@ export function copy_window(src: usize, srcH: i32, srcW: i32, sr: i32, sc: i32, 
 }
 
 /** out = max(a, 0) */
-export function relu(a: usize, out: usize, n: i32): void {
-  unary(0, a, out, n, 0);
+export function relu(a: usize, out: usize, n: i32, part: i32, parts: i32): void {
+  const i0 = shareStart(n, part, parts), o = <usize>i0 << 2;
+  unary(U_POS, a + o, out + o, shareStart(n, part + 1, parts) - i0, 0);
 }
 
 /** Per-channel out = a * scale[c] + shift[c] (shift may be 0), channel = (i / plane) % channels. */

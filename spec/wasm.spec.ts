@@ -219,6 +219,18 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, random(p.seed, p.batch * p.c * p.h * p.w), p.batch, new Map([['pool', rule]]), Float64Array.from(random(p.seed + 1, outN)), `${kind} pool ${JSON.stringify(p)}`);
   });
 
+  // Rows up to 29 wide: the four-at-a-time loop of stride 1 and 2, its border outputs and tails. Values
+  // from {0, 1, 2}: most windows hold their maximum more than once, and the first in row-major window
+  // order must win, as in the reference (a different winner routes relevance elsewhere: far off TOL).
+  property.prop([fc.record({ c: fc.integer({ min: 1, max: 3 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 29 }), k: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 3 }), pad: fc.nat(3), seed: fc.nat() })])('max-pool ties go to the first maximum', (p) => {
+    const pad = Math.min(p.pad, p.k - 1);
+    fc.pre(windowOut(p.h, p.k, p.stride, pad, pad) >= 1 && windowOut(p.w, p.k, p.stride, pad, pad) >= 1);
+    const graph = single([p.c, p.h, p.w], { op: 'MaxPool2d', name: 'pool', inputs: ['x'], kernel: [p.k, p.k], stride: [p.stride, p.stride], pads: [pad, pad, pad, pad] });
+    const x = random(p.seed, p.c * p.h * p.w, 0, 3).map(Math.floor);
+    const outN = graph.shape('pool').reduce((a, b) => a * b, 1);
+    compare(graph, x, 1, new Map([['pool', createRule('wta')]]), Float64Array.from(random(p.seed + 1, outN, 0.5, 1)), `max pool ties ${JSON.stringify(p)}`);
+  });
+
   const map = fc.record({ batch: fc.integer({ min: 1, max: 3 }), c: fc.integer({ min: 1, max: 5 }), h: fc.integer({ min: 1, max: 9 }), w: fc.integer({ min: 1, max: 9 }), seed: fc.nat() });
 
   property.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Add of a branch and the input', (p, spec) => {

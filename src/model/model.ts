@@ -1,6 +1,7 @@
 import { fail } from '../errors.js';
 import { propagate } from '../propagation/propagate.js';
 import type { Engine, LayerRelevance } from '../propagation/types.js';
+import { readingZ } from '../propagation/reading-z.js';
 import { referenceEngine } from '../reference/engine.js';
 import { DEFAULT_MEMORY_LIMIT, WASM32_MAX } from '../wasm/arena.js';
 import { WasmEngine } from '../wasm/engine.js';
@@ -177,9 +178,8 @@ export class Model {
     const rules = composite ? composite.assign(graph) : new Map<string, Rule>(graph.nodes.map((n) => [n.name, gradient]));
     const { engine, threads } = await this.engine(request.engine);
     const k = this.numClasses;
-    // LRP rules read each layer's z (epsilon, gamma, z-box): kept from the forward pass, not computed
-    // again. The gradient reads none.
-    const session = engine.run(graph, x, batch, threads, composite !== null);
+    // The z the rules read (epsilon's, gamma's) is kept from the forward pass, not computed again.
+    const session = engine.run(graph, x, batch, threads, readingZ(rules));
     try {
       const logits = session.logits();
       const targets = resolveTargets(request.targets, logits, k);

@@ -9,6 +9,7 @@ import { applyChange } from '../graph/input-change.js';
 import type { Passes, Targets } from '../attribution/types.js';
 import { propagate } from '../propagation/propagate.js';
 import type { Engine, Session } from '../propagation/types.js';
+import { readingZ } from '../propagation/reading-z.js';
 import { gradientRule } from '../rules/gradient.js';
 import type { BoundSpec, Rule } from '../rules/types.js';
 import { resolveTargets } from '../validate.js';
@@ -36,7 +37,7 @@ export function enginePasses(setup: PassesSetup): Passes {
    * Runs `each` on every chunk's session after its forward, with the chunk's resolved classes and the
    * one-hot (or logit) start there; collects the logits and classes of all n images.
    */
-  async function chunked(g: Graph, x: Float32Array, n: number, targets: Targets, keepZ: boolean, each: (session: Session<unknown>, start: Float64Array, at: number, m: number) => void, initial: 'one-hot' | 'logit' = 'one-hot') {
+  async function chunked(g: Graph, x: Float32Array, n: number, targets: Targets, keepZ: ReadonlySet<string>, each: (session: Session<unknown>, start: Float64Array, at: number, m: number) => void, initial: 'one-hot' | 'logit' = 'one-hot') {
     const logits = new Float32Array(n * k);
     const resolved: number[] = [];
     for (let at = 0; at < n; at += chunk) {
@@ -108,7 +109,7 @@ export function enginePasses(setup: PassesSetup): Passes {
     },
     async gradient(x, n, targets) {
       const out = new Float32Array(n * per);
-      const outputs = await chunked(graph, x, n, targets, false, (session, start, at) => {
+      const outputs = await chunked(graph, x, n, targets, new Set(), (session, start, at) => {
         out.set(propagate(session, gradientRules, start, { inputRange }).relevance, at * per);
       });
       return { gradient: out, ...outputs };
@@ -122,7 +123,7 @@ export function enginePasses(setup: PassesSetup): Passes {
         x,
         n,
         targets,
-        true,
+        readingZ(rules),
         (session, start, at) => {
           out.set(propagate(session, rules, start, { inputRange }).relevance, at * per);
         },
@@ -134,8 +135,8 @@ export function enginePasses(setup: PassesSetup): Passes {
       const size = graph.shape(layer).reduce((a, b) => a * b, 1);
       const activation = new Float32Array(n * size);
       const out = new Float32Array(n * size);
-      // z kept: a Conv's ReLU is then its own buffer, so any layer's output can be read.
-      const outputs = await chunked(graph, x, n, targets, true, (session, start, at) => {
+      // The layer's own value kept (a Conv's z, not the ReLU after it written over it).
+      const outputs = await chunked(graph, x, n, targets, new Set([layer]), (session, start, at) => {
         activation.set(session.activation(layer), at * size);
         out.set(propagate(session, gradientRules, start, { inputRange, stopAt: layer }).relevance, at * size);
       });

@@ -35,8 +35,8 @@ export const addOp = defineOp<AddNode>({
   wasm: {
     forward(node, xs, c) {
       const out = c.output(node);
-      c.k.binary(BINARY.add, xs[0].ptr, xs[1].ptr, out.ptr, out.n);
-      for (const x of xs.slice(2)) c.k.binary(BINARY.add, out.ptr, x.ptr, out.ptr, out.n);
+      c.elementwise('binary', [BINARY.add, xs[0].ptr, xs[1].ptr, out.ptr, out.n], out.n);
+      for (const x of xs.slice(2)) c.elementwise('binary', [BINARY.add, out.ptr, x.ptr, out.ptr, out.n], out.n);
       return out;
     },
     gradient: (node, R) => node.inputs.map(() => R),

@@ -42,7 +42,7 @@ export const maxPoolOp = defineOp<MaxPool2dNode>({
       const win = c.arena.alloc(out.n * 4, `the max-pool winners of "${node.name}"`);
       const [ch, h, w] = c.graph.shape(node.inputs[0]);
       const [, ho, wo] = c.graph.shape(node.name);
-      c.k.maxpool_forward(x.ptr, out.ptr, win, c.batch * ch, h, w, ho, wo, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1]);
+      c.elementwise('maxpool_forward', [x.ptr, out.ptr, win, c.batch * ch, h, w, ho, wo, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1]], out.n);
       c.kept.set(node.name, win);
       return out;
     },

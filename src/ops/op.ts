@@ -39,11 +39,18 @@ export interface ReferenceContext {
 }
 
 /** What a node's wasm passes see of a run. */
+/** The kernels of passes over whole activations: each takes its share of the values as (part, parts). */
+export type ElementwiseKernel = 'binary' | 'relu' | 'split_sum' | 'maxpool_forward';
+/** Runs `kernel(...args, part, parts)` over `values` values, split across a run's threads when large (src/wasm/elementwise-run.ts). */
+export type Elementwise = (kernel: ElementwiseKernel, args: number[], values: number) => void;
+
 export interface WasmContext {
   readonly graph: Shapes;
   readonly batch: number;
   readonly k: KernelExports;
   readonly arena: Arena;
+  /** Runs a pass over whole activations, split across the run's threads when it is large. */
+  readonly elementwise: Elementwise;
   value(name: string): Buf;
   /** A buffer of the node's output size, for its forward value. */
   output(node: AnyNode): Buf;

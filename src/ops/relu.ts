@@ -23,7 +23,7 @@ export const reluOp = defineOp<ReLUNode>({
   wasm: {
     forward(node, [x], c) {
       const out = c.output(node);
-      c.k.relu(x.ptr, out.ptr, out.n);
+      c.elementwise('relu', [x.ptr, out.ptr, out.n], out.n);
       return out;
     },
     gradient(node, R, c) {

@@ -69,10 +69,11 @@ export interface Engine {
   readonly name: string;
   /**
    * Runs the graph up to its logits on a batch and keeps the activations for a backward pass, on up to
-   * `threads` threads where the engine has them (results do not depend on it). With `keepZ`, every
-   * Conv/Linear's z = W x + b is kept for the rules that read it, not only the activation after it.
+   * `threads` threads where the engine has them (results do not depend on it). `keepZ` names the
+   * Conv/Linear nodes whose z = W x + b the caller reads (see readingZ): those are kept, the others an
+   * engine may overwrite in place with the ReLU after them.
    */
-  run(graph: Graph, input: Float32Array, batch: number, threads?: number, keepZ?: boolean): Session<unknown>;
+  run(graph: Graph, input: Float32Array, batch: number, threads?: number, keepZ?: ReadonlySet<string>): Session<unknown>;
   /**
    * Where the engine has it: a forward of one image kept to follow a series of inputs, each a change of
    * the one before, computing from the last only what the change reaches (the same logits up to rounding).

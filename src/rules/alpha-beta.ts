@@ -18,6 +18,7 @@ export function alphaBetaRule({ alpha = 2, beta = 1, stabilizer = DEFAULT_STABIL
   if (Math.abs(alpha - beta - 1) > 1e-12) fail('BAD_OPTION', `alpha-beta needs alpha - beta = 1, got alpha=${alpha}, beta=${beta}`);
   return {
     kind: 'affine',
+    readsZ: false,
     name: 'alpha-beta',
     label: `alpha-beta(alpha=${alpha}, beta=${beta}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {

@@ -18,6 +18,7 @@ export interface EpsilonOptions {
 export function epsilonRule({ epsilon = DEFAULT_STABILIZER, ignoreBias = false }: EpsilonOptions = {}): AffineRule {
   return {
     kind: 'affine',
+    readsZ: true,
     name: 'epsilon',
     label: `epsilon(epsilon=${epsilon}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {

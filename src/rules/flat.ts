@@ -13,6 +13,7 @@ import type { AffineLayer, AffineRule } from './types.js';
 export function flatRule({ stabilizer = DEFAULT_STABILIZER } = {}): AffineRule {
   return {
     kind: 'affine',
+    readsZ: false,
     name: 'flat',
     label: 'flat',
     relevance<T>(layer: AffineLayer<T>, R: T): T {

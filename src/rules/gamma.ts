@@ -31,6 +31,7 @@ export function gammaRule({ gamma = 0.25, stabilizer = DEFAULT_STABILIZER, ignor
   const down: Transform = { gamma, part: '-' };
   return {
     kind: 'affine',
+    readsZ: true,
     name: 'gamma',
     label: `gamma(gamma=${gamma}${ignoreBias ? ', no bias' : ''})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {

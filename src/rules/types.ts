@@ -75,6 +75,11 @@ export interface AffineRule {
   readonly name: string;
   /** The rule with its parameters, as shown to users (`relprop info`, layer reports). */
   readonly label: string;
+  /**
+   * Whether the rule reads the layer's own output z = W x + b: a forward pass keeps z for it, and may
+   * let the ReLU after a layer whose rule does not overwrite z in place.
+   */
+  readonly readsZ: boolean;
   relevance<T>(layer: AffineLayer<T>, R: T): T;
 }
 

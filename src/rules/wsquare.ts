@@ -11,6 +11,7 @@ import type { AffineLayer, AffineRule } from './types.js';
 export function wSquareRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
   return {
     kind: 'affine',
+    readsZ: false,
     name: 'wsquare',
     label: `wsquare${ignoreBias ? '(no bias)' : ''}`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {

@@ -29,6 +29,7 @@ export interface ZBoxOptions {
 export function zBoxRule({ low, high, sampleBounds = false, stabilizer = DEFAULT_STABILIZER }: ZBoxOptions = {}): AffineRule {
   return {
     kind: 'affine',
+    readsZ: false,
     name: 'zbox',
     label: `zbox(${low !== undefined && high !== undefined ? 'given bounds' : sampleBounds ? 'sample min/max' : 'input range'})`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {

@@ -14,6 +14,7 @@ import type { AffineLayer, AffineRule } from './types.js';
 export function zPlusRule({ stabilizer = DEFAULT_STABILIZER, ignoreBias = false } = {}): AffineRule {
   return {
     kind: 'affine',
+    readsZ: false,
     name: 'zplus',
     label: `zplus${ignoreBias ? '(no bias)' : ''}`,
     relevance<T>(layer: AffineLayer<T>, R: T): T {

@@ -18,7 +18,7 @@ export function wasmArithmetic(c: Convolutions, lowering: Lowering): Arithmetic<
   };
   const binary = (op: number, a: Buf, b: Buf) => {
     const out = fresh(a.n);
-    k.binary(op, a.ptr, b.ptr, out.ptr, a.n);
+    c.elementwise('binary', [op, a.ptr, b.ptr, out.ptr, a.n], a.n);
     return out;
   };
   return {

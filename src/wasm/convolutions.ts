@@ -18,6 +18,7 @@ import { NO_EPILOGUE, type Convolutions, type Epilogue } from './lowering.js';
 import type { ConvolutionRun, Uploaded } from './convolution-run.js';
 import { geometryBlock, NO_BIAS, type Code } from './geometry-block.js';
 import { linearOnTokens, products } from './token-gemms.js';
+import { elementwiseRun, type Elementwise } from './elementwise-run.js';
 
 /**
  * One kernel call of a Conv2d node's pass: `batch` samples of `cin` channels into `cout`, at these byte
@@ -83,6 +84,7 @@ export function packedWinograd(arena: Arena, k: KernelExports, graph: Shapes, no
 export class WasmConvolutions implements Convolutions {
   readonly k: KernelExports;
   readonly arena: Arena;
+  readonly elementwise: Elementwise;
   /** Winograd U of a rule's weight transform, kept in the node's scratch for its other passes. */
   private readonly nodeU = new Map<string, number>();
   /** Each node's plan per pass and weight transform, made once. */
@@ -91,6 +93,7 @@ export class WasmConvolutions implements Convolutions {
   constructor(private readonly run: ConvolutionRun) {
     this.k = run.k;
     this.arena = run.arena;
+    this.elementwise = elementwiseRun(run);
   }
 
   buffer(n: number, what: string): Buf {

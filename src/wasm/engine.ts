@@ -127,7 +127,7 @@ export class WasmEngine implements Engine {
     return this.pool?.killForTest(index) ?? Promise.resolve();
   }
 
-  run(graph: Graph, input: Float32Array, batch: number, threads = 1, keepZ = false): WasmSession {
+  run(graph: Graph, input: Float32Array, batch: number, threads = 1, keepZ: ReadonlySet<string> = new Set()): WasmSession {
     return this.begin(graph, (run, release) => new WasmSession({ ...run, batch, threads: this.threadsFor(threads) }, input, keepZ, release));
   }
 

@@ -19,6 +19,7 @@ import type { InputChange } from '../graph/input-change.js';
 import type { Arena } from './arena.js';
 import type { ConvolutionRun } from './convolution-run.js';
 import { WasmConvolutions } from './convolutions.js';
+import { elementwiseRun } from './elementwise-run.js';
 import type { KernelExports } from './load.js';
 import { reluAfter } from './session.js';
 
@@ -193,6 +194,7 @@ export class IncrementalForward {
       batch: 1,
       k: this.k,
       arena: this.arena,
+      elementwise: elementwiseRun(this.run),
       value: (name) => this.values.get(name)!,
       output,
       inputSized: forwardOnly,

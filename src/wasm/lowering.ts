@@ -18,6 +18,7 @@ import type { Transform } from '../rules/types.js';
 import { BINARY, EPILOGUE } from './codes.js';
 import type { Arena } from './arena.js';
 import type { KernelExports } from './load.js';
+import type { Elementwise } from './elementwise-run.js';
 
 /** A rule's next step, done by a convolution on its output values (assembly/epilogue.ts). */
 export interface Epilogue {
@@ -28,10 +29,11 @@ export interface Epilogue {
 }
 export const NO_EPILOGUE: Epilogue = { mode: EPILOGUE.none, operand: 0, eps: 0 };
 
-/** What lowering needs of a session: its kernels, its scratch, and its convolutions with epilogues. */
+/** What lowering needs of a session: its kernels, its scratch, its convolutions with epilogues and its passes over activations. */
 export interface Convolutions {
   readonly k: KernelExports;
   readonly arena: Arena;
+  readonly elementwise: Elementwise;
   buffer(n: number, what: string): Buf;
   /** out = t(W) x + t'(b), through the epilogue. */
   affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu: boolean, epilogue: Epilogue): void;
@@ -149,7 +151,7 @@ class AppliedSum extends Deferred {
       this.computeInto(out, { mode: EPILOGUE.add, operand: 0, eps: 0 });
       return;
     }
-    this.c.k.binary(BINARY.add, this.a.ptr, this.b.ptr, out, this.n);
+    this.c.elementwise('binary', [BINARY.add, this.a.ptr, this.b.ptr, out, this.n], this.n);
   }
 }
 
@@ -204,7 +206,7 @@ export class Lowering {
       t.computeInto(out.ptr, { mode: accumulate ? EPILOGUE.mac : EPILOGUE.mul, operand: other.ptr, eps: 0 });
       return;
     }
-    this.c.k.binary(accumulate ? BINARY.mac : BINARY.mul, a.ptr, b.ptr, out.ptr, out.n);
+    this.c.elementwise('binary', [accumulate ? BINARY.mac : BINARY.mul, a.ptr, b.ptr, out.ptr, out.n], out.n);
   }
 
   /** out = R / stab(z); a pending rule convolution z runs with the divide as its epilogue. */

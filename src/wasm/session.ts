@@ -50,8 +50,8 @@ export class WasmSession implements Session<Buf> {
   constructor(
     run: ConvolutionRun & { readonly graph: Graph },
     input: Float32Array,
-    /** Whether each Conv keeps its z rather than applying the ReLU after it in place. */
-    private readonly keepZ: boolean,
+    /** The Convs that keep their z rather than applying the ReLU after them in place. */
+    private readonly keepZ: ReadonlySet<string>,
     private readonly onRelease: () => void,
   ) {
     const { graph, batch } = run;
@@ -69,6 +69,7 @@ export class WasmSession implements Session<Buf> {
       batch,
       k: this.k,
       arena: this.arena,
+      elementwise: this.convolutions.elementwise,
       value: (name) => this.value(name),
       output: (node) => this.buffer(elementsOf(node.name), `the output of "${node.name}"`),
       inputSized,
@@ -90,7 +91,7 @@ export class WasmSession implements Session<Buf> {
     // Fail before computing anything if the input and activations alone cannot fit.
     this.arena.ensure(this.arena.mark() + inputAndActivationBytes(graph, batch), `a batch of ${batch} through "${graph.input.name}" with its activations`);
     // Relevance slots first: a batch too large for them fails here, before any computing.
-    this.slots = new RelevanceSlots(graph, batch, (n, what) => this.buffer(n, what), this.k, this.lowering);
+    this.slots = new RelevanceSlots(graph, batch, (n, what) => this.buffer(n, what), this.k, this.convolutions.elementwise, this.lowering);
     const x = this.buffer(input.length, 'the input');
     this.arena.f32(x.ptr, x.n).set(input);
     this.values.set(graph.input.name, x);
@@ -129,7 +130,7 @@ export class WasmSession implements Session<Buf> {
    */
   private affineForward(node: AffineNode, x: Buf): Buf {
     const { graph } = this;
-    const relu = this.keepZ ? null : reluAfter(graph, node);
+    const relu = this.keepZ.has(node.name) ? null : reluAfter(graph, node);
     const fuse = relu !== null;
     const out = this.buffer(this.batch * size(graph.shape(node.name)), `the output of "${node.name}"`);
     // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.

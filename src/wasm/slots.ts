@@ -9,6 +9,7 @@ import type { Buf } from '../ops/op.js';
 import { BINARY } from './codes.js';
 import type { KernelExports } from './load.js';
 import type { Lowering } from './lowering.js';
+import type { Elementwise } from './elementwise-run.js';
 
 /** A relevance slot of the plan; the buffer in it changes when a ReLU hands its relevance over. */
 interface Slot {
@@ -34,6 +35,7 @@ export class RelevanceSlots {
     batch: number,
     buffer: (n: number, what: string) => Buf,
     private readonly k: KernelExports,
+    private readonly elementwise: Elementwise,
     private readonly lowering: Lowering,
   ) {
     const nodes = graph.upstream(graph.logitsName);
@@ -85,7 +87,7 @@ export class RelevanceSlots {
     const [slot1, slot2] = names.map((name) => this.slotOf(name, split.n));
     const [acc1, acc2] = names.map((name) => this.filled.has(name));
     names.forEach((name) => this.filled.add(name));
-    this.k.split_sum(split.R.ptr, split.z.ptr, split.eps, split.a1.ptr, slot1.ptr, acc1 ? 1 : 0, split.a2.ptr, slot2.ptr, acc2 ? 1 : 0, split.n);
+    this.elementwise('split_sum', [split.R.ptr, split.z.ptr, split.eps, split.a1.ptr, slot1.ptr, acc1 ? 1 : 0, split.a2.ptr, slot2.ptr, acc2 ? 1 : 0, split.n], split.n);
     return true;
   }
 
@@ -109,7 +111,7 @@ export class RelevanceSlots {
       // resnet50-imagenet, against 12 ms for set() between views).
       this.k.copy(r.ptr, slot.ptr, slot.n);
     } else {
-      this.k.binary(BINARY.add, slot.ptr, r.ptr, slot.ptr, slot.n);
+      this.elementwise('binary', [BINARY.add, slot.ptr, r.ptr, slot.ptr, slot.n], slot.n);
     }
   }
 
