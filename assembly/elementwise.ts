@@ -5,7 +5,7 @@ import { shareBegin } from './thread';
 
 // Binary (OP_*) and unary (U_*) codes are generated from scripts/kernel-constants.mjs. OP_MAC
 // accumulates: out = out + a * b.
-import { OP_ADD, OP_SUB, OP_MUL, U_POS, U_NEG, U_SCALE } from './constants.generated';
+import { OP_ADD, OP_ADD_RELU, OP_SUB, OP_MUL, U_POS, U_NEG, U_SCALE } from './constants.generated';
 
 /**
  * The passes over a whole activation take a share (part of parts) of its n values, aligned to whole
@@ -21,16 +21,18 @@ export function binary(op: i32, a: usize, b: usize, out: usize, n: i32, part: i3
 }
 
 function binaryRun(op: i32, a: usize, b: usize, out: usize, n: i32): void {
+  const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
     const x = v128.load(a + off), y = v128.load(b + off);
-    v128.store(out + off, op == OP_ADD ? f32x4.add(x, y) : op == OP_SUB ? f32x4.sub(x, y) : op == OP_MUL ? f32x4.mul(x, y) : f32x4.add(v128.load(out + off), f32x4.mul(x, y)));
+    v128.store(out + off, op == OP_ADD ? f32x4.add(x, y) : op == OP_ADD_RELU ? f32x4.pmax(f32x4.add(x, y), zero) : op == OP_SUB ? f32x4.sub(x, y) : op == OP_MUL ? f32x4.mul(x, y) : f32x4.add(v128.load(out + off), f32x4.mul(x, y)));
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
     const x = load<f32>(a + off), y = load<f32>(b + off);
-    store<f32>(out + off, op == OP_ADD ? x + y : op == OP_SUB ? x - y : op == OP_MUL ? x * y : load<f32>(out + off) + x * y);
+    const s = x + y;
+    store<f32>(out + off, op == OP_ADD ? s : op == OP_ADD_RELU ? (s > 0 ? s : 0) : op == OP_SUB ? x - y : op == OP_MUL ? x * y : load<f32>(out + off) + x * y);
   }
 }
 
@@ -66,11 +68,12 @@ export function div_stab(R: usize, z: usize, out: usize, n: i32, eps: f32): void
 
 /**
  * Norm's split of a sum of two inputs: s = R / stab(z), out1 = a1 * s and out2 = a2 * s, each added to
- * what its out holds when acc1 / acc2. One pass instead of a divide and two products.
+ * what its out holds when acc1 / acc2. One pass instead of a divide and two products. z = 0 (no
+ * address): z is a1 + a2, a sum whose value was not kept, added here as its forward added it.
  */
 export function split_sum(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1: bool, a2: usize, out2: usize, acc2: bool, n: i32, part: i32, parts: i32): void {
   const i0 = shareStart(n, part, parts), o = <usize>i0 << 2;
-  splitSumRun(R + o, z + o, eps, a1 + o, out1 + o, acc1, a2 + o, out2 + o, acc2, shareStart(n, part + 1, parts) - i0);
+  splitSumRun(R + o, z ? z + o : 0, eps, a1 + o, out1 + o, acc1, a2 + o, out2 + o, acc2, shareStart(n, part + 1, parts) - i0);
 }
 
 function splitSumRun(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1: bool, a2: usize, out2: usize, acc2: bool, n: i32): void {
@@ -78,15 +81,17 @@ function splitSumRun(R: usize, z: usize, eps: f32, a1: usize, out1: usize, acc1:
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const s = stabDiv(v128.load(R + off), v128.load(z + off), e);
-    const r1 = f32x4.mul(v128.load(a1 + off), s), r2 = f32x4.mul(v128.load(a2 + off), s);
+    const x1 = v128.load(a1 + off), x2 = v128.load(a2 + off);
+    const s = stabDiv(v128.load(R + off), z ? v128.load(z + off) : f32x4.add(x1, x2), e);
+    const r1 = f32x4.mul(x1, s), r2 = f32x4.mul(x2, s);
     v128.store(out1 + off, acc1 ? f32x4.add(v128.load(out1 + off), r1) : r1);
     v128.store(out2 + off, acc2 ? f32x4.add(v128.load(out2 + off), r2) : r2);
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;
-    const s = stabDivScalar(load<f32>(R + off), load<f32>(z + off), eps);
-    const r1 = load<f32>(a1 + off) * s, r2 = load<f32>(a2 + off) * s;
+    const x1 = load<f32>(a1 + off), x2 = load<f32>(a2 + off);
+    const s = stabDivScalar(load<f32>(R + off), z ? load<f32>(z + off) : x1 + x2, eps);
+    const r1 = x1 * s, r2 = x2 * s;
     store<f32>(out1 + off, acc1 ? load<f32>(out1 + off) + r1 : r1);
     store<f32>(out2 + off, acc2 ? load<f32>(out2 + off) + r2 : r2);
   }

@@ -28,8 +28,8 @@ const CODES = {
   // What a convolution does with its values: out = v, op / stab(v), op * v, out + op * v, out + v,
   // op / stab(out + v).
   EPILOGUE: [['none', 'EPI_NONE'], ['div', 'EPI_DIV'], ['mul', 'EPI_MUL'], ['mac', 'EPI_MAC'], ['add', 'EPI_ADD'], ['divsum', 'EPI_DIVSUM']],
-  // assembly/elementwise.ts binary(): add, sub, mul, mac (out = out + a * b).
-  BINARY: [['add', 'OP_ADD'], ['sub', 'OP_SUB'], ['mul', 'OP_MUL'], ['mac', 'OP_MAC']],
+  // assembly/elementwise.ts binary(): add, sub, mul, mac (out = out + a * b), add_relu (max(a + b, 0)).
+  BINARY: [['add', 'OP_ADD'], ['sub', 'OP_SUB'], ['mul', 'OP_MUL'], ['mac', 'OP_MAC'], ['add_relu', 'OP_ADD_RELU']],
   // assembly/elementwise.ts unary(): positive part, negative part, scale by k, fill with k.
   UNARY: [['pos', 'U_POS'], ['neg', 'U_NEG'], ['scale', 'U_SCALE'], ['fill', 'U_FILL']],
   // assembly/activation.ts: the activations besides ReLU.

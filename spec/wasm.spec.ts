@@ -245,6 +245,20 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * n)), `add ${JSON.stringify(p)}`);
   });
 
+  // The engine writes a ReLU that is a sum's only reader in the sum's place and keeps no sum: Norm's
+  // split adds the summands again in its pass (two inputs), or reads their sum computed anew (three).
+  property.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient'), fc.integer({ min: 2, max: 3 })])('a sum written with the ReLU after it', (p, spec, inputs) => {
+    const n = p.c * p.h * p.w;
+    const graph = new Graph({ name: 'x', shape: [p.c, p.h, p.w] }, [
+      { op: 'BatchNorm', name: 'bn', inputs: ['x'], channels: p.c, gamma: random(p.seed, p.c, 0.5, 2), beta: random(p.seed + 1, p.c, -0.5, 0.5), mean: random(p.seed + 2, p.c), variance: random(p.seed + 3, p.c, 0.5, 2), epsilon: 1e-5 },
+      { op: 'Add', name: 'add', inputs: ['bn', 'x', 'bn'].slice(0, inputs) },
+      { op: 'ReLU', name: 'relu', inputs: ['add'] },
+      { op: 'Conv2d', name: 'conv', inputs: ['relu'], inChannels: p.c, outChannels: 2, kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], groups: 1, weight: random(p.seed + 6, 2 * p.c), bias: null },
+    ]);
+    const rules = new Map<string, Rule>([['add', createRule(spec)], ['relu', createRule('pass')], ['bn', createRule('gradient')], ['conv', createRule('zplus')]]);
+    compare(graph, random(p.seed + 4, p.batch * n, 0.1, 1), p.batch, rules, Float64Array.from(random(p.seed + 5, p.batch * 2 * p.h * p.w)), `add-relu ${JSON.stringify(p)} ${inputs}`);
+  });
+
   property.prop([map, fc.constantFrom<RuleSpec>('norm', { rule: 'norm', stabilizer: 0 }, 'gradient')])('Adds whose summand already holds relevance', (p, spec) => {
     // add3 reaches bn and add2 x before add1 splits its sum: the engine's one-pass split then adds to
     // what both of add1's inputs hold. bn's gradient adds to x last.

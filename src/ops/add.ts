@@ -12,6 +12,7 @@ export const addOp = defineOp<AddNode>({
   type: 'Add',
   arity: 'many',
   role: 'sum',
+  writesRelu: true,
   locality: 'elementwise',
   accepts: ['norm'],
   sign: 'keeps',
@@ -35,8 +36,9 @@ export const addOp = defineOp<AddNode>({
   wasm: {
     forward(node, xs, c) {
       const out = c.output(node);
-      c.elementwise('binary', [BINARY.add, xs[0].ptr, xs[1].ptr, out.ptr, out.n], out.n);
-      for (const x of xs.slice(2)) c.elementwise('binary', [BINARY.add, out.ptr, x.ptr, out.ptr, out.n], out.n);
+      // The ReLU after a residual sum, applied with its last addition: one pass and one activation fewer.
+      const last = c.reluInPlace(node) ? BINARY.add_relu : BINARY.add;
+      xs.slice(1).forEach((x, i) => c.elementwise('binary', [i === xs.length - 2 ? last : BINARY.add, i === 0 ? xs[0].ptr : out.ptr, x.ptr, out.ptr, out.n], out.n));
       return out;
     },
     gradient: (node, R) => node.inputs.map(() => R),

@@ -58,6 +58,12 @@ export interface WasmContext {
   inputSized(node: AnyNode, what: string): Buf;
   /** A buffer of the size of the named value. */
   sized(name: string, what: string): Buf;
+  /**
+   * Whether the node's forward is to apply the ReLU that reads it as it writes (its only reader, and
+   * the run keeps no use of the node's own value): the two then share one buffer. Asked once, by ops
+   * with `writesRelu`.
+   */
+  reluInPlace(node: AnyNode): boolean;
   /** What a node's forward keeps for its backward pass (the address of max-pool winners). */
   readonly kept: Map<string, number>;
   /** Per-session constants of a node, made once (BatchNorm's scale and shift in wasm memory). */
@@ -99,6 +105,8 @@ export interface OpDefinition<N extends AnyNode = AnyNode> {
   readonly role: Role;
   /** An elementwise op a convolution before it can apply as it writes its output ('relu': the kernels' ReLU flag). */
   readonly convEpilogue?: 'relu';
+  /** Its wasm forward can apply the ReLU after it as it writes, when WasmContext.reluInPlace says so (a residual sum). */
+  readonly writesRelu?: true;
   /**
    * Which outputs an input's change reaches (src/wasm/incremental-forward.ts): 'elementwise', the same
    * positions (inputs of one channel position, as a gate's, broadcast over the plane); 'window', those

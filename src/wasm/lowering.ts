@@ -9,7 +9,8 @@
  *     (EPILOGUE.mul, or EPILOGUE.mac when adding to a slot) as its epilogue;
  *   - a product stored into a relevance slot is computed there, or added there (BINARY.mac), and so
  *     is a sum of two products (x+ c+ + x- c-), the second added onto the first;
- *   - Norm's split of a two-input sum, x1 * q and x2 * q with q = R / stab(z), is one split_sum pass.
+ *   - Norm's split of a two-input sum, x1 * q and x2 * q with q = R / stab(z), is one split_sum pass,
+ *     which adds z = x1 + x2 itself where the sum was not kept (its ReLU written in its place).
  * Everything else is computed when first read (Deferred.ptr), into the space reserved for it.
  */
 import type { AffineNode } from '../graph/nodes.js';
@@ -155,10 +156,22 @@ class AppliedSum extends Deferred {
   }
 }
 
+/** The sum of an op's inputs whose own value was not kept (a residual sum that wrote its ReLU in place), as its forward added them. */
+class InputSum extends Deferred {
+  constructor(private readonly c: Convolutions, at: number, readonly terms: readonly Buf[]) {
+    super(at, terms[0].n);
+  }
+
+  protected compute(out: number): void {
+    this.terms.slice(1).forEach((t, i) => this.c.elementwise('binary', [BINARY.add, i === 0 ? this.terms[0].ptr : out, t.ptr, out, this.n], this.n));
+  }
+}
+
 /** Norm's split of a two-input sum, as split_sum reads it. */
 export interface SumSplit {
   R: Buf;
-  z: Buf;
+  /** null: z is a1 + a2, summed in the pass. */
+  z: Buf | null;
   eps: number;
   a1: Buf;
   a2: Buf;
@@ -193,6 +206,11 @@ export class Lowering {
     if (ta && tb) return new ProductSum(this, reserve(), [...ta, ...tb]);
     if (a instanceof Applied && b instanceof Applied && a.pending && b.pending) return new AppliedSum(this.c, reserve(), a, b);
     return null;
+  }
+
+  /** The sum of `terms` into the reserved space at `at`, computed when read (Norm's split sums it in its own pass). */
+  inputSum(at: number, terms: readonly Buf[]): Buf {
+    return new InputSum(this.c, at, terms);
   }
 
   quotient(at: number, R: Buf, z: Buf, eps: number): Buf {
@@ -247,6 +265,8 @@ export class Lowering {
     if (!(p instanceof Product && q instanceof Product) || !p.pending || !q.pending) return null;
     const s = p.b;
     if (!(s instanceof Quotient) || !s.pending || q.b !== s) return null;
-    return { R: s.R, z: s.z, eps: s.eps, a1: p.a, a2: q.a, n: s.n };
+    const { z } = s;
+    const summed = z instanceof InputSum && z.pending && z.terms.length === 2 && z.terms[0] === p.a && z.terms[1] === q.a;
+    return { R: s.R, z: summed ? null : z, eps: s.eps, a1: p.a, a2: q.a, n: s.n };
   }
 }

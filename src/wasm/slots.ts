@@ -87,7 +87,7 @@ export class RelevanceSlots {
     const [slot1, slot2] = names.map((name) => this.slotOf(name, split.n));
     const [acc1, acc2] = names.map((name) => this.filled.has(name));
     names.forEach((name) => this.filled.add(name));
-    this.elementwise('split_sum', [split.R.ptr, split.z.ptr, split.eps, split.a1.ptr, slot1.ptr, acc1 ? 1 : 0, split.a2.ptr, slot2.ptr, acc2 ? 1 : 0, split.n], split.n);
+    this.elementwise('split_sum', [split.R.ptr, split.z?.ptr ?? 0, split.eps, split.a1.ptr, slot1.ptr, acc1 ? 1 : 0, split.a2.ptr, slot2.ptr, acc2 ? 1 : 0, split.n], split.n);
     return true;
   }
 
