@@ -4,6 +4,7 @@
 // matches PyTorch's definition, including which side of a kink the derivative takes. Codes (A_*) are
 // generated from scripts/kernel-constants.mjs; p and q are the op's parameters, as the comments say.
 import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU, A_TANH } from './constants.generated';
+import { shareBegin } from './thread';
 
 @inline function sigmoid(x: f32): f32 {
   return 1 / (1 + Mathf.exp(-x));
@@ -60,8 +61,16 @@ import { A_CLIP, A_LEAKY, A_SIGMOID, A_HARDSIGMOID, A_HARDSWISH, A_SILU, A_TANH 
   }
 }
 
-/** y = f(x), n floats; the piecewise-linear ones four lanes at a time (ReLU6 runs after every conv of a MobileNet). */
-export function activation(op: i32, x: usize, y: usize, n: i32, p: f32, q: f32): void {
+/**
+ * y = f(x) over share `part` of `parts` of n floats (whole vectors each); the piecewise-linear ones
+ * four lanes at a time (ReLU6 runs after every conv of a MobileNet).
+ */
+export function activation(op: i32, x: usize, y: usize, n: i32, p: f32, q: f32, part: i32, parts: i32): void {
+  const i0 = shareBegin(n, 4, part, parts), o = <usize>i0 << 2;
+  activationRun(op, x + o, y + o, shareBegin(n, 4, part + 1, parts) - i0, p, q);
+}
+
+function activationRun(op: i32, x: usize, y: usize, n: i32, p: f32, q: f32): void {
   let i = 0;
   if (op == A_CLIP) {
     const lo = f32x4.splat(p), hi = f32x4.splat(q);

@@ -50,7 +50,7 @@ export function activationOp<N extends NodeBase & AnyNode>(a: Activation<N>): Op
     wasm: {
       forward(node, [x], c) {
         const out = c.output(node);
-        c.k.activation(ACTIVATION[a.code], x.ptr, out.ptr, out.n, ...a.params(node));
+        c.elementwise('activation', [ACTIVATION[a.code], x.ptr, out.ptr, out.n, ...a.params(node)], out.n);
         return out;
       },
       gradient(node, R, c) {

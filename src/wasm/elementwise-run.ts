@@ -1,5 +1,5 @@
 /**
- * How a pass over whole activations (an Add, a ReLU, a max-pool, Norm's split of a residual sum) is
+ * How a pass over whole activations (an Add, a ReLU or other activation, a max-pool, Norm's split of a residual sum) is
  * shared across a run's threads: each part takes a contiguous share of the values, aligned to whole
  * vectors (the kernel computes its share from part and parts), so the result does not depend on the
  * number of threads.

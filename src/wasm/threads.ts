@@ -23,7 +23,7 @@ import { claim, CONTROL, CONTROL_ARGS, CONTROL_MAX_ARGS, SPIN_MS, ticket } from 
 import { WORKER_SOURCE } from './worker.generated.js';
 
 /** The kernels a job may run: each takes its arguments, then (part, parts) and the job's chunk queue (ignored by those that do not claim chunks). */
-export const THREADED_KERNELS = ['conv_gemm_forward', 'conv_gemm_transpose', 'conv_winograd', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed', 'binary', 'relu', 'split_sum', 'maxpool_forward'] as const;
+export const THREADED_KERNELS = ['conv_gemm_forward', 'conv_gemm_transpose', 'conv_winograd', 'depthwise_forward', 'depthwise_transpose', 'linear_forward', 'linear_transpose', 'winograd_weights_transformed', 'binary', 'relu', 'split_sum', 'maxpool_forward', 'activation'] as const;
 export type ThreadedKernel = (typeof THREADED_KERNELS)[number];
 
 /** How long one kernel call may take in all before the workers count as stuck. */
