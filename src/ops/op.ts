@@ -38,12 +38,12 @@ export interface ReferenceContext {
   weight(node: AnyNode): Float32Array;
 }
 
-/** What a node's wasm passes see of a run. */
 /** The kernels of passes over whole activations: each takes its share of the values as (part, parts). */
 export type ElementwiseKernel = 'binary' | 'relu' | 'split_sum' | 'maxpool_forward' | 'activation';
 /** Runs `kernel(...args, part, parts)` over `values` values, split across a run's threads when large (src/wasm/elementwise-run.ts). */
 export type Elementwise = (kernel: ElementwiseKernel, args: number[], values: number) => void;
 
+/** What a node's wasm passes see of a run. */
 export interface WasmContext {
   readonly graph: Shapes;
   readonly batch: number;

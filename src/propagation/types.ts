@@ -35,7 +35,7 @@ export interface Session<T> {
   readonly math: Arithmetic<T>;
   /** Logits (the value the explanation starts from), N x classes. */
   logits(): Float32Array;
-  /** A node's forward value, N x its shape (a Conv's or Linear's z only in runs that keep z). */
+  /** A node's forward value, N x its shape (a Linear's z always; a Conv's z or a residual sum only where the run keeps it, see `keepZ`). */
   activation(name: string): Float32Array;
   /** Wraps host relevance at the logits as an engine buffer. */
   start(values: Float64Array): T;
@@ -70,8 +70,9 @@ export interface Engine {
   /**
    * Runs the graph up to its logits on a batch and keeps the activations for a backward pass, on up to
    * `threads` threads where the engine has them (results do not depend on it). `keepZ` names the
-   * Conv/Linear nodes whose z = W x + b the caller reads (see readingZ): those are kept, the others an
-   * engine may overwrite in place with the ReLU after them.
+   * nodes whose own value the caller reads (a layer's z for its rule, see readingZ; a layer asked for
+   * by name): those are kept; a Conv's z or a residual sum not named here an engine may overwrite in
+   * place with the ReLU after it.
    */
   run(graph: Graph, input: Float32Array, batch: number, threads?: number, keepZ?: ReadonlySet<string>): Session<unknown>;
   /**

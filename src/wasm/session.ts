@@ -51,7 +51,7 @@ export class WasmSession implements Session<Buf> {
   constructor(
     run: ConvolutionRun & { readonly graph: Graph },
     input: Float32Array,
-    /** The Convs that keep their z rather than applying the ReLU after them in place. */
+    /** The nodes that keep their own value (a Conv's z, a sum) rather than writing the ReLU after them in its place. */
     private readonly keepZ: ReadonlySet<string>,
     private readonly onRelease: () => void,
   ) {
