@@ -4,7 +4,7 @@
 import { gemmBlock, MC, MR, NC, NR, packBPlain } from './gemm';
 import { tf } from './transform';
 import { EPI_MAC, EPI_NONE, put1 } from './epilogue';
-import { align16, G_BATCH, G_CHUNKS, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_LAYOUT, G_PL, G_PT, G_RELU, G_SH, G_SPLIT, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { align16, G_BATCH, G_CHUNKS, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_LAYOUT, G_PL, G_PT, G_RELU, G_RELU_TOP, G_SH, G_SPLIT, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { blocks, shareBegin } from './thread';
 import { L_IM2COL, L_POINTWISE, L_SAMPLED, S_BLOCKS } from './constants.generated';
 
@@ -143,7 +143,7 @@ export function conv_gemm_forward(geom: usize, x: usize, weight: usize, bias: us
   const cout = gi(geom, G_COUT), P = gi(geom, G_HO) * gi(geom, G_WO);
   const K = cin * gi(geom, G_KH) * gi(geom, G_KW);
   const tB = gi(geom, G_TB);
-  const relu = gi(geom, G_RELU) != 0;
+  const relu = gi(geom, G_RELU) != 0, top = gf(geom, G_RELU_TOP);
   const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS);
   const delta = <usize>gi(geom, G_EPI_OPERAND) - y;
   const tmp = align16(scratch);
@@ -175,7 +175,7 @@ export function conv_gemm_forward(geom: usize, x: usize, weight: usize, bias: us
     }
     if (pointwise) packBPlain(xn, P, K, jc, nc, bp);
     else packBIm2col(xn, geom, jc, nc, bp);
-    gemmBlock(rows, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), m1 - m0, K, bp, nc, yn + (<usize>jc << 2), P, rowBias, relu, ap, mode, delta, eps, tmp);
+    gemmBlock(rows, K, 1, gi(geom, G_TW), gf(geom, G_GAMMA_W), m1 - m0, K, bp, nc, yn + (<usize>jc << 2), P, rowBias, relu, top, ap, mode, delta, eps, tmp);
   }
 }
 
@@ -264,7 +264,7 @@ export function conv_gemm_transpose(geom: usize, dy: usize, weight: usize, dx: u
     while (b.next()) {
       const n = b.image, jc = b.first, nc = b.length;
       packBPlain(dy + (<usize>(n * cout * P) << 2), P, cout, jc, nc, bp);
-      gemmBlock(weight, 1, K, tW, gW, cin, cout, bp, nc, dx + (<usize>(n * cin * P + jc) << 2), P, 0, false, ap, mode, delta, eps, tmp);
+      gemmBlock(weight, 1, K, tW, gW, cin, cout, bp, nc, dx + (<usize>(n * cin * P + jc) << 2), P, 0, false, 0, ap, mode, delta, eps, tmp);
     }
     return;
   }
@@ -282,10 +282,10 @@ export function conv_gemm_transpose(geom: usize, dy: usize, weight: usize, dx: u
       const nc = min(NC, P - jc);
       packBPlain(dyn, P, cout, jc, nc, bp);
       if (pointwise) {
-        if (sampled) gemmBlock(rows, 1, K, tW, gW, planes, cout, bp, nc, cs + (<usize>(ci0 * P + jc) << 2), P, 0, false, ap);
-        else gemmBlock(rows, 1, K, tW, gW, planes, cout, bp, nc, dxOwn + (<usize>jc << 2), P, 0, false, ap, mode, delta, eps, tmp);
+        if (sampled) gemmBlock(rows, 1, K, tW, gW, planes, cout, bp, nc, cs + (<usize>(ci0 * P + jc) << 2), P, 0, false, 0, ap);
+        else gemmBlock(rows, 1, K, tW, gW, planes, cout, bp, nc, dxOwn + (<usize>jc << 2), P, 0, false, 0, ap, mode, delta, eps, tmp);
       } else {
-        gemmBlock(rows, 1, K, tW, gW, planes * kk, cout, bp, nc, col, nc, 0, false, ap);
+        gemmBlock(rows, 1, K, tW, gW, planes * kk, cout, bp, nc, col, nc, 0, false, 0, ap);
         col2im(col, geom, jc, nc, dxn, ci0, ci1);
       }
     }

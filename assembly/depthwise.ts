@@ -3,7 +3,8 @@
 // each output row is a sum of kh * kw scaled input rows: an axpy per tap, four outputs a vector (stride 2
 // picks the even lanes of two loads). The caller decides that a layer runs here (groups == cin).
 import { put1, put4 } from './epilogue';
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { reluTo } from './gemm';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_DH, G_DW, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_KH, G_KW, G_PL, G_PT, G_RELU, G_RELU_TOP, G_SH, G_SW, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf } from './transform';
 import { own, shareBegin, COPY_ALIGN } from './thread';
 import { MAX_THREADS } from './constants.generated';
@@ -77,7 +78,7 @@ function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: u
   const kh = gi(geom, G_KH), kw = gi(geom, G_KW), sh = gi(geom, G_SH), sw = gi(geom, G_SW);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL), dh = gi(geom, G_DH), dw = gi(geom, G_DW);
   const tW = gi(geom, G_TW), gW = gf(geom, G_GAMMA_W), tB = gi(geom, G_TB), gB = gf(geom, G_GAMMA_B);
-  const relu = gi(geom, G_RELU) != 0;
+  const relu = gi(geom, G_RELU) != 0, top = gf(geom, G_RELU_TOP), topv = f32x4.splat(top);
   const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS), epsv = f32x4.splat(eps);
   const delta = <usize>gi(geom, G_EPI_OPERAND) - y;
   const mult = cout / cin;
@@ -131,8 +132,8 @@ function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: u
             a0 = f32x4.add(a0, f32x4.mul(w22, v128.load(p2, 8)));
             a1 = f32x4.add(a1, f32x4.mul(w22, v128.load(p2, 24)));
             if (relu) {
-              a0 = f32x4.pmax(a0, zero);
-              a1 = f32x4.pmax(a1, zero);
+              a0 = reluTo(a0, zero, topv);
+              a1 = reluTo(a1, zero, topv);
             }
             put4(dst + (<usize>o << 2), a0, mode, delta, epsv);
             put4(dst + (<usize>(o + 4) << 2), a1, mode, delta, epsv);
@@ -149,7 +150,7 @@ function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: u
             a0 = f32x4.add(a0, f32x4.mul(w20, v128.load(p2)));
             a0 = f32x4.add(a0, f32x4.mul(w21, v128.load(p2, 4)));
             a0 = f32x4.add(a0, f32x4.mul(w22, v128.load(p2, 8)));
-            if (relu) a0 = f32x4.pmax(a0, zero);
+            if (relu) a0 = reluTo(a0, zero, topv);
             putSome(dst, o, wo, a0, mode, delta, epsv, eps);
           }
         } else if (t3 && sw == 2) {
@@ -172,7 +173,7 @@ function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: u
             a0 = f32x4.add(a0, f32x4.mul(w20, v128.shuffle<f32>(l, r, 0, 2, 4, 6)));
             a0 = f32x4.add(a0, f32x4.mul(w21, v128.shuffle<f32>(l, r, 1, 3, 5, 7)));
             a0 = f32x4.add(a0, f32x4.mul(w22, v128.shuffle<f32>(v128.load(p2, 8), v128.load(p2, 24), 0, 2, 4, 6)));
-            if (relu) a0 = f32x4.pmax(a0, zero);
+            if (relu) a0 = reluTo(a0, zero, topv);
             putSome(dst, o, wo, a0, mode, delta, epsv, eps);
           }
         } else if (sw <= 2) {
@@ -192,8 +193,8 @@ function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: u
               }
             }
             if (relu) {
-              a0 = f32x4.pmax(a0, zero);
-              a1 = f32x4.pmax(a1, zero);
+              a0 = reluTo(a0, zero, topv);
+              a1 = reluTo(a1, zero, topv);
             }
             put4(dst + (<usize>o << 2), a0, mode, delta, epsv);
             if (sw == 1) put4(dst + (<usize>(o + 4) << 2), a1, mode, delta, epsv);
@@ -205,7 +206,7 @@ function forwardChannels(geom: usize, x: usize, weight: usize, bias: usize, y: u
             const row = r0 + (<usize>(i * dh * cols + o * sw) << 2);
             for (let j = 0; j < kw; j++) acc += load<f32>(taps + (<usize>(i * kw + j) << 2)) * load<f32>(row + (<usize>(j * dw) << 2));
           }
-          if (relu) acc = max<f32>(acc, 0);
+          if (relu) acc = min<f32>(max<f32>(acc, 0), top);
           put1(dst + (<usize>o << 2), acc, mode, delta, eps);
         }
       }

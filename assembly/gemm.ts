@@ -147,6 +147,15 @@ export function packBPlain(b: usize, rs: i32, K: i32, j0: i32, nc: i32, out: usi
  * has FMA, which the micro-kernel, bound by its multiplies and adds, turns into speed; the plain SIMD
  * build multiplies, then adds.
  */
+/**
+ * A fused ReLU clamped from above at top (Infinity: a ReLU, which pmin then leaves as it is, NaN
+ * included; 6: ReLU6). pmax keeps the unfused ReLU's bits; a ReLU6's zero may be -0 where the Clip
+ * kernel gives +0 (IEEE max), the same number.
+ */
+@inline export function reluTo(v: v128, zero: v128, top: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(v, zero), top);
+}
+
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return v128.relaxed_madd<f32>(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
@@ -154,9 +163,9 @@ export function packBPlain(b: usize, rs: i32, K: i32, j0: i32, nc: i32, out: usi
 
 /**
  * The 4x8 micro-kernel over the whole K. Stores rows < rows and columns < cols of the tile at c (row
- * stride ldc floats), adding bias[r] when bias != 0 and clamping at 0 when relu.
+ * stride ldc floats), adding bias[r] when bias != 0 and clamping to [0, top] when relu.
  */
-export function kernel4x8(ap: usize, bp: usize, K: i32, c: usize, ldc: i32, rows: i32, cols: i32, bias: usize, relu: bool): void {
+export function kernel4x8(ap: usize, bp: usize, K: i32, c: usize, ldc: i32, rows: i32, cols: i32, bias: usize, relu: bool, top: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -200,15 +209,15 @@ export function kernel4x8(ap: usize, bp: usize, K: i32, c: usize, ldc: i32, rows
     }
   }
   if (relu) {
-    const z = f32x4.splat(0);
-    c00 = f32x4.pmax(c00, z);
-    c01 = f32x4.pmax(c01, z);
-    c10 = f32x4.pmax(c10, z);
-    c11 = f32x4.pmax(c11, z);
-    c20 = f32x4.pmax(c20, z);
-    c21 = f32x4.pmax(c21, z);
-    c30 = f32x4.pmax(c30, z);
-    c31 = f32x4.pmax(c31, z);
+    const z = f32x4.splat(0), t = f32x4.splat(top);
+    c00 = reluTo(c00, z, t);
+    c01 = reluTo(c01, z, t);
+    c10 = reluTo(c10, z, t);
+    c11 = reluTo(c11, z, t);
+    c20 = reluTo(c20, z, t);
+    c21 = reluTo(c21, z, t);
+    c30 = reluTo(c30, z, t);
+    c31 = reluTo(c31, z, t);
   }
   const row = <usize>ldc << 2;
   if (rows == MR && cols == NR) {
@@ -241,15 +250,15 @@ export function kernel4x8(ap: usize, bp: usize, K: i32, c: usize, ldc: i32, rows
  * its operand at c + delta, eps), each MC x nc block is computed into tmp and passes through it into C
  * while it is in cache.
  */
-export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool, ap: usize, mode: i32 = EPI_NONE, delta: usize = 0, eps: f32 = 0, tmp: usize = 0): void {
+export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool, top: f32, ap: usize, mode: i32 = EPI_NONE, delta: usize = 0, eps: f32 = 0, tmp: usize = 0): void {
   for (let ic = 0; ic < M; ic += MC) {
     const mc = min(MC, M - ic);
     packA(a, rsA, csA, ic, mc, K, t, g, ap);
     if (mode == EPI_NONE) {
-      kernels(ap, ic, mc, K, bp, nc, c, ldc, bias, relu);
+      kernels(ap, ic, mc, K, bp, nc, c, ldc, bias, relu, top);
       continue;
     }
-    kernels(ap, 0, mc, K, bp, nc, tmp, nc, bias != 0 ? bias + (<usize>ic << 2) : 0, relu);
+    kernels(ap, 0, mc, K, bp, nc, tmp, nc, bias != 0 ? bias + (<usize>ic << 2) : 0, relu, top);
     epilogueBlock(tmp, nc, c + (<usize>(ic * ldc) << 2), ldc, mc, nc, mode, delta, eps);
   }
 }
@@ -260,7 +269,7 @@ export function gemmBlock(a: usize, rsA: i32, csA: i32, t: i32, g: f32, M: i32, 
  * while B's panels stream past them.
  */
 export function gemmPacked(ap: usize, i0: i32, i1: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32): void {
-  for (let ic = i0; ic < i1; ic += MC) kernels(ap + (<usize>(ic * K) << 2), ic, min(MC, i1 - ic), K, bp, nc, c, ldc, 0, false);
+  for (let ic = i0; ic < i1; ic += MC) kernels(ap + (<usize>(ic * K) << 2), ic, min(MC, i1 - ic), K, bp, nc, c, ldc, 0, false, 0);
 }
 
 /**
@@ -272,7 +281,7 @@ export function gemmPackedTransposed(u: usize, M: i32, i0: i32, i1: i32, K: i32,
   for (let ic = i0; ic < i1; ic += MC) {
     const mc = min(MC, i1 - ic);
     packAFromU(u, M, ic, mc, K, ap);
-    kernels(ap, ic, mc, K, bp, nc, c, ldc, 0, false);
+    kernels(ap, ic, mc, K, bp, nc, c, ldc, 0, false, 0);
   }
 }
 
@@ -305,7 +314,7 @@ function packAFromU(u: usize, M: i32, i0: i32, mc: i32, K: i32, out: usize): voi
 }
 
 /** The micro-kernel over rows [ic, ic + mc) (packed at ap) and the nc columns of the packed B. */
-function kernels(ap: usize, ic: i32, mc: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool): void {
+function kernels(ap: usize, ic: i32, mc: i32, K: i32, bp: usize, nc: i32, c: usize, ldc: i32, bias: usize, relu: bool, top: f32): void {
   for (let jr = 0; jr < nc; jr += NR) {
     const bpanel = bp + (<usize>(jr * K) << 2);
     for (let ir = 0; ir < mc; ir += MR) {
@@ -319,6 +328,7 @@ function kernels(ap: usize, ic: i32, mc: i32, K: i32, bp: usize, nc: i32, c: usi
         min(NR, nc - jr),
         bias != 0 ? bias + (<usize>(ic + ir) << 2) : 0,
         relu,
+        top,
       );
     }
   }

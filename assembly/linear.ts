@@ -8,7 +8,7 @@ import { tf, tfv } from './transform';
  * y[n][o] = sum_i t(W[o][i]) x[n][i] + t'(b[o]); W is [nout][nin]; bias may be 0, tB < 0 leaves it out.
  * Share `part` of `parts`: the outputs o.
  */
-export function linear_forward(x: usize, weight: usize, bias: usize, y: usize, batch: i32, nin: i32, nout: i32, tW: i32, gW: f32, tB: i32, gB: f32, relu: bool, part: i32, parts: i32): void {
+export function linear_forward(x: usize, weight: usize, bias: usize, y: usize, batch: i32, nin: i32, nout: i32, tW: i32, gW: f32, tB: i32, gB: f32, relu: bool, top: f32, part: i32, parts: i32): void {
   const g = f32x4.splat(gW);
   const end16 = nin & ~15, vecEnd = nin & ~3;
   const o1 = shareBegin(nout, 1, part + 1, parts);
@@ -35,7 +35,7 @@ export function linear_forward(x: usize, weight: usize, bias: usize, y: usize, b
       let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
       for (; i < nin; i++) s += tf(tW, gW, load<f32>(row + (<usize>i << 2))) * load<f32>(xn + (<usize>i << 2));
       s += b;
-      store<f32>(y + (<usize>(n * nout + o) << 2), relu && s < 0 ? 0 : s);
+      store<f32>(y + (<usize>(n * nout + o) << 2), relu ? min<f32>(s < 0 ? 0 : s, top) : s);
     }
   }
 }

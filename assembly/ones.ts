@@ -3,11 +3,12 @@
 // channel-summed input; and the transpose, sum_co sum_taps s, is the same for every input channel.
 // So both run as a one-channel convolution, cin (or cout) times cheaper than the full GEMM.
 import { EPI_NONE } from './epilogue';
-import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_EPI, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { align16, GEOM_SLOTS, G_BATCH, G_CIN, G_COUT, G_EPI, G_GAMMA_B, G_H, G_HO, G_KH, G_KW, G_RELU, G_RELU_TOP, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, T_W } from './transform';
 import { own, COPY_ALIGN } from './thread';
 import { conv_gemm_forward, conv_gemm_scratch, conv_gemm_transpose } from './conv';
 import { MAX_THREADS } from './constants.generated';
+import { reluTo } from './gemm';
 
 const ogeomAll = memory.data(((GEOM_SLOTS * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * MAX_THREADS, COPY_ALIGN);
 /** This thread's copy (assembly/thread.ts). */
@@ -49,7 +50,7 @@ function sumPlanes(src: usize, channels: i32, n: i32, dst: usize): void {
 }
 
 /** Writes plane + t'(bias[c]) (then ReLU) into each of `channels` planes c. */
-function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB: f32, relu: bool, dst: usize): void {
+function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB: f32, relu: bool, top: f32, dst: usize): void {
   for (let c = 0; c < channels; c++) {
     const b = bias != 0 && tB >= 0 ? tf(tB, gB, load<f32>(bias + (<usize>c << 2))) : <f32>0;
     const bv = f32x4.splat(b);
@@ -57,12 +58,12 @@ function broadcast(plane: usize, n: i32, channels: i32, bias: usize, tB: i32, gB
     let i = 0;
     for (; i + 4 <= n; i += 4) {
       let v = f32x4.add(v128.load(plane + (<usize>i << 2)), bv);
-      if (relu) v = f32x4.pmax(v, f32x4.splat(0));
+      if (relu) v = reluTo(v, f32x4.splat(0), f32x4.splat(top));
       v128.store(d + (<usize>i << 2), v);
     }
     for (; i < n; i++) {
       const v = load<f32>(plane + (<usize>i << 2)) + b;
-      store<f32>(d + (<usize>i << 2), relu && v < 0 ? 0 : v);
+      store<f32>(d + (<usize>i << 2), relu ? min<f32>(v < 0 ? 0 : v, top) : v);
     }
   }
 }
@@ -83,12 +84,12 @@ export function conv_ones_forward(geom: usize, x: usize, bias: usize, y: usize, 
   const xs = align16(k + (<usize>(gi(geom, G_KH) * gi(geom, G_KW)) << 2));
   const ys = align16(xs + (<usize>hw << 2));
   const inner = align16(ys + (<usize>howo << 2));
-  const tB = gi(geom, G_TB), gB = gf(geom, G_GAMMA_B), relu = gi(geom, G_RELU) != 0;
+  const tB = gi(geom, G_TB), gB = gf(geom, G_GAMMA_B), relu = gi(geom, G_RELU) != 0, top = gf(geom, G_RELU_TOP);
   const g = oneChannel(geom);
   for (let n = 0; n < batch; n++) {
     sumPlanes(x + (<usize>(n * cin * hw) << 2), cin, hw, xs);
     conv_gemm_forward(g, xs, k, 0, ys, inner, 0, 1, 0);
-    broadcast(ys, howo, cout, bias, tB, gB, relu, y + (<usize>(n * cout * howo) << 2));
+    broadcast(ys, howo, cout, bias, tB, gB, relu, top, y + (<usize>(n * cout * howo) << 2));
   }
 }
 
@@ -104,6 +105,6 @@ export function conv_ones_transpose(geom: usize, dy: usize, dx: usize, scratch: 
   for (let n = 0; n < batch; n++) {
     sumPlanes(dy + (<usize>(n * cout * howo) << 2), cout, howo, ss);
     conv_gemm_transpose(g, ss, k, xs, inner, 0, 1, 0);
-    broadcast(xs, hw, cin, 0, -1, 0, false, dx + (<usize>(n * cin * hw) << 2));
+    broadcast(xs, hw, cin, 0, -1, 0, false, 0, dx + (<usize>(n * cin * hw) << 2));
   }
 }

@@ -12,9 +12,9 @@
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
-import { gemmPacked, gemmPackedTransposed, MC, MR, NC, storeTransposed } from './gemm';
+import { gemmPacked, gemmPackedTransposed, MC, MR, NC, reluTo, storeTransposed } from './gemm';
 import { put1, put4 } from './epilogue';
-import { align16, G_BATCH, G_CHUNKS, G_CIN, G_COUT, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_PL, G_PT, G_RELU, G_SPLIT, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
+import { align16, G_BATCH, G_CHUNKS, G_CIN, G_COUT, G_EPI, G_EPI_EPS, G_EPI_OPERAND, G_GAMMA_B, G_GAMMA_W, G_H, G_HO, G_PL, G_PT, G_RELU, G_RELU_TOP, G_SPLIT, G_TB, G_TW, G_W, G_WO, gf, gi } from './geometry';
 import { tf, tfv } from './transform';
 import { blocks, own, shareBegin, COPY_ALIGN } from './thread';
 import { MAX_THREADS, S_BLOCKS } from './constants.generated';
@@ -237,9 +237,9 @@ const patchAll = memory.data(((16 * 4 + COPY_ALIGN - 1) & ~(COPY_ALIGN - 1)) * M
  * y tiles of channels [co0, co1) from M[t][co][j] (summed over ci): A^T M A, plus bias, then ReLU,
  * stored through the epilogue (mode, operand at y + delta, eps); four tiles at once.
  */
-function transformOutput(m: usize, cout: i32, co0: i32, co1: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, nb: i32, bias: usize, relu: bool, y: usize, mode: i32, delta: usize, eps: f32): void {
+function transformOutput(m: usize, cout: i32, co0: i32, co1: i32, ho: i32, wo: i32, tilesW: i32, t0: i32, nt: i32, nb: i32, bias: usize, relu: bool, top: f32, y: usize, mode: i32, delta: usize, eps: f32): void {
   const plane = planeStride(cout * nb);
-  const zero = f32x4.splat(0), e = f32x4.splat(eps);
+  const zero = f32x4.splat(0), e = f32x4.splat(eps), topv = f32x4.splat(top);
   for (let co = co0; co < co1; co++) {
     const bv = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>co << 2)) : 0);
     const out = y + (<usize>(co * ho * wo) << 2);
@@ -257,7 +257,7 @@ function transformOutput(m: usize, cout: i32, co0: i32, co1: i32, ho: i32, wo: i
       let y00 = f32x4.add(f32x4.add(f32x4.add(s0, s1), s2), bv), y01 = f32x4.add(f32x4.sub(f32x4.sub(s1, s2), s3), bv);
       let y10 = f32x4.add(f32x4.add(f32x4.add(r0, r1), r2), bv), y11 = f32x4.add(f32x4.sub(f32x4.sub(r1, r2), r3), bv);
       if (relu) {
-        y00 = f32x4.pmax(y00, zero); y01 = f32x4.pmax(y01, zero); y10 = f32x4.pmax(y10, zero); y11 = f32x4.pmax(y11, zero);
+        y00 = reluTo(y00, zero, topv); y01 = reluTo(y01, zero, topv); y10 = reluTo(y10, zero, topv); y11 = reluTo(y11, zero, topv);
       }
       const tile = t0 + j;
       const ty = tile / tilesW, tx = tile % tilesW;
@@ -316,7 +316,7 @@ export function conv_winograd(geom: usize, x: usize, weight: usize, bias: usize,
   const cout = gi(geom, G_COUT), ho = gi(geom, G_HO), wo = gi(geom, G_WO);
   const pt = gi(geom, G_PT), pl = gi(geom, G_PL);
   const tW = gi(geom, G_TW), tB = gi(geom, G_TB);
-  const relu = gi(geom, G_RELU) != 0;
+  const relu = gi(geom, G_RELU) != 0, top = gf(geom, G_RELU_TOP);
   const mode = gi(geom, G_EPI), eps = gf(geom, G_EPI_EPS);
   // The operand has y's layout: one distance from every output, wrapping for either sign.
   const delta = <usize>gi(geom, G_EPI_OPERAND) - y;
@@ -353,7 +353,7 @@ export function conv_winograd(geom: usize, x: usize, weight: usize, bias: usize,
       if (transposed) gemmPackedTransposed(u + <usize>rotatedPlane(t) * uPlane, cout, co0, co1, cin, vt, nt, mt, nb, ap);
       else gemmPacked(u + <usize>t * uPlane, co0, co1, cin, vt, nt, mt, nb);
     }
-    transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, yn, mode, delta, eps);
+    transformOutput(m, cout, co0, co1, ho, wo, tilesW, t0, nt, nb, useBias ? biasT : 0, relu, top, yn, mode, delta, eps);
   }
 }
 

@@ -10,8 +10,9 @@ const GEOMETRY = [
   ['batch', 'G_BATCH', 'i32'], ['cin', 'G_CIN', 'i32'], ['h', 'G_H', 'i32'], ['w', 'G_W', 'i32'],
   ['cout', 'G_COUT', 'i32'], ['ho', 'G_HO', 'i32'], ['wo', 'G_WO', 'i32'], ['kh', 'G_KH', 'i32'], ['kw', 'G_KW', 'i32'],
   ['sh', 'G_SH', 'i32'], ['sw', 'G_SW', 'i32'], ['pt', 'G_PT', 'i32'], ['pl', 'G_PL', 'i32'], ['dh', 'G_DH', 'i32'], ['dw', 'G_DW', 'i32'],
-  // weight and bias transforms (TRANSFORM codes, -1: no bias), and whether a ReLU is fused
-  ['tW', 'G_TW', 'i32'], ['tB', 'G_TB', 'i32'], ['relu', 'G_RELU', 'i32'],
+  // weight and bias transforms (TRANSFORM codes, -1: no bias), whether a ReLU is fused, and what it
+  // clamps to from above (Infinity: ReLU; 6: ReLU6)
+  ['tW', 'G_TW', 'i32'], ['tB', 'G_TB', 'i32'], ['relu', 'G_RELU', 'i32'], ['reluTop', 'G_RELU_TOP', 'f32'],
   // the gammas of the gamma transforms
   ['gammaW', 'G_GAMMA_W', 'f32'], ['gammaB', 'G_GAMMA_B', 'f32'],
   // the epilogue (assembly/epilogue.ts): its mode, its operand's address, its epsilon

@@ -147,7 +147,7 @@ describe('calls and workers', () => {
     const engine = await engineOf(model);
     const top = engine.kernels.memory.buffer.byteLength;
     // linear_forward shares out its 8 outputs: part 0 writes the last 16 bytes of memory, part 1 past them.
-    const trap = () => engine.parallel('linear_forward', [0, 0, 0, top - 16, 1, 4, 8, 0, 0, -1, 0, 0], 2);
+    const trap = () => engine.parallel('linear_forward', [0, 0, 0, top - 16, 1, 4, 8, 0, 0, -1, 0, 0, Infinity], 2);
     // With the worker asleep and not woken, this thread claims part 1 too and traps in it itself.
     expect(await withWakeUpsDropped(() => expect(trap).toThrow(/memory access out of bounds/))).toBe(1);
     // Woken, the worker may take part 1 first: its trap is a WORKER_FAILED (and the pool is replaced).

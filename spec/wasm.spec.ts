@@ -63,6 +63,44 @@ describe('each layer and rule: wasm equals the reference', () => {
     compare(graph, x, p.batch, new Map([['conv', createRule(spec)]]), start, `conv ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
   });
 
+  // A ReLU or a clip from 0 (ReLU6, or any top) that is a convolution's only reader is applied by its
+  // kernel as it writes (GEMM, Winograd at 3x3, depthwise: 3x3 by vectors, 5x5 partly one at a time);
+  // tops from 0.2 cut most outputs. The layer's own value is then not kept; the clip's gradient reads
+  // the clipped values (the same strict mask). A Linear keeps its z (the epsilon rule reads it) and the
+  // activation runs on its own.
+  property.prop([
+    fc.record({ batch: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 6 }), size: fc.integer({ min: 3, max: 11 }), kind: fc.constantFrom('conv1x1', 'conv3x3', 'depthwise', 'depthwise5x5', 'linear'), top: fc.constantFrom(0.2, 1, 6, Infinity), relu: fc.boolean(), seed: fc.nat() }),
+    fc.constantFrom<RuleSpec>('zplus', 'gradient', { rule: 'alpha-beta', alpha: 2, beta: 1 }),
+  ])('a ReLU or ReLU6 written by the layer before it', (p, spec) => {
+    const rng = new Random(p.seed);
+    const k = p.kind === 'conv3x3' || p.kind === 'depthwise' ? 3 : p.kind === 'depthwise5x5' ? 5 : 1;
+    const groups = p.kind.startsWith('depthwise') ? p.c : 1;
+    const n = p.c * p.size * p.size;
+    const layer: GraphNode =
+      p.kind === 'linear'
+        ? { op: 'Linear', name: 'layer', inputs: ['flat'], inFeatures: n, outFeatures: 2 * p.c, weight: rng.normals(2 * p.c * n, 0.5), bias: rng.normals(2 * p.c, 0.3) }
+        : { op: 'Conv2d', name: 'layer', inputs: ['x'], inChannels: p.c, outChannels: p.c, kernel: [k, k], stride: [1, 1], pads: [k >> 1, k >> 1, k >> 1, k >> 1], dilation: [1, 1], groups, weight: rng.normals((p.c * p.c * k * k) / groups, 0.5), bias: rng.normals(p.c, 0.3) };
+    const act: GraphNode = p.relu ? { op: 'ReLU', name: 'act', inputs: ['layer'] } : { op: 'Clip', name: 'act', inputs: ['layer'], min: 0, max: p.top };
+    const m = p.kind === 'linear' ? 2 * p.c : n;
+    const graph = new Graph({ name: 'x', shape: [p.c, p.size, p.size] }, [
+      ...(p.kind === 'linear' ? [{ op: 'Flatten', name: 'flat', inputs: ['x'] } as GraphNode] : []),
+      layer,
+      act,
+      { op: 'Flatten', name: 'out', inputs: ['act'] },
+      { op: 'Linear', name: 'head', inputs: ['out'], inFeatures: m, outFeatures: 3, weight: rng.normals(3 * m, 0.5), bias: null },
+    ]);
+    const rules = new Map<string, Rule>([['flat', createRule('pass')], ['layer', createRule(spec)], ['act', createRule(spec === 'gradient' ? 'gradient' : 'pass')], ['out', createRule('pass')], ['head', createRule('gradient')]]);
+    const x = random(p.seed + 1, p.batch * n, -2, 2);
+    const session = engines[0].run(graph, x, p.batch);
+    try {
+      if (p.kind === 'linear') expect(session.activation('layer')).toHaveLength(p.batch * m);
+      else expect(() => session.activation('layer')).toThrow(/not kept/);
+    } finally {
+      session.release();
+    }
+    compare(graph, x, p.batch, rules, Float64Array.from(random(p.seed + 2, p.batch * 3)), `relu-written ${JSON.stringify(p)} ${JSON.stringify(spec)}`);
+  });
+
   // Strided 1x1 convolutions without top/left padding gather their sampled inputs and run as pointwise
   // ones (their transposes scatter back); widths up to 21 reach the four-lane path at stride 2. Bottom
   // and right padding may leave outputs that sample nothing: those stay on the im2col path.

@@ -21,6 +21,8 @@ export interface Activation<N> {
   nonNegative(node: N): boolean;
   /** Validates the node's parameters (throws naming the node). */
   check?(node: N): void;
+  /** Where the op is a ReLU clamped from above (ReLU6), the top a convolution before it applies it at (see OpDefinition.convEpilogue). */
+  convEpilogue?(node: N): number | null;
 }
 
 export function activationOp<N extends NodeBase & AnyNode>(a: Activation<N>): OpDefinition<N> {
@@ -34,6 +36,7 @@ export function activationOp<N extends NodeBase & AnyNode>(a: Activation<N>): Op
     role: 'pass',
     locality: 'elementwise',
     accepts: ['pass'],
+    convEpilogue: a.convEpilogue,
     sign: (node) => (a.nonNegative(node) ? 'always' : undefined),
     shape(node, [s]) {
       a.check?.(node);

@@ -103,8 +103,11 @@ export interface OpDefinition<N extends AnyNode = AnyNode> {
    */
   readonly sign?: 'always' | 'keeps' | ((node: N) => 'always' | 'keeps' | undefined);
   readonly role: Role;
-  /** An elementwise op a convolution before it can apply as it writes its output ('relu': the kernels' ReLU flag). */
-  readonly convEpilogue?: 'relu';
+  /**
+   * An elementwise op a convolution before it can apply as it writes its output: the top of the ReLU
+   * the kernels then clamp to (Infinity: a ReLU; 6: ReLU6), or null where this node cannot be.
+   */
+  readonly convEpilogue?: (node: N) => number | null;
   /** Its wasm forward can apply the ReLU after it as it writes, when WasmContext.reluInPlace says so (a residual sum). */
   readonly writesRelu?: true;
   /**

@@ -14,7 +14,7 @@ export const reluOp = defineOp<ReLUNode>({
   locality: 'elementwise',
   accepts: ['pass'],
   sign: 'always',
-  convEpilogue: 'relu',
+  convEpilogue: () => Infinity,
   shape: (_node, [s]) => s,
   reference: {
     forward: (_node, [x]) => relu(x),

@@ -105,8 +105,8 @@ export class WasmConvolutions implements Convolutions {
     this.nodeU.clear();
   }
 
-  /** out = t(W) x + t'(b) (ReLU), through an epilogue where `fuses` says the node's pass applies one. */
-  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu = false, epilogue = NO_EPILOGUE): void {
+  /** out = t(W) x + t'(b) (then a ReLU clamped at `relu` unless null), through an epilogue where `fuses` says the node's pass applies one. */
+  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu: number | null = null, epilogue = NO_EPILOGUE): void {
     const { k, batch, arena } = this.run;
     const up = this.run.weights.get(node.name)!;
     const tw = transformCode(w);
@@ -119,7 +119,7 @@ export class WasmConvolutions implements Convolutions {
       const rows = batch * perSample;
       if (perSample > 1) return linearOnTokens(this.run, node, xPtr, out.ptr, rows, tw, tb, relu, 'forward');
       const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
-      this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu ? 1 : 0], parts);
+      this.run.parallel('linear_forward', [xPtr, up.weight, up.bias, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma, tb.code, tb.gamma, relu === null ? 0 : 1, relu ?? Infinity], parts);
       return;
     }
     const plan = this.plan(node, tw, 'forward');
@@ -148,14 +148,14 @@ export class WasmConvolutions implements Convolutions {
     if (node.op === 'Linear') {
       const perSample = rowsOf(this.run.graph.shape(node.inputs[0]));
       const rows = batch * perSample;
-      if (perSample > 1) return linearOnTokens(this.run, node, sPtr, out.ptr, rows, tw, NO_BIAS, false, 'transpose');
+      if (perSample > 1) return linearOnTokens(this.run, node, sPtr, out.ptr, rows, tw, NO_BIAS, null, 'transpose');
       const parts = partsFor(rows * node.inFeatures * node.outFeatures, this.run.threads);
       this.run.parallel('linear_transpose', [sPtr, up.weight, out.ptr, rows, node.inFeatures, node.outFeatures, tw.code, tw.gamma], parts);
       return;
     }
     const plan = this.plan(node, tw, 'transpose');
     for (const part of this.parts(node)) {
-      const geom = geometryBlock(arena, node.name, plan, tw, NO_BIAS, false, shifted(epilogue, part.x));
+      const geom = geometryBlock(arena, node.name, plan, tw, NO_BIAS, null, shifted(epilogue, part.x));
       const [sp, wp, dp] = [sPtr + part.y, up.weight + part.w, out.ptr + part.x];
       const [u, ready] = this.winogradU(node, part, up, tw, plan);
       const mark = arena.mark();

@@ -74,8 +74,8 @@ export class IncrementalForward {
     this.values.set(this.graph.input.name, x);
     const whole = this.context(this.graph, (node) => this.buffer(size(this.graph.shape(node.name)), `the output of "${node.name}"`));
     for (const node of this.nodes) {
-      const relu = reluAfter(this.graph, node);
-      if (relu) this.appliedBefore.add(relu.name);
+      const after = reluAfter(this.graph, node);
+      if (after) this.appliedBefore.add(after.relu.name);
       const out = this.appliedBefore.has(node.name) ? this.values.get(node.inputs[0])! : opOf(node).wasm.forward(node, node.inputs.map((i) => this.values.get(i)!), whole);
       this.values.set(node.name, out);
     }
@@ -209,7 +209,7 @@ export class IncrementalForward {
       affineForward: (node, x) => {
         const out = output(node);
         const top = this.arena.mark();
-        new WasmConvolutions({ ...this.run, graph: shapes }).affine(node as AffineNode, x, out, 'w', (node as AffineNode).bias ? 'w' : null, reluAfter(this.graph, node as GraphNode) !== null);
+        new WasmConvolutions({ ...this.run, graph: shapes }).affine(node as AffineNode, x, out, 'w', (node as AffineNode).bias ? 'w' : null, reluAfter(this.graph, node as GraphNode)?.top ?? null);
         this.arena.reset(top);
         return out;
       },

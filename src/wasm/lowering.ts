@@ -37,7 +37,7 @@ export interface Convolutions {
   readonly elementwise: Elementwise;
   buffer(n: number, what: string): Buf;
   /** out = t(W) x + t'(b), through the epilogue. */
-  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu: boolean, epilogue: Epilogue): void;
+  affine(node: AffineNode, x: Buf, out: Buf, w: Transform, b: Transform | null, relu: number | null, epilogue: Epilogue): void;
   /** out = t(W)^T s, through the epilogue. */
   affineTranspose(node: AffineNode, s: Buf, out: Buf, w: Transform, epilogue: Epilogue): void;
   /** Whether the node's convolution (forward, or `transposed`) with this transform applies epilogues. */
@@ -112,7 +112,7 @@ class Applied extends Deferred {
   }
 
   computeInto(out: number, epilogue = NO_EPILOGUE): void {
-    this.c.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b, false, epilogue);
+    this.c.affine(this.node, this.x, { ptr: out, n: this.n }, this.w, this.b, null, epilogue);
   }
 
   protected compute(out: number): void {

@@ -19,11 +19,16 @@ import { wasmArithmetic } from './arithmetic.js';
 import { Lowering } from './lowering.js';
 import { RelevanceSlots } from './slots.js';
 
-/** The ReLU a convolution or a residual sum can apply as it writes its output: its only reader, unless it gives the logits. */
-export function reluAfter(graph: Graph, node: GraphNode): GraphNode | null {
+/**
+ * The ReLU a convolution can apply as it writes its output (a ReLU6 too: `top`, what it clamps to), or
+ * a residual sum (a plain ReLU): its only reader, unless the node gives the logits.
+ */
+export function reluAfter(graph: Graph, node: GraphNode): { relu: GraphNode; top: number } | null {
   const readers = graph.consumers.get(node.name) ?? [];
   const op = opOf(node);
-  return (op.role === 'conv' || op.writesRelu) && readers.length === 1 && opOf(readers[0]).convEpilogue === 'relu' && node.name !== graph.logitsName ? readers[0] : null;
+  if (readers.length !== 1 || node.name === graph.logitsName || !(op.role === 'conv' || op.writesRelu)) return null;
+  const top = opOf(readers[0]).convEpilogue?.(readers[0]) ?? null;
+  return top === null || (op.writesRelu && top !== Infinity) ? null : { relu: readers[0], top };
 }
 
 export class WasmSession implements Session<Buf> {
@@ -131,14 +136,14 @@ export class WasmSession implements Session<Buf> {
    * VGG's first dense layer means reading 400 MB of weights once less.
    */
   private affineForward(node: AffineNode, x: Buf): Buf {
-    const fuse = this.reluInPlace(node);
+    const relu = this.reluWrittenBy(node);
     const out = this.buffer(this.batch * size(this.graph.shape(node.name)), `the output of "${node.name}"`);
     // A Winograd U made for this call (a layer that does not keep one) goes with its scratch.
-    const top = this.arena.mark();
-    this.convolutions.affine(node, x, out, 'w', node.bias ? 'w' : null, fuse);
-    this.arena.reset(top);
+    const mark = this.arena.mark();
+    this.convolutions.affine(node, x, out, 'w', node.bias ? 'w' : null, relu);
+    this.arena.reset(mark);
     this.convolutions.endNode();
-    if (!fuse) this.preActivation.add(node.name);
+    if (relu === null) this.preActivation.add(node.name);
     return out;
   }
 
@@ -148,11 +153,16 @@ export class WasmSession implements Session<Buf> {
    * ResNet-50 explanation keeps 21 MB less and makes one pass fewer per block.
    */
   private reluInPlace(node: GraphNode): boolean {
-    const relu = this.keepZ.has(node.name) ? null : reluAfter(this.graph, node);
-    if (!relu) return false;
-    this.appliedBefore.add(relu.name);
+    return this.reluWrittenBy(node) !== null;
+  }
+
+  /** reluInPlace, with the top of the ReLU the node is to write (Infinity: a ReLU), or null. */
+  private reluWrittenBy(node: GraphNode): number | null {
+    const after = this.keepZ.has(node.name) ? null : reluAfter(this.graph, node);
+    if (!after) return null;
+    this.appliedBefore.add(after.relu.name);
     this.reluWritten.add(node.name);
-    return true;
+    return after.top;
   }
 
   /** The node's own value: kept, or (a sum that wrote its ReLU in place) its inputs' sum, computed when read. */

@@ -17,7 +17,7 @@ const rowShape = (cin: number, positions: number, cout: number): ConvShape => ({
  * output, a matrix-vector design for a classifier's head: ViT-B/16's forward took 7.2 s with it, 3.7 s
  * this way (bench/vit.ts, one thread). No epilogue reaches a Linear (fuses() is Conv2d's only).
  */
-export function linearOnTokens(run: ConvolutionRun, node: AffineNode & { op: 'Linear' }, src: number, dst: number, rows: number, tw: Code, tb: Code, relu: boolean, direction: ConvDirection): void {
+export function linearOnTokens(run: ConvolutionRun, node: AffineNode & { op: 'Linear' }, src: number, dst: number, rows: number, tw: Code, tb: Code, relu: number | null, direction: ConvDirection): void {
   const { k, arena } = run;
   const up = run.weights.get(node.name)!;
   const [nin, nout] = [node.inFeatures, node.outFeatures];
@@ -44,7 +44,7 @@ export function products(run: ConvolutionRun, a: number, b: number, out: number,
   const plan = planConv(rowShape(k, m, n), 0, 'forward', run.threads);
   const mark = arena.mark();
   const [at, bt, yt] = [arena.alloc(m * k * 4, 'a product\'s left factor transposed'), arena.alloc(k * n * 4, 'a product\'s right factor transposed'), arena.alloc(m * n * 4, 'a product transposed')];
-  const geom = geometryBlock(arena, 'a product', plan, PLAIN, NO_BIAS, false);
+  const geom = geometryBlock(arena, 'a product', plan, PLAIN, NO_BIAS, null);
   const scratch = arena.alloc(kernels.conv_gemm_scratch(geom) * plan.parts, 'a product\'s scratch');
   for (let t = 0; t < count; t++) {
     if (leftT) kernels.copy(a + t * m * k * 4, at, m * k);
