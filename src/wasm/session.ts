@@ -85,7 +85,7 @@ export class WasmSession implements Session<Buf> {
         if (!this.constants.has(node.name)) this.constants.set(node.name, make());
         return this.constants.get(node.name) as T;
       },
-      reluInPlace: (node) => this.reluInPlace(node as GraphNode),
+      reluInPlace: (node) => this.reluWrittenBy(node as GraphNode) !== null,
       affineForward: (node, x) => this.affineForward(node as AffineNode, x),
       affineGradient: (node, R) => {
         const dx = inputSized(node, `the gradient at "${node.name}"`);
@@ -149,14 +149,10 @@ export class WasmSession implements Session<Buf> {
 
   /**
    * Whether the node writes the ReLU after it in place of its own value (which the run then does not
-   * keep): a convolution's z, a residual sum's. Norm reads a sum again from its inputs (ownValue); a
-   * ResNet-50 explanation keeps 21 MB less and makes one pass fewer per block.
+   * keep), a convolution's z or a residual sum's: the top of that ReLU (Infinity; 6 for ReLU6), or
+   * null. Norm reads a sum again from its inputs (ownValue): a ResNet-50 explanation keeps 21 MB less
+   * and makes one pass fewer per block.
    */
-  private reluInPlace(node: GraphNode): boolean {
-    return this.reluWrittenBy(node) !== null;
-  }
-
-  /** reluInPlace, with the top of the ReLU the node is to write (Infinity: a ReLU), or null. */
   private reluWrittenBy(node: GraphNode): number | null {
     const after = this.keepZ.has(node.name) ? null : reluAfter(this.graph, node);
     if (!after) return null;
