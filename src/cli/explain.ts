@@ -1,10 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { captionOf, explainRequested, npyOf, resolveClass, type ClassScore, type ImageExplanation, type ImageRequest } from '../app/explain-image.js';
+import { captionOf, explainRequested, npyOf, resolveClass, type ImageExplanation, type ImageRequest } from '../app/explain-image.js';
 import { engineRequest } from '../model/request.js';
 import { preprocessingOf } from '../app/explain-photo.js';
 import { defaultCompositeFor, resolveComposite } from '../composites.js';
-import { METHODS } from '../attribution/index.js';
 import { fail, RelpropError } from '../errors.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
 import { COLORMAPS } from '../render/colormaps.js';
@@ -18,25 +16,13 @@ import { resolveModel, type ModelOptions } from './resolve-model.js';
 import { settingsKey, type RunSettings } from './run-settings.js';
 import { MAX_THREADS } from '../wasm/constants.generated.js';
 import { numberFlag } from './flags.js';
+import { methodOf, type MethodFlags } from './method-flags.js';
+import { finished, relevanceLine, type Failure, type ImageRecord } from './explain-records.js';
 
 /** The exit code of a run that finished but could not explain some of its images (1: nothing ran). */
 export const EXIT_SOME_FAILED = 3;
 
-export interface ExplainCliOptions extends ModelOptions {
-  composite?: string;
-  method: string;
-  steps?: string;
-  integration?: string;
-  baseline?: string;
-  samples?: string;
-  noise?: string;
-  inner?: string;
-  layer?: string;
-  window?: string;
-  stride?: string;
-  fill?: string;
-  segments?: string;
-  seed?: string;
+export interface ExplainCliOptions extends ModelOptions, MethodFlags {
   target: string;
   topk: string;
   out: string;
@@ -51,87 +37,6 @@ export interface ExplainCliOptions extends ModelOptions {
   batch?: string;
   shard?: string;
   failFast?: boolean;
-}
-
-/** What one finished image leaves beside its outputs (`<stem>.json`, written last). */
-interface ImageRecord {
-  image: string;
-  settingsKey: string;
-  settings: RunSettings;
-  top: ClassScore[];
-  target: ClassScore;
-  relevance: { start: number; sum: number };
-  files: Record<string, string>;
-  panelSize: [number, number];
-  milliseconds: { decode: number; preprocess: number; render: number };
-  batch: { images: number; explainMilliseconds: number };
-}
-
-interface Failure {
-  image: string;
-  code: string;
-  message: string;
-}
-
-/**
- * The --method and its parameters from their flags, each flag's form checked (model.attribute checks
- * the rest: which flags the method takes, their ranges). LRP's settings stay as they were, so results
- * written before the other methods existed keep their names.
- */
-function methodOf(o: ExplainCliOptions): ImageRequest['method'] {
-  if (!Object.hasOwn(METHODS, o.method)) fail('BAD_OPTION', `unknown --method "${o.method}"; methods: ${Object.keys(METHODS).join(', ')}`);
-  const pair = (v: string, what: string) => {
-    const m = /^(\d+)(?:x(\d+))?$/.exec(v);
-    if (!m) fail('BAD_OPTION', `${what} must be N or HxW, got "${v}"`);
-    return m[2] === undefined ? Number(m[1]) : [Number(m[1]), Number(m[2])];
-  };
-  const float = (v: string, what: string) => numberFlag(v, what, -1e9, 1e9);
-  const int = (v: string, what: string) => numberFlag(v, what, 0, 2 ** 32 - 1, true);
-  const given: [keyof ExplainCliOptions, string, (v: string) => unknown][] = [
-    ['steps', 'steps', (v) => int(v, '--steps')],
-    ['integration', 'integration', (v) => v],
-    ['baseline', 'baseline', (v) => float(v, '--baseline')],
-    ['samples', 'samples', (v) => int(v, '--samples')],
-    ['noise', 'noise', (v) => float(v, '--noise')],
-    ['inner', 'inner', (v) => (v === 'lrp' ? { method: 'lrp', ...(o.composite === undefined ? {} : { composite: o.composite }) } : v)],
-    ['layer', 'layer', (v) => v],
-    ['window', 'window', (v) => pair(v, '--window')],
-    ['stride', 'stride', (v) => pair(v, '--stride')],
-    ['fill', 'fill', (v) => (v === 'mean' ? v : float(v, '--fill'))],
-    ['segments', 'segments', (v) => v],
-    ['seed', 'seed', (v) => int(v, '--seed')],
-  ];
-  const params: Record<string, unknown> = {};
-  for (const [flag, param, parse] of given) {
-    const v = o[flag];
-    if (typeof v !== 'string') continue;
-    if (o.method === 'lrp') fail('BAD_OPTION', `--${flag} is a parameter of other methods than lrp (see --method)`);
-    params[param] = parse(v);
-  }
-  return o.method === 'lrp' ? undefined : { name: o.method, params };
-}
-
-/**
- * A finished image's record, if its outputs and record are all there (a killed run leaves none
- * half-written) and it lists the `topk` classes asked for (the only setting that is not in the name:
- * it changes what is printed, not what is written).
- */
-function finished(files: Record<string, string>, record: string, topk: number): ImageRecord | undefined {
-  if (!Object.values(files).every((f) => existsSync(f)) || !existsSync(record)) return undefined;
-  try {
-    const r = JSON.parse(readFileSync(record, 'utf8')) as ImageRecord;
-    return Array.isArray(r.top) && r.top.length >= topk ? { ...r, top: r.top.slice(0, topk) } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The relevance line: what reached the input, of what was put on the target, and where the rest went. */
-function relevanceLine(r: ImageRecord['relevance'], target: ClassScore): string {
-  const diff = r.start - r.sum;
-  // Besides biases and stabilizers, rules that are not conservative by definition (AttnLRP's softmax rule) lose relevance.
-  const rest = diff >= 0 ? `biases, stabilizers and rules that do not conserve it absorbed the other ${diff.toPrecision(4)}` : `biases added ${(-diff).toPrecision(4)}`;
-  return `relevance at the input sums to ${r.sum.toPrecision(4)} of the ${+r.start.toPrecision(4)} put on ${target.label}'s logit; ${rest}`;
 }
 
 export async function explainCommand(images: string[], o: ExplainCliOptions): Promise<void> {
