@@ -6,7 +6,7 @@
  */
 import { fail } from './errors.js';
 import { meant } from './options.js';
-import { hasAttention } from './graph/attention.js';
+import { attentionLinears, hasAttention } from './graph/attention.js';
 import type { Graph } from './graph/graph.js';
 import { isAffine, type GraphNode, type OpType } from './graph/nodes.js';
 import { OP_TYPES } from './ops/index.js';
@@ -157,31 +157,6 @@ function teps(p: CompositeOptions): RuleSpec {
 function transformerCommon(p: CompositeOptions): Partial<Record<OpType, RuleSpec>> {
   const stabilizer = p.epsilon ?? DEFAULT_TRANSFORMER_STABILIZER;
   return { LayerNorm: { rule: 'layernorm', stabilizer }, AddConstant: { rule: 'proportional', stabilizer } };
-}
-
-/** Ops that move values: attention's projections reach its products through them. */
-const MOVES = new Set<string>(['Reshape', 'Transpose', 'Slice', 'Take', 'BatchNorm']);
-
-/** The Linear layers next to a product of two values, through moves only: q, k, v and out-projections. */
-function attentionLinears(graph: Graph): Set<string> {
-  const found = new Set<string>();
-  const up = (name: string): void => {
-    const n = graph.byName.get(name);
-    if (n?.op === 'Linear') found.add(n.name);
-    else if (n && MOVES.has(n.op)) up(n.inputs[0]);
-  };
-  const down = (name: string): void => {
-    for (const n of graph.consumers.get(name) ?? []) {
-      if (n.op === 'Linear') found.add(n.name);
-      else if (MOVES.has(n.op)) down(n.name);
-    }
-  };
-  for (const n of graph.nodes) {
-    if (n.op !== 'MatMul') continue;
-    n.inputs.forEach(up);
-    down(n.name);
-  }
-  return found;
 }
 
 /** A composite bound to its parameters: it can assign a rule to every node of a graph. */
