@@ -14,7 +14,8 @@ import type { InputShapeOptions } from '../input-shape.js';
 import { fail, RelpropError } from '../../errors.js';
 import type { Graph } from '../../graph/graph.js';
 import { Emitter } from '../emitter.js';
-import { CONVERTERS, dataInputs, GRAPH_MODEL_OPS, isObject, TfOp, type Const, type Reading, type TfNode, type Value } from './graph-ops.js';
+import { CONVERTERS, GRAPH_MODEL_OPS } from './graph-ops.js';
+import { dataInputs, isObject, TfOp, type Const, type Reading, type TfNode, type Value } from './tf-op.js';
 import type { WeightGroup } from './weights.js';
 
 export { GRAPH_MODEL_OPS };
