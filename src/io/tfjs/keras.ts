@@ -10,7 +10,8 @@
 import { fail } from '../../errors.js';
 import type { Graph } from '../../graph/graph.js';
 import { Emitter } from '../emitter.js';
-import { CONVERTERS, declareInput, KERAS_LAYERS, KerasLayer, type LayerJson, type Reading, type Weights } from './keras-layers.js';
+import { CONVERTERS, declareInput, KERAS_LAYERS } from './keras-layers.js';
+import { KerasLayer, type LayerJson, type Reading, type Weights } from './keras-layer.js';
 import type { WeightGroup } from './weights.js';
 
 export { KERAS_LAYERS };
